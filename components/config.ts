@@ -1,0 +1,173 @@
+import { z } from "zod";
+import { PipelineError } from "../functions/core/errors";
+import { processingOptionsSchema } from "../functions/core/options";
+import { STEP_HANDLERS, type StepHandler } from "./workflow";
+
+/**
+ * The whole stack config, read and validated in one place. index.ts passes the
+ * raw `image-pipeline:*` values in; everything a platform cannot honour is
+ * rejected here, before any resource is declared, with `CONFIG_INVALID`, the key,
+ * the limit and the way out.
+ *
+ * No Pulumi import: the local runtime and the offline preview use it too.
+ */
+
+/** Platform limits that shape config (DESIGN.md, "Limits that shape config"). */
+export const LIMITS = {
+  lambda: { minMemoryMb: 128, maxMemoryMb: 10240, maxTimeoutSeconds: 900 },
+  azure: {
+    /** Function timeout ceilings per plan (host.json functionTimeout); Flex/Premium/Dedicated may be unbounded, we cap at a sane value. */
+    flex: { maxTimeoutSeconds: 3600, memoryMb: [2048, 4096] as const },
+    premium: { maxTimeoutSeconds: 3600 },
+    dedicated: { maxTimeoutSeconds: 3600 },
+  },
+} as const;
+
+const emptyToUndefined = (value: unknown) => (value === "" || value === null ? undefined : value);
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+const optionalInt = (min: number, max: number) => z.preprocess((v) => (v === 0 || v === "" ? undefined : v), z.number().int().min(min).max(max).optional());
+
+const stepSettingSchema = z.object({
+  memoryMb: z.number().int().optional(),
+  timeoutSeconds: z.number().int().optional(),
+});
+
+export const configSchema = z
+  .object({
+    cloud: z.enum(["aws", "azure"]).default("aws"),
+    /** Image processing: renditions, filters, formats, quality, limits (functions/core/options.ts). */
+    processing: processingOptionsSchema.prefault({}),
+    memoryMb: z.number().int().default(1024),
+    timeoutSeconds: z.number().int().default(30),
+    /** Per-step overrides, e.g. `{ resize: { memoryMb: 2048 } }`. */
+    steps: z.partialRecord(z.enum(STEP_HANDLERS), stepSettingSchema).default({}),
+    workflowType: z.enum(["STANDARD", "EXPRESS"]).default("STANDARD"),
+    notificationEmail: z.preprocess(emptyToUndefined, z.email().optional()),
+    /** Days uploads' noncurrent versions, incomplete uploads and job records are kept. */
+    retentionDays: z.number().int().min(1, "retention below 1 day would delete data before anyone can look at it").max(3650).default(30),
+    logRetentionDays: z.number().int().min(1).max(3653).default(14),
+    /** Move renditions to an infrequent-access tier after N days; unset = never. */
+    renditionsInfrequentAccessDays: optionalInt(30, 3650),
+    tags: z.record(z.string(), z.string()).default({}),
+    dataClassification: z.enum(["public", "internal", "confidential", "restricted"]).default("internal"),
+    architecture: z.enum(["arm64", "x86_64"]).default("arm64"),
+    region: optionalString,
+    kmsKeyArn: optionalString,
+    reservedConcurrency: optionalInt(1, 10000),
+    vpc: z.boolean().default(false),
+    azure: z
+      .object({
+        plan: z.enum(["flex", "premium", "dedicated"]).default("flex"),
+        location: z.string().min(1).default("westeurope"),
+        /** Use an existing resource group instead of creating one. */
+        resourceGroupName: optionalString,
+        /** Premium: always-warm instances. */
+        premiumMinInstances: z.number().int().min(1).max(20).default(1),
+        /** Flex Consumption: instance memory (2048 or 4096 MB). */
+        flexInstanceMemoryMb: z.union([z.literal(2048), z.literal(4096)]).default(2048),
+        flexMaximumInstances: z.number().int().min(40).max(1000).default(100),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    for (const handler of STEP_HANDLERS) {
+      const { memoryMb, timeoutSeconds } = stepSettings(config, handler);
+      const where = config.steps[handler] ? `steps.${handler}` : "";
+      const key = (name: string) => (where ? `${where}.${name}` : name);
+      if (config.cloud === "aws") {
+        const { minMemoryMb, maxMemoryMb, maxTimeoutSeconds } = LIMITS.lambda;
+        if (memoryMb < minMemoryMb || memoryMb > maxMemoryMb) {
+          ctx.addIssue({ code: "custom", path: key("memoryMb").split("."), message: `Lambda memory must be between ${minMemoryMb} and ${maxMemoryMb} MB; got ${memoryMb}. Lower it, or split the work into smaller renditions.` });
+        }
+        if (timeoutSeconds < 1 || timeoutSeconds > maxTimeoutSeconds) {
+          ctx.addIssue({ code: "custom", path: key("timeoutSeconds").split("."), message: `a Lambda function runs at most ${maxTimeoutSeconds} s (15 min); got ${timeoutSeconds}. Lower it, or raise memory so the step runs faster.` });
+        }
+      } else {
+        const plan = config.azure.plan;
+        const max = LIMITS.azure[plan].maxTimeoutSeconds;
+        if (timeoutSeconds < 1 || timeoutSeconds > max) {
+          ctx.addIssue({ code: "custom", path: key("timeoutSeconds").split("."), message: `the Azure ${plan} plan is configured for steps of at most ${max} s; got ${timeoutSeconds}. Lower it.` });
+        }
+      }
+    }
+    if (config.kmsKeyArn && !/^arn:aws[a-z-]*:kms:/.test(config.kmsKeyArn)) {
+      ctx.addIssue({ code: "custom", path: ["kmsKeyArn"], message: `expected a KMS key ARN (arn:aws:kms:...), got "${config.kmsKeyArn}"` });
+    }
+  });
+
+export type PipelineConfig = z.infer<typeof configSchema>;
+export type PipelineConfigInput = z.input<typeof configSchema>;
+
+/** Memory and timeout for one step: its override, else the stack-wide value. */
+export function stepSettings(config: Pick<PipelineConfig, "memoryMb" | "timeoutSeconds" | "steps">, handler: StepHandler): { memoryMb: number; timeoutSeconds: number } {
+  const override = config.steps[handler] ?? {};
+  return { memoryMb: override.memoryMb ?? config.memoryMb, timeoutSeconds: override.timeoutSeconds ?? config.timeoutSeconds };
+}
+
+/**
+ * Parses raw config (stack values, flat keys as Pulumi stores them) into the
+ * validated config. Flat processing keys (`renditions`, `formats`...) are
+ * accepted at the top level too, since that is how `pulumi config set` writes them.
+ *
+ * @throws {PipelineError} `CONFIG_INVALID`, naming every bad key with its limit.
+ * @example loadConfig({ cloud: "aws", renditions: ["thumb:320"] })
+ */
+export function loadConfig(raw: Record<string, unknown>): PipelineConfig {
+  const result = configSchema.safeParse(liftProcessingKeys(raw), { reportInput: true });
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const given = "input" in issue && issue.input !== undefined && typeof issue.input !== "object" ? ` (got ${JSON.stringify(issue.input)})` : "";
+    return `  - ${configKeyName(issue.path)}: ${issue.message}${given}`;
+  });
+  throw new PipelineError(
+    "CONFIG_INVALID",
+    `The stack configuration is invalid:\n${problems.join("\n")}\nFix it with \`pulumi config set <key> <value>\` (see README, "Configuration").`,
+    { issues: result.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) },
+  );
+}
+
+/** The key as the user sets it: processing keys live at the top level of the stack config. */
+function configKeyName(path: PropertyKey[]): string {
+  const parts = path.map(String);
+  if (parts[0] === "processing" && parts.length > 1) parts.shift();
+  return `image-pipeline:${parts.join(".") || "(root)"}`;
+}
+
+/** Top-level config keys that belong to the image core. */
+export const PROCESSING_KEYS = ["renditions", "filters", "filterWidth", "formats", "quality", "avifEffort", "keepMetadata", "limits", "animated"] as const;
+
+function liftProcessingKeys(raw: Record<string, unknown>): Record<string, unknown> {
+  const processing: Record<string, unknown> = { ...((raw.processing as Record<string, unknown>) ?? {}) };
+  const rest: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    if ((PROCESSING_KEYS as readonly string[]).includes(key)) processing[key] = value;
+    else if (key !== "processing") rest[key] = value;
+  }
+  return { ...rest, processing };
+}
+
+/** Every stack config key index.ts reads from Pulumi (flat keys of the `image-pipeline` namespace). */
+export const CONFIG_KEYS = [
+  "cloud", ...PROCESSING_KEYS, "memoryMb", "timeoutSeconds", "steps", "workflowType", "notificationEmail", "retentionDays",
+  "logRetentionDays", "renditionsInfrequentAccessDays", "tags", "dataClassification", "architecture", "region", "kmsKeyArn",
+  "reservedConcurrency", "vpc", "azure",
+] as const;
+
+/**
+ * Reads every key from a string getter (Pulumi's `config.get`, or a stack file),
+ * decoding JSON values (arrays, objects, numbers, booleans) and keeping plain strings.
+ */
+export function readRawConfig(get: (key: string) => string | undefined): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) {
+    const text = get(key);
+    if (text === undefined) continue;
+    try {
+      raw[key] = JSON.parse(text);
+    } catch {
+      raw[key] = text;
+    }
+  }
+  return raw;
+}

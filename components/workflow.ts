@@ -1,0 +1,92 @@
+/**
+ * The pipeline's workflow, described once and cloud-neutral. The AWS component
+ * renders it to Amazon States Language; the Azure orchestrator walks it at run
+ * time. A change of step order, retry policy or timeout is made here only.
+ *
+ * No Pulumi or cloud SDK import here: the Azure function bundle includes this file.
+ */
+
+import { TRANSIENT_ERROR_NAME } from "../functions/core/errors";
+
+/** Handler names: each is one Lambda on AWS and one activity on Azure. */
+export const STEP_HANDLERS = ["validate", "resize", "applyFilters", "optimize", "notifySuccess", "notifyError"] as const;
+export type StepHandler = (typeof STEP_HANDLERS)[number];
+
+export interface RetryPolicy {
+  /** Error names retried; permanent errors (a bad image) are never listed. */
+  errors: string[];
+  intervalSeconds: number;
+  backoffRate: number;
+  /** Attempts after the first one. */
+  maxRetries: number;
+  maxDelaySeconds: number;
+}
+
+export interface TaskStep {
+  kind: "task";
+  /** State name in ASL, and the name shown in job histories. */
+  name: string;
+  handler: StepHandler;
+  /** Where the result goes in the state: `undefined` replaces the state, a name nests it. */
+  resultKey?: string;
+  /** When the result has this boolean field set, the workflow ends successfully (duplicate delivery). */
+  endWhen?: string;
+}
+
+export interface ParallelStep {
+  kind: "parallel";
+  name: string;
+  branches: TaskStep[];
+  /** Branch results, in branch order, go under this key. */
+  resultKey: string;
+}
+
+export type Step = TaskStep | ParallelStep;
+
+export interface WorkflowDefinition {
+  name: string;
+  comment: string;
+  steps: Step[];
+  /** Runs on any failure with the original input plus `error`, then the run ends failed. */
+  onError: TaskStep;
+  /** Key the failure is stored under for onError. */
+  errorKey: string;
+  retry: RetryPolicy;
+  /** Whole-run timeout. */
+  timeoutSeconds: number;
+}
+
+export const workflow: WorkflowDefinition = {
+  name: "image-pipeline",
+  comment: "Validate an upload, render renditions and effects in parallel, encode them for the web, and notify.",
+  steps: [
+    { kind: "task", name: "Validate", handler: "validate", endWhen: "duplicate" },
+    {
+      kind: "parallel",
+      name: "Process",
+      resultKey: "processed",
+      branches: [
+        { kind: "task", name: "Resize", handler: "resize" },
+        { kind: "task", name: "ApplyFilters", handler: "applyFilters" },
+      ],
+    },
+    { kind: "task", name: "Optimize", handler: "optimize", resultKey: "optimized" },
+    { kind: "task", name: "NotifySuccess", handler: "notifySuccess", resultKey: "notified" },
+  ],
+  onError: { kind: "task", name: "NotifyError", handler: "notifyError", resultKey: "notified" },
+  errorKey: "error",
+  retry: {
+    errors: [TRANSIENT_ERROR_NAME],
+    intervalSeconds: 2,
+    backoffRate: 2,
+    maxRetries: 3,
+    maxDelaySeconds: 30,
+  },
+  timeoutSeconds: 15 * 60,
+};
+
+/** The steps that call a handler, in definition order (parallel branches flattened). */
+export function taskSteps(definition: WorkflowDefinition = workflow): TaskStep[] {
+  const tasks = definition.steps.flatMap((step) => (step.kind === "parallel" ? step.branches : [step]));
+  return [...tasks, definition.onError];
+}

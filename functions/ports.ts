@@ -1,0 +1,89 @@
+import type { SerializedError } from "./core/errors";
+
+/**
+ * The three ports the workflow steps talk to. Each cloud has adapters
+ * (functions/aws, functions/azure); the local runtime uses the same adapters
+ * against emulators. Adapters turn SDK failures into PipelineErrors:
+ * a missing object is `NOT_FOUND` (permanent), throttling/5xx/network are
+ * `STORAGE_UNAVAILABLE` or `THROTTLED` (transient, retried by the engine).
+ */
+
+/**
+ * Logical storage areas. AWS: uploads bucket; renditions bucket with a `work/`
+ * prefix (1-day lifecycle) for intermediates. Azure: one container per area.
+ */
+export type Area = "uploads" | "work" | "renditions";
+
+export interface ObjectInfo {
+  bytes: number;
+  etag?: string;
+  contentType?: string;
+}
+
+export interface ObjectStore {
+  /** Whole object. Throws `NOT_FOUND` if absent. */
+  get(area: Area, key: string): Promise<Buffer>;
+  /** Size and etag without the body. Throws `NOT_FOUND` if absent. */
+  head(area: Area, key: string): Promise<ObjectInfo>;
+  /** Writes (overwrites) an object. */
+  put(area: Area, key: string, body: Buffer, contentType: string): Promise<void>;
+}
+
+export type JobStatus = "running" | "succeeded" | "failed";
+
+export interface JobRecord {
+  jobId: string;
+  /** Key of the upload in the uploads area. */
+  sourceKey: string;
+  sourceEtag?: string;
+  status: JobStatus;
+  createdAt: string;
+  updatedAt: string;
+  /** Set when succeeded: the manifest's key in the renditions area. */
+  manifestKey?: string;
+  outputs?: number;
+  bytesIn?: number;
+  bytesOut?: number;
+  error?: SerializedError;
+  /** Epoch seconds after which the store may drop the record (DynamoDB TTL / lifecycle). */
+  expiresAt?: number;
+}
+
+export interface JobStore {
+  /**
+   * Conditional create: returns false, writing nothing, when a record with this
+   * jobId exists. This is what makes duplicate upload events harmless.
+   */
+  create(record: JobRecord): Promise<boolean>;
+  /**
+   * Conditional finish: moves a `running` job to `succeeded` or `failed`. Returns
+   * false, writing nothing, if the job is not running any more (already finished
+   * by a duplicate delivery), so notifications go out once.
+   */
+  finish(jobId: string, patch: Pick<JobRecord, "status"> & Partial<JobRecord>): Promise<boolean>;
+  get(jobId: string): Promise<JobRecord | undefined>;
+}
+
+export type PipelineEventType = "image.processed" | "image.failed";
+
+export interface PipelineEvent {
+  type: PipelineEventType;
+  jobId: string;
+  sourceKey: string;
+  time: string;
+  manifestKey?: string;
+  outputs?: number;
+  bytesIn?: number;
+  bytesOut?: number;
+  error?: SerializedError;
+}
+
+export interface Notifier {
+  publish(event: PipelineEvent): Promise<void>;
+}
+
+export interface Ports {
+  objects: ObjectStore;
+  jobs: JobStore;
+  notifier: Notifier;
+}

@@ -1,0 +1,92 @@
+import type { ImageInfo } from "../core/types";
+import type { OutputFormat } from "../core/options";
+
+/**
+ * Payloads between workflow steps. They carry object keys, never image bytes:
+ * Step Functions caps a payload at 256 KB and Durable histories grow with them.
+ */
+
+/** What the trigger starts a run with. `jobId` is derived from key + etag when absent. */
+export interface StartInput {
+  sourceKey: string;
+  sourceEtag?: string;
+  jobId?: string;
+}
+
+export interface ValidatedJob {
+  jobId: string;
+  sourceKey: string;
+  sourceEtag?: string;
+  /** True when this upload event was already taken by another run: the workflow ends here. */
+  duplicate: boolean;
+  image?: ImageInfo;
+}
+
+/** An intermediate image stored in the work area. */
+export interface IntermediateRef {
+  name: string;
+  kind: "rendition" | "effect";
+  key: string;
+  width: number;
+  height: number;
+}
+
+export interface ProcessResult {
+  items: IntermediateRef[];
+  placeholder?: { dataUri: string; width: number; height: number; bytes: number };
+}
+
+export interface ProcessedJob extends ValidatedJob {
+  /** Results of the parallel branches, in branch order (Resize, ApplyFilters). */
+  processed: ProcessResult[];
+}
+
+export interface ManifestEntry {
+  key: string;
+  name: string;
+  kind: "rendition" | "effect";
+  format: OutputFormat;
+  width: number;
+  height: number;
+  bytes: number;
+  /** Bytes saved versus the original upload (negative if larger). */
+  savedBytes: number;
+  contentType: string;
+}
+
+export interface Manifest {
+  jobId: string;
+  sourceKey: string;
+  source: ImageInfo;
+  createdAt: string;
+  outputs: ManifestEntry[];
+  placeholder?: ProcessResult["placeholder"];
+}
+
+export interface OptimizeResult {
+  manifestKey: string;
+  outputs: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface OptimizedJob extends ProcessedJob {
+  optimized: OptimizeResult;
+}
+
+/** How engines hand a failure to NotifyError: ASL Catch's shape, mirrored by the orchestrator. */
+export interface StepFailure {
+  Error: string;
+  Cause?: string;
+}
+
+export interface FailedJob extends StartInput {
+  error: StepFailure;
+}
+
+export interface NotifyResult {
+  jobId: string;
+  status: "succeeded" | "failed";
+  /** False when a duplicate run had already finished the job: no second event was sent. */
+  published: boolean;
+}

@@ -1,0 +1,32 @@
+import * as pulumi from "@pulumi/pulumi";
+import { loadConfig, readRawConfig, type PipelineConfig } from "./components/config";
+import { isPipelineError } from "./functions/core/errors";
+import { AwsImagePipeline } from "./components/aws/imagePipeline";
+import { AzureImagePipeline } from "./components/azure/imagePipeline";
+
+// Reads and validates the stack config, then wires one component. No resource logic here.
+const stackConfig = new pulumi.Config("image-pipeline");
+
+function readConfig(): PipelineConfig {
+  try {
+    return loadConfig(readRawConfig((key) => stackConfig.get(key)));
+  } catch (error) {
+    // RunError prints the message without a stack trace: the message says what to fix.
+    if (isPipelineError(error)) throw new pulumi.RunError(`[${error.code}] ${error.message}`);
+    throw error;
+  }
+}
+
+const config = readConfig();
+const name = `${pulumi.getProject()}-${pulumi.getStack()}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 40);
+
+const pipeline =
+  config.cloud === "aws" ? new AwsImagePipeline(name, { config }) : new AzureImagePipeline(name, { config });
+
+export const cloud = config.cloud;
+export const uploadsStore = pipeline.uploadsStore;
+export const renditionsStore = pipeline.renditionsStore;
+export const workflowId = pipeline.workflowId;
+export const jobsTable = pipeline.jobsTable;
+export const notificationsTopic = pipeline.notificationsTopic;
+export const uploadCommand = pipeline.uploadCommand;
