@@ -37,6 +37,8 @@ export interface JobRecord {
   sourceKey: string;
   sourceEtag?: string;
   status: JobStatus;
+  /** The workflow run that owns the job (see StartInput.runId). */
+  runId?: string;
   createdAt: string;
   updatedAt: string;
   /** Set when succeeded: the manifest's key in the renditions area. */

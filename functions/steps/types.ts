@@ -11,6 +11,11 @@ export interface StartInput {
   sourceKey: string;
   sourceEtag?: string;
   jobId?: string;
+  /**
+   * Identity of this workflow run (Step Functions execution id, Durable instance id).
+   * Lets Validate tell its own retry (same run) from a duplicate event (another run).
+   */
+  runId?: string;
 }
 
 export interface ValidatedJob {

@@ -1,0 +1,28 @@
+import { applyFilters as renderEffects, resizeImage, INTERMEDIATE_CONTENT_TYPE, INTERMEDIATE_EXTENSION, type Intermediate, type ProcessingOptions } from "../core";
+import type { Ports } from "../ports";
+import { workKey } from "./keys";
+import type { IntermediateRef, ProcessResult, ValidatedJob } from "./types";
+
+/** Resize: renders the configured renditions into the work area. */
+export async function resize(job: ValidatedJob, ports: Ports, options: ProcessingOptions): Promise<ProcessResult> {
+  const source = await ports.objects.get("uploads", job.sourceKey);
+  const items = await resizeImage(source, options);
+  return { items: await storeIntermediates(job.jobId, items, ports) };
+}
+
+/** ApplyFilters: renders the configured effects into the work area; the placeholder travels inline. */
+export async function applyFilters(job: ValidatedJob, ports: Ports, options: ProcessingOptions): Promise<ProcessResult> {
+  const source = await ports.objects.get("uploads", job.sourceKey);
+  const { effects, placeholder } = await renderEffects(source, options);
+  return { items: await storeIntermediates(job.jobId, effects, ports), placeholder };
+}
+
+async function storeIntermediates(jobId: string, items: Intermediate[], ports: Ports): Promise<IntermediateRef[]> {
+  return Promise.all(
+    items.map(async ({ name, kind, width, height, data }) => {
+      const key = workKey(jobId, kind, name, INTERMEDIATE_EXTENSION);
+      await ports.objects.put("work", key, data, INTERMEDIATE_CONTENT_TYPE);
+      return { name, kind, key, width, height };
+    }),
+  );
+}

@@ -1,0 +1,52 @@
+import { PipelineError, validateImage, type ProcessingOptions } from "../core";
+import type { Ports } from "../ports";
+import { jobIdFor } from "./jobId";
+import type { StartInput, ValidatedJob } from "./types";
+
+/**
+ * Step Functions passes the run's identity next to the input
+ * (`Parameters: { "input.$": "$", "runId.$": "$$.Execution.Id" }`).
+ */
+export interface RunScopedInput {
+  input: StartInput;
+  runId: string;
+}
+
+function unwrap(event: StartInput | RunScopedInput): StartInput {
+  if (event && typeof event === "object" && "input" in event && event.input && typeof event.input === "object") {
+    return { ...event.input, runId: event.runId };
+  }
+  return event as StartInput;
+}
+
+/**
+ * Validate: records the job (conditionally, so a duplicate event ends here),
+ * then checks the upload from its header. A bad image throws a permanent error.
+ *
+ * @throws {PipelineError} CONFIG_INVALID for an event without a key; the core's codes for a bad image.
+ */
+export async function validate(event: StartInput | RunScopedInput, ports: Ports, options: ProcessingOptions): Promise<ValidatedJob> {
+  const input = unwrap(event);
+  if (!input || typeof input.sourceKey !== "string" || input.sourceKey === "") {
+    throw new PipelineError("CONFIG_INVALID", "The workflow was started without a sourceKey; start it with { \"sourceKey\": \"<upload key>\" }.");
+  }
+  const { sourceKey, sourceEtag, runId } = input;
+  const jobId = input.jobId ?? jobIdFor(sourceKey, sourceEtag);
+  const now = new Date().toISOString();
+  const created = await ports.jobs.create({ jobId, sourceKey, sourceEtag, runId, status: "running", createdAt: now, updatedAt: now });
+  if (!created) {
+    // A retry of this same run finds its own record; any other run is a duplicate delivery.
+    const existing = await ports.jobs.get(jobId);
+    const ownRetry = runId !== undefined && existing?.runId === runId && existing.status === "running";
+    if (!ownRetry) return { jobId, sourceKey, sourceEtag, duplicate: true };
+  }
+
+  const { bytes } = await ports.objects.head("uploads", sourceKey);
+  // Checked before download so an oversized upload costs no transfer.
+  if (bytes > options.limits.maxBytes) {
+    throw new PipelineError("TOO_LARGE", `The upload is ${bytes} bytes, over the limit of ${options.limits.maxBytes} bytes; upload a smaller file or raise limits.maxBytes.`, { bytes, limit: options.limits.maxBytes });
+  }
+  const body = await ports.objects.get("uploads", sourceKey);
+  const image = await validateImage(body, options);
+  return { jobId, sourceKey, sourceEtag, duplicate: false, image };
+}

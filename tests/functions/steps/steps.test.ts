@@ -1,0 +1,203 @@
+import assert from "node:assert/strict";
+import sharp from "sharp";
+import { defaultProcessingOptions } from "../../../functions/core/options";
+import { runStep, jobIdFor, failureToError, outputKey, manifestKey, type Manifest, type ProcessResult, type ValidatedJob, type OptimizeResult, type NotifyResult } from "../../../functions/steps";
+import { memoryPorts } from "../../helpers/memoryPorts";
+
+const options = defaultProcessingOptions();
+
+async function photo(width = 1200, height = 800): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: { r: 40, g: 120, b: 200 } } })
+    .composite([{ input: Buffer.from(`<svg width="${width}" height="${height}"><circle cx="${width / 3}" cy="${height / 2}" r="${height / 4}" fill="orange"/></svg>`) }])
+    .jpeg()
+    .toBuffer();
+}
+
+async function upload(body: Buffer, key = "photos/cat.jpg") {
+  const ports = memoryPorts();
+  await ports.objects.put("uploads", key, body, "image/jpeg");
+  return ports;
+}
+
+/** Runs the workflow's happy path through the real step handlers, as an engine would. */
+async function runHappyPath(ports: ReturnType<typeof memoryPorts>, sourceKey = "photos/cat.jpg", runId = "run-1") {
+  const validated = (await runStep("validate", { sourceKey, sourceEtag: "etag-1", runId }, ports, options)) as ValidatedJob;
+  const processed = [
+    (await runStep("resize", validated, ports, options)) as ProcessResult,
+    (await runStep("applyFilters", validated, ports, options)) as ProcessResult,
+  ];
+  const optimized = (await runStep("optimize", { ...validated, processed }, ports, options)) as OptimizeResult;
+  const notified = (await runStep("notifySuccess", { ...validated, processed, optimized }, ports, options)) as NotifyResult;
+  return { validated, processed, optimized, notified };
+}
+
+describe("workflow steps", () => {
+  it("run end to end: every manifest entry exists in the renditions area and the job succeeds once", async () => {
+    const ports = await upload(await photo());
+
+    const { validated, processed, optimized, notified } = await runHappyPath(ports);
+
+    assert.equal(validated.duplicate, false);
+    assert.equal(optimized.manifestKey, manifestKey("photos/cat.jpg"));
+    const manifest = JSON.parse((await ports.objects.get("renditions", optimized.manifestKey)).toString()) as Manifest;
+    assert.equal(manifest.outputs.length, optimized.outputs);
+    assert.equal(manifest.outputs.length, options.renditions.length * options.formats.length);
+    for (const entry of manifest.outputs) {
+      const stored = await ports.objects.get("renditions", entry.key);
+      assert.equal(stored.length, entry.bytes, entry.key);
+      assert.equal(entry.savedBytes, manifest.source.bytes - entry.bytes);
+    }
+    assert.ok(manifest.placeholder?.dataUri.startsWith("data:image/"), "the placeholder travels in the manifest");
+    assert.ok(JSON.stringify(processed).length < 4096, "payloads carry keys, not image bytes");
+    assert.deepEqual(notified, { jobId: validated.jobId, status: "succeeded", published: true });
+    assert.equal((await ports.jobs.get(validated.jobId))?.status, "succeeded");
+    assert.deepEqual(ports.notifier.events.map((e) => e.type), ["image.processed"]);
+    assert.ok(ports.objects.keys("uploads").includes("photos/cat.jpg"), "the upload is kept");
+  });
+
+  it("treat a second run for the same upload as a duplicate that writes nothing", async () => {
+    const ports = await upload(await photo());
+    const first = (await runStep("validate", { sourceKey: "photos/cat.jpg", sourceEtag: "e", runId: "run-1" }, ports, options)) as ValidatedJob;
+    const putsBefore = ports.objects.puts.length;
+
+    const second = (await runStep("validate", { sourceKey: "photos/cat.jpg", sourceEtag: "e", runId: "run-2" }, ports, options)) as ValidatedJob;
+
+    assert.equal(first.duplicate, false);
+    assert.equal(second.duplicate, true);
+    assert.equal(second.jobId, first.jobId);
+    assert.equal(ports.objects.puts.length, putsBefore);
+    assert.equal(ports.jobs.records.size, 1);
+  });
+
+  it("let a retry of the same run through validate again", async () => {
+    const ports = await upload(await photo());
+    await runStep("validate", { sourceKey: "photos/cat.jpg", runId: "run-1" }, ports, options);
+
+    const retried = (await runStep("validate", { sourceKey: "photos/cat.jpg", runId: "run-1" }, ports, options)) as ValidatedJob;
+
+    assert.equal(retried.duplicate, false);
+    assert.equal(retried.image?.width, 1200);
+  });
+
+  it("send one success event when NotifySuccess is delivered twice", async () => {
+    const ports = await upload(await photo(400, 300));
+    const { validated, processed, optimized } = await runHappyPath(ports);
+
+    const again = (await runStep("notifySuccess", { ...validated, processed, optimized }, ports, options)) as NotifyResult;
+
+    assert.equal(again.published, false);
+    assert.equal(ports.notifier.events.length, 1);
+  });
+
+  it("reject an oversized upload from its size alone, with TOO_LARGE", async () => {
+    const ports = await upload(await photo());
+    const small = { ...options, limits: { ...options.limits, maxBytes: 100 } };
+
+    await assert.rejects(runStep("validate", { sourceKey: "photos/cat.jpg" }, ports, small), (error: Error & { code?: string }) => {
+      assert.equal(error.name, "PermanentError");
+      assert.equal(error.code, "TOO_LARGE");
+      assert.match(error.message, /^TOO_LARGE: .*limit of 100 bytes/);
+      return true;
+    });
+  });
+
+  it("fail a corrupt upload with a permanent CORRUPT_IMAGE error", async () => {
+    const ports = await upload(Buffer.from("this is not an image, just text pretending to be a jpeg"));
+
+    await assert.rejects(runStep("validate", { sourceKey: "photos/cat.jpg" }, ports, options), { name: "PermanentError", code: "CORRUPT_IMAGE" });
+  });
+
+  it("fail a missing upload with NOT_FOUND", async () => {
+    const ports = memoryPorts();
+
+    await assert.rejects(runStep("validate", { sourceKey: "nowhere.jpg" }, ports, options), { name: "PermanentError", code: "NOT_FOUND" });
+  });
+
+  it("reject a start event without a sourceKey with CONFIG_INVALID", async () => {
+    await assert.rejects(runStep("validate", {}, memoryPorts(), options), { code: "CONFIG_INVALID" });
+  });
+
+  it("turn an unexpected error into a transient INTERNAL error without leaking its text", async () => {
+    const ports = await upload(await photo(64, 64));
+    ports.objects.head = async () => {
+      throw new Error("socket hang up at internal.js:42");
+    };
+    const logged: unknown[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void logged.push(args);
+    try {
+      await assert.rejects(runStep("validate", { sourceKey: "photos/cat.jpg" }, ports, options), (error: Error & { code?: string }) => {
+        assert.equal(error.name, "TransientError");
+        assert.equal(error.code, "INTERNAL");
+        assert.doesNotMatch(error.message, /socket hang up/);
+        return true;
+      });
+    } finally {
+      console.error = original;
+    }
+    assert.equal(logged.length, 1, "the cause goes to the log");
+  });
+
+  it("record a failure from a Lambda-style Cause with its code, once, keeping the upload", async () => {
+    const ports = await upload(Buffer.from("junk"));
+    const cause = JSON.stringify({ errorType: "PermanentError", errorMessage: "CORRUPT_IMAGE: The file is not a readable image." });
+    const failed = { sourceKey: "photos/cat.jpg", sourceEtag: "e1", error: { Error: "PermanentError", Cause: cause } };
+
+    const first = (await runStep("notifyError", failed, ports, options)) as NotifyResult;
+    const second = (await runStep("notifyError", failed, ports, options)) as NotifyResult;
+
+    const record = await ports.jobs.get(jobIdFor("photos/cat.jpg", "e1"));
+    assert.equal(record?.status, "failed");
+    assert.equal(record?.error?.code, "CORRUPT_IMAGE");
+    assert.equal(first.published, true);
+    assert.equal(second.published, false);
+    assert.deepEqual(ports.notifier.events.map((e) => [e.type, e.error?.code]), [["image.failed", "CORRUPT_IMAGE"]]);
+    assert.ok(ports.objects.keys("uploads").includes("photos/cat.jpg"));
+  });
+});
+
+describe("failureToError", () => {
+  it("reads a plain CODE: message cause", () => {
+    assert.equal(failureToError({ Error: "PermanentError", Cause: "TOO_MANY_PIXELS: too big" }).code, "TOO_MANY_PIXELS");
+  });
+
+  it("maps a Step Functions timeout to TIMEOUT", () => {
+    assert.equal(failureToError({ Error: "States.Timeout" }).code, "TIMEOUT");
+  });
+
+  it("maps anything else to INTERNAL without repeating the raw cause", () => {
+    const error = failureToError({ Error: "Lambda.Unknown", Cause: "Segmentation fault at 0xdeadbeef" });
+    assert.equal(error.code, "INTERNAL");
+    assert.doesNotMatch(error.message, /deadbeef/);
+  });
+});
+
+describe("jobIdFor", () => {
+  it("gives the same id for the same key and etag, quoted or not", () => {
+    assert.equal(jobIdFor("a/b.jpg", '"abc"'), jobIdFor("a/b.jpg", "abc"));
+  });
+
+  it("gives a new id for a new version of the same key", () => {
+    assert.notEqual(jobIdFor("a/b.jpg", "v1"), jobIdFor("a/b.jpg", "v2"));
+  });
+});
+
+describe("output keys", () => {
+  it("put outputs beside each other under the upload's name", () => {
+    assert.equal(outputKey("photos/cat.jpg", "rendition", "thumb", "webp"), "photos/cat/thumb.webp");
+    assert.equal(outputKey("photos/cat.jpg", "effect", "grayscale", "jpg"), "photos/cat/effect-grayscale.jpg");
+    assert.equal(manifestKey("cat"), "cat/manifest.json");
+  });
+});
+
+describe("validate's input", () => {
+  it("accepts the run id beside the start input, as Step Functions passes it", async () => {
+    const ports = await upload(await photo(200, 100));
+    await runStep("validate", { input: { sourceKey: "photos/cat.jpg" }, runId: "exec-1" }, ports, options);
+
+    const again = (await runStep("validate", { input: { sourceKey: "photos/cat.jpg" }, runId: "exec-2" }, ports, options)) as ValidatedJob;
+
+    assert.equal(again.duplicate, true);
+    assert.equal([...ports.jobs.records.values()][0].runId, "exec-1");
+  });
+});
