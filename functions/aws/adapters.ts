@@ -1,0 +1,453 @@
+/**
+ * AWS adapters for the pipeline's ports: S3 objects, DynamoDB job records, SNS
+ * events. SDK clients are created once per cold start and injected; every SDK
+ * failure leaves here as a PipelineError with a stable code, never as a raw SDK error.
+ */
+
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { invalidParameterError, isPipelineError, PipelineError } from "../core/errors";
+import type { Area, JobRecord, JobStore, Notifier, ObjectInfo, ObjectStore, PipelineEvent, Ports } from "../ports";
+
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface AwsPortSettings {
+  /** Defaults to the SDK's chain (AWS_REGION in Lambda); `us-east-1` when an endpoint is given. */
+  region?: string;
+  uploadsBucket: string;
+  renditionsBucket: string;
+  /** Prefix of intermediates in the renditions bucket (lifecycle-expired); default `work/`. */
+  workPrefix?: string;
+  tableName: string;
+  topicArn?: string;
+  /** S3 endpoint for a local emulator; path-style addressing is used with it. */
+  endpoint?: string;
+  dynamoEndpoint?: string;
+  /** Defaults to the SDK's chain; fake static credentials when a loopback endpoint is given. */
+  credentials?: AwsCredentials;
+  /** Replaces SNS, e.g. the local runtime's JSON-lines notifier. */
+  notifier?: Notifier;
+  /** Job records get `expiresAt` (DynamoDB TTL) this many days after their last write. */
+  retentionDays?: number;
+  /** SDK attempts per call (SDK default 3); 1 makes a stopped emulator fail at once. */
+  maxAttempts?: number;
+}
+
+/** Credentials the emulators accept; never valid against AWS. */
+export const LOCAL_AWS_CREDENTIALS: AwsCredentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+
+const DEFAULT_WORK_PREFIX = "work/";
+const LOCAL_REGION = "us-east-1";
+
+// ---------------------------------------------------------------------------
+// Error mapping
+
+/** What a failed call was about, for messages that name the bucket/table and key. */
+interface Target {
+  service: "S3" | "DynamoDB" | "SNS";
+  /** e.g. `bucket "uploads"` */
+  resource: string;
+  /** e.g. `object "a.jpg"` */
+  item?: string;
+  details: Record<string, unknown>;
+}
+
+interface SdkErrorShape {
+  name?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: { throttling?: boolean };
+}
+
+const NOT_FOUND_NAMES = new Set(["NoSuchKey", "NotFound", "NoSuchBucket", "ResourceNotFoundException", "NotFoundException"]);
+const THROTTLING_NAMES = new Set([
+  "ThrottlingException",
+  "Throttling",
+  "ThrottledException",
+  "SlowDown",
+  "ProvisionedThroughputExceededException",
+  "RequestLimitExceeded",
+  "TooManyRequestsException",
+  "TooManyRequests",
+  "RequestThrottled",
+  "RequestThrottledException",
+]);
+const UNAVAILABLE_NAMES = new Set([
+  "TimeoutError",
+  "RequestTimeout",
+  "RequestTimeoutException",
+  "ServiceUnavailable",
+  "InternalError",
+  "InternalServerError",
+  "InternalFailure",
+]);
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ECONNABORTED",
+  "UND_ERR_SOCKET",
+]);
+const DENIED_STATUSES = new Set([401, 403]);
+
+function describe(target: Target): string {
+  return target.item ? `${target.item} in ${target.resource}` : target.resource;
+}
+
+/**
+ * Turns any SDK failure into a PipelineError: missing → NOT_FOUND (permanent),
+ * throttling → THROTTLED, 5xx/network → STORAGE_UNAVAILABLE (both retried).
+ */
+export function toAwsError(thrown: unknown, target: Target): PipelineError {
+  if (isPipelineError(thrown)) return thrown;
+  const error = (thrown ?? {}) as SdkErrorShape;
+  const name = error.name ?? "Error";
+  const status = error.$metadata?.httpStatusCode;
+  const reason = error.code ?? name;
+  const details = { ...target.details, service: target.service, sdkError: name, status, reason };
+  const cause = { cause: thrown };
+  const where = describe(target);
+
+  if (NOT_FOUND_NAMES.has(name) || status === 404) {
+    return new PipelineError("NOT_FOUND", `${target.service} found no ${where}.`, details, cause);
+  }
+  if (THROTTLING_NAMES.has(name) || error.$retryable?.throttling || status === 429 || status === 503) {
+    return new PipelineError("THROTTLED", `${target.service} throttled the request for ${where} (${reason}); the step will be retried.`, details, cause);
+  }
+  if (UNAVAILABLE_NAMES.has(name) || NETWORK_CODES.has(error.code ?? "") || (status !== undefined && status >= 500)) {
+    return new PipelineError(
+      "STORAGE_UNAVAILABLE",
+      `${target.service} was unavailable for ${where} (${reason}); the step will be retried.`,
+      details,
+      cause,
+    );
+  }
+  if (status !== undefined && DENIED_STATUSES.has(status)) {
+    return new PipelineError(
+      "CONFIG_INVALID",
+      `${target.service} denied access to ${where} (${reason}); grant the function's role access to it.`,
+      details,
+      cause,
+    );
+  }
+  return new PipelineError("INTERNAL", `${target.service} failed for ${where} (${reason}: ${error.message ?? "no message"}).`, details, cause);
+}
+
+// ---------------------------------------------------------------------------
+// S3
+
+export class S3ObjectStore implements ObjectStore {
+  private readonly workPrefix: string;
+
+  constructor(
+    private readonly s3: S3Client,
+    private readonly buckets: { uploadsBucket: string; renditionsBucket: string; workPrefix?: string },
+  ) {
+    this.workPrefix = buckets.workPrefix ?? DEFAULT_WORK_PREFIX;
+  }
+
+  /** The one place areas map to buckets: intermediates share the renditions bucket under a prefix. */
+  keyFor(area: Area, key: string): { Bucket: string; Key: string } {
+    switch (area) {
+      case "uploads":
+        return { Bucket: this.buckets.uploadsBucket, Key: key };
+      case "work":
+        return { Bucket: this.buckets.renditionsBucket, Key: `${this.workPrefix}${key}` };
+      case "renditions":
+        return { Bucket: this.buckets.renditionsBucket, Key: key };
+      default:
+        throw invalidParameterError("area", "one of uploads, work, renditions", area);
+    }
+  }
+
+  async get(area: Area, key: string): Promise<Buffer> {
+    const location = this.keyFor(area, key);
+    try {
+      const response = await this.s3.send(new GetObjectCommand(location));
+      if (!response.Body) return Buffer.alloc(0);
+      const bytes = await response.Body.transformToByteArray();
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    } catch (thrown) {
+      throw toAwsError(thrown, this.target(location));
+    }
+  }
+
+  async head(area: Area, key: string): Promise<ObjectInfo> {
+    const location = this.keyFor(area, key);
+    try {
+      const response = await this.s3.send(new HeadObjectCommand(location));
+      return { bytes: response.ContentLength ?? 0, etag: unquote(response.ETag), contentType: response.ContentType };
+    } catch (thrown) {
+      throw toAwsError(thrown, this.target(location));
+    }
+  }
+
+  async put(area: Area, key: string, body: Buffer, contentType: string): Promise<void> {
+    const location = this.keyFor(area, key);
+    try {
+      await this.s3.send(new PutObjectCommand({ ...location, Body: body, ContentType: contentType }));
+    } catch (thrown) {
+      throw toAwsError(thrown, this.target(location));
+    }
+  }
+
+  private target({ Bucket, Key }: { Bucket: string; Key: string }): Target {
+    return { service: "S3", resource: `bucket "${Bucket}"`, item: `object "${Key}"`, details: { bucket: Bucket, key: Key } };
+  }
+}
+
+/** S3 quotes ETags; S3 events do not. Job ids derive from the unquoted form. */
+function unquote(etag: string | undefined): string | undefined {
+  return etag?.replace(/^"(.*)"$/, "$1");
+}
+
+// ---------------------------------------------------------------------------
+// DynamoDB
+
+function epochSecondsAfterDays(days: number | undefined): number | undefined {
+  return days === undefined ? undefined : Math.floor(Date.now() / 1000) + Math.round(days * 86_400);
+}
+
+function isConditionFailure(thrown: unknown): boolean {
+  return (thrown as SdkErrorShape | undefined)?.name === "ConditionalCheckFailedException";
+}
+
+/** Drops undefined fields, so an update never writes them and a patch never clears a field by accident. */
+function defined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
+}
+
+export class DynamoJobStore implements JobStore {
+  constructor(
+    private readonly documents: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly retentionDays?: number,
+  ) {}
+
+  async create(record: JobRecord): Promise<boolean> {
+    const item = defined({ ...record, expiresAt: record.expiresAt ?? epochSecondsAfterDays(this.retentionDays) });
+    try {
+      await this.documents.send(
+        new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: "attribute_not_exists(jobId)" }),
+      );
+      return true;
+    } catch (thrown) {
+      if (isConditionFailure(thrown)) return false;
+      throw toAwsError(thrown, this.target(record.jobId));
+    }
+  }
+
+  async finish(jobId: string, patch: Pick<JobRecord, "status"> & Partial<JobRecord>): Promise<boolean> {
+    const now = new Date().toISOString();
+    const fields: Record<string, unknown> = defined({
+      ...patch,
+      updatedAt: patch.updatedAt ?? now,
+      expiresAt: patch.expiresAt ?? epochSecondsAfterDays(this.retentionDays),
+    });
+    delete fields.jobId;
+    const names: Record<string, string> = { "#status": "status" };
+    const values: Record<string, unknown> = { ":running": "running" };
+    const assignments: string[] = [];
+    for (const [index, [field, value]] of Object.entries(fields).entries()) {
+      names[`#f${index}`] = field;
+      values[`:f${index}`] = value;
+      assignments.push(`#f${index} = :f${index}`);
+    }
+    // A finish without a record (the run failed before Validate recorded it) still leaves a complete record.
+    if (!("createdAt" in fields)) {
+      names["#createdAt"] = "createdAt";
+      values[":now"] = now;
+      assignments.push("#createdAt = if_not_exists(#createdAt, :now)");
+    }
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { jobId },
+          UpdateExpression: `SET ${assignments.join(", ")}`,
+          ConditionExpression: "attribute_not_exists(jobId) OR #status = :running",
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (thrown) {
+      if (isConditionFailure(thrown)) return false;
+      throw toAwsError(thrown, this.target(jobId));
+    }
+  }
+
+  async get(jobId: string): Promise<JobRecord | undefined> {
+    try {
+      const response = await this.documents.send(new GetCommand({ TableName: this.tableName, Key: { jobId }, ConsistentRead: true }));
+      return response.Item as JobRecord | undefined;
+    } catch (thrown) {
+      throw toAwsError(thrown, this.target(jobId));
+    }
+  }
+
+  private target(jobId: string): Target {
+    return { service: "DynamoDB", resource: `table "${this.tableName}"`, item: `job "${jobId}"`, details: { table: this.tableName, jobId } };
+  }
+}
+
+// ---------------------------------------------------------------------------
+// SNS
+
+export class SnsNotifier implements Notifier {
+  constructor(
+    private readonly sns: SNSClient,
+    private readonly topicArn: string,
+  ) {}
+
+  async publish(event: PipelineEvent): Promise<void> {
+    try {
+      await this.sns.send(
+        new PublishCommand({
+          TopicArn: this.topicArn,
+          // Email subscribers see the subject; SNS allows printable ASCII only, under 100 characters.
+          Subject: `${event.type} ${event.jobId}`.replace(/[^\x20-\x7E]/g, "?").slice(0, 99),
+          Message: JSON.stringify(event),
+          // Subscribers filter on the type without parsing the body.
+          MessageAttributes: { type: { DataType: "String", StringValue: event.type } },
+        }),
+      );
+    } catch (thrown) {
+      throw toAwsError(thrown, {
+        service: "SNS",
+        resource: `topic "${this.topicArn}"`,
+        item: `event "${event.type}" of job "${event.jobId}"`,
+        details: { topicArn: this.topicArn, jobId: event.jobId },
+      });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Wiring
+
+interface AwsClients {
+  s3: S3Client;
+  documents: DynamoDBDocumentClient;
+  sns: SNSClient;
+}
+
+/** One set of clients per distinct connection settings, kept for the life of the process (the cold start). */
+const clientCache = new Map<string, AwsClients>();
+
+function isLoopback(url: string | undefined): boolean {
+  if (!url) return false;
+  try {
+    const host = new URL(url).hostname;
+    return host === "127.0.0.1" || host === "localhost" || host === "[::1]" || host === "::1";
+  } catch {
+    return false;
+  }
+}
+
+function clientsFor(settings: AwsPortSettings): AwsClients {
+  const local = isLoopback(settings.endpoint) || isLoopback(settings.dynamoEndpoint);
+  const region = settings.region ?? (local ? LOCAL_REGION : undefined);
+  const credentials = settings.credentials ?? (local ? LOCAL_AWS_CREDENTIALS : undefined);
+  const cacheKey = JSON.stringify([region, settings.endpoint, settings.dynamoEndpoint, settings.maxAttempts, credentials?.accessKeyId, credentials?.sessionToken]);
+  const cached = clientCache.get(cacheKey);
+  if (cached) return cached;
+
+  const common = {
+    region,
+    credentials,
+    maxAttempts: settings.maxAttempts,
+    // Options form of NodeHttpHandler: keep-alive agents (its default) and a short connect timeout.
+    requestHandler: { connectionTimeout: local ? 2_000 : 5_000 },
+  };
+  const s3 = new S3Client({
+    ...common,
+    endpoint: settings.endpoint,
+    forcePathStyle: settings.endpoint !== undefined,
+    // Emulators do not speak the flexible-checksum protocol; S3 itself does not require it.
+    ...(settings.endpoint ? { requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" } : {}),
+  });
+  const dynamo = new DynamoDBClient({ ...common, endpoint: settings.dynamoEndpoint });
+  const documents = DynamoDBDocumentClient.from(dynamo, {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+  });
+  const sns = new SNSClient(common);
+  const clients = { s3, documents, sns };
+  clientCache.set(cacheKey, clients);
+  return clients;
+}
+
+function required(value: string | undefined, name: string, expected: string): string {
+  if (value === undefined || value.trim() === "") throw invalidParameterError(name, expected, value);
+  return value;
+}
+
+/**
+ * The pipeline's ports on AWS. Clients are shared between calls with the same
+ * connection settings, so a Lambda builds them once per cold start.
+ *
+ * @example
+ * const ports = createAwsPorts({ uploadsBucket: "up", renditionsBucket: "out", tableName: "jobs", topicArn });
+ * await ports.objects.get("uploads", "cat.jpg");
+ * @throws {PipelineError} CONFIG_INVALID when a bucket, the table, or both topic and notifier are missing.
+ */
+export function createAwsPorts(settings: AwsPortSettings): Ports {
+  const uploadsBucket = required(settings.uploadsBucket, "uploadsBucket", "an S3 bucket name");
+  const renditionsBucket = required(settings.renditionsBucket, "renditionsBucket", "an S3 bucket name");
+  const tableName = required(settings.tableName, "tableName", "a DynamoDB table name");
+  if (!settings.notifier && !settings.topicArn) throw invalidParameterError("topicArn", "an SNS topic ARN (or a notifier)", settings.topicArn);
+  if (settings.retentionDays !== undefined && !(settings.retentionDays > 0)) {
+    throw invalidParameterError("retentionDays", "a positive number of days", settings.retentionDays);
+  }
+  const clients = clientsFor(settings);
+  return {
+    objects: new S3ObjectStore(clients.s3, { uploadsBucket, renditionsBucket, workPrefix: settings.workPrefix }),
+    jobs: new DynamoJobStore(clients.documents, tableName, settings.retentionDays),
+    notifier: settings.notifier ?? new SnsNotifier(clients.sns, settings.topicArn as string),
+  };
+}
+
+function positiveNumber(raw: string | undefined, name: string): number | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw invalidParameterError(name, "a positive number", raw);
+  return value;
+}
+
+/**
+ * The ports from a Lambda's environment: UPLOADS_BUCKET, RENDITIONS_BUCKET,
+ * WORK_PREFIX, JOBS_TABLE, TOPIC_ARN, JOB_RETENTION_DAYS, AWS_MAX_ATTEMPTS. The standard
+ * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_DYNAMODB (or AWS_ENDPOINT_URL) point it at
+ * emulators. `overrides` win over the environment (e.g. a local notifier).
+ *
+ * @throws {PipelineError} CONFIG_INVALID naming the variable that is missing or malformed.
+ */
+export function awsPortsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AwsPortSettings> = {}): Ports {
+  const settings: AwsPortSettings = {
+    region: env.AWS_REGION || undefined,
+    uploadsBucket: required(env.UPLOADS_BUCKET, "UPLOADS_BUCKET", "the uploads bucket name"),
+    renditionsBucket: required(env.RENDITIONS_BUCKET, "RENDITIONS_BUCKET", "the renditions bucket name"),
+    workPrefix: env.WORK_PREFIX || undefined,
+    tableName: required(env.JOBS_TABLE, "JOBS_TABLE", "the jobs table name"),
+    topicArn: env.TOPIC_ARN || undefined,
+    endpoint: env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined,
+    dynamoEndpoint: env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL || undefined,
+    retentionDays: positiveNumber(env.JOB_RETENTION_DAYS, "JOB_RETENTION_DAYS"),
+    maxAttempts: positiveNumber(env.AWS_MAX_ATTEMPTS, "AWS_MAX_ATTEMPTS"),
+    ...overrides,
+  };
+  if (!settings.notifier) required(settings.topicArn, "TOPIC_ARN", "the SNS topic ARN");
+  return createAwsPorts(settings);
+}

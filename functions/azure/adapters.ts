@@ -1,0 +1,487 @@
+/**
+ * Azure adapters for the pipeline's ports: Blob Storage objects, Table Storage job
+ * records, Event Grid events. Clients are created once per process and injected;
+ * every SDK failure leaves here as a PipelineError with a stable code, never as a raw SDK error.
+ */
+
+import { BlobServiceClient, type StoragePipelineOptions } from "@azure/storage-blob";
+import { TableClient, type TableEntity, type TableEntityResult } from "@azure/data-tables";
+import { EventGridPublisherClient } from "@azure/eventgrid";
+import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
+import { invalidParameterError, isPipelineError, PipelineError, type SerializedError } from "../core/errors";
+import type { Area, JobRecord, JobStore, Notifier, ObjectInfo, ObjectStore, PipelineEvent, Ports } from "../ports";
+
+export interface AzureContainers {
+  uploads: string;
+  work: string;
+  renditions: string;
+}
+
+export const DEFAULT_CONTAINERS: AzureContainers = { uploads: "uploads", work: "work", renditions: "renditions" };
+
+export interface AzurePortSettings {
+  /** e.g. https://acct.blob.core.windows.net; derived from accountName when absent. */
+  blobServiceUrl?: string;
+  /** e.g. https://acct.table.core.windows.net; derived from accountName when absent. */
+  tableServiceUrl?: string;
+  accountName?: string;
+  /** Identity for storage and Event Grid; DefaultAzureCredential when absent. */
+  credential?: TokenCredential;
+  /** Local azurite only: a key-bearing connection string. In Azure the functions use their identity. */
+  connectionString?: string;
+  containers?: Partial<AzureContainers>;
+  tableName: string;
+  /** Event Grid topic endpoint (CloudEvents schema). */
+  eventGridEndpoint?: string;
+  /** Replaces Event Grid, e.g. the local runtime's JSON-lines notifier. */
+  notifier?: Notifier;
+  /** Job records get `expiresAt` (epoch seconds) this many days after their last write. */
+  retentionDays?: number;
+  /** Tries per call, including the first (SDK defaults: blob 4, table/Event Grid 4). */
+  maxAttempts?: number;
+}
+
+// ---------------------------------------------------------------------------
+// Error mapping
+
+interface Target {
+  service: "Blob Storage" | "Table Storage" | "Event Grid";
+  /** e.g. `container "uploads"` */
+  resource: string;
+  /** e.g. `blob "a.jpg"` */
+  item?: string;
+  details: Record<string, unknown>;
+}
+
+interface RestErrorShape {
+  name?: string;
+  code?: string;
+  message?: string;
+  statusCode?: number;
+  details?: { errorCode?: string };
+}
+
+const NOT_FOUND_CODES = new Set(["BlobNotFound", "ContainerNotFound", "ResourceNotFound", "TableNotFound"]);
+const THROTTLING_CODES = new Set(["ServerBusy", "TooManyRequests", "OperationTimedOutThrottled"]);
+const UNAVAILABLE_CODES = new Set([
+  "InternalError",
+  "OperationTimedOut",
+  "ServiceUnavailable",
+  "REQUEST_SEND_ERROR",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ECONNABORTED",
+]);
+
+function describe(target: Target): string {
+  return target.item ? `${target.item} in ${target.resource}` : target.resource;
+}
+
+function restStatus(thrown: unknown): number | undefined {
+  return (thrown as RestErrorShape | undefined)?.statusCode;
+}
+
+/** The service's error code (BlobNotFound, TableNotFound...), or a network code such as ECONNREFUSED. */
+function restCode(thrown: unknown): string | undefined {
+  const error = thrown as RestErrorShape | undefined;
+  return error?.details?.errorCode ?? error?.code;
+}
+
+/**
+ * Turns any SDK failure into a PipelineError: missing → NOT_FOUND (permanent),
+ * 429/503/ServerBusy → THROTTLED, other 5xx/network → STORAGE_UNAVAILABLE (both retried).
+ */
+export function toAzureError(thrown: unknown, target: Target): PipelineError {
+  if (isPipelineError(thrown)) return thrown;
+  const error = (thrown ?? {}) as RestErrorShape;
+  const status = error.statusCode;
+  const code = restCode(thrown);
+  const reason = code ?? (status !== undefined ? `HTTP ${status}` : (error.name ?? "Error"));
+  const details = { ...target.details, service: target.service, status, reason };
+  const cause = { cause: thrown };
+  const where = describe(target);
+
+  if (status === 404 || NOT_FOUND_CODES.has(code ?? "")) {
+    return new PipelineError("NOT_FOUND", `${target.service} found no ${where}.`, details, cause);
+  }
+  if (status === 429 || status === 503 || THROTTLING_CODES.has(code ?? "")) {
+    return new PipelineError("THROTTLED", `${target.service} throttled the request for ${where} (${reason}); the step will be retried.`, details, cause);
+  }
+  if ((status !== undefined && status >= 500) || UNAVAILABLE_CODES.has(code ?? "") || error.name === "AbortError") {
+    return new PipelineError(
+      "STORAGE_UNAVAILABLE",
+      `${target.service} was unavailable for ${where} (${reason}); the step will be retried.`,
+      details,
+      cause,
+    );
+  }
+  if (status === 401 || status === 403) {
+    return new PipelineError(
+      "CONFIG_INVALID",
+      `${target.service} denied access to ${where} (${reason}); grant the function app's identity a data role on it.`,
+      details,
+      cause,
+    );
+  }
+  return new PipelineError("INTERNAL", `${target.service} failed for ${where} (${reason}: ${error.message ?? "no message"}).`, details, cause);
+}
+
+// ---------------------------------------------------------------------------
+// Blob Storage
+
+export class BlobObjectStore implements ObjectStore {
+  private readonly containers: AzureContainers;
+
+  constructor(
+    private readonly blobs: BlobServiceClient,
+    containers: Partial<AzureContainers> = {},
+  ) {
+    this.containers = { ...DEFAULT_CONTAINERS, ...containers };
+  }
+
+  /** The one place areas map to containers. */
+  containerFor(area: Area): string {
+    const container = Object.hasOwn(this.containers, area) ? this.containers[area] : undefined;
+    if (!container) throw invalidParameterError("area", "one of uploads, work, renditions", area);
+    return container;
+  }
+
+  async get(area: Area, key: string): Promise<Buffer> {
+    const container = this.containerFor(area);
+    try {
+      return await this.blobs.getContainerClient(container).getBlobClient(key).downloadToBuffer();
+    } catch (thrown) {
+      throw toAzureError(thrown, this.target(container, key));
+    }
+  }
+
+  async head(area: Area, key: string): Promise<ObjectInfo> {
+    const container = this.containerFor(area);
+    try {
+      const properties = await this.blobs.getContainerClient(container).getBlobClient(key).getProperties();
+      return { bytes: properties.contentLength ?? 0, etag: properties.etag?.replace(/^"(.*)"$/, "$1"), contentType: properties.contentType };
+    } catch (thrown) {
+      throw toAzureError(thrown, this.target(container, key));
+    }
+  }
+
+  async put(area: Area, key: string, body: Buffer, contentType: string): Promise<void> {
+    const container = this.containerFor(area);
+    try {
+      await this.blobs.getContainerClient(container).getBlockBlobClient(key).uploadData(body, { blobHTTPHeaders: { blobContentType: contentType } });
+    } catch (thrown) {
+      throw toAzureError(thrown, this.target(container, key));
+    }
+  }
+
+  private target(container: string, key: string): Target {
+    return { service: "Blob Storage", resource: `container "${container}"`, item: `blob "${key}"`, details: { container, key } };
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Table Storage
+
+const PARTITION = "jobs";
+/** Optimistic-concurrency rounds before finish gives up with a transient error. */
+const FINISH_ROUNDS = 5;
+const SYSTEM_PROPERTIES = new Set(["partitionKey", "rowKey", "etag", "timestamp", "odata.metadata"]);
+
+type EntityValue = string | number | boolean | { value: number; type: "Double" };
+type JobEntity = TableEntity<Record<string, EntityValue>>;
+
+/** Untyped JSON integers are stored as Int32: anything wider is marked Double so it is neither rejected nor truncated. */
+function entityValue(value: unknown): EntityValue {
+  if (typeof value === "number" && !(Number.isInteger(value) && Math.abs(value) < 2 ** 31)) return { value, type: "Double" };
+  return value as string | number | boolean;
+}
+
+function epochSecondsAfterDays(days: number | undefined): number | undefined {
+  return days === undefined ? undefined : Math.floor(Date.now() / 1000) + Math.round(days * 86_400);
+}
+
+/** Table keys cannot hold / \ # ? or control characters; job ids are hex, so this is normally the identity. */
+function rowKeyFor(jobId: string): string {
+  return encodeURIComponent(jobId);
+}
+
+/** Table Storage has no maps: `error` is a JSON string column; undefined fields are not written. */
+function toEntity(jobId: string, fields: Partial<JobRecord>): JobEntity {
+  const entity: JobEntity = { partitionKey: PARTITION, rowKey: rowKeyFor(jobId) };
+  for (const [name, value] of Object.entries({ ...fields, jobId })) {
+    if (value === undefined) continue;
+    entity[name] = name === "error" ? JSON.stringify(value) : entityValue(value);
+  }
+  return entity;
+}
+
+function fromEntity(entity: TableEntityResult<Record<string, unknown>>): JobRecord {
+  const record: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(entity)) {
+    if (SYSTEM_PROPERTIES.has(name) || value === undefined || value === null) continue;
+    record[name] = name === "error" && typeof value === "string" ? (JSON.parse(value) as SerializedError) : value;
+  }
+  record.jobId ??= decodeURIComponent(entity.rowKey ?? "");
+  return record as unknown as JobRecord;
+}
+
+export class TableJobStore implements JobStore {
+  constructor(
+    private readonly table: TableClient,
+    private readonly retentionDays?: number,
+  ) {}
+
+  async create(record: JobRecord): Promise<boolean> {
+    const entity = toEntity(record.jobId, { ...record, expiresAt: record.expiresAt ?? epochSecondsAfterDays(this.retentionDays) });
+    try {
+      await this.table.createEntity(entity);
+      return true;
+    } catch (thrown) {
+      if (restStatus(thrown) === 409) return false;
+      throw toAzureError(thrown, this.target(record.jobId));
+    }
+  }
+
+  async finish(jobId: string, patch: Pick<JobRecord, "status"> & Partial<JobRecord>): Promise<boolean> {
+    const now = new Date().toISOString();
+    const fields: Partial<JobRecord> = {
+      ...patch,
+      updatedAt: patch.updatedAt ?? now,
+      expiresAt: patch.expiresAt ?? epochSecondsAfterDays(this.retentionDays),
+    };
+    try {
+      for (let round = 0; round < FINISH_ROUNDS; round += 1) {
+        const existing = await this.read(jobId);
+        if (existing?.status !== undefined && existing.status !== "running") return false;
+        try {
+          if (existing) {
+            // Merge under the etag just read: a concurrent finish makes this fail with 412 instead of overwriting.
+            await this.table.updateEntity(toEntity(jobId, fields), "Merge", { etag: existing.etag });
+          } else {
+            // No record (the run failed before Validate wrote one): create the final record, conditionally.
+            await this.table.createEntity(toEntity(jobId, { createdAt: now, ...fields }));
+          }
+          return true;
+        } catch (thrown) {
+          const status = restStatus(thrown);
+          // 412: changed since read; 409: created since read; 404: deleted since read. Read again and decide.
+          if (status !== 412 && status !== 409 && status !== 404) throw thrown;
+        }
+      }
+    } catch (thrown) {
+      throw toAzureError(thrown, this.target(jobId));
+    }
+    throw new PipelineError(
+      "THROTTLED",
+      `Job "${jobId}" in table "${this.table.tableName}" kept changing during ${FINISH_ROUNDS} attempts to finish it; the step will be retried.`,
+      { table: this.table.tableName, jobId },
+    );
+  }
+
+  async get(jobId: string): Promise<JobRecord | undefined> {
+    try {
+      const entity = await this.read(jobId);
+      return entity && fromEntity(entity);
+    } catch (thrown) {
+      throw toAzureError(thrown, this.target(jobId));
+    }
+  }
+
+  private async read(jobId: string): Promise<(TableEntityResult<Record<string, unknown>> & { status?: string }) | undefined> {
+    try {
+      return await this.table.getEntity<Record<string, unknown>>(PARTITION, rowKeyFor(jobId));
+    } catch (thrown) {
+      // A missing table is a deployment problem, not a missing job.
+      if (restStatus(thrown) === 404 && restCode(thrown) !== "TableNotFound") return undefined;
+      throw thrown;
+    }
+  }
+
+  private target(jobId: string): Target {
+    return { service: "Table Storage", resource: `table "${this.table.tableName}"`, item: `job "${jobId}"`, details: { table: this.table.tableName, jobId } };
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Event Grid
+
+export const EVENT_SOURCE = "image-pipeline";
+
+export class EventGridNotifier implements Notifier {
+  constructor(private readonly publisher: EventGridPublisherClient<"CloudEvent">) {}
+
+  async publish(event: PipelineEvent): Promise<void> {
+    try {
+      await this.publisher.send([
+        {
+          type: event.type,
+          source: EVENT_SOURCE,
+          subject: event.sourceKey,
+          // Stable per job and outcome, so subscribers can drop a redelivered event.
+          id: `${event.jobId}:${event.type}`,
+          time: new Date(event.time),
+          datacontenttype: "application/json",
+          data: event,
+        },
+      ]);
+    } catch (thrown) {
+      throw toAzureError(thrown, {
+        service: "Event Grid",
+        resource: `topic "${this.publisher.endpointUrl}"`,
+        item: `event "${event.type}" of job "${event.jobId}"`,
+        details: { endpoint: this.publisher.endpointUrl, jobId: event.jobId },
+      });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Wiring
+
+interface AzureClients {
+  blobs: BlobServiceClient;
+  table: TableClient;
+  publisher?: EventGridPublisherClient<"CloudEvent">;
+}
+
+/** One set of clients per distinct connection settings, kept for the life of the process. */
+const clientCache = new Map<string, AzureClients>();
+const credentialIds = new WeakMap<TokenCredential, number>();
+let credentialCount = 0;
+let defaultCredential: TokenCredential | undefined;
+
+function credentialId(credential: TokenCredential | undefined): number {
+  if (!credential) return 0;
+  if (!credentialIds.has(credential)) credentialIds.set(credential, (credentialCount += 1));
+  return credentialIds.get(credential) as number;
+}
+
+function isLoopbackEndpoint(connectionString: string): boolean {
+  const endpoints = [...connectionString.matchAll(/(?:Blob|Table)Endpoint=([^;]+)/gi)].map((match) => match[1]);
+  if (endpoints.length === 0) return /UseDevelopmentStorage=true/i.test(connectionString);
+  return endpoints.every((url) => {
+    try {
+      return ["127.0.0.1", "localhost", "[::1]"].includes(new URL(url).hostname);
+    } catch {
+      return false;
+    }
+  });
+}
+
+function clientsFor(settings: AzurePortSettings): AzureClients {
+  const blobUrl = settings.blobServiceUrl ?? (settings.accountName && `https://${settings.accountName}.blob.core.windows.net`);
+  const tableUrl = settings.tableServiceUrl ?? (settings.accountName && `https://${settings.accountName}.table.core.windows.net`);
+  const cacheKey = JSON.stringify([
+    settings.connectionString,
+    blobUrl,
+    tableUrl,
+    settings.tableName,
+    settings.notifier ? undefined : settings.eventGridEndpoint,
+    settings.maxAttempts,
+    credentialId(settings.credential),
+  ]);
+  const cached = clientCache.get(cacheKey);
+  if (cached) return cached;
+
+  const blobOptions: StoragePipelineOptions = settings.maxAttempts ? { retryOptions: { maxTries: settings.maxAttempts } } : {};
+  const tableOptions = settings.maxAttempts ? { retryOptions: { maxRetries: settings.maxAttempts - 1 } } : {};
+  const credential = (): TokenCredential => settings.credential ?? (defaultCredential ??= new DefaultAzureCredential());
+
+  let clients: AzureClients;
+  if (settings.connectionString) {
+    clients = {
+      blobs: BlobServiceClient.fromConnectionString(settings.connectionString, blobOptions),
+      table: TableClient.fromConnectionString(settings.connectionString, settings.tableName, { ...tableOptions, allowInsecureConnection: true }),
+    };
+  } else {
+    if (!blobUrl) throw invalidParameterError("blobServiceUrl", "a Blob service URL, an accountName or a connectionString", blobUrl);
+    if (!tableUrl) throw invalidParameterError("tableServiceUrl", "a Table service URL, an accountName or a connectionString", tableUrl);
+    clients = {
+      blobs: new BlobServiceClient(blobUrl, credential(), blobOptions),
+      table: new TableClient(tableUrl, settings.tableName, credential(), tableOptions),
+    };
+  }
+  if (!settings.notifier && settings.eventGridEndpoint) {
+    clients.publisher = new EventGridPublisherClient(settings.eventGridEndpoint, "CloudEvent", credential(), tableOptions);
+  }
+  clientCache.set(cacheKey, clients);
+  return clients;
+}
+
+/**
+ * The pipeline's ports on Azure. Clients are shared between calls with the same
+ * connection settings, so a function app builds them once per process.
+ *
+ * @example
+ * const ports = createAzurePorts({ accountName: "imgpipe", tableName: "jobs", eventGridEndpoint });
+ * await ports.objects.get("uploads", "cat.jpg");
+ * @throws {PipelineError} CONFIG_INVALID when the table, the storage location, or both Event Grid endpoint and notifier are missing.
+ */
+export function createAzurePorts(settings: AzurePortSettings): Ports {
+  if (!settings.tableName) throw invalidParameterError("tableName", "a Table Storage table name", settings.tableName);
+  if (!settings.notifier && !settings.eventGridEndpoint) {
+    throw invalidParameterError("eventGridEndpoint", "an Event Grid topic endpoint (or a notifier)", settings.eventGridEndpoint);
+  }
+  if (settings.retentionDays !== undefined && !(settings.retentionDays > 0)) {
+    throw invalidParameterError("retentionDays", "a positive number of days", settings.retentionDays);
+  }
+  const clients = clientsFor(settings);
+  return {
+    objects: new BlobObjectStore(clients.blobs, settings.containers),
+    jobs: new TableJobStore(clients.table, settings.retentionDays),
+    notifier: settings.notifier ?? new EventGridNotifier(clients.publisher as EventGridPublisherClient<"CloudEvent">),
+  };
+}
+
+function required(value: string | undefined, name: string, expected: string): string {
+  if (value === undefined || value.trim() === "") throw invalidParameterError(name, expected, value);
+  return value;
+}
+
+function positiveNumber(raw: string | undefined, name: string): number | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw invalidParameterError(name, "a positive number", raw);
+  return value;
+}
+
+/**
+ * The ports from a function app's settings: STORAGE_ACCOUNT_NAME (reached with the
+ * app's identity via DefaultAzureCredential, never keys), UPLOADS_CONTAINER,
+ * WORK_CONTAINER, RENDITIONS_CONTAINER, JOBS_TABLE, EVENTGRID_TOPIC_ENDPOINT,
+ * JOB_RETENTION_DAYS. STORAGE_CONNECTION_STRING is accepted only for a loopback
+ * emulator (azurite). `overrides` win over the environment (e.g. a local notifier).
+ *
+ * @throws {PipelineError} CONFIG_INVALID naming the setting that is missing or malformed.
+ */
+export function azurePortsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AzurePortSettings> = {}): Ports {
+  const connectionString = env.STORAGE_CONNECTION_STRING || undefined;
+  if (connectionString && !isLoopbackEndpoint(connectionString)) {
+    throw new PipelineError(
+      "CONFIG_INVALID",
+      "STORAGE_CONNECTION_STRING is for the local emulator only; in Azure set STORAGE_ACCOUNT_NAME and grant the function app's identity a data role.",
+      { key: "STORAGE_CONNECTION_STRING" },
+    );
+  }
+  const settings: AzurePortSettings = {
+    connectionString,
+    accountName: connectionString ? undefined : required(env.STORAGE_ACCOUNT_NAME, "STORAGE_ACCOUNT_NAME", "the storage account name"),
+    containers: {
+      uploads: env.UPLOADS_CONTAINER || DEFAULT_CONTAINERS.uploads,
+      work: env.WORK_CONTAINER || DEFAULT_CONTAINERS.work,
+      renditions: env.RENDITIONS_CONTAINER || DEFAULT_CONTAINERS.renditions,
+    },
+    tableName: required(env.JOBS_TABLE, "JOBS_TABLE", "the jobs table name"),
+    eventGridEndpoint: env.EVENTGRID_TOPIC_ENDPOINT || undefined,
+    retentionDays: positiveNumber(env.JOB_RETENTION_DAYS, "JOB_RETENTION_DAYS"),
+    ...overrides,
+  };
+  if (!settings.notifier) required(settings.eventGridEndpoint, "EVENTGRID_TOPIC_ENDPOINT", "the Event Grid topic endpoint");
+  return createAzurePorts(settings);
+}

@@ -1,0 +1,455 @@
+/**
+ * Local stand-ins for the cloud services, on 127.0.0.1 only, each with its data in
+ * a fresh temp folder that stop() removes. Ports default to free ones picked by the OS.
+ *
+ * Usage (the local runtime and the adapter tests share this setup):
+ *
+ *   import { startS3, startDynamo, startAzurite, provisionAws, provisionAzure } from "./emulators";
+ *   import { createAwsPorts } from "../functions/aws/adapters";
+ *   import { createAzurePorts } from "../functions/azure/adapters";
+ *   import { JsonLinesNotifier } from "./notifier";
+ *
+ *   // AWS flavour: s3rver + dynalite, in this process.
+ *   const s3 = await startS3();                // { endpoint, port, dir, stop }
+ *   const dynamo = await startDynamo();        // { endpoint, port, stop }
+ *   const names = { uploadsBucket: "uploads", renditionsBucket: "renditions", tableName: "jobs" };
+ *   await provisionAws({ s3Endpoint: s3.endpoint, dynamoEndpoint: dynamo.endpoint, ...names });
+ *   const ports = createAwsPorts({ ...names, endpoint: s3.endpoint, dynamoEndpoint: dynamo.endpoint,
+ *     notifier: new JsonLinesNotifier({ file: ".local-runs/events.jsonl", print: true }) });
+ *
+ *   // Azure flavour: azurite as a child process (blob + table + queue).
+ *   const azurite = await startAzurite();      // { blobEndpoint, tableEndpoint, queueEndpoint, connectionString, accountName, stop }
+ *   await provisionAzure({ connectionString: azurite.connectionString, tableName: "jobs" });
+ *   const azurePorts = createAzurePorts({ connectionString: azurite.connectionString, tableName: "jobs",
+ *     notifier: new JsonLinesNotifier({ file: ".local-runs/events.jsonl" }) });
+ *
+ *   await Promise.all([s3.stop(), dynamo.stop(), azurite.stop()]);
+ *
+ * Failures are LocalRuntimeErrors: EMULATOR_PORT_IN_USE (a requested port is taken),
+ * EMULATOR_FAILED (the emulator did not come up; the message carries its last output lines).
+ */
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { rmSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import { connect, createServer as createTcpServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { TableClient } from "@azure/data-tables";
+import dynalite from "dynalite";
+import S3rver from "s3rver";
+import { LOCAL_AWS_CREDENTIALS } from "../functions/aws/adapters";
+import { DEFAULT_CONTAINERS, type AzureContainers } from "../functions/azure/adapters";
+import { LocalRuntimeError } from "./errors";
+
+const HOST = "127.0.0.1";
+
+/**
+ * Azurite's well-known development account. The key is public (Microsoft documents
+ * it) and only ever accepted by the local emulator: never use it anywhere else.
+ */
+export const AZURITE_ACCOUNT_NAME = "devstoreaccount1";
+export const AZURITE_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+export interface S3Emulator {
+  /** e.g. http://127.0.0.1:41234 — use with forcePathStyle. */
+  endpoint: string;
+  port: number;
+  /** Where the objects live. */
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export interface DynamoEmulator {
+  endpoint: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface AzuriteEmulator {
+  /** e.g. http://127.0.0.1:41234/devstoreaccount1 */
+  blobEndpoint: string;
+  tableEndpoint: string;
+  queueEndpoint: string;
+  /** Local-only connection string with the well-known dev account key. */
+  connectionString: string;
+  accountName: string;
+  blobPort: number;
+  tablePort: number;
+  queuePort: number;
+  /** Azurite's workspace (`--location`), or its working folder with `inMemory`. */
+  dir: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------
+// Shared helpers
+
+function portInUse(emulator: string, port: number, cause?: unknown): LocalRuntimeError {
+  return new LocalRuntimeError(
+    "EMULATOR_PORT_IN_USE",
+    `Port ${port} on ${HOST} is already in use, so the ${emulator} emulator cannot listen on it; ` +
+      `stop whatever listens there (see \`ss -ltnp 'sport = :${port}'\`) or leave the port unset to use a free one.`,
+    { emulator, port },
+    { cause },
+  );
+}
+
+function listenOn(server: Server, emulator: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === "EADDRINUSE"
+          ? portInUse(emulator, port, error)
+          : new LocalRuntimeError("EMULATOR_FAILED", `The ${emulator} emulator could not listen on ${HOST}:${port} (${error.code ?? error.message}).`, { emulator, port }, { cause: error }),
+      );
+    };
+    server.once("error", onError);
+    server.listen(port, HOST, () => {
+      server.off("error", onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error && (error as NodeJS.ErrnoException).code !== "ERR_SERVER_NOT_RUNNING" ? reject(error) : resolve()));
+    // Keep-alive sockets of SDK clients would otherwise hold close() open.
+    server.closeAllConnections();
+  });
+}
+
+/** Runs `stop` once however often it is called; later calls share the first one's promise. */
+function once(stop: () => Promise<void>): () => Promise<void> {
+  let stopping: Promise<void> | undefined;
+  return () => (stopping ??= stop());
+}
+
+/** Resolves when something accepts TCP connections on the port (or rejects at the deadline). */
+async function waitForPort(port: number, deadline: number): Promise<void> {
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: HOST, port });
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing accepted connections on ${HOST}:${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Fails early with EMULATOR_PORT_IN_USE when a requested port is taken. */
+async function assertPortFree(emulator: string, port: number): Promise<void> {
+  const probe = createTcpServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once("error", (error: NodeJS.ErrnoException) => reject(error.code === "EADDRINUSE" ? portInUse(emulator, port, error) : error));
+    probe.listen(port, HOST, () => probe.close(() => resolve()));
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Cleanup when the process ends without calling stop()
+
+const liveChildren = new Set<ChildProcess>();
+const liveDirs = new Set<string>();
+let exitHooksInstalled = false;
+
+function cleanUpNow(): void {
+  for (const child of liveChildren) child.kill("SIGKILL");
+  liveChildren.clear();
+  for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
+  liveDirs.clear();
+}
+
+function installExitHooks(): void {
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  process.once("exit", cleanUpNow);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    const onSignal = () => {
+      // Someone else handles the signal (e.g. the CLI's graceful Ctrl-C): leave it to them; the exit hook still cleans up.
+      if (process.listenerCount(signal) > 1) return;
+      process.off(signal, onSignal);
+      cleanUpNow();
+      // Our listener disabled Node's default "exit on signal"; with it gone, re-raising ends the process as usual.
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
+}
+
+async function freshDir(prefix: string): Promise<string> {
+  installExitHooks();
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  liveDirs.add(dir);
+  return dir;
+}
+
+async function removeDir(dir: string): Promise<void> {
+  liveDirs.delete(dir);
+  await rm(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
+}
+
+// ---------------------------------------------------------------------------
+// S3 (s3rver, in process)
+
+/**
+ * Starts an S3 API on 127.0.0.1 backed by a folder.
+ *
+ * @param opts.port a fixed port (default: a free one)
+ * @param opts.dir keep objects in this folder, which stop() leaves in place (default: a fresh temp folder, removed by stop())
+ * @param opts.buckets buckets to create before the first request
+ * @throws {LocalRuntimeError} EMULATOR_PORT_IN_USE, EMULATOR_FAILED
+ */
+export async function startS3(opts: { port?: number; dir?: string; buckets?: string[] } = {}): Promise<S3Emulator> {
+  const dir = opts.dir ?? (await freshDir("image-pipeline-s3-"));
+  const s3rver = new S3rver({
+    address: HOST,
+    port: opts.port ?? 0,
+    silent: true,
+    directory: dir,
+    configureBuckets: (opts.buckets ?? []).map((name) => ({ name })),
+  });
+  const closeLogger = () => {
+    s3rver.logger.exceptions.unhandle();
+    s3rver.logger.close();
+  };
+  // Our own server, not s3rver.run(): its listen() leaves EADDRINUSE as an uncaught 'error' event.
+  const server = createServer(s3rver.callback());
+  try {
+    await s3rver.configureBuckets();
+    const port = await listenOn(server, "S3 (s3rver)", opts.port ?? 0);
+    s3rver.httpServer = server;
+    return {
+      endpoint: `http://${HOST}:${port}`,
+      port,
+      dir,
+      stop: once(async () => {
+        await closeServer(server);
+        closeLogger();
+        if (!opts.dir) await removeDir(dir);
+      }),
+    };
+  } catch (error) {
+    closeLogger();
+    if (!opts.dir) await removeDir(dir);
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// DynamoDB (dynalite, in process, in memory)
+
+/**
+ * Starts a DynamoDB API on 127.0.0.1, in memory.
+ *
+ * @throws {LocalRuntimeError} EMULATOR_PORT_IN_USE, EMULATOR_FAILED
+ */
+export async function startDynamo(opts: { port?: number } = {}): Promise<DynamoEmulator> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const port = await listenOn(server, "DynamoDB (dynalite)", opts.port ?? 0);
+  return { endpoint: `http://${HOST}:${port}`, port, stop: once(() => closeServer(server)) };
+}
+
+// ---------------------------------------------------------------------------
+// Azure Storage (azurite, child process)
+
+export interface AzuriteOptions {
+  blobPort?: number;
+  tablePort?: number;
+  queuePort?: number;
+  /** Keep data in memory instead of the temp folder (azurite forbids both at once). */
+  inMemory?: boolean;
+  /** Milliseconds to wait for all three services to accept connections (default 30 s). */
+  startTimeoutMs?: number;
+}
+
+const LISTENING = /Azurite (Blob|Queue|Table) service is successfully listening at http:\/\/[^:]+:(\d+)/;
+
+function azuriteEntry(): string {
+  return join(dirname(require.resolve("azurite/package.json")), "dist", "src", "azurite.js");
+}
+
+/**
+ * Starts azurite (Blob, Table and Queue APIs) as a child process on 127.0.0.1, in a
+ * fresh temp folder. The child is killed when this process exits.
+ *
+ * @throws {LocalRuntimeError} EMULATOR_PORT_IN_USE when a requested port is taken; EMULATOR_FAILED (with azurite's last output) when it does not come up.
+ */
+export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteEmulator> {
+  const requested = { blob: opts.blobPort ?? 0, table: opts.tablePort ?? 0, queue: opts.queuePort ?? 0 };
+  for (const port of Object.values(requested)) if (port !== 0) await assertPortFree("Azure Storage (azurite)", port);
+
+  const dir = await freshDir("image-pipeline-azurite-");
+  const args = [
+    azuriteEntry(),
+    "--disableTelemetry",
+    "--silent",
+    "--skipApiVersionCheck",
+    "--loose",
+    ...["--blobHost", HOST, "--blobPort", String(requested.blob)],
+    ...["--tableHost", HOST, "--tablePort", String(requested.table)],
+    ...["--queueHost", HOST, "--queuePort", String(requested.queue)],
+    ...(opts.inMemory ? ["--inMemoryPersistence"] : ["--location", dir]),
+  ];
+  // Custom accounts in the environment would replace the dev account the connection string names.
+  const env = { ...process.env };
+  delete env.AZURITE_ACCOUNTS;
+  // Own process group: a terminal's Ctrl-C reaches only us, so a graceful shutdown can still use azurite; we kill it on exit.
+  const child = spawn(process.execPath, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"], env, detached: true });
+  liveChildren.add(child);
+
+  const output: string[] = [];
+  const ports: Partial<Record<"Blob" | "Queue" | "Table", number>> = {};
+  let announced: () => void = () => undefined;
+  const allAnnounced = new Promise<void>((resolve) => (announced = resolve));
+  const partial = { stdout: "", stderr: "" };
+  const collect = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
+    // A chunk may end mid-line: keep the rest for the next one.
+    const lines = (partial[stream] + chunk.toString("utf8")).split(/\r?\n/);
+    partial[stream] = lines.pop() ?? "";
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      output.push(line);
+      if (output.length > 20) output.shift();
+      const match = LISTENING.exec(line);
+      if (match) ports[match[1] as "Blob" | "Queue" | "Table"] = Number(match[2]);
+      if (ports.Blob && ports.Queue && ports.Table) announced();
+    }
+  };
+  child.stdout?.on("data", collect("stdout"));
+  child.stderr?.on("data", collect("stderr"));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const spawnFailed = new Promise<Error>((resolve) => child.once("error", resolve));
+
+  const stop = once(async () => {
+    liveChildren.delete(child);
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await removeDir(dir);
+  });
+
+  const failed = (reason: string, cause?: unknown): LocalRuntimeError => {
+    for (const rest of [partial.stdout, partial.stderr]) if (rest.trim()) output.push(rest);
+    const inUse = output.find((line) => line.includes("EADDRINUSE"));
+    if (inUse) return portInUse("Azure Storage (azurite)", Number(/:(\d+)\s*$/.exec(inUse)?.[1] ?? 0), cause);
+    return new LocalRuntimeError(
+      "EMULATOR_FAILED",
+      `Azurite did not start: ${reason}. Its last output was:\n${output.slice(-10).join("\n") || "(nothing)"}`,
+      { emulator: "azurite", output: output.slice(-10) },
+      { cause },
+    );
+  };
+
+  const timeoutMs = opts.startTimeoutMs ?? 30_000;
+  const deadline = Date.now() + timeoutMs;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      allAnnounced.then(() => Promise.all([ports.Blob, ports.Table, ports.Queue].map((port) => waitForPort(port as number, deadline)))),
+      exited.then((code) => Promise.reject(failed(`it exited with code ${code}`))),
+      spawnFailed.then((error) => Promise.reject(failed(`it could not be spawned (${error.message})`, error))),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(failed(`no answer within ${timeoutMs} ms`)), timeoutMs))),
+    ]);
+  } catch (error) {
+    await stop();
+    throw error instanceof LocalRuntimeError ? error : failed(String((error as Error)?.message ?? error), error);
+  } finally {
+    clearTimeout(timer);
+  }
+
+  const blobPort = ports.Blob as number;
+  const tablePort = ports.Table as number;
+  const queuePort = ports.Queue as number;
+  const blobEndpoint = `http://${HOST}:${blobPort}/${AZURITE_ACCOUNT_NAME}`;
+  const tableEndpoint = `http://${HOST}:${tablePort}/${AZURITE_ACCOUNT_NAME}`;
+  const queueEndpoint = `http://${HOST}:${queuePort}/${AZURITE_ACCOUNT_NAME}`;
+  return {
+    blobEndpoint,
+    tableEndpoint,
+    queueEndpoint,
+    connectionString:
+      `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT_NAME};AccountKey=${AZURITE_ACCOUNT_KEY};` +
+      `BlobEndpoint=${blobEndpoint};QueueEndpoint=${queueEndpoint};TableEndpoint=${tableEndpoint};`,
+    accountName: AZURITE_ACCOUNT_NAME,
+    blobPort,
+    tablePort,
+    queuePort,
+    dir,
+    pid: child.pid as number,
+    stop,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Provisioning: what the Pulumi program creates in the cloud, created here
+
+export interface AwsProvisioning {
+  s3Endpoint: string;
+  dynamoEndpoint: string;
+  uploadsBucket: string;
+  renditionsBucket: string;
+  tableName: string;
+}
+
+function hasName(error: unknown, ...names: string[]): boolean {
+  return names.includes((error as { name?: string } | undefined)?.name ?? "");
+}
+
+/** Creates the buckets and the jobs table (keyed `jobId`); existing ones are kept. */
+export async function provisionAws(settings: AwsProvisioning): Promise<void> {
+  const common = { region: "us-east-1", credentials: LOCAL_AWS_CREDENTIALS, maxAttempts: 2 };
+  const s3 = new S3Client({ ...common, endpoint: settings.s3Endpoint, forcePathStyle: true });
+  const dynamo = new DynamoDBClient({ ...common, endpoint: settings.dynamoEndpoint });
+  try {
+    for (const Bucket of new Set([settings.uploadsBucket, settings.renditionsBucket])) {
+      await s3.send(new CreateBucketCommand({ Bucket })).catch((error: unknown) => {
+        if (!hasName(error, "BucketAlreadyOwnedByYou", "BucketAlreadyExists")) throw error;
+      });
+    }
+    await dynamo
+      .send(
+        new CreateTableCommand({
+          TableName: settings.tableName,
+          AttributeDefinitions: [{ AttributeName: "jobId", AttributeType: "S" }],
+          KeySchema: [{ AttributeName: "jobId", KeyType: "HASH" }],
+          BillingMode: "PAY_PER_REQUEST",
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!hasName(error, "ResourceInUseException")) throw error;
+      });
+  } finally {
+    s3.destroy();
+    dynamo.destroy();
+  }
+}
+
+export interface AzureProvisioning {
+  connectionString: string;
+  containers?: AzureContainers;
+  tableName: string;
+}
+
+/** Creates the containers and the jobs table; existing ones are kept. */
+export async function provisionAzure(settings: AzureProvisioning): Promise<void> {
+  const blobs = BlobServiceClient.fromConnectionString(settings.connectionString);
+  const containers = { ...DEFAULT_CONTAINERS, ...settings.containers };
+  for (const name of new Set(Object.values(containers))) await blobs.getContainerClient(name).createIfNotExists();
+  // createTable treats "already exists" as success.
+  await TableClient.fromConnectionString(settings.connectionString, settings.tableName, { allowInsecureConnection: true }).createTable();
+}

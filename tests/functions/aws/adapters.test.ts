@@ -1,0 +1,265 @@
+import assert from "node:assert/strict";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import type { SNSClient } from "@aws-sdk/client-sns";
+import {
+  awsPortsFromEnv,
+  createAwsPorts,
+  LOCAL_AWS_CREDENTIALS,
+  S3ObjectStore,
+  SnsNotifier,
+  toAwsError,
+} from "../../../functions/aws/adapters";
+import { PipelineError } from "../../../functions/core/errors";
+import type { JobRecord, PipelineEvent, Ports } from "../../../functions/ports";
+import { provisionAws, startDynamo, startS3, type DynamoEmulator, type S3Emulator } from "../../../local/emulators";
+import { MemoryNotifier } from "../../helpers/memoryPorts";
+
+const names = { uploadsBucket: "uploads", renditionsBucket: "renditions", tableName: "jobs" };
+
+function runningJob(jobId: string, overrides: Partial<JobRecord> = {}): JobRecord {
+  const now = new Date().toISOString();
+  return { jobId, sourceKey: `photos/${jobId}.jpg`, status: "running", createdAt: now, updatedAt: now, ...overrides };
+}
+
+/** An assert.rejects validator: the error is a PipelineError with this code and a message matching every pattern. */
+function pipelineError(code: string, ...patterns: RegExp[]) {
+  return (error: unknown) => {
+    assert.ok(error instanceof PipelineError, `expected a PipelineError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    for (const pattern of patterns) assert.match(error.message, pattern);
+    return true;
+  };
+}
+
+describe("AWS adapters against s3rver and dynalite", () => {
+  let s3: S3Emulator;
+  let dynamo: DynamoEmulator;
+  let ports: Ports;
+  let rawS3: S3Client;
+  let rawDynamo: DynamoDBClient;
+
+  before(async () => {
+    [s3, dynamo] = await Promise.all([startS3(), startDynamo()]);
+    await provisionAws({ s3Endpoint: s3.endpoint, dynamoEndpoint: dynamo.endpoint, ...names });
+    ports = createAwsPorts({
+      ...names,
+      endpoint: s3.endpoint,
+      dynamoEndpoint: dynamo.endpoint,
+      notifier: new MemoryNotifier(),
+      retentionDays: 30,
+      maxAttempts: 1,
+    });
+    const common = { region: "us-east-1", credentials: LOCAL_AWS_CREDENTIALS };
+    rawS3 = new S3Client({ ...common, endpoint: s3.endpoint, forcePathStyle: true });
+    rawDynamo = new DynamoDBClient({ ...common, endpoint: dynamo.endpoint });
+  });
+
+  after(async () => {
+    rawS3?.destroy();
+    rawDynamo?.destroy();
+    await Promise.all([s3?.stop(), dynamo?.stop()]);
+  });
+
+  describe("S3ObjectStore", () => {
+    it("returns the bytes it stored, with their size, etag and content type", async () => {
+      const body = Buffer.from("not really a jpeg");
+
+      await ports.objects.put("uploads", "photos/cat.jpg", body, "image/jpeg");
+      const read = await ports.objects.get("uploads", "photos/cat.jpg");
+      const info = await ports.objects.head("uploads", "photos/cat.jpg");
+
+      assert.deepEqual(read, body);
+      assert.equal(info.bytes, body.length);
+      assert.equal(info.contentType, "image/jpeg");
+      assert.match(info.etag ?? "", /^[0-9a-f]{32}$/, "the etag is unquoted");
+    });
+
+    it("keeps intermediates under the work prefix of the renditions bucket", async () => {
+      await ports.objects.put("work", "job-1/thumb.png", Buffer.from("png"), "image/png");
+
+      const raw = await rawS3.send(new GetObjectCommand({ Bucket: "renditions", Key: "work/job-1/thumb.png" }));
+
+      assert.equal(await raw.Body?.transformToString(), "png");
+    });
+
+    it("maps each area to its bucket and key in one place", () => {
+      const store = new S3ObjectStore(rawS3, { uploadsBucket: "up", renditionsBucket: "out", workPrefix: "tmp/" });
+
+      assert.deepEqual(store.keyFor("uploads", "a.jpg"), { Bucket: "up", Key: "a.jpg" });
+      assert.deepEqual(store.keyFor("work", "a.jpg"), { Bucket: "out", Key: "tmp/a.jpg" });
+      assert.deepEqual(store.keyFor("renditions", "a.jpg"), { Bucket: "out", Key: "a.jpg" });
+    });
+
+    it("reports a missing object as a permanent NOT_FOUND naming the bucket and key", async () => {
+      await assert.rejects(ports.objects.get("uploads", "photos/missing.jpg"), pipelineError("NOT_FOUND", /photos\/missing\.jpg/, /"uploads"/));
+      await assert.rejects(ports.objects.head("renditions", "missing.webp"), (error: PipelineError) => {
+        assert.equal(error.code, "NOT_FOUND");
+        assert.equal(error.permanent, true);
+        assert.equal(error.name, "PermanentError");
+        return true;
+      });
+    });
+  });
+
+  describe("DynamoJobStore", () => {
+    it("creates a job once: a second create returns false and leaves the first record unchanged", async () => {
+      const first = runningJob("job-create", { runId: "run-1" });
+
+      const created = await ports.jobs.create(first);
+      const again = await ports.jobs.create({ ...first, runId: "run-2", sourceKey: "other.jpg" });
+      const stored = await ports.jobs.get("job-create");
+
+      assert.equal(created, true);
+      assert.equal(again, false);
+      assert.equal(stored?.runId, "run-1");
+      assert.equal(stored?.sourceKey, first.sourceKey);
+    });
+
+    it("finishes a running job once: a second finish returns false and changes nothing", async () => {
+      await ports.jobs.create(runningJob("job-finish"));
+
+      const finished = await ports.jobs.finish("job-finish", { status: "succeeded", manifestKey: "m.json", outputs: 6 });
+      const again = await ports.jobs.finish("job-finish", { status: "failed", error: { code: "TIMEOUT", message: "late", permanent: false } });
+      const stored = await ports.jobs.get("job-finish");
+
+      assert.equal(finished, true);
+      assert.equal(again, false);
+      assert.equal(stored?.status, "succeeded");
+      assert.equal(stored?.outputs, 6);
+      assert.equal(stored?.error, undefined);
+    });
+
+    it("creates the final record when finishing a job that was never recorded", async () => {
+      const finished = await ports.jobs.finish("job-unrecorded", { status: "failed", sourceKey: "photos/x.jpg" });
+      const stored = await ports.jobs.get("job-unrecorded");
+
+      assert.equal(finished, true);
+      assert.equal(stored?.status, "failed");
+      assert.equal(stored?.sourceKey, "photos/x.jpg");
+      assert.ok(stored?.createdAt, "the record gets a createdAt");
+    });
+
+    it("stores the error as a map and an expiry from the retention days", async () => {
+      const error = { code: "CORRUPT_IMAGE" as const, message: "The image is corrupt.", permanent: true, details: { key: "x.jpg" } };
+
+      await ports.jobs.finish("job-error", { status: "failed", sourceKey: "x.jpg", error });
+      const raw = await rawDynamo.send(new GetItemCommand({ TableName: "jobs", Key: { jobId: { S: "job-error" } } }));
+      const stored = await ports.jobs.get("job-error");
+
+      assert.equal(raw.Item?.error?.M?.code?.S, "CORRUPT_IMAGE");
+      assert.deepEqual(stored?.error, error);
+      const inThirtyDays = Date.now() / 1000 + 30 * 86_400;
+      assert.ok(Math.abs((stored?.expiresAt ?? 0) - inThirtyDays) < 60, `expiresAt ${stored?.expiresAt} is about 30 days away`);
+    });
+
+    it("returns undefined for a job that does not exist", async () => {
+      assert.equal(await ports.jobs.get("job-none"), undefined);
+    });
+  });
+
+  describe("when an emulator is down", () => {
+    it("reports S3 and DynamoDB failures as transient STORAGE_UNAVAILABLE, not raw SDK errors", async () => {
+      const [downS3, downDynamo] = await Promise.all([startS3(), startDynamo()]);
+      const downPorts = createAwsPorts({
+        ...names,
+        endpoint: downS3.endpoint,
+        dynamoEndpoint: downDynamo.endpoint,
+        notifier: new MemoryNotifier(),
+        maxAttempts: 1,
+      });
+      await Promise.all([downS3.stop(), downDynamo.stop()]);
+
+      await assert.rejects(downPorts.objects.get("uploads", "a.jpg"), (error: PipelineError) => {
+        assert.equal(error.code, "STORAGE_UNAVAILABLE");
+        assert.equal(error.name, "TransientError");
+        assert.match(error.message, /"uploads"/);
+        assert.match(error.message, /a\.jpg/);
+        return true;
+      });
+      await assert.rejects(downPorts.jobs.create(runningJob("job-down")), pipelineError("STORAGE_UNAVAILABLE", /"jobs"/, /job-down/));
+    });
+  });
+
+  describe("toAwsError", () => {
+    const target = { service: "S3" as const, resource: 'bucket "b"', item: 'object "k"', details: {} };
+
+    it("maps throttling by name or status to THROTTLED", () => {
+      for (const raw of [
+        { name: "SlowDown", $metadata: { httpStatusCode: 503 } },
+        { name: "ProvisionedThroughputExceededException", $metadata: { httpStatusCode: 400 } },
+        { name: "ThrottlingException" },
+        { name: "Whatever", $metadata: { httpStatusCode: 429 } },
+      ]) {
+        assert.equal(toAwsError(raw, target).code, "THROTTLED", raw.name);
+      }
+    });
+
+    it("maps 5xx, timeouts and network failures to STORAGE_UNAVAILABLE", () => {
+      for (const raw of [
+        { name: "InternalError", $metadata: { httpStatusCode: 500 } },
+        { name: "TimeoutError" },
+        Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }),
+      ]) {
+        assert.equal(toAwsError(raw, target).code, "STORAGE_UNAVAILABLE", raw.name);
+      }
+    });
+
+    it("keeps a PipelineError as it is", () => {
+      const original = new PipelineError("TOO_LARGE", "Too large.");
+
+      assert.equal(toAwsError(original, target), original);
+    });
+  });
+
+  describe("SnsNotifier", () => {
+    it("publishes the event as JSON with its type as a message attribute", async () => {
+      const sent: unknown[] = [];
+      const sns = { send: async (command: { input: unknown }) => void sent.push(command.input) } as unknown as SNSClient;
+      const event: PipelineEvent = { type: "image.processed", jobId: "j1", sourceKey: "a.jpg", time: "2026-01-01T00:00:00.000Z", outputs: 2 };
+
+      await new SnsNotifier(sns, "arn:aws:sns:us-east-1:123456789012:events").publish(event);
+
+      const input = sent[0] as { TopicArn: string; Message: string; MessageAttributes: Record<string, { StringValue: string }> };
+      assert.equal(input.TopicArn, "arn:aws:sns:us-east-1:123456789012:events");
+      assert.deepEqual(JSON.parse(input.Message), event);
+      assert.equal(input.MessageAttributes.type.StringValue, "image.processed");
+    });
+
+    it("reports an SNS failure as a typed error naming the topic", async () => {
+      const sns = { send: async () => Promise.reject(Object.assign(new Error("Rate exceeded"), { name: "ThrottledException" })) } as unknown as SNSClient;
+      const event: PipelineEvent = { type: "image.failed", jobId: "j2", sourceKey: "a.jpg", time: "2026-01-01T00:00:00.000Z" };
+
+      await assert.rejects(new SnsNotifier(sns, "arn:topic").publish(event), pipelineError("THROTTLED", /arn:topic/, /j2/));
+    });
+  });
+
+  describe("awsPortsFromEnv", () => {
+    it("names the missing variable in a CONFIG_INVALID error", () => {
+      assert.throws(() => awsPortsFromEnv({ UPLOADS_BUCKET: "up", RENDITIONS_BUCKET: "out" }), pipelineError("CONFIG_INVALID", /JOBS_TABLE/));
+      assert.throws(() => awsPortsFromEnv({ UPLOADS_BUCKET: "up", RENDITIONS_BUCKET: "out", JOBS_TABLE: "jobs" }), pipelineError("CONFIG_INVALID", /TOPIC_ARN/));
+    });
+
+    it("rejects a retention that is not a positive number", () => {
+      const env = { UPLOADS_BUCKET: "up", RENDITIONS_BUCKET: "out", JOBS_TABLE: "jobs", TOPIC_ARN: "arn:t", JOB_RETENTION_DAYS: "soon" };
+
+      assert.throws(() => awsPortsFromEnv(env), pipelineError("CONFIG_INVALID", /JOB_RETENTION_DAYS/));
+    });
+
+    it("reaches the emulators through the standard endpoint variables", async () => {
+      const env = {
+        UPLOADS_BUCKET: "uploads",
+        RENDITIONS_BUCKET: "renditions",
+        JOBS_TABLE: "jobs",
+        TOPIC_ARN: "arn:aws:sns:us-east-1:000000000000:events",
+        AWS_ENDPOINT_URL_S3: s3.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      };
+      await ports.objects.put("uploads", "env.txt", Buffer.from("env"), "text/plain");
+
+      const fromEnv = awsPortsFromEnv(env);
+
+      assert.deepEqual(await fromEnv.objects.get("uploads", "env.txt"), Buffer.from("env"));
+    });
+  });
+});

@@ -1,0 +1,245 @@
+import assert from "node:assert/strict";
+import { TableClient } from "@azure/data-tables";
+import { BlobServiceClient } from "@azure/storage-blob";
+import type { EventGridPublisherClient } from "@azure/eventgrid";
+import {
+  azurePortsFromEnv,
+  BlobObjectStore,
+  createAzurePorts,
+  EventGridNotifier,
+  TableJobStore,
+  toAzureError,
+} from "../../../functions/azure/adapters";
+import { PipelineError } from "../../../functions/core/errors";
+import type { JobRecord, PipelineEvent, Ports } from "../../../functions/ports";
+import { provisionAzure, startAzurite, type AzuriteEmulator } from "../../../local/emulators";
+import { MemoryNotifier } from "../../helpers/memoryPorts";
+
+const tableName = "jobs";
+
+function runningJob(jobId: string, overrides: Partial<JobRecord> = {}): JobRecord {
+  const now = new Date().toISOString();
+  return { jobId, sourceKey: `photos/${jobId}.jpg`, status: "running", createdAt: now, updatedAt: now, ...overrides };
+}
+
+/** An assert.rejects validator: the error is a PipelineError with this code and a message matching every pattern. */
+function pipelineError(code: string, ...patterns: RegExp[]) {
+  return (error: unknown) => {
+    assert.ok(error instanceof PipelineError, `expected a PipelineError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    for (const pattern of patterns) assert.match(error.message, pattern);
+    return true;
+  };
+}
+
+describe("Azure adapters against azurite", () => {
+  let azurite: AzuriteEmulator;
+  let ports: Ports;
+  let rawTable: TableClient;
+
+  before(async () => {
+    azurite = await startAzurite();
+    await provisionAzure({ connectionString: azurite.connectionString, tableName });
+    ports = createAzurePorts({ connectionString: azurite.connectionString, tableName, notifier: new MemoryNotifier(), retentionDays: 30, maxAttempts: 1 });
+    rawTable = TableClient.fromConnectionString(azurite.connectionString, tableName, { allowInsecureConnection: true });
+  });
+
+  after(async () => {
+    await azurite?.stop();
+  });
+
+  describe("BlobObjectStore", () => {
+    it("returns the bytes it stored, with their size, etag and content type", async () => {
+      const body = Buffer.from("not really a jpeg");
+
+      await ports.objects.put("uploads", "photos/cat.jpg", body, "image/jpeg");
+      const read = await ports.objects.get("uploads", "photos/cat.jpg");
+      const info = await ports.objects.head("uploads", "photos/cat.jpg");
+
+      assert.deepEqual(read, body);
+      assert.equal(info.bytes, body.length);
+      assert.equal(info.contentType, "image/jpeg");
+      assert.match(info.etag ?? "", /^0x[0-9A-F]+$/, "the etag is unquoted");
+    });
+
+    it("keeps each area in its own container", async () => {
+      await ports.objects.put("work", "job-1/thumb.png", Buffer.from("png"), "image/png");
+
+      const raw = await BlobServiceClient.fromConnectionString(azurite.connectionString)
+        .getContainerClient("work")
+        .getBlobClient("job-1/thumb.png")
+        .downloadToBuffer();
+
+      assert.equal(raw.toString(), "png");
+      assert.equal(new BlobObjectStore({} as BlobServiceClient, { renditions: "out" }).containerFor("renditions"), "out");
+    });
+
+    it("reports a missing blob as a permanent NOT_FOUND naming the container and key", async () => {
+      await assert.rejects(ports.objects.get("uploads", "photos/missing.jpg"), pipelineError("NOT_FOUND", /photos\/missing\.jpg/, /"uploads"/));
+      await assert.rejects(ports.objects.head("renditions", "missing.webp"), (error: PipelineError) => {
+        assert.equal(error.code, "NOT_FOUND");
+        assert.equal(error.name, "PermanentError");
+        return true;
+      });
+    });
+  });
+
+  describe("TableJobStore", () => {
+    it("creates a job once: a second create returns false and leaves the first record unchanged", async () => {
+      const first = runningJob("job-create", { runId: "run-1" });
+
+      const created = await ports.jobs.create(first);
+      const again = await ports.jobs.create({ ...first, runId: "run-2", sourceKey: "other.jpg" });
+      const stored = await ports.jobs.get("job-create");
+
+      assert.equal(created, true);
+      assert.equal(again, false);
+      assert.equal(stored?.runId, "run-1");
+      assert.equal(stored?.sourceKey, first.sourceKey);
+    });
+
+    it("finishes a running job once: a second finish returns false and changes nothing", async () => {
+      await ports.jobs.create(runningJob("job-finish"));
+
+      const finished = await ports.jobs.finish("job-finish", { status: "succeeded", manifestKey: "m.json", outputs: 6 });
+      const again = await ports.jobs.finish("job-finish", { status: "failed", error: { code: "TIMEOUT", message: "late", permanent: false } });
+      const stored = await ports.jobs.get("job-finish");
+
+      assert.equal(finished, true);
+      assert.equal(again, false);
+      assert.equal(stored?.status, "succeeded");
+      assert.equal(stored?.outputs, 6);
+      assert.equal(stored?.error, undefined);
+    });
+
+    it("lets exactly one of two concurrent finishes win", async () => {
+      await ports.jobs.create(runningJob("job-race"));
+
+      const results = await Promise.all([
+        ports.jobs.finish("job-race", { status: "succeeded" }),
+        ports.jobs.finish("job-race", { status: "failed" }),
+        ports.jobs.finish("job-race", { status: "succeeded" }),
+      ]);
+
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+
+    it("creates the final record when finishing a job that was never recorded", async () => {
+      const finished = await ports.jobs.finish("job-unrecorded", { status: "failed", sourceKey: "photos/x.jpg" });
+      const stored = await ports.jobs.get("job-unrecorded");
+
+      assert.equal(finished, true);
+      assert.equal(stored?.status, "failed");
+      assert.equal(stored?.sourceKey, "photos/x.jpg");
+      assert.ok(stored?.createdAt, "the record gets a createdAt");
+    });
+
+    it("stores the error as a JSON string column and an expiry from the retention days", async () => {
+      const error = { code: "CORRUPT_IMAGE" as const, message: "The image is corrupt.", permanent: true, details: { key: "x.jpg" } };
+
+      await ports.jobs.finish("job-error", { status: "failed", sourceKey: "x.jpg", error });
+      const raw = await rawTable.getEntity<{ error: unknown }>("jobs", "job-error");
+      const stored = await ports.jobs.get("job-error");
+
+      assert.equal(typeof raw.error, "string");
+      assert.deepEqual(stored?.error, error);
+      const inThirtyDays = Date.now() / 1000 + 30 * 86_400;
+      assert.ok(Math.abs((stored?.expiresAt ?? 0) - inThirtyDays) < 60, `expiresAt ${stored?.expiresAt} is about 30 days away`);
+    });
+
+    it("keeps counts wider than 32 bits", async () => {
+      await ports.jobs.finish("job-big", { status: "succeeded", sourceKey: "big.tif", bytesIn: 5_000_000_000, bytesOut: 2.5 });
+
+      const stored = await ports.jobs.get("job-big");
+
+      assert.equal(stored?.bytesIn, 5_000_000_000);
+      assert.equal(stored?.bytesOut, 2.5);
+    });
+
+    it("returns undefined for a job that does not exist", async () => {
+      assert.equal(await ports.jobs.get("job-none"), undefined);
+    });
+
+    it("reports a missing table as NOT_FOUND rather than a missing job", async () => {
+      const store = new TableJobStore(TableClient.fromConnectionString(azurite.connectionString, "nosuchtable", { allowInsecureConnection: true }));
+
+      await assert.rejects(store.get("job-1"), pipelineError("NOT_FOUND", /nosuchtable/));
+    });
+  });
+
+  describe("when the emulator is down", () => {
+    it("reports Blob and Table failures as transient STORAGE_UNAVAILABLE, not raw SDK errors", async () => {
+      const down = await startAzurite();
+      const downPorts = createAzurePorts({ connectionString: down.connectionString, tableName, notifier: new MemoryNotifier(), maxAttempts: 1 });
+      await down.stop();
+
+      await assert.rejects(downPorts.objects.get("uploads", "a.jpg"), (error: PipelineError) => {
+        assert.equal(error.code, "STORAGE_UNAVAILABLE");
+        assert.equal(error.name, "TransientError");
+        assert.match(error.message, /"uploads"/);
+        assert.match(error.message, /a\.jpg/);
+        return true;
+      });
+      await assert.rejects(downPorts.jobs.create(runningJob("job-down")), pipelineError("STORAGE_UNAVAILABLE", /"jobs"/, /job-down/));
+      await assert.rejects(downPorts.jobs.finish("job-down", { status: "failed" }), pipelineError("STORAGE_UNAVAILABLE", /job-down/));
+    });
+  });
+
+  describe("toAzureError", () => {
+    const target = { service: "Blob Storage" as const, resource: 'container "c"', item: 'blob "k"', details: {} };
+
+    it("maps 429, 503 and ServerBusy to THROTTLED", () => {
+      for (const raw of [{ statusCode: 429 }, { statusCode: 503, code: "ServerBusy" }, { statusCode: 500, code: "ServerBusy" }]) {
+        assert.equal(toAzureError(raw, target).code, "THROTTLED", JSON.stringify(raw));
+      }
+    });
+
+    it("maps other 5xx and network failures to STORAGE_UNAVAILABLE", () => {
+      for (const raw of [{ statusCode: 500, code: "InternalError" }, { code: "ECONNRESET" }, { name: "AbortError" }]) {
+        assert.equal(toAzureError(raw, target).code, "STORAGE_UNAVAILABLE", JSON.stringify(raw));
+      }
+    });
+  });
+
+  describe("EventGridNotifier", () => {
+    it("sends the event as a CloudEvent with a stable id", async () => {
+      const sent: unknown[] = [];
+      const publisher = { endpointUrl: "https://topic.example", send: async (events: unknown[]) => void sent.push(...events) };
+      const event: PipelineEvent = { type: "image.processed", jobId: "j1", sourceKey: "a.jpg", time: "2026-01-01T00:00:00.000Z", outputs: 2 };
+
+      await new EventGridNotifier(publisher as unknown as EventGridPublisherClient<"CloudEvent">).publish(event);
+
+      const cloudEvent = sent[0] as { type: string; id: string; subject: string; data: PipelineEvent };
+      assert.equal(cloudEvent.type, "image.processed");
+      assert.equal(cloudEvent.id, "j1:image.processed");
+      assert.equal(cloudEvent.subject, "a.jpg");
+      assert.deepEqual(cloudEvent.data, event);
+    });
+  });
+
+  describe("azurePortsFromEnv", () => {
+    it("names the missing setting in a CONFIG_INVALID error", () => {
+      assert.throws(() => azurePortsFromEnv({ JOBS_TABLE: "jobs", EVENTGRID_TOPIC_ENDPOINT: "https://t" }), pipelineError("CONFIG_INVALID", /STORAGE_ACCOUNT_NAME/));
+      assert.throws(() => azurePortsFromEnv({ STORAGE_ACCOUNT_NAME: "acct", JOBS_TABLE: "jobs" }), pipelineError("CONFIG_INVALID", /EVENTGRID_TOPIC_ENDPOINT/));
+    });
+
+    it("refuses a connection string that points anywhere but a local emulator", () => {
+      const env = {
+        STORAGE_CONNECTION_STRING: "DefaultEndpointsProtocol=https;AccountName=prod;AccountKey=abc;EndpointSuffix=core.windows.net",
+        JOBS_TABLE: "jobs",
+        EVENTGRID_TOPIC_ENDPOINT: "https://t",
+      };
+
+      assert.throws(() => azurePortsFromEnv(env), pipelineError("CONFIG_INVALID", /local emulator only/));
+    });
+
+    it("reaches azurite through a local connection string, with overrides for the notifier", async () => {
+      const env = { STORAGE_CONNECTION_STRING: azurite.connectionString, JOBS_TABLE: tableName };
+      await ports.objects.put("uploads", "env.txt", Buffer.from("env"), "text/plain");
+
+      const fromEnv = azurePortsFromEnv(env, { notifier: new MemoryNotifier() });
+
+      assert.deepEqual(await fromEnv.objects.get("uploads", "env.txt"), Buffer.from("env"));
+    });
+  });
+});
