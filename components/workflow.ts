@@ -31,6 +31,11 @@ export interface TaskStep {
   resultKey?: string;
   /** When the result has this boolean field set, the workflow ends successfully (duplicate delivery). */
   endWhen?: string;
+  /**
+   * The step gets the run's identity next to its input (`{ input, runId }`), so it
+   * can tell a retry of its own run from a duplicate delivery that started another run.
+   */
+  receivesRunId?: boolean;
 }
 
 export interface ParallelStep {
@@ -60,7 +65,7 @@ export const workflow: WorkflowDefinition = {
   name: "image-pipeline",
   comment: "Validate an upload, render renditions and effects in parallel, encode them for the web, and notify.",
   steps: [
-    { kind: "task", name: "Validate", handler: "validate", endWhen: "duplicate" },
+    { kind: "task", name: "Validate", handler: "validate", endWhen: "duplicate", receivesRunId: true },
     {
       kind: "parallel",
       name: "Process",

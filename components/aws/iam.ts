@@ -1,0 +1,174 @@
+import type { StepHandler } from "../workflow";
+
+/**
+ * IAM policy documents of the AWS pipeline, as pure functions of plain ARNs so
+ * tests read them as data. Least privilege: each step function may touch only
+ * its own objects, table and topic; `"*"` appears only for the actions AWS does
+ * not scope to a resource, listed in {@link UNSCOPED_ACTIONS} with the reason.
+ */
+
+export interface PolicyStatement {
+  Sid?: string;
+  Effect: "Allow" | "Deny";
+  Action: string[];
+  Resource: string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export interface PolicyDocument {
+  Version: "2012-10-17";
+  Statement: PolicyStatement[];
+}
+
+export interface TrustPolicyDocument {
+  Version: "2012-10-17";
+  Statement: { Effect: "Allow"; Principal: { Service: string }; Action: "sts:AssumeRole"; Condition?: Record<string, Record<string, string>> }[];
+}
+
+/**
+ * Actions that have no resource-level permissions in IAM: the only valid
+ * `Resource` is `"*"`. Nothing else in this pipeline gets `"*"`.
+ */
+export const UNSCOPED_ACTIONS = {
+  /** X-Ray trace upload (Lambda active tracing, Step Functions tracing). */
+  xray: ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"],
+  /** Step Functions' vended-log delivery to CloudWatch Logs. */
+  logDelivery: [
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+  ],
+  /** A Lambda in a VPC creates and removes its network interfaces (as AWSLambdaVPCAccessExecutionRole). */
+  vpcNetworkInterfaces: [
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+  ],
+} as const;
+
+export interface StepPolicyRefs {
+  uploadsBucketArn: string;
+  renditionsBucketArn: string;
+  /** Intermediates' prefix in the renditions bucket, e.g. `work/`. */
+  workPrefix: string;
+  tableArn: string;
+  topicArn: string;
+  /** The function's own log group. */
+  logGroupArn: string;
+  /** Customer-managed key of buckets, table and topic, when configured. */
+  kmsKeyArn?: string;
+  /** The function runs in a VPC. */
+  vpc?: boolean;
+}
+
+/** Trust policy letting one AWS service assume the role, optionally only for this account's resources. */
+export function assumeRolePolicy(service: string, sourceAccount?: string): TrustPolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { Service: service },
+        Action: "sts:AssumeRole",
+        // Confused-deputy guard: the service may assume the role only on behalf of this account.
+        ...(sourceAccount ? { Condition: { StringEquals: { "aws:SourceAccount": sourceAccount } } } : {}),
+      },
+    ],
+  };
+}
+
+/**
+ * The permissions of one step function:
+ * - validate: read the upload, create and read its job record;
+ * - resize / applyFilters: read the upload, write intermediates under the work prefix;
+ * - optimize: read intermediates, write final renditions (never into the work prefix);
+ * - notifySuccess / notifyError: finish the job record, publish on the topic;
+ * - all: write their own logs, traces; use the configured KMS key; VPC interfaces when in a VPC.
+ *
+ * Readers of a bucket also get `s3:ListBucket` on it: without it S3 answers 403 rather than
+ * 404 for a missing key, and a deleted upload would look like a permissions bug.
+ */
+export function stepFunctionPolicy(handler: StepHandler, refs: StepPolicyRefs): PolicyDocument {
+  const { uploadsBucketArn, renditionsBucketArn, workPrefix, tableArn, topicArn, logGroupArn, kmsKeyArn, vpc = false } = refs;
+  const uploads = `${uploadsBucketArn}/*`;
+  const work = `${renditionsBucketArn}/${workPrefix}*`;
+  const statements: PolicyStatement[] = [];
+  const allow = (Sid: string, Action: string[], Resource: string[]) => statements.push({ Sid, Effect: "Allow", Action, Resource });
+
+  switch (handler) {
+    case "validate":
+      allow("ReadUpload", ["s3:GetObject"], [uploads]);
+      allow("ListUploads", ["s3:ListBucket"], [uploadsBucketArn]);
+      allow("CreateJob", ["dynamodb:PutItem", "dynamodb:GetItem"], [tableArn]);
+      break;
+    case "resize":
+    case "applyFilters":
+      allow("ReadUpload", ["s3:GetObject"], [uploads]);
+      allow("ListUploads", ["s3:ListBucket"], [uploadsBucketArn]);
+      allow("WriteIntermediates", ["s3:PutObject"], [work]);
+      break;
+    case "optimize":
+      allow("ReadIntermediates", ["s3:GetObject"], [work]);
+      allow("ListRenditions", ["s3:ListBucket"], [renditionsBucketArn]);
+      allow("WriteRenditions", ["s3:PutObject"], [`${renditionsBucketArn}/*`]);
+      // Final objects never land among the short-lived intermediates (they would expire in a day).
+      statements.push({ Sid: "NoRenditionsInWork", Effect: "Deny", Action: ["s3:PutObject"], Resource: [work] });
+      break;
+    case "notifySuccess":
+    case "notifyError":
+      allow("FinishJob", ["dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem"], [tableArn]);
+      allow("Publish", ["sns:Publish"], [topicArn]);
+      break;
+  }
+
+  // The log group is created by the stack: the function only adds streams and events to its own.
+  allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [`${logGroupArn}:*`]);
+  allow("WriteTraces", [...UNSCOPED_ACTIONS.xray.slice(0, 2)], ["*"]);
+  if (kmsKeyArn) allow("UseDataKey", ["kms:Decrypt", "kms:GenerateDataKey"], [kmsKeyArn]);
+  if (vpc) allow("VpcNetworkInterfaces", [...UNSCOPED_ACTIONS.vpcNetworkInterfaces], ["*"]);
+  return { Version: "2012-10-17", Statement: statements };
+}
+
+/** The state machine may invoke its own functions, deliver its logs and traces, nothing else. */
+export function stateMachinePolicy(functionArns: string[]): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "InvokeSteps", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: [...functionArns].sort() },
+      { Sid: "DeliverLogs", Effect: "Allow", Action: [...UNSCOPED_ACTIONS.logDelivery], Resource: ["*"] },
+      { Sid: "WriteTraces", Effect: "Allow", Action: [...UNSCOPED_ACTIONS.xray], Resource: ["*"] },
+    ],
+  };
+}
+
+/** EventBridge may start executions of this one state machine. */
+export function startExecutionPolicy(stateMachineArn: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [{ Sid: "StartPipeline", Effect: "Allow", Action: ["states:StartExecution"], Resource: [stateMachineArn] }],
+  };
+}
+
+/** Bucket policy refusing every request not made over TLS. */
+export function tlsOnlyBucketPolicy(bucketArn: string): PolicyDocument & { Statement: (PolicyStatement & { Principal: string })[] } {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: ["s3:*"],
+        Resource: [bucketArn, `${bucketArn}/*`],
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      },
+    ],
+  };
+}

@@ -1,0 +1,214 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { buildFunctionBundle, type BundleCpu } from "../bundle";
+import { stepSettings, type PipelineConfig } from "../config";
+import { STEP_HANDLERS, workflow as defaultWorkflow, type StepHandler, type WorkflowDefinition } from "../workflow";
+import { StepFunction } from "./functions";
+import { PrivateNetwork } from "./network";
+import { PipelineStateMachine } from "./stateMachine";
+import { SecureBucket } from "./storage";
+import { UploadTrigger } from "./trigger";
+
+/**
+ * The image pipeline on AWS: uploads land in S3, EventBridge starts a Step
+ * Functions run per object, one Lambda per workflow step (all from one bundle)
+ * resizes, filters and encodes, DynamoDB records jobs, SNS announces results.
+ *
+ * Tags: every taggable resource carries `project`, `stack`, `data-classification`
+ * and config.tags on its own `tags` input (not provider default tags), so the
+ * policy pack sees them, and an explicit provider is not needed: an explicit
+ * provider would ignore the stack's `aws:*` settings (profile, assumed role).
+ * `config.region` is applied per resource (AWS provider v7 `region` inputs).
+ */
+
+/** Intermediates' prefix in the renditions bucket; a lifecycle rule expires them after a day. */
+export const WORK_PREFIX = "work/";
+export const WORK_EXPIRY_DAYS = 1;
+/** The bundle entry: named exports, one per step handler. */
+export const AWS_HANDLERS_ENTRY = "functions/aws/handlers.ts";
+/** Extra seconds a Task waits beyond the function's own timeout, so Lambda reports the timeout itself. */
+const TASK_TIMEOUT_MARGIN_SECONDS = 10;
+
+export interface AwsImagePipelineArgs {
+  /** The validated stack config (components/config.ts). */
+  config: PipelineConfig;
+  /**
+   * Prebuilt code for all six functions (tests, CI artifacts). Default: the
+   * bundle of `entry` for `config.architecture`, built when the program runs.
+   */
+  code?: pulumi.Input<pulumi.asset.Archive>;
+  /** Bundle entry; default functions/aws/handlers.ts. */
+  entry?: string;
+  /** Default: the project's workflow (components/workflow.ts). */
+  workflow?: WorkflowDefinition;
+}
+
+export class AwsImagePipeline extends pulumi.ComponentResource {
+  // The cloud-neutral outputs index.ts exports.
+  readonly uploadsStore: pulumi.Output<string>;
+  readonly renditionsStore: pulumi.Output<string>;
+  readonly workflowId: pulumi.Output<string>;
+  readonly jobsTable: pulumi.Output<string>;
+  readonly notificationsTopic: pulumi.Output<string>;
+  readonly uploadCommand: pulumi.Output<string>;
+
+  // AWS names for the same things, and more.
+  readonly uploadsBucket: pulumi.Output<string>;
+  readonly renditionsBucket: pulumi.Output<string>;
+  readonly stateMachineArn: pulumi.Output<string>;
+  readonly tableName: pulumi.Output<string>;
+  readonly topicArn: pulumi.Output<string>;
+  readonly functionArns: Record<StepHandler, pulumi.Output<string>>;
+  readonly functionNames: Record<StepHandler, pulumi.Output<string>>;
+  /** The private VPC when `config.vpc` is on. */
+  readonly vpcId?: pulumi.Output<string>;
+
+  constructor(name: string, args: AwsImagePipelineArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("image-pipeline:aws:ImagePipeline", name, {}, opts);
+    const { config, entry = AWS_HANDLERS_ENTRY, workflow = defaultWorkflow } = args;
+    const { region, kmsKeyArn, retentionDays, logRetentionDays } = config;
+    const regional = region ? { region } : {};
+    const tags = pipelineTags(config);
+    const accountId = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+
+    // Storage: uploads are versioned (an overwrite never loses the original); renditions hold a short-lived work/ prefix.
+    const uploads = new SecureBucket(`${name}-uploads`, { tags, region, versioning: true, retentionDays, kmsKeyArn, eventBridge: true }, { parent: this });
+    const renditions = new SecureBucket(
+      `${name}-renditions`,
+      { tags, region, retentionDays, kmsKeyArn, expiringPrefixes: { [WORK_PREFIX]: WORK_EXPIRY_DAYS }, infrequentAccessAfterDays: config.renditionsInfrequentAccessDays },
+      { parent: this },
+    );
+
+    const table = new aws.dynamodb.Table(
+      `${name}-jobs`,
+      {
+        billingMode: "PAY_PER_REQUEST",
+        hashKey: "jobId",
+        attributes: [{ name: "jobId", type: "S" }],
+        pointInTimeRecovery: { enabled: true },
+        // Without a configured key, the AWS-managed aws/dynamodb key (auditable in CloudTrail).
+        serverSideEncryption: { enabled: true, ...(kmsKeyArn ? { kmsKeyArn } : {}) },
+        // The job store stamps expiresAt JOB_RETENTION_DAYS after each write; DynamoDB then drops the record.
+        ttl: { attributeName: "expiresAt", enabled: true },
+        ...regional,
+        tags,
+      },
+      { parent: this },
+    );
+
+    const topic = new aws.sns.Topic(`${name}-notifications`, { kmsMasterKeyId: kmsKeyArn ?? "alias/aws/sns", ...regional, tags }, { parent: this });
+    if (config.notificationEmail) {
+      // The address must confirm the subscription from the email AWS sends.
+      new aws.sns.TopicSubscription(`${name}-notifications-email`, { topic: topic.arn, protocol: "email", endpoint: config.notificationEmail, ...regional }, { parent: this });
+    }
+
+    const network = config.vpc ? new PrivateNetwork(`${name}-network`, { tags, region }, { parent: this }) : undefined;
+
+    // arm64 (Graviton) costs ~20% less per GB-second than x86_64 and sharp ships prebuilt linux-arm64 binaries.
+    const cpu: BundleCpu = config.architecture === "arm64" ? "arm64" : "x64";
+    const code = args.code ?? pulumi.output(buildFunctionBundle({ entry, cpu })).apply((bundle) => new pulumi.asset.FileArchive(bundle.zipPath));
+
+    const environment = {
+      UPLOADS_BUCKET: uploads.bucketName,
+      RENDITIONS_BUCKET: renditions.bucketName,
+      WORK_PREFIX,
+      JOBS_TABLE: table.name,
+      TOPIC_ARN: topic.arn,
+      PIPELINE_OPTIONS: JSON.stringify(config.processing),
+      JOB_RETENTION_DAYS: String(retentionDays),
+      // sharp's advice for glibc: fewer malloc arenas keep memory flat across libvips threads.
+      MALLOC_ARENA_MAX: "2",
+      NODE_OPTIONS: "--enable-source-maps",
+    };
+
+    const functions = {} as Record<StepHandler, StepFunction>;
+    for (const handler of STEP_HANDLERS) {
+      const { memoryMb, timeoutSeconds } = stepSettings(config, handler);
+      functions[handler] = new StepFunction(
+        `${name}-${handler}`,
+        {
+          handler,
+          functionName: lambdaName(name, handler),
+          code,
+          architecture: config.architecture,
+          memoryMb,
+          timeoutSeconds,
+          environment,
+          logRetentionDays,
+          access: { uploadsBucketArn: uploads.arn, renditionsBucketArn: renditions.arn, workPrefix: WORK_PREFIX, tableArn: table.arn, topicArn: topic.arn, kmsKeyArn },
+          reservedConcurrency: config.reservedConcurrency,
+          vpc: network ? { subnetIds: network.subnetIds, securityGroupIds: [network.functionsSecurityGroupId] } : undefined,
+          tags,
+          region,
+        },
+        { parent: this },
+      );
+    }
+    this.functionArns = mapHandlers((handler) => functions[handler].arn);
+    this.functionNames = mapHandlers((handler) => functions[handler].functionName);
+
+    const stateMachine = new PipelineStateMachine(
+      `${name}-workflow`,
+      {
+        definition: workflow,
+        functionArns: this.functionArns,
+        taskTimeoutSeconds: mapHandlers((handler) => stepSettings(config, handler).timeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS),
+        workflowType: config.workflowType,
+        logRetentionDays,
+        accountId,
+        tags,
+        region,
+      },
+      { parent: this },
+    );
+
+    new UploadTrigger(`${name}-trigger`, { uploadsBucketName: uploads.bucketName, stateMachineArn: stateMachine.arn, accountId, tags, region }, { parent: this });
+
+    this.uploadsBucket = uploads.bucketName;
+    this.renditionsBucket = renditions.bucketName;
+    this.stateMachineArn = stateMachine.arn;
+    this.tableName = table.name;
+    this.topicArn = topic.arn;
+    this.vpcId = network?.vpcId;
+
+    this.uploadsStore = this.uploadsBucket;
+    this.renditionsStore = this.renditionsBucket;
+    this.workflowId = this.stateMachineArn;
+    this.jobsTable = this.tableName;
+    this.notificationsTopic = this.topicArn;
+    this.uploadCommand = pulumi.interpolate`aws s3 cp <image-file> s3://${uploads.bucketName}/ --region ${uploads.bucket.region}`;
+
+    this.registerOutputs({
+      uploadsStore: this.uploadsStore,
+      renditionsStore: this.renditionsStore,
+      workflowId: this.workflowId,
+      jobsTable: this.jobsTable,
+      notificationsTopic: this.notificationsTopic,
+      uploadCommand: this.uploadCommand,
+      uploadsBucket: this.uploadsBucket,
+      renditionsBucket: this.renditionsBucket,
+      stateMachineArn: this.stateMachineArn,
+      tableName: this.tableName,
+      topicArn: this.topicArn,
+      vpcId: this.vpcId,
+    });
+  }
+}
+
+/** Tags on every taggable resource; the three the policy pack requires win over config.tags. */
+export function pipelineTags(config: Pick<PipelineConfig, "tags" | "dataClassification">): Record<string, string> {
+  return { ...config.tags, project: pulumi.getProject(), stack: pulumi.getStack(), "data-classification": config.dataClassification };
+}
+
+/** The function's physical name: fixed, so its log group can be named before it exists. */
+export function lambdaName(pipelineName: string, handler: StepHandler): string {
+  const functionName = `${pipelineName}-${handler}`;
+  if (!/^[a-zA-Z0-9-_]{1,64}$/.test(functionName)) {
+    throw new Error(`The Lambda name "${functionName}" is not valid (letters, digits, - and _, at most 64); use a shorter pipeline name than "${pipelineName}".`);
+  }
+  return functionName;
+}
+
+function mapHandlers<T>(value: (handler: StepHandler) => T): Record<StepHandler, T> {
+  return Object.fromEntries(STEP_HANDLERS.map((handler) => [handler, value(handler)])) as Record<StepHandler, T>;
+}

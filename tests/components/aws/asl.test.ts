@@ -1,0 +1,264 @@
+import * as assert from "node:assert/strict";
+import { aslTaskStates, LAMBDA_RETRY_ERRORS, NOTIFY_FAILURE_KEY, renderAsl, type AslStateMachine } from "../../../components/aws/asl";
+import { STEP_HANDLERS, taskSteps, workflow, type StepHandler, type WorkflowDefinition } from "../../../components/workflow";
+
+// Node 20 lacks Promise.withResolvers, which aws-local-stepfunctions uses on every Task.
+const promiseStatics = Promise as unknown as { withResolvers?: unknown };
+promiseStatics.withResolvers ??= function withResolvers<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (reason?: unknown) => void;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
+};
+
+interface AslValidation {
+  isValid: boolean;
+  errorsText: (separator?: string) => string;
+}
+// asl-validator ships no type declarations.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const aslValidator = require("asl-validator") as (definition: unknown, options?: { checkArn?: boolean; checkPaths?: boolean }) => AslValidation;
+
+const ARNS = Object.fromEntries(STEP_HANDLERS.map((h) => [h, `arn:aws:lambda:eu-west-1:123456789012:function:pipeline-${h}`])) as Record<StepHandler, string>;
+
+/** asl-validator annotates the document it checks: give it a copy. */
+function validate(machine: AslStateMachine): AslValidation {
+  return aslValidator(structuredClone(machine), { checkArn: true, checkPaths: true });
+}
+
+describe("ASL rendered from the workflow definition", () => {
+  const machine = renderAsl(workflow, ARNS, { taskTimeoutSeconds: { validate: 40, optimize: 70 } });
+  const tasks = aslTaskStates(machine);
+
+  it("is a valid state machine for asl-validator (ARNs and paths checked)", () => {
+    const result = validate(machine);
+
+    assert.ok(result.isValid, result.errorsText("\n"));
+  });
+
+  it("starts at Validate and times the whole run out after the definition's timeout", () => {
+    assert.equal(machine.StartAt, "Validate");
+    assert.equal(machine.TimeoutSeconds, workflow.timeoutSeconds);
+    assert.equal(machine.Comment, workflow.comment);
+  });
+
+  it("has one Task per step of the definition, each calling its handler's Lambda ARN directly", () => {
+    assert.deepEqual(
+      tasks.map(({ name, state }) => [name, state.Resource]),
+      taskSteps(workflow).map((step) => [step.name, ARNS[step.handler]]),
+    );
+  });
+
+  it("retries every Task on TransientError and Lambda service errors with the definition's backoff", () => {
+    for (const { name, state } of tasks) {
+      assert.deepEqual(
+        state.Retry,
+        [
+          {
+            ErrorEquals: ["TransientError", ...LAMBDA_RETRY_ERRORS],
+            IntervalSeconds: workflow.retry.intervalSeconds,
+            BackoffRate: workflow.retry.backoffRate,
+            MaxAttempts: workflow.retry.maxRetries,
+            MaxDelaySeconds: workflow.retry.maxDelaySeconds,
+          },
+        ],
+        name,
+      );
+      assert.ok(!state.Retry.some((r) => r.ErrorEquals.includes("PermanentError") || r.ErrorEquals.includes("States.ALL")), `${name} never retries permanent errors`);
+    }
+  });
+
+  it("catches everything on every top-level Task and on the Parallel into NotifyError, keeping the input", () => {
+    const catchers = Object.entries(machine.States).filter(([name, state]) => (state.Type === "Task" || state.Type === "Parallel") && name !== "NotifyError");
+
+    assert.deepEqual(catchers.map(([name]) => name), ["Validate", "Process", "Optimize", "NotifySuccess"]);
+    for (const [name, state] of catchers) {
+      assert.deepEqual("Catch" in state && state.Catch, [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "NotifyError" }], name);
+    }
+  });
+
+  it("leaves branch failures to the Parallel's catcher (a branch cannot jump outside itself)", () => {
+    const branchTasks = tasks.filter((t) => t.inBranch);
+
+    assert.deepEqual(branchTasks.map((t) => t.name), ["Resize", "ApplyFilters"]);
+    for (const { name, state } of branchTasks) assert.equal(state.Catch, undefined, name);
+  });
+
+  it("sends a failing NotifyError straight to the Fail state, which reports the original error", () => {
+    const notifyError = machine.States.NotifyError;
+    const failed = machine.States.Failed;
+
+    assert.ok(notifyError?.Type === "Task");
+    assert.deepEqual(notifyError.Catch, [{ ErrorEquals: ["States.ALL"], ResultPath: `$.${NOTIFY_FAILURE_KEY}`, Next: "Failed" }]);
+    assert.equal(notifyError.Next, "Failed");
+    assert.deepEqual(failed, { Type: "Fail", Comment: failed?.Comment, ErrorPath: "$.error.Error", CausePath: "$.error.Cause" });
+  });
+
+  it("ends a duplicate delivery after Validate through a Choice on $.duplicate", () => {
+    assert.equal(machine.States.Validate?.Type === "Task" && machine.States.Validate.Next, "IsDuplicate");
+    const choice = machine.States.IsDuplicate;
+    assert.ok(choice?.Type === "Choice");
+    assert.deepEqual(choice.Choices, [{ Variable: "$.duplicate", BooleanEquals: true, Next: "SkipDuplicate" }]);
+    assert.equal(choice.Default, "Process");
+    assert.equal(machine.States.SkipDuplicate?.Type, "Succeed");
+  });
+
+  it("nests results under their keys and the parallel branches under $.processed", () => {
+    const resultPaths = Object.fromEntries(Object.entries(machine.States).map(([name, state]) => [name, "ResultPath" in state ? state.ResultPath : undefined]));
+
+    assert.deepEqual(resultPaths, {
+      Validate: undefined,
+      IsDuplicate: undefined,
+      SkipDuplicate: undefined,
+      Process: "$.processed",
+      Optimize: "$.optimized",
+      NotifySuccess: "$.notified",
+      NotifyError: "$.notified",
+      Failed: undefined,
+    });
+    assert.equal(machine.States.NotifySuccess?.Type === "Task" && machine.States.NotifySuccess.End, true);
+  });
+
+  it("sets the task timeouts it is given, and none otherwise", () => {
+    const timeouts = Object.fromEntries(tasks.map(({ name, state }) => [name, state.TimeoutSeconds]));
+
+    assert.deepEqual(timeouts, { Validate: 40, Resize: undefined, ApplyFilters: undefined, Optimize: 70, NotifySuccess: undefined, NotifyError: undefined });
+  });
+
+  it("follows a change of retry policy in the definition", () => {
+    const changed: WorkflowDefinition = { ...workflow, retry: { ...workflow.retry, maxRetries: 6, intervalSeconds: 1 } };
+
+    const retry = aslTaskStates(renderAsl(changed, ARNS)).map(({ state }) => state.Retry[0]);
+
+    assert.ok(retry.every((r) => r?.MaxAttempts === 6 && r.IntervalSeconds === 1));
+  });
+
+  it("refuses to render without an ARN for a handler the workflow calls", () => {
+    const { optimize: _omitted, ...partial } = ARNS;
+
+    assert.throws(() => renderAsl(workflow, partial as Record<StepHandler, string>), /no function ARN for handler "optimize"/);
+  });
+});
+
+describe("ASL run by aws-local-stepfunctions (the local runtime's engine)", () => {
+  type Handler = (input: Record<string, unknown>) => unknown;
+  const machine = renderAsl(workflow, ARNS);
+
+  /** Runs the machine with local handlers by state name; returns the outcome and every call made. */
+  async function run(input: Record<string, unknown>, overrides: Partial<Record<string, Handler>> = {}) {
+    const { StateMachine, ExecutionError } = await import("aws-local-stepfunctions");
+    const calls: { state: string; input: Record<string, unknown> }[] = [];
+    const handlers: Record<string, Handler> = {
+      Validate: ({ input: i }) => {
+        const start = i as Record<string, unknown>;
+        return { jobId: `job-${String(start.sourceKey)}`, sourceKey: start.sourceKey, duplicate: start.sourceKey === "again.jpg" };
+      },
+      Resize: () => ({ items: [{ name: "thumb", kind: "rendition", key: "j/thumb", width: 320, height: 240 }] }),
+      ApplyFilters: () => ({ items: [] }),
+      Optimize: () => ({ manifestKey: "photo/manifest.json", outputs: 2, bytesIn: 10, bytesOut: 5 }),
+      NotifySuccess: (i) => ({ jobId: i.jobId, status: "succeeded", published: true }),
+      NotifyError: (i) => ({ jobId: i.jobId ?? "unknown", status: "failed", published: true }),
+      ...overrides,
+    };
+    const taskResourceLocalHandlers = Object.fromEntries(
+      Object.entries(handlers).map(([state, handler]) => [
+        state,
+        async (stateInput: unknown) => {
+          calls.push({ state, input: stateInput as Record<string, unknown> });
+          return (await handler!(stateInput as Record<string, unknown>)) as never;
+        },
+      ]),
+    );
+    const retryIntervalOverrides = Object.fromEntries(aslTaskStates(machine).map(({ name }) => [name, 0]));
+    const execution = new StateMachine(structuredClone(machine) as never).run(input as never, {
+      overrides: { taskResourceLocalHandlers, retryIntervalOverrides },
+      context: { Execution: { Id: "arn:aws:states:eu-west-1:123456789012:execution:image-pipeline:run-1" } },
+    });
+    try {
+      return { status: "succeeded" as const, output: (await execution.result) as Record<string, unknown>, calls };
+    } catch (error) {
+      if (!(error instanceof ExecutionError)) throw error;
+      const cause = (error as Error & { cause?: Error }).cause;
+      return { status: "failed" as const, error: { name: cause?.name, message: cause?.message }, calls };
+    }
+  }
+
+  const failing = (name: string, message: string) => () => {
+    throw Object.assign(new Error(message), { name });
+  };
+
+  it("runs Validate, both branches, Optimize and NotifySuccess, nesting each result", async () => {
+    const result = await run({ sourceKey: "photo.jpg", sourceEtag: "e1" });
+
+    assert.equal(result.status, "succeeded");
+    assert.deepEqual(result.calls.map((c) => c.state).sort(), ["ApplyFilters", "NotifySuccess", "Optimize", "Resize", "Validate"]);
+    assert.equal(result.output?.jobId, "job-photo.jpg");
+    assert.equal((result.output?.processed as unknown[]).length, 2);
+    assert.deepEqual(result.output?.optimized, { manifestKey: "photo/manifest.json", outputs: 2, bytesIn: 10, bytesOut: 5 });
+    assert.deepEqual(result.output?.notified, { jobId: "job-photo.jpg", status: "succeeded", published: true });
+  });
+
+  it("hands Validate the execution id as the run's identity, next to the start input", async () => {
+    const result = await run({ sourceKey: "photo.jpg", sourceEtag: "e1" });
+
+    const validate = result.calls.find((c) => c.state === "Validate");
+    assert.deepEqual(validate?.input, { input: { sourceKey: "photo.jpg", sourceEtag: "e1" }, runId: "arn:aws:states:eu-west-1:123456789012:execution:image-pipeline:run-1" });
+  });
+
+  it("stops after Validate, successfully, for a duplicate delivery", async () => {
+    const result = await run({ sourceKey: "again.jpg" });
+
+    assert.equal(result.status, "succeeded");
+    assert.deepEqual(result.calls.map((c) => c.state), ["Validate"]);
+  });
+
+  it("retries a TransientError and goes on when the retry succeeds", async () => {
+    let attempts = 0;
+    const result = await run(
+      { sourceKey: "photo.jpg" },
+      {
+        Optimize: () => {
+          attempts += 1;
+          if (attempts < 3) throw Object.assign(new Error("THROTTLED: slow down"), { name: "TransientError" });
+          return { manifestKey: "m", outputs: 1, bytesIn: 1, bytesOut: 1 };
+        },
+      },
+    );
+
+    assert.equal(result.status, "succeeded");
+    assert.equal(attempts, 3);
+  });
+
+  it("sends a PermanentError in a branch to NotifyError once, with the original input, and fails the run with it", async () => {
+    const result = await run({ sourceKey: "bad.jpg", sourceEtag: "e2" }, { Resize: failing("PermanentError", "CORRUPT_IMAGE: not an image") });
+
+    assert.equal(result.status, "failed");
+    assert.equal(result.error?.name, "PermanentError");
+    assert.equal(result.calls.filter((c) => c.state === "Resize").length, 1, "no retry of a permanent error");
+    const notifyError = result.calls.filter((c) => c.state === "NotifyError");
+    assert.equal(notifyError.length, 1);
+    assert.equal(notifyError[0]?.input.jobId, "job-bad.jpg");
+    assert.equal((notifyError[0]?.input.error as { Error: string }).Error, "PermanentError");
+    assert.equal(result.calls.some((c) => c.state === "Optimize"), false);
+  });
+
+  it("gives up after the retries of a TransientError and notifies the failure", async () => {
+    const result = await run({ sourceKey: "photo.jpg" }, { Validate: failing("TransientError", "STORAGE_UNAVAILABLE: S3 down") });
+
+    assert.equal(result.status, "failed");
+    assert.equal(result.error?.name, "TransientError");
+    assert.equal(result.calls.filter((c) => c.state === "Validate").length, 1 + workflow.retry.maxRetries);
+    assert.deepEqual((result.calls.find((c) => c.state === "NotifyError")?.input as { sourceKey: string }).sourceKey, "photo.jpg");
+  });
+
+  it("still fails with the original error when NotifyError itself fails", async () => {
+    const result = await run(
+      { sourceKey: "photo.jpg" },
+      { Optimize: failing("PermanentError", "TOO_LARGE: big"), NotifyError: failing("PermanentError", "CONFIG_INVALID: no topic") },
+    );
+
+    assert.equal(result.status, "failed");
+    assert.equal(result.error?.name, "PermanentError");
+    assert.match(String(result.error?.message), /TOO_LARGE/);
+  });
+});

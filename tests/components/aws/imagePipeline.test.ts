@@ -1,0 +1,394 @@
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { aslTaskStates, type AslStateMachine } from "../../../components/aws/asl";
+import type { PolicyDocument, TrustPolicyDocument } from "../../../components/aws/iam";
+import { AwsImagePipeline } from "../../../components/aws/imagePipeline";
+import { START_INPUT_TEMPLATE } from "../../../components/aws/trigger";
+import { loadConfig } from "../../../components/config";
+import { STEP_HANDLERS, taskSteps, workflow, type StepHandler } from "../../../components/workflow";
+import { isTaggable, outputValue, setupPulumiMocks, type PulumiMocks, type RecordedResource } from "../../helpers/pulumiMocks";
+import { assertLeastPrivilege, grants } from "./policyAssertions";
+
+// asl-validator ships no type declarations.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const aslValidator = require("asl-validator") as (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
+
+const NAME = "image-pipeline-dev";
+const ACCOUNT = "123456789012";
+const REGION = "eu-west-1";
+const T = {
+  bucket: "aws:s3/bucket:Bucket",
+  versioning: "aws:s3/bucketVersioning:BucketVersioning",
+  encryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+  lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+  publicAccess: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+  ownership: "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+  bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
+  notification: "aws:s3/bucketNotification:BucketNotification",
+  table: "aws:dynamodb/table:Table",
+  topic: "aws:sns/topic:Topic",
+  subscription: "aws:sns/topicSubscription:TopicSubscription",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  role: "aws:iam/role:Role",
+  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  fn: "aws:lambda/function:Function",
+  stateMachine: "aws:sfn/stateMachine:StateMachine",
+  rule: "aws:cloudwatch/eventRule:EventRule",
+  target: "aws:cloudwatch/eventTarget:EventTarget",
+} as const;
+
+const bucketArn = (name: string) => `arn:aws:s3:::${name}`;
+const functionArn = (handler: StepHandler) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${NAME}-${handler}`;
+const TABLE_ARN = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${NAME}-jobs`;
+const TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:${NAME}-notifications`;
+const STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${NAME}-workflow`;
+
+describe("AwsImagePipeline, default stack", () => {
+  let mocks: PulumiMocks;
+  let pipeline: AwsImagePipeline;
+  const code = new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.validate = async () => ({});") });
+  const rolePolicyOf = (role: string): PolicyDocument => JSON.parse(mocks.get(T.rolePolicy, `${role}-policy`).inputs.policy) as PolicyDocument;
+  const trustOf = (role: string): TrustPolicyDocument => JSON.parse(mocks.get(T.role, `${role}-role`).inputs.assumeRolePolicy) as TrustPolicyDocument;
+
+  before(async () => {
+    mocks = await setupPulumiMocks({ project: "image-pipeline", stack: "dev", region: REGION, accountId: ACCOUNT });
+    const config = loadConfig({ tags: { owner: "platform-team" } });
+    pipeline = new AwsImagePipeline(NAME, { config, code });
+    await mocks.settle();
+  });
+
+  describe("inventory", () => {
+    it("declares exactly these cloud resources", () => {
+      assert.deepEqual(mocks.typeCounts(), {
+        [T.rule]: 1,
+        [T.target]: 1,
+        [T.logGroup]: 7,
+        [T.table]: 1,
+        [T.role]: 8,
+        [T.rolePolicy]: 8,
+        [T.fn]: 6,
+        [T.bucket]: 2,
+        [T.lifecycle]: 2,
+        [T.notification]: 1,
+        [T.ownership]: 2,
+        [T.bucketPolicy]: 2,
+        [T.publicAccess]: 2,
+        [T.encryption]: 2,
+        [T.versioning]: 1,
+        [T.stateMachine]: 1,
+        [T.topic]: 1,
+      });
+    });
+
+    it("groups them in components under the pipeline, one per concern", () => {
+      const components = mocks.resources.filter((r) => !r.custom).map((r) => `${r.type} ${r.name}`);
+
+      assert.deepEqual(components.sort(), [
+        `image-pipeline:aws:ImagePipeline ${NAME}`,
+        `image-pipeline:aws:SecureBucket ${NAME}-renditions`,
+        `image-pipeline:aws:SecureBucket ${NAME}-uploads`,
+        `image-pipeline:aws:StateMachine ${NAME}-workflow`,
+        ...STEP_HANDLERS.map((h) => `image-pipeline:aws:StepFunction ${NAME}-${h}`),
+        `image-pipeline:aws:UploadTrigger ${NAME}-trigger`,
+      ].sort());
+    });
+
+    it("parents every resource to the pipeline or one of its components, and names it after the pipeline", () => {
+      const components = new Set(mocks.resources.filter((r) => !r.custom).map((r) => r.type));
+      for (const r of mocks.resources.filter((r) => r.type !== "image-pipeline:aws:ImagePipeline")) {
+        const expectedParent = r.custom ? components : new Set(["image-pipeline:aws:ImagePipeline"]);
+        assert.ok(r.parentType && expectedParent.has(r.parentType), `${r.type} ${r.name} has parent ${r.parentType}`);
+        assert.ok(r.name.startsWith(`${NAME}-`), `${r.type} ${r.name} derives its name from the pipeline`);
+      }
+    });
+
+    it("tags every taggable resource with project, stack, data-classification and the configured tags", () => {
+      const taggable = mocks.customResources().filter((r) => isTaggable(r.type));
+
+      assert.equal(taggable.length, 2 + 1 + 1 + 7 + 8 + 6 + 1 + 1, "buckets, table, topic, log groups, roles, functions, state machine, rule");
+      for (const r of taggable) {
+        assert.deepEqual(r.inputs.tags, { owner: "platform-team", project: "image-pipeline", stack: "dev", "data-classification": "internal" }, `${r.type} ${r.name}`);
+      }
+    });
+
+    it("makes no provider calls except the account lookup for trust-policy conditions", () => {
+      assert.deepEqual([...new Set(mocks.calls.map((c) => c.token))], ["aws:index/getCallerIdentity:getCallerIdentity"]);
+    });
+  });
+
+  describe("storage", () => {
+    const forBucket = (type: string, bucket: "uploads" | "renditions", suffix: string): RecordedResource => {
+      const found = mocks.get(type, `${NAME}-${bucket}-${suffix}`);
+      assert.equal(found.inputs.bucket, `${NAME}-${bucket}`, `${type} configures the ${bucket} bucket`);
+      return found;
+    };
+
+    it("versions uploads only", () => {
+      assert.deepEqual(forBucket(T.versioning, "uploads", "versioning").inputs.versioningConfiguration, { status: "Enabled" });
+      assert.equal(mocks.ofType(T.versioning).length, 1);
+    });
+
+    it("encrypts both buckets with SSE-S3 by default", () => {
+      for (const bucket of ["uploads", "renditions"] as const) {
+        assert.deepEqual(forBucket(T.encryption, bucket, "encryption").inputs.rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]);
+      }
+    });
+
+    it("blocks all public access and disables ACLs on both buckets", () => {
+      for (const bucket of ["uploads", "renditions"] as const) {
+        const { bucket: _b, ...flags } = forBucket(T.publicAccess, bucket, "public-access").inputs;
+        assert.deepEqual(flags, { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+        assert.deepEqual(forBucket(T.ownership, bucket, "ownership").inputs.rule, { objectOwnership: "BucketOwnerEnforced" });
+      }
+    });
+
+    it("denies non-TLS requests on both buckets and their objects", () => {
+      for (const bucket of ["uploads", "renditions"] as const) {
+        const policy = JSON.parse(forBucket(T.bucketPolicy, bucket, "policy").inputs.policy);
+        assert.deepEqual(policy.Statement, [
+          {
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: "*",
+            Action: ["s3:*"],
+            Resource: [bucketArn(`${NAME}-${bucket}`), `${bucketArn(`${NAME}-${bucket}`)}/*`],
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          },
+        ]);
+      }
+    });
+
+    it("expires uploads' noncurrent versions and incomplete multipart uploads after retentionDays (30)", () => {
+      assert.deepEqual(forBucket(T.lifecycle, "uploads", "lifecycle").inputs.rules, [
+        { id: "abort-incomplete-uploads", status: "Enabled", filter: { prefix: "" }, abortIncompleteMultipartUpload: { daysAfterInitiation: 30 } },
+        { id: "expire-noncurrent-versions", status: "Enabled", filter: { prefix: "" }, noncurrentVersionExpiration: { noncurrentDays: 30 }, expiration: { expiredObjectDeleteMarker: true } },
+      ]);
+    });
+
+    it("expires intermediates under work/ after 1 day, and moves nothing to infrequent access by default", () => {
+      assert.deepEqual(forBucket(T.lifecycle, "renditions", "lifecycle").inputs.rules, [
+        { id: "abort-incomplete-uploads", status: "Enabled", filter: { prefix: "" }, abortIncompleteMultipartUpload: { daysAfterInitiation: 30 } },
+        { id: "expire-work", status: "Enabled", filter: { prefix: "work/" }, expiration: { days: 1 } },
+      ]);
+    });
+
+    it("sends the uploads bucket's object events to EventBridge, and only that bucket's", () => {
+      assert.equal(forBucket(T.notification, "uploads", "events").inputs.eventbridge, true);
+      assert.equal(mocks.ofType(T.notification).length, 1);
+    });
+  });
+
+  describe("trigger", () => {
+    it("matches Object Created events of the uploads bucket", () => {
+      const rule = mocks.get(T.rule, `${NAME}-trigger-rule`);
+
+      assert.deepEqual(JSON.parse(rule.inputs.eventPattern), { source: ["aws.s3"], "detail-type": ["Object Created"], detail: { bucket: { name: [`${NAME}-uploads`] } } });
+    });
+
+    it("starts the state machine with only the object key and ETag as input", () => {
+      const target = mocks.get(T.target, `${NAME}-trigger-target`);
+
+      assert.equal(target.inputs.arn, STATE_MACHINE_ARN);
+      assert.equal(target.inputs.rule, `${NAME}-trigger-rule`);
+      assert.deepEqual(target.inputs.inputTransformer, { inputPaths: { sourceKey: "$.detail.object.key", sourceEtag: "$.detail.object.etag" }, inputTemplate: START_INPUT_TEMPLATE });
+      const filled = START_INPUT_TEMPLATE.replace("<sourceKey>", JSON.stringify('photos/a "b".jpg')).replace("<sourceEtag>", JSON.stringify("etag1"));
+      assert.deepEqual(JSON.parse(filled), { sourceKey: 'photos/a "b".jpg', sourceEtag: "etag1" });
+    });
+
+    it("uses a role EventBridge assumes for this account, allowed only to start this state machine", () => {
+      assert.equal(mocks.get(T.target, `${NAME}-trigger-target`).inputs.roleArn, `arn:aws:iam::${ACCOUNT}:role/${NAME}-trigger-role`);
+      assert.deepEqual(trustOf(`${NAME}-trigger`).Statement, [
+        { Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } } },
+      ]);
+      const policy = rolePolicyOf(`${NAME}-trigger`);
+      assert.deepEqual(grants(policy), [`states:StartExecution ${STATE_MACHINE_ARN}`]);
+      assertLeastPrivilege(policy, "trigger");
+    });
+  });
+
+  describe("functions", () => {
+    const fn = (handler: StepHandler) => mocks.get(T.fn, `${NAME}-${handler}`);
+
+    it("deploys one Lambda per step handler, each running its named export of the bundle", () => {
+      assert.deepEqual(
+        mocks.ofType(T.fn).map((f) => [f.inputs.name, f.inputs.handler]),
+        STEP_HANDLERS.map((h) => [`${NAME}-${h}`, `index.${h}`]),
+      );
+    });
+
+    it("runs them all from one archive, on Node 22, arm64, with the configured memory and timeout", async () => {
+      for (const handler of STEP_HANDLERS) {
+        const { inputs } = fn(handler);
+        assert.equal(inputs.runtime, "nodejs22.x");
+        assert.deepEqual(inputs.architectures, ["arm64"]);
+        assert.equal(inputs.memorySize, 1024);
+        assert.equal(inputs.timeout, 30);
+        assert.ok(inputs.code instanceof pulumi.asset.AssetArchive, `${handler} gets the archive it was given`);
+        assert.deepEqual(Object.keys(await inputs.code.assets), ["index.js"]);
+      }
+    });
+
+    it("passes buckets, prefix, table, topic, processing options and runtime tuning in the environment", () => {
+      const config = loadConfig({});
+      for (const handler of STEP_HANDLERS) {
+        assert.deepEqual(fn(handler).inputs.environment, {
+          variables: {
+            UPLOADS_BUCKET: `${NAME}-uploads`,
+            RENDITIONS_BUCKET: `${NAME}-renditions`,
+            WORK_PREFIX: "work/",
+            JOBS_TABLE: `${NAME}-jobs`,
+            TOPIC_ARN: TOPIC_ARN,
+            PIPELINE_OPTIONS: JSON.stringify(config.processing),
+            JOB_RETENTION_DAYS: "30",
+            MALLOC_ARENA_MAX: "2",
+            NODE_OPTIONS: "--enable-source-maps",
+          },
+        });
+      }
+    });
+
+    it("logs each function as JSON into its own /aws/lambda/<name> group kept logRetentionDays (14)", () => {
+      for (const handler of STEP_HANDLERS) {
+        const logGroup = mocks.get(T.logGroup, `${NAME}-${handler}-logs`);
+        assert.equal(logGroup.inputs.name, `/aws/lambda/${NAME}-${handler}`);
+        assert.equal(logGroup.inputs.retentionInDays, 14);
+        assert.deepEqual(fn(handler).inputs.loggingConfig, { logFormat: "JSON", logGroup: `/aws/lambda/${NAME}-${handler}`, applicationLogLevel: "INFO", systemLogLevel: "WARN" });
+      }
+    });
+
+    it("traces with X-Ray, reserves no concurrency, and stays out of any VPC by default", () => {
+      for (const handler of STEP_HANDLERS) {
+        const { inputs } = fn(handler);
+        assert.deepEqual(inputs.tracingConfig, { mode: "Active" });
+        assert.equal(inputs.reservedConcurrentExecutions, undefined);
+        assert.equal(inputs.vpcConfig, undefined);
+        assert.equal(inputs.kmsKeyArn, undefined);
+      }
+    });
+
+    it("gives each function its own role, assumable by Lambda only", () => {
+      for (const handler of STEP_HANDLERS) {
+        assert.equal(fn(handler).inputs.role, `arn:aws:iam::${ACCOUNT}:role/${NAME}-${handler}-role`);
+        assert.deepEqual(trustOf(`${NAME}-${handler}`).Statement, [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }]);
+        assert.equal(mocks.get(T.rolePolicy, `${NAME}-${handler}-policy`).inputs.role, `${NAME}-${handler}-role`);
+      }
+    });
+
+    it("lets each function touch only its own prefixes, table and topic, and write its own logs", () => {
+      const uploads = bucketArn(`${NAME}-uploads`);
+      const renditions = bucketArn(`${NAME}-renditions`);
+      const expected: Record<StepHandler, string[]> = {
+        validate: [`dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `s3:GetObject ${uploads}/*`, `s3:ListBucket ${uploads}`],
+        resize: [`s3:GetObject ${uploads}/*`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/work/*`],
+        applyFilters: [`s3:GetObject ${uploads}/*`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/work/*`],
+        optimize: [`s3:GetObject ${renditions}/work/*`, `s3:ListBucket ${renditions}`, `s3:PutObject ${renditions}/*`],
+        notifySuccess: [`dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
+        notifyError: [`dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
+      };
+      for (const handler of STEP_HANDLERS) {
+        const policy = rolePolicyOf(`${NAME}-${handler}`);
+        const logGroupArn = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/${NAME}-${handler}`;
+        const logs = [`logs:CreateLogStream ${logGroupArn}:*`, `logs:PutLogEvents ${logGroupArn}:*`];
+        assert.deepEqual(grants(policy), [...expected[handler], ...logs].sort(), handler);
+        assertLeastPrivilege(policy, handler);
+      }
+      assert.deepEqual(grants(rolePolicyOf(`${NAME}-optimize`), "Deny"), [`s3:PutObject ${renditions}/work/*`]);
+    });
+  });
+
+  describe("state machine", () => {
+    const machine = () => mocks.get(T.stateMachine, `${NAME}-workflow`);
+    const asl = (): AslStateMachine => JSON.parse(machine().inputs.definition) as AslStateMachine;
+
+    it("is a Standard workflow logging errors (without execution data) to its own log group, traced", () => {
+      const logGroup = mocks.get(T.logGroup, `${NAME}-workflow-logs`);
+      const { inputs } = machine();
+
+      assert.equal(inputs.type, "STANDARD");
+      assert.equal(logGroup.inputs.name, `/aws/vendedlogs/states/${NAME}-workflow`);
+      assert.equal(logGroup.inputs.retentionInDays, 14);
+      assert.deepEqual(inputs.loggingConfiguration, {
+        logDestination: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/vendedlogs/states/${NAME}-workflow:*`,
+        level: "ERROR",
+        includeExecutionData: false,
+      });
+      assert.deepEqual(inputs.tracingConfiguration, { enabled: true });
+    });
+
+    it("runs a valid ASL definition", () => {
+      const result = aslValidator(asl());
+
+      assert.ok(result.isValid, result.errorsText("\n"));
+    });
+
+    it("calls exactly the deployed functions, each from the state of its handler", () => {
+      const deployed = mocks.ofType(T.fn).map((f) => f.state.arn as string);
+      const tasks = aslTaskStates(asl());
+
+      assert.deepEqual([...new Set(tasks.map((t) => t.state.Resource))].sort(), [...deployed].sort());
+      assert.deepEqual(
+        tasks.map((t) => [t.name, t.state.Resource]),
+        taskSteps(workflow).map((step) => [step.name, functionArn(step.handler)]),
+      );
+    });
+
+    it("retries every Task and catches into NotifyError, with task timeouts just over the functions' own", () => {
+      for (const { name, state, inBranch } of aslTaskStates(asl())) {
+        assert.ok(state.Retry[0]?.ErrorEquals.includes("TransientError"), `${name} retries transient errors`);
+        assert.equal(state.TimeoutSeconds, 40, `${name} times out after the function's 30 s plus a margin`);
+        if (!inBranch) assert.equal(state.Catch?.[0]?.ErrorEquals[0], "States.ALL", `${name} catches`);
+      }
+      const parallel = asl().States.Process;
+      assert.ok(parallel?.Type === "Parallel");
+      assert.deepEqual(parallel.Catch, [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "NotifyError" }]);
+    });
+
+    it("has a role Step Functions assumes for this account, allowed to invoke only its six functions", () => {
+      const policy = rolePolicyOf(`${NAME}-workflow`);
+
+      assert.equal(machine().inputs.roleArn, `arn:aws:iam::${ACCOUNT}:role/${NAME}-workflow-role`);
+      assert.deepEqual(trustOf(`${NAME}-workflow`).Statement[0]?.Condition, { StringEquals: { "aws:SourceAccount": ACCOUNT } });
+      assert.deepEqual(grants(policy), STEP_HANDLERS.map((h) => `lambda:InvokeFunction ${functionArn(h)}`).sort());
+      assertLeastPrivilege(policy, "state machine");
+    });
+  });
+
+  describe("job store and notifications", () => {
+    it("keeps jobs in an on-demand table keyed by jobId, with point-in-time recovery, encryption and TTL on expiresAt", () => {
+      const { inputs } = mocks.get(T.table, `${NAME}-jobs`);
+
+      assert.equal(inputs.billingMode, "PAY_PER_REQUEST");
+      assert.equal(inputs.hashKey, "jobId");
+      assert.deepEqual(inputs.attributes, [{ name: "jobId", type: "S" }]);
+      assert.deepEqual(inputs.pointInTimeRecovery, { enabled: true });
+      assert.deepEqual(inputs.serverSideEncryption, { enabled: true });
+      assert.deepEqual(inputs.ttl, { attributeName: "expiresAt", enabled: true });
+    });
+
+    it("encrypts the topic with the AWS-managed SNS key and subscribes no one by default", () => {
+      assert.equal(mocks.get(T.topic, `${NAME}-notifications`).inputs.kmsMasterKeyId, "alias/aws/sns");
+      assert.equal(mocks.ofType(T.subscription).length, 0);
+    });
+  });
+
+  describe("outputs", () => {
+    it("exposes the six cloud-neutral outputs index.ts exports", async () => {
+      assert.equal(await outputValue(pipeline.uploadsStore), `${NAME}-uploads`);
+      assert.equal(await outputValue(pipeline.renditionsStore), `${NAME}-renditions`);
+      assert.equal(await outputValue(pipeline.workflowId), STATE_MACHINE_ARN);
+      assert.equal(await outputValue(pipeline.jobsTable), `${NAME}-jobs`);
+      assert.equal(await outputValue(pipeline.notificationsTopic), TOPIC_ARN);
+      assert.equal(await outputValue(pipeline.uploadCommand), `aws s3 cp <image-file> s3://${NAME}-uploads/ --region ${REGION}`);
+    });
+
+    it("exposes the AWS names too", async () => {
+      assert.equal(await outputValue(pipeline.uploadsBucket), `${NAME}-uploads`);
+      assert.equal(await outputValue(pipeline.renditionsBucket), `${NAME}-renditions`);
+      assert.equal(await outputValue(pipeline.stateMachineArn), STATE_MACHINE_ARN);
+      assert.equal(await outputValue(pipeline.tableName), `${NAME}-jobs`);
+      assert.equal(await outputValue(pipeline.topicArn), TOPIC_ARN);
+      assert.equal(await outputValue(pipeline.functionArns.optimize), functionArn("optimize"));
+      assert.equal(pipeline.vpcId, undefined);
+    });
+  });
+});

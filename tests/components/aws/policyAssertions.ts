@@ -1,0 +1,24 @@
+import * as assert from "node:assert/strict";
+import { UNSCOPED_ACTIONS, type PolicyDocument } from "../../../components/aws/iam";
+
+/** Actions that may (only) be granted on "*": AWS has no resource-level permissions for them. */
+export const UNSCOPED = new Set<string>(Object.values(UNSCOPED_ACTIONS).flat());
+
+/** `action resource` pairs the document grants (or denies), sorted, leaving out the unscoped actions. */
+export function grants(document: PolicyDocument, effect: "Allow" | "Deny" = "Allow"): string[] {
+  return document.Statement.filter((s) => s.Effect === effect)
+    .flatMap((s) => s.Action.flatMap((action) => s.Resource.map((resource) => `${action} ${resource}`)))
+    .filter((grant) => !UNSCOPED.has(grant.split(" ")[0]!))
+    .sort();
+}
+
+/** No wildcard in an allowed action; "*" as a resource only, alone, and only for unscoped actions. */
+export function assertLeastPrivilege(document: PolicyDocument, label: string): void {
+  for (const statement of document.Statement.filter((s) => s.Effect === "Allow")) {
+    for (const action of statement.Action) assert.ok(!action.includes("*"), `${label}: wildcard action ${action}`);
+    if (statement.Resource.includes("*")) {
+      assert.deepEqual(statement.Resource, ["*"], `${label}: "*" stands alone`);
+      for (const action of statement.Action) assert.ok(UNSCOPED.has(action), `${label}: ${action} on "*" but it supports resource-level permissions`);
+    }
+  }
+}
