@@ -23,6 +23,9 @@ export const LIMITS = {
   },
 } as const;
 
+/** Azure plan rules (components/azure owner): memory of one EP1 / P1v3 instance; Flex takes azure.flexInstanceMemoryMb. */
+const AZURE_INSTANCE_MEMORY_MB = { premium: 3584, dedicated: 8192 } as const;
+
 const emptyToUndefined = (value: unknown) => (value === "" || value === null ? undefined : value);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
 const optionalInt = (min: number, max: number) => z.preprocess((v) => (v === 0 || v === "" ? undefined : v), z.number().int().min(min).max(max).optional());
@@ -90,6 +93,24 @@ export const configSchema = z
         }
       }
     }
+    // --- Azure plan rules (components/azure owner) -----------------------------
+    // Steps share one instance per plan: a step cannot have more memory than it has.
+    if (config.cloud === "azure") {
+      const plan = config.azure.plan;
+      const instanceMb = plan === "flex" ? config.azure.flexInstanceMemoryMb : AZURE_INSTANCE_MEMORY_MB[plan];
+      const reported = new Set<string>();
+      for (const handler of STEP_HANDLERS) {
+        const { memoryMb } = stepSettings(config, handler);
+        const key = config.steps[handler]?.memoryMb !== undefined ? ["steps", handler, "memoryMb"] : ["memoryMb"];
+        if (memoryMb > instanceMb && !reported.has(key.join("."))) {
+          reported.add(key.join("."));
+          const wayOut =
+            plan === "flex" && instanceMb < 4096 ? "set azure.flexInstanceMemoryMb to 4096, or lower it" : plan === "dedicated" ? "lower it" : "lower it, or choose the dedicated plan (P1v3, 8192 MB)";
+          ctx.addIssue({ code: "custom", path: key, message: `an instance of the Azure ${plan} plan has ${instanceMb} MB for all steps; ${key.length > 1 ? `step ${handler} asks` : "every step asks"} for ${memoryMb} MB. ${wayOut[0]!.toUpperCase()}${wayOut.slice(1)}.` });
+        }
+      }
+    }
+    // --- end Azure plan rules -----------------------------------------------------
     if (config.kmsKeyArn && !/^arn:aws[a-z-]*:kms:/.test(config.kmsKeyArn)) {
       ctx.addIssue({ code: "custom", path: ["kmsKeyArn"], message: `expected a KMS key ARN (arn:aws:kms:...), got "${config.kmsKeyArn}"` });
     }

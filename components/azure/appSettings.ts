@@ -1,0 +1,75 @@
+import type { PipelineConfig } from "../config";
+import type { ProcessingOptions } from "../../functions/core/options";
+import { PIPELINE_OPTIONS_SETTING, STORAGE_CONNECTION } from "../../functions/azure/names";
+
+/**
+ * The Function App's settings, as one pure function of resolved values so the
+ * rules (identity-based storage, what each plan accepts) are tested directly.
+ * No key or connection string with a key ever appears: storage and Event Grid
+ * are reached with the app's managed identity.
+ */
+
+export type AzurePlan = PipelineConfig["azure"]["plan"];
+
+export interface AppSettingsInputs {
+  plan: AzurePlan;
+  storageAccountName: string;
+  /** The account's primary endpoints (`https://<account>.blob.core.windows.net/`...). */
+  endpoints: { blob: string; queue: string; table: string };
+  containers: { uploads: string; work: string; renditions: string };
+  jobsTable: string;
+  eventGridTopicEndpoint: string;
+  applicationInsightsConnectionString: string;
+  processing: ProcessingOptions;
+  retentionDays: number;
+  /** SHA-256 of the code package: a new package changes a setting, which restarts the app. */
+  packageSha256: string;
+  /** Premium/Dedicated: the package blob's URL, fetched with the app's identity. */
+  packageUrl?: string;
+}
+
+/** Settings the Flex Consumption plan rejects (it takes runtime and package from functionAppConfig). */
+export const FLEX_FORBIDDEN_SETTINGS = [
+  "FUNCTIONS_WORKER_RUNTIME",
+  "FUNCTIONS_EXTENSION_VERSION",
+  "WEBSITE_RUN_FROM_PACKAGE",
+  "WEBSITE_NODE_DEFAULT_VERSION",
+  "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+  "WEBSITE_CONTENTSHARE",
+] as const;
+
+const trimSlash = (url: string) => url.replace(/\/+$/, "");
+
+export function functionAppSettings(inputs: AppSettingsInputs): Record<string, string> {
+  const settings: Record<string, string> = {
+    // Host storage, Durable task hub and the upload-events trigger, all by identity.
+    [`${STORAGE_CONNECTION}__blobServiceUri`]: trimSlash(inputs.endpoints.blob),
+    [`${STORAGE_CONNECTION}__queueServiceUri`]: trimSlash(inputs.endpoints.queue),
+    [`${STORAGE_CONNECTION}__tableServiceUri`]: trimSlash(inputs.endpoints.table),
+    [`${STORAGE_CONNECTION}__credential`]: "managedidentity",
+    // The step adapters (functions/azure/adapters.ts).
+    STORAGE_ACCOUNT_NAME: inputs.storageAccountName,
+    UPLOADS_CONTAINER: inputs.containers.uploads,
+    WORK_CONTAINER: inputs.containers.work,
+    RENDITIONS_CONTAINER: inputs.containers.renditions,
+    JOBS_TABLE: inputs.jobsTable,
+    EVENTGRID_TOPIC_ENDPOINT: inputs.eventGridTopicEndpoint,
+    [PIPELINE_OPTIONS_SETTING]: JSON.stringify(inputs.processing),
+    JOB_RETENTION_DAYS: String(inputs.retentionDays),
+    // glibc's per-thread arenas fragment memory under libvips; sharp's docs suggest 2.
+    MALLOC_ARENA_MAX: "2",
+    APPLICATIONINSIGHTS_CONNECTION_STRING: inputs.applicationInsightsConnectionString,
+    PIPELINE_PACKAGE_SHA256: inputs.packageSha256,
+  };
+  if (inputs.plan === "flex") return settings;
+
+  if (!inputs.packageUrl) throw new Error(`The ${inputs.plan} plan runs from a package URL; none was given.`);
+  return {
+    ...settings,
+    FUNCTIONS_EXTENSION_VERSION: "~4",
+    FUNCTIONS_WORKER_RUNTIME: "node",
+    WEBSITE_RUN_FROM_PACKAGE: inputs.packageUrl,
+    // Fetch the package with the system-assigned identity: no SAS token to expire or leak.
+    WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: "SystemAssigned",
+  };
+}

@@ -1,0 +1,141 @@
+import { createHash } from "node:crypto";
+import { promises as fs, readFileSync } from "node:fs";
+import * as path from "node:path";
+import * as esbuild from "esbuild";
+import { buildFunctionBundle, PROJECT_ROOT, type FunctionBundle } from "../bundle";
+import { stepSettings, type PipelineConfig } from "../config";
+import { STEP_HANDLERS } from "../workflow";
+
+/**
+ * The Function App's code package: the shared bundler's zip of
+ * functions/azure/app.ts (index.js + sharp's linux-x64 binaries) plus the two
+ * files the Functions host reads at the zip root, host.json and package.json.
+ *
+ * No Pulumi import: tests and the offline preview build it directly.
+ */
+
+export const FUNCTION_APP_ENTRY = "functions/azure/app.ts";
+
+/** Azure Functions on Linux runs x64 workers on every plan. */
+export const FUNCTION_APP_CPU = "x64";
+
+export interface AzureFunctionPackage extends FunctionBundle {
+  /** Hex SHA-256 of the zip: names the package blob and restarts the app when the code changes. */
+  sha256: string;
+}
+
+/**
+ * A Durable task hub name for a stack: letters and digits only, starting with
+ * a letter, 3 to 45 characters. Stacks sharing a storage account never share a hub.
+ */
+export function taskHubName(name: string): string {
+  const alphanumeric = name.replace(/[^A-Za-z0-9]/g, "");
+  const hub = /^[A-Za-z]/.test(alphanumeric) ? alphanumeric : `hub${alphanumeric}`;
+  return hub.padEnd(3, "0").slice(0, 45);
+}
+
+/** `hh:mm:ss`, as host.json's functionTimeout wants it. */
+export function formatTimeSpan(seconds: number): string {
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${two(Math.floor(seconds / 3600))}:${two(Math.floor((seconds % 3600) / 60))}:${two(seconds % 60)}`;
+}
+
+/** The longest step timeout of the stack: functionTimeout is one value for the whole app. */
+export function functionTimeoutSeconds(config: PipelineConfig): number {
+  return Math.max(...STEP_HANDLERS.map((handler) => stepSettings(config, handler).timeoutSeconds));
+}
+
+/**
+ * Activities per instance: image steps are CPU- and memory-bound (libvips is
+ * single-threaded per image here), so about one per GB of instance memory.
+ */
+export function activitiesPerInstance(config: PipelineConfig): number {
+  if (config.azure.plan === "flex") return Math.max(1, Math.floor(config.azure.flexInstanceMemoryMb / 1024));
+  return 2;
+}
+
+/** host.json: timeout from the config, the Durable task hub, and quick polling of the upload-events queue. */
+export function hostJson(config: PipelineConfig, hubName: string): Record<string, unknown> {
+  return {
+    version: "2.0",
+    functionTimeout: formatTimeSpan(functionTimeoutSeconds(config)),
+    extensionBundle: { id: "Microsoft.Azure.Functions.ExtensionBundle", version: "[4.*, 5.0.0)" },
+    extensions: {
+      durableTask: {
+        hubName,
+        storageProvider: { type: "AzureStorage" },
+        maxConcurrentActivityFunctions: activitiesPerInstance(config),
+        maxConcurrentOrchestratorFunctions: 10,
+      },
+      // The starter only reads an event and calls the Durable API: poll often, take a few at a time.
+      queues: { maxPollingInterval: "00:00:02", batchSize: 8, maxDequeueCount: 5 },
+    },
+    logging: {
+      logLevel: { default: "Information", "DurableTask.AzureStorage": "Warning", "DurableTask.Core": "Warning" },
+      applicationInsights: { samplingSettings: { isEnabled: true, excludedTypes: "Request;Exception" } },
+    },
+  };
+}
+
+/** package.json: the v4 programming model loads the registrations from `main`. */
+export function packageJson(): Record<string, unknown> {
+  return { name: "image-pipeline-functions", version: "1.0.0", private: true, main: "index.js", engines: { node: ">=20" } };
+}
+
+/** Azure has no 50 MB direct-upload cap like Lambda; the Azure SDKs make this bundle bigger than the AWS one. */
+export const MAX_PACKAGE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * @azure/storage-blob as a CommonJS pre-bundle, shipped as node_modules beside index.js.
+ *
+ * Why: imported from TypeScript, esbuild takes storage-blob's ES module build, which
+ * loads @azure/storage-common's ESM crc64 module, which calls
+ * `createRequire(import.meta.url)` at load time; in a CommonJS bundle `import.meta` is
+ * empty and the app dies on start. Required from CommonJS, the package resolves to its
+ * CommonJS builds, which have no such code. Drop this (and the `external` entry) once
+ * components/bundle.ts defines `import.meta.url` for its CommonJS output.
+ */
+export async function storageBlobCommonJs(): Promise<Record<string, string>> {
+  const result = await esbuild.build({
+    stdin: { contents: 'module.exports = require("@azure/storage-blob");', resolveDir: PROJECT_ROOT, loader: "js" },
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    minify: true,
+    keepNames: true,
+    write: false,
+    logLevel: "silent",
+  });
+  const { version } = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "node_modules", "@azure", "storage-blob", "package.json"), "utf8")) as { version: string };
+  return {
+    "node_modules/@azure/storage-blob/index.js": result.outputFiles[0]!.text,
+    "node_modules/@azure/storage-blob/package.json": `${JSON.stringify({ name: "@azure/storage-blob", version, main: "index.js" })}\n`,
+  };
+}
+
+/**
+ * Builds the package (cached per content within the process).
+ *
+ * @example const pkg = await buildAzureFunctionPackage(config, taskHubName("image-pipeline-dev"));
+ */
+export async function buildAzureFunctionPackage(config: PipelineConfig, hubName: string, outDir?: string): Promise<AzureFunctionPackage> {
+  const bundle = await buildFunctionBundle({
+    entry: FUNCTION_APP_ENTRY,
+    cpu: FUNCTION_APP_CPU,
+    outDir,
+    // The Functions Node worker provides @azure/functions-core at run time; it is not on npm.
+    external: ["@azure/functions-core", "@azure/storage-blob"],
+    maxBytes: MAX_PACKAGE_BYTES,
+    extraFiles: {
+      ...(await storageBlobCommonJs()),
+      "host.json": `${JSON.stringify(hostJson(config, hubName), null, 2)}\n`,
+      "package.json": `${JSON.stringify(packageJson(), null, 2)}\n`,
+    },
+  });
+  return { ...bundle, sha256: await sha256File(bundle.zipPath) };
+}
+
+export async function sha256File(file: string): Promise<string> {
+  return createHash("sha256").update(await fs.readFile(file)).digest("hex");
+}

@@ -1,0 +1,25 @@
+import * as df from "durable-functions";
+import { STEP_HANDLERS } from "../../components/workflow";
+import { activityHandlers } from "./activities";
+import { ACTIVITY_NAMES, ORCHESTRATOR_NAME, STARTER_NAME, STORAGE_CONNECTION, UPLOAD_EVENTS_QUEUE } from "./names";
+import { pipelineOrchestrator } from "./orchestrator";
+import { createUploadStarter } from "./trigger";
+
+/**
+ * Entry point of the Function App bundle (package.json `main`): registers the
+ * starter, the orchestrator and one activity per step with the v4 programming
+ * model. Handlers live in their own modules so the local runtime can run them
+ * without the Functions host.
+ */
+
+df.app.client.storageQueue(STARTER_NAME, {
+  queueName: UPLOAD_EVENTS_QUEUE,
+  connection: STORAGE_CONNECTION,
+  handler: createUploadStarter(process.env.UPLOADS_CONTAINER || "uploads"),
+});
+
+df.app.orchestration(ORCHESTRATOR_NAME, pipelineOrchestrator);
+
+for (const handler of STEP_HANDLERS) {
+  df.app.activity(ACTIVITY_NAMES[handler], { handler: activityHandlers[handler] });
+}

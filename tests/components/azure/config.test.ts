@@ -1,0 +1,53 @@
+import * as assert from "node:assert/strict";
+import { loadConfig } from "../../../components/config";
+import { isPipelineError } from "../../../functions/core/errors";
+
+/** Asserts loadConfig rejects `raw` with CONFIG_INVALID and a message matching every pattern. */
+function assertRejected(raw: Record<string, unknown>, ...patterns: RegExp[]): void {
+  assert.throws(
+    () => loadConfig(raw),
+    (error: unknown) => {
+      assert.ok(isPipelineError(error), "a PipelineError");
+      assert.equal(error.code, "CONFIG_INVALID");
+      for (const pattern of patterns) assert.match(error.message, pattern);
+      return true;
+    },
+  );
+}
+
+describe("stack config on Azure: what a plan cannot honour", () => {
+  it("rejects a step timeout above the plan's ceiling, naming the key and the limit", () => {
+    assertRejected({ cloud: "azure", steps: { optimize: { timeoutSeconds: 7200 } } }, /image-pipeline:steps\.optimize\.timeoutSeconds/, /3600 s/, /7200/);
+  });
+
+  it("rejects a step that needs more memory than a Flex instance has, and says how to get more", () => {
+    assertRejected({ cloud: "azure", steps: { resize: { memoryMb: 3072 } } }, /image-pipeline:steps\.resize\.memoryMb/, /2048 MB/, /flexInstanceMemoryMb to 4096/);
+  });
+
+  it("accepts the same step on 4 GB Flex instances", () => {
+    const config = loadConfig({ cloud: "azure", azure: { flexInstanceMemoryMb: 4096 }, steps: { resize: { memoryMb: 3072 } } });
+
+    assert.equal(config.azure.flexInstanceMemoryMb, 4096);
+  });
+
+  it("rejects stack-wide memory above an EP1 instance once, on the memoryMb key", () => {
+    assert.throws(
+      () => loadConfig({ cloud: "azure", azure: { plan: "premium" }, memoryMb: 4096 }),
+      (error: unknown) => {
+        assert.ok(isPipelineError(error));
+        assert.equal(error.message.match(/image-pipeline:memoryMb/g)?.length, 1);
+        assert.match(error.message, /premium plan has 3584 MB/);
+        return true;
+      },
+    );
+  });
+
+  it("accepts 4 GB steps on the dedicated plan, and leaves AWS memory to the Lambda rules", () => {
+    assert.equal(loadConfig({ cloud: "azure", azure: { plan: "dedicated" }, memoryMb: 4096 }).memoryMb, 4096);
+    assert.equal(loadConfig({ cloud: "aws", memoryMb: 4096 }).memoryMb, 4096);
+  });
+
+  it("rejects a Flex instance size the plan does not offer", () => {
+    assertRejected({ cloud: "azure", azure: { flexInstanceMemoryMb: 1024 } }, /image-pipeline:azure\.flexInstanceMemoryMb/);
+  });
+});

@@ -1,0 +1,424 @@
+import * as assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import type * as pulumi from "@pulumi/pulumi";
+import { loadConfig, type PipelineConfig } from "../../../components/config";
+import { FLEX_FORBIDDEN_SETTINGS } from "../../../components/azure/appSettings";
+import { AzureImagePipeline, storageAccountStem } from "../../../components/azure/imagePipeline";
+import { deployerPrincipalType, ROLES } from "../../../components/azure/roles";
+import { UPLOAD_EVENTS_QUEUE } from "../../../functions/azure/names";
+import { isTaggable, outputValue, setupPulumiMocks, type PulumiMocks, type RecordedResource } from "../../helpers/pulumiMocks";
+
+const T = {
+  resourceGroup: "azure-native:resources:ResourceGroup",
+  account: "azure-native:storage:StorageAccount",
+  blobService: "azure-native:storage:BlobServiceProperties",
+  container: "azure-native:storage:BlobContainer",
+  lifecycle: "azure-native:storage:ManagementPolicy",
+  table: "azure-native:storage:Table",
+  queue: "azure-native:storage:Queue",
+  packageBlob: "pulumi-nodejs:dynamic/azure:PackageBlob",
+  workspace: "azure-native:operationalinsights:Workspace",
+  insights: "azure-native:applicationinsights:Component",
+  topic: "azure-native:eventgrid:Topic",
+  systemTopic: "azure-native:eventgrid:SystemTopic",
+  subscription: "azure-native:eventgrid:SystemTopicEventSubscription",
+  plan: "azure-native:web:AppServicePlan",
+  app: "azure-native:web:WebApp",
+  scmAllowed: "azure-native:web:WebAppScmAllowed",
+  ftpAllowed: "azure-native:web:WebAppFtpAllowed",
+  role: "azure-native:authorization:RoleAssignment",
+} as const;
+
+const SUBSCRIPTION = "11111111-2222-3333-4444-555555555555";
+const CONNECTION_STRING = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/";
+
+/** Outputs Azure computes, shaped like the real ones. */
+const azureOutputs = {
+  [T.account]: (args: pulumi.runtime.MockResourceArgs) => {
+    const name = `${args.name}x1y2z3w4`;
+    const endpoint = (service: string) => `https://${name}.${service}.core.windows.net/`;
+    return { name, primaryEndpoints: { blob: endpoint("blob"), queue: endpoint("queue"), table: endpoint("table"), file: endpoint("file"), dfs: endpoint("dfs"), web: endpoint("web") } };
+  },
+  [T.container]: (args: pulumi.runtime.MockResourceArgs) => ({ name: args.inputs.containerName }),
+  [T.table]: (args: pulumi.runtime.MockResourceArgs) => ({ name: args.inputs.tableName }),
+  [T.queue]: (args: pulumi.runtime.MockResourceArgs) => ({ name: args.inputs.queueName }),
+  [T.packageBlob]: (args: pulumi.runtime.MockResourceArgs) => ({ url: `${args.inputs.blobEndpoint}${args.inputs.containerName}/${args.inputs.blobName}` }),
+  [T.app]: (args: pulumi.runtime.MockResourceArgs) => ({
+    name: `${args.name}-a1b2c3`,
+    defaultHostName: `${args.name}-a1b2c3.azurewebsites.net`,
+    identity: { type: "SystemAssigned", principalId: `principal-of-${args.name}`, tenantId: "tenant" },
+  }),
+  [T.topic]: (args: pulumi.runtime.MockResourceArgs) => ({ endpoint: `https://${args.name}.westeurope-1.eventgrid.azure.net/api/events` }),
+  [T.systemTopic]: (args: pulumi.runtime.MockResourceArgs) => ({ identity: { type: "SystemAssigned", principalId: `principal-of-${args.name}` } }),
+  [T.insights]: () => ({ connectionString: CONNECTION_STRING }),
+};
+
+const configs = {
+  flex: loadConfig({ cloud: "azure", tags: { owner: "platform-team" }, dataClassification: "confidential", steps: { optimize: { timeoutSeconds: 300 } } }),
+  premium: loadConfig({ cloud: "azure", azure: { plan: "premium", premiumMinInstances: 2, resourceGroupName: "shared-rg" }, renditionsInfrequentAccessDays: 90, retentionDays: 60 }),
+  dedicated: loadConfig({ cloud: "azure", azure: { plan: "dedicated" } }),
+};
+
+type Plan = keyof typeof configs;
+const stacks: Record<Plan, { name: string; outputs: Record<string, pulumi.Output<string>> }> = {} as never;
+let mocks: PulumiMocks;
+
+/** Resources of one type that belong to one component: children are named after it, storage accounts by a hashed stem. */
+function of(plan: Plan, type: string): RecordedResource[] {
+  return mocks.ofType(type).filter((r) => r.name.startsWith(`${stacks[plan].name}-`) || accountOwners.get(r.name) === plan);
+}
+
+const accountOwners = new Map<string, Plan>();
+
+function one(plan: Plan, type: string, suffix?: string): RecordedResource {
+  const found = of(plan, type).filter((r) => suffix === undefined || r.name.endsWith(suffix));
+  assert.equal(found.length, 1, `expected one ${type}${suffix ? ` (${suffix})` : ""} in the ${plan} stack, found ${found.map((r) => r.name).join(", ") || "none"}`);
+  return found[0]!;
+}
+
+function settings(plan: Plan): Record<string, string> {
+  const app = one(plan, T.app);
+  return Object.fromEntries((app.inputs.siteConfig.appSettings as Array<{ name: string; value: string }>).map((s) => [s.name, s.value]));
+}
+
+describe("AzureImagePipeline", function () {
+  this.timeout(120_000);
+
+  before(async () => {
+    mocks = await setupPulumiMocks({
+      stack: "dev-azure",
+      outputs: azureOutputs,
+      calls: { "azure-native:authorization:getClientConfig": () => ({ subscriptionId: SUBSCRIPTION, tenantId: "tenant", clientId: "client", objectId: "deployer" }) },
+    });
+    const dir = mkdtempSync(path.join(tmpdir(), "azure-pkg-"));
+    const packagePath = path.join(dir, "package.zip");
+    writeFileSync(packagePath, "PK\u0003\u0004 not really a zip");
+    for (const plan of Object.keys(configs) as Plan[]) {
+      const name = `ip-${plan}`;
+      accountOwners.set(storageAccountStem(name, "data"), plan);
+      const pipeline = new AzureImagePipeline(name, { config: configs[plan] as PipelineConfig, packagePath });
+      stacks[plan] = {
+        name,
+        outputs: {
+          uploadsStore: pipeline.uploadsStore,
+          renditionsStore: pipeline.renditionsStore,
+          workflowId: pipeline.workflowId,
+          jobsTable: pipeline.jobsTable,
+          notificationsTopic: pipeline.notificationsTopic,
+          uploadCommand: pipeline.uploadCommand,
+        },
+      };
+    }
+    await mocks.settle();
+  });
+
+  describe("inventory", () => {
+    it("declares the pipeline's resources for the default (Flex Consumption) plan", () => {
+      const counts = Object.fromEntries(Object.values(T).map((type) => [type, of("flex", type).length]));
+
+      assert.deepEqual(counts, {
+        [T.resourceGroup]: 1,
+        [T.account]: 1,
+        [T.blobService]: 1,
+        [T.container]: 4,
+        [T.lifecycle]: 1,
+        [T.table]: 1,
+        [T.queue]: 1,
+        [T.packageBlob]: 1,
+        [T.workspace]: 1,
+        [T.insights]: 1,
+        [T.topic]: 1,
+        [T.systemTopic]: 1,
+        [T.subscription]: 1,
+        [T.plan]: 1,
+        [T.app]: 1,
+        [T.scmAllowed]: 0,
+        [T.ftpAllowed]: 0,
+        [T.role]: 6,
+      });
+    });
+
+    it("uses an existing resource group when one is configured", () => {
+      assert.equal(of("premium", T.resourceGroup).length, 0);
+      for (const r of of("premium", T.account)) assert.equal(r.inputs.resourceGroupName, "shared-rg");
+    });
+
+    it("parents every resource to the component", () => {
+      const children = mocks.customResources().filter((r) => r.urn?.includes("image-pipeline:azure:ImagePipeline"));
+      assert.equal(children.length, mocks.customResources().length);
+    });
+
+    it("makes no provider call but the client config lookup (no host keys, no listKeys)", () => {
+      assert.deepEqual([...new Set(mocks.calls.map((c) => c.token))], ["azure-native:authorization:getClientConfig"]);
+    });
+
+    it("tags everything taggable with project, stack, data classification and the configured tags", () => {
+      const taggable = of("flex", T.account).concat(...Object.values(T).filter((t) => t !== T.account).map((t) => of("flex", t))).filter((r) => isTaggable(r.type));
+      assert.deepEqual([...new Set(taggable.map((r) => r.type))].sort(), [T.insights, T.topic, T.systemTopic, T.workspace, T.resourceGroup, T.account, T.plan, T.app].sort());
+      for (const r of taggable) {
+        assert.deepEqual(r.inputs.tags, { project: "image-pipeline", stack: "dev-azure", "data-classification": "confidential", owner: "platform-team" }, `${r.type} ${r.name}`);
+      }
+    });
+  });
+
+  describe("storage", () => {
+    it("refuses shared keys, public access, plain HTTP and old TLS on the storage account", () => {
+      for (const plan of Object.keys(configs) as Plan[]) {
+        const account = one(plan, T.account);
+        assert.equal(account.inputs.kind, "StorageV2");
+        assert.equal(account.inputs.allowSharedKeyAccess, false);
+        assert.equal(account.inputs.allowBlobPublicAccess, false);
+        assert.equal(account.inputs.enableHttpsTrafficOnly, true);
+        assert.equal(account.inputs.minimumTlsVersion, "TLS1_2");
+        assert.equal(account.inputs.location, "westeurope");
+      }
+    });
+
+    it("uploads the code package with the deploying identity, allowed into the deployments container only", () => {
+      const account = one("flex", T.account);
+      const deployments = of("flex", T.container).find((r) => r.inputs.containerName === "deployments")!;
+      const upload = one("flex", T.packageBlob);
+      const deployerGrant = of("flex", T.role).find((r) => r.inputs.principalId === "deployer")!;
+
+      assert.equal(upload.inputs.blobEndpoint, account.state.primaryEndpoints.blob);
+      assert.equal(upload.inputs.containerName, "deployments");
+      assert.match(upload.inputs.sha256, /^[0-9a-f]{64}$/);
+      assert.equal(deployerGrant.inputs.scope, deployments.id);
+      assert.equal(deployerGrant.inputs.roleDefinitionId, `/subscriptions/${SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/${ROLES.storageBlobDataContributor}`);
+      assert.equal(deployerGrant.inputs.principalType, "ServicePrincipal", "the mocked deployer signed in as its own app");
+    });
+
+    it("tells a user deploying with az login from a service principal", () => {
+      assert.equal(deployerPrincipalType("04b07795-8ddb-461a-bbee-02f9e1bf7b46"), "User");
+      assert.equal(deployerPrincipalType("0f4c4c7e-0000-4000-8000-000000000001"), "ServicePrincipal");
+    });
+
+    it("versions blobs and soft-deletes blobs and containers", () => {
+      const service = one("flex", T.blobService);
+
+      assert.equal(service.inputs.isVersioningEnabled, true);
+      assert.deepEqual(service.inputs.deleteRetentionPolicy, { enabled: true, days: 7 });
+      assert.deepEqual(service.inputs.containerDeleteRetentionPolicy, { enabled: true, days: 7 });
+    });
+
+    it("creates private uploads, work, renditions and deployments containers, the jobs table and the events queue", () => {
+      const containers = of("flex", T.container);
+
+      assert.deepEqual(containers.map((c) => c.inputs.containerName).sort(), ["deployments", "renditions", "uploads", "work"]);
+      for (const c of containers) assert.equal(c.inputs.publicAccess, "None");
+      assert.equal(one("flex", T.table).inputs.tableName, "jobs");
+      assert.equal(one("flex", T.queue).inputs.queueName, UPLOAD_EVENTS_QUEUE);
+    });
+
+    it("expires the work area after a day and old upload versions after retentionDays", () => {
+      const rules = one("flex", T.lifecycle).inputs.policy.rules as Array<{ name: string; definition: { filters: { prefixMatch: string[] }; actions: Record<string, unknown> } }>;
+      const rule = (prefix: string) => rules.find((r) => r.definition.filters.prefixMatch.includes(prefix))!;
+
+      assert.deepEqual(rule("work/").definition.actions, { baseBlob: { delete: { daysAfterModificationGreaterThan: 1 } }, version: { delete: { daysAfterCreationGreaterThan: 1 } } });
+      assert.deepEqual(rule("uploads/").definition.actions, { version: { delete: { daysAfterCreationGreaterThan: 30 } } });
+      assert.equal(rule("renditions/").definition.actions.baseBlob, undefined, "no tiering unless configured");
+    });
+
+    it("moves renditions to the cool tier when renditionsInfrequentAccessDays is set", () => {
+      const rules = one("premium", T.lifecycle).inputs.policy.rules as Array<{ definition: { filters: { prefixMatch: string[] }; actions: Record<string, unknown> } }>;
+      const renditions = rules.find((r) => r.definition.filters.prefixMatch.includes("renditions/"))!;
+
+      assert.deepEqual(renditions.definition.actions, { version: { delete: { daysAfterCreationGreaterThan: 60 } }, baseBlob: { tierToCool: { daysAfterModificationGreaterThan: 90 } } });
+    });
+  });
+
+  describe("function app", () => {
+    it("runs on a Flex Consumption plan with the package in a blob container reached by identity", () => {
+      const plan = one("flex", T.plan);
+      const app = one("flex", T.app);
+      const account = one("flex", T.account);
+
+      assert.deepEqual(plan.inputs.sku, { name: "FC1", tier: "FlexConsumption" });
+      assert.equal(plan.inputs.reserved, true);
+      assert.equal(app.inputs.kind, "functionapp,linux");
+      assert.deepEqual(app.inputs.functionAppConfig, {
+        deployment: { storage: { type: "blobContainer", value: `${account.state.primaryEndpoints.blob}deployments`, authentication: { type: "SystemAssignedIdentity" } } },
+        runtime: { name: "node", version: "22" },
+        scaleAndConcurrency: { instanceMemoryMB: 2048, maximumInstanceCount: 100 },
+      });
+      const upload = one("flex", T.packageBlob);
+      assert.equal(upload.inputs.blobName, "released-package.zip");
+      assert.equal(upload.inputs.containerName, "deployments");
+      assert.equal(app.inputs.siteConfig.linuxFxVersion, undefined, "Flex takes the runtime from functionAppConfig");
+    });
+
+    it("locks the app down: managed identity, HTTPS only, no FTP, TLS 1.2", () => {
+      for (const plan of Object.keys(configs) as Plan[]) {
+        const app = one(plan, T.app);
+        assert.deepEqual(app.inputs.identity, { type: "SystemAssigned" });
+        assert.equal(app.inputs.httpsOnly, true);
+        assert.equal(app.inputs.siteConfig.ftpsState, "Disabled");
+        assert.equal(app.inputs.siteConfig.minTlsVersion, "1.2");
+        assert.equal(app.inputs.siteConfig.scmMinTlsVersion, "1.2");
+      }
+    });
+
+    it("turns off basic-auth publishing where the plan has FTP and Kudu (Premium, Dedicated)", () => {
+      for (const plan of ["premium", "dedicated"] as const) {
+        const app = one(plan, T.app);
+        for (const type of [T.scmAllowed, T.ftpAllowed]) {
+          const policy = one(plan, type);
+          assert.equal(policy.inputs.allow, false);
+          assert.equal(policy.inputs.name, app.state.name);
+        }
+      }
+    });
+
+    it("reaches storage by identity only: no account key, SAS or keyed connection string in any setting", () => {
+      for (const plan of Object.keys(configs) as Plan[]) {
+        const values = settings(plan);
+        for (const [key, value] of Object.entries(values)) {
+          assert.doesNotMatch(value, /AccountKey|SharedAccessSignature|[?&]sig=/i, `${plan} ${key}`);
+          assert.notEqual(key, "AzureWebJobsStorage", "no connection-string form of host storage");
+        }
+        const data = one(plan, T.account);
+        assert.equal(values.AzureWebJobsStorage__credential, "managedidentity");
+        assert.equal(values.AzureWebJobsStorage__blobServiceUri, `https://${data.state.name}.blob.core.windows.net`);
+        assert.equal(values.AzureWebJobsStorage__queueServiceUri, `https://${data.state.name}.queue.core.windows.net`);
+        assert.equal(values.AzureWebJobsStorage__tableServiceUri, `https://${data.state.name}.table.core.windows.net`);
+      }
+    });
+
+    it("gives the steps their settings", () => {
+      const values = settings("flex");
+      const data = one("flex", T.account);
+      const topic = one("flex", T.topic);
+
+      assert.equal(values.STORAGE_ACCOUNT_NAME, data.state.name);
+      assert.equal(values.UPLOADS_CONTAINER, "uploads");
+      assert.equal(values.WORK_CONTAINER, "work");
+      assert.equal(values.RENDITIONS_CONTAINER, "renditions");
+      assert.equal(values.JOBS_TABLE, "jobs");
+      assert.equal(values.EVENTGRID_TOPIC_ENDPOINT, topic.state.endpoint);
+      assert.deepEqual(JSON.parse(values.PIPELINE_OPTIONS!), configs.flex.processing);
+      assert.equal(values.JOB_RETENTION_DAYS, "30");
+      assert.equal(values.MALLOC_ARENA_MAX, "2");
+      assert.equal(values.APPLICATIONINSIGHTS_CONNECTION_STRING, CONNECTION_STRING);
+      assert.match(values.PIPELINE_PACKAGE_SHA256 ?? "", /^[0-9a-f]{64}$/);
+    });
+
+    it("sets none of the settings Flex Consumption rejects", () => {
+      const values = settings("flex");
+      for (const forbidden of FLEX_FORBIDDEN_SETTINGS) assert.equal(values[forbidden], undefined, forbidden);
+    });
+
+    it("runs Premium on EP1 with always-ready instances, from the package URL fetched by identity", () => {
+      const plan = one("premium", T.plan);
+      const app = one("premium", T.app);
+      const upload = one("premium", T.packageBlob);
+      const values = settings("premium");
+
+      assert.deepEqual(plan.inputs.sku, { name: "EP1", tier: "ElasticPremium", capacity: 2 });
+      assert.equal(plan.inputs.kind, "elastic");
+      assert.equal(app.inputs.siteConfig.minimumElasticInstanceCount, 2);
+      assert.equal(app.inputs.siteConfig.linuxFxVersion, "Node|22");
+      assert.equal(app.inputs.functionAppConfig, undefined);
+      assert.match(upload.inputs.blobName, /^ippremium-[0-9a-f]{16}\.zip$/, "content-addressed");
+      assert.equal(values.WEBSITE_RUN_FROM_PACKAGE, upload.state.url);
+      assert.equal(values.WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID, "SystemAssigned");
+      assert.equal(values.FUNCTIONS_WORKER_RUNTIME, "node");
+      assert.equal(values.FUNCTIONS_EXTENSION_VERSION, "~4");
+      assert.equal(values.WEBSITE_CONTENTAZUREFILECONNECTIONSTRING, undefined, "no Azure Files share: it would need a key");
+    });
+
+    it("runs Dedicated on P1v3 with Always On", () => {
+      assert.deepEqual(one("dedicated", T.plan).inputs.sku, { name: "P1v3", tier: "PremiumV3" });
+      assert.equal(one("dedicated", T.app).inputs.siteConfig.alwaysOn, true);
+    });
+  });
+
+  describe("roles", () => {
+    const roleId = (guid: string) => `/subscriptions/${SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
+
+    function grants(plan: Plan): Array<[string, string, string]> {
+      return of(plan, T.role)
+        .map((r) => [r.inputs.roleDefinitionId as string, r.inputs.scope as string, r.inputs.principalId as string] as [string, string, string])
+        .sort();
+    }
+
+    it("grants exactly the data roles Durable Functions, the steps, Event Grid and the upload need, each on its own resource", () => {
+      const app = one("flex", T.app);
+      const account = one("flex", T.account);
+      const deployments = of("flex", T.container).find((r) => r.inputs.containerName === "deployments")!;
+      const topic = one("flex", T.topic);
+      const queue = one("flex", T.queue);
+      const systemTopic = one("flex", T.systemTopic);
+      const appPrincipal = app.state.identity.principalId;
+
+      assert.deepEqual(
+        grants("flex"),
+        [
+          [roleId(ROLES.storageBlobDataOwner), account.id, appPrincipal],
+          [roleId(ROLES.storageQueueDataContributor), account.id, appPrincipal],
+          [roleId(ROLES.storageTableDataContributor), account.id, appPrincipal],
+          [roleId(ROLES.eventGridDataSender), topic.id, appPrincipal],
+          [roleId(ROLES.storageQueueDataMessageSender), queue.id, systemTopic.state.identity.principalId],
+          [roleId(ROLES.storageBlobDataContributor), deployments.id, "deployer"],
+        ].sort(),
+      );
+      for (const r of of("flex", T.role).filter((role) => role.inputs.principalId !== "deployer")) assert.equal(r.inputs.principalType, "ServicePrincipal");
+    });
+  });
+
+  describe("events", () => {
+    it("publishes notifications to a CloudEvents topic that accepts Entra ID only", () => {
+      const topic = one("flex", T.topic);
+
+      assert.equal(topic.inputs.inputSchema, "CloudEventSchemaV1_0");
+      assert.equal(topic.inputs.disableLocalAuth, true);
+    });
+
+    it("delivers the uploads container's BlobCreated events to the starter's queue with the system topic's identity", () => {
+      const data = one("flex", T.account);
+      const systemTopic = one("flex", T.systemTopic);
+      const subscription = one("flex", T.subscription);
+
+      assert.equal(systemTopic.inputs.source, data.id);
+      assert.equal(systemTopic.inputs.topicType, "Microsoft.Storage.StorageAccounts");
+      assert.deepEqual(systemTopic.inputs.identity, { type: "SystemAssigned" });
+      assert.deepEqual(subscription.inputs.filter.includedEventTypes, ["Microsoft.Storage.BlobCreated"]);
+      assert.equal(subscription.inputs.filter.subjectBeginsWith, "/blobServices/default/containers/uploads/blobs/");
+      assert.equal(subscription.inputs.eventDeliverySchema, "CloudEventSchemaV1_0");
+      assert.deepEqual(subscription.inputs.deliveryWithResourceIdentity, {
+        identity: { type: "SystemAssigned" },
+        destination: { endpointType: "StorageQueue", resourceId: data.id, queueName: UPLOAD_EVENTS_QUEUE, queueMessageTimeToLiveInSeconds: 604800 },
+      });
+    });
+  });
+
+  describe("observability", () => {
+    it("sends telemetry to workspace-based Application Insights", () => {
+      const workspace = one("flex", T.workspace);
+      const insights = one("flex", T.insights);
+
+      assert.equal(insights.inputs.ingestionMode, "LogAnalytics");
+      assert.equal(insights.inputs.workspaceResourceId, workspace.id);
+      assert.equal(workspace.inputs.retentionInDays, 30, "Log Analytics keeps 30 days at least");
+    });
+  });
+
+  describe("outputs", () => {
+    it("exposes the six values index.ts exports", async () => {
+      const data = one("flex", T.account);
+      const app = one("flex", T.app);
+      const topic = one("flex", T.topic);
+      const values = Object.fromEntries(await Promise.all(Object.entries(stacks.flex.outputs).map(async ([key, output]) => [key, await outputValue(output)])));
+
+      assert.deepEqual(values, {
+        uploadsStore: `https://${data.state.name}.blob.core.windows.net/uploads`,
+        renditionsStore: `https://${data.state.name}.blob.core.windows.net/renditions`,
+        workflowId: app.state.name,
+        jobsTable: "jobs",
+        notificationsTopic: topic.state.endpoint,
+        uploadCommand: `az storage blob upload --auth-mode login --account-name ${data.state.name} --container-name uploads --file ./photo.jpg --name photo.jpg`,
+      });
+    });
+  });
+});
