@@ -1,0 +1,258 @@
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { resourceLabel } from "./common";
+import { asArray, asRecord, at, configOf, findLinked, forTypes, isUnknown, purposeTagValues, show, stackResources, type Props, type StackResource } from "./support";
+import { AZURE } from "./types";
+
+/**
+ * Azure rules: storage account hardening, blob recovery for uploads, Function
+ * App transport, identity and monitoring. Settings are required explicitly,
+ * not left to API-version defaults, so the code states the security posture.
+ */
+
+const label = (type: string, name: string) => `The ${resourceLabel(type, name)}`;
+
+// ---------------------------------------------------------------- Storage
+
+export const storageHttpsOnly: ResourceValidationPolicy = {
+  name: "azure-storage-https-only",
+  description: "Storage accounts accept HTTPS only (enableHttpsTrafficOnly true), so images and job records never travel in clear text.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateResource: forTypes(AZURE.storageAccount, (props, args, report) => {
+    const value = props.enableHttpsTrafficOnly;
+    if (isUnknown(value) || value === true) return;
+    report(`${label(args.type, args.name)} has enableHttpsTrafficOnly ${show(value)}; set it to true.`);
+  }),
+};
+
+const TLS_1_2_OR_LATER = ["TLS1_2", "TLS1_3"];
+
+export const storageMinimumTls: ResourceValidationPolicy = {
+  name: "azure-storage-minimum-tls-1-2",
+  description: "Storage accounts require TLS 1.2 or later (minimumTlsVersion TLS1_2), because TLS 1.0 and 1.1 have known weaknesses and are being retired by Azure.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateResource: forTypes(AZURE.storageAccount, (props, args, report) => {
+    const value = props.minimumTlsVersion;
+    if (isUnknown(value) || (typeof value === "string" && TLS_1_2_OR_LATER.includes(value))) return;
+    report(`${label(args.type, args.name)} has minimumTlsVersion ${show(value)}; set it to "TLS1_2".`);
+  }),
+};
+
+export const storageNoPublicBlobAccess: ResourceValidationPolicy = {
+  name: "azure-storage-no-public-blob-access",
+  description: "Storage accounts forbid anonymous blob access (allowBlobPublicAccess false), because uploads and renditions are private and a single public container would expose them.",
+  enforcementLevel: "mandatory",
+  severity: "critical",
+  validateResource: forTypes(AZURE.storageAccount, (props, args, report) => {
+    const value = props.allowBlobPublicAccess;
+    if (isUnknown(value) || value === false) return;
+    report(`${label(args.type, args.name)} has allowBlobPublicAccess ${show(value)}; set it to false.`);
+  }),
+};
+
+export const storageNoSharedKeyAccess: ResourceValidationPolicy = {
+  name: "azure-storage-no-shared-key-access",
+  description: "Storage accounts refuse account-key (shared key) authorization (allowSharedKeyAccess false): the Function App uses its managed identity, and no long-lived key can leak.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateResource: forTypes(AZURE.storageAccount, (props, args, report) => {
+    const value = props.allowSharedKeyAccess;
+    if (isUnknown(value) || value === false) return;
+    report(`${label(args.type, args.name)} has allowSharedKeyAccess ${show(value)}; set it to false and use Microsoft Entra ID (managed identity) access.`);
+  }),
+};
+
+export const UPLOADS_STORAGE_DEFAULTS = { uploadsNamePattern: "upload" };
+
+function accountKeys(account: StackResource): unknown[] {
+  return [account.props.name, account.props.accountName];
+}
+
+/** An account holds uploads when its name or a tag matches, or a container of it does. */
+function holdsUploads(account: StackResource, containers: StackResource[], pattern: RegExp): boolean {
+  const matches = (value: unknown) => typeof value === "string" && pattern.test(value);
+  if ([account.resource.name, account.props.accountName, ...purposeTagValues(account.props.tags)].some(matches)) return true;
+  const linked = findLinked(containers, "accountName", account, accountKeys(account));
+  return !isUnknown(linked) && linked.some((c) => matches(c.resource.name) || matches(c.props.containerName));
+}
+
+/** Why a BlobServiceProperties does not protect blobs; empty when it does (or is unknown). */
+function blobProtectionGaps(props: Props): string[] {
+  const gaps: string[] = [];
+  const versioning = props.isVersioningEnabled;
+  if (!isUnknown(versioning) && versioning !== true) gaps.push(`isVersioningEnabled is ${show(versioning)}`);
+  const policy = props.deleteRetentionPolicy;
+  const enabled = at(policy, "enabled");
+  const days = at(policy, "days");
+  if (!isUnknown(enabled) && enabled !== true) gaps.push(`deleteRetentionPolicy.enabled is ${show(enabled)}`);
+  else if (enabled === true && !isUnknown(days) && !(typeof days === "number" && days >= 1)) gaps.push(`deleteRetentionPolicy.days is ${show(days)}`);
+  return gaps;
+}
+
+export const storageUploadsBlobProtection: StackValidationPolicy = {
+  name: "azure-storage-uploads-blob-protection",
+  description:
+    "The storage account holding uploads (its logical or account name, its Name/purpose/role/store tag, or one of its containers' names matches uploadsNamePattern) has blob versioning and blob soft delete enabled (BlobServiceProperties isVersioningEnabled, deleteRetentionPolicy), so an overwritten or deleted original can be recovered.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  configSchema: { properties: { uploadsNamePattern: { type: "string", default: UPLOADS_STORAGE_DEFAULTS.uploadsNamePattern } } },
+  validateStack: (args, report) => {
+    const pattern = new RegExp(configOf(args, UPLOADS_STORAGE_DEFAULTS).uploadsNamePattern, "i");
+    const containers = stackResources(args, ["azure-native:storage:BlobContainer"]);
+    const services = stackResources(args, AZURE.blobServiceProperties);
+    for (const account of stackResources(args, AZURE.storageAccount)) {
+      if (!holdsUploads(account, containers, pattern)) continue;
+      const linked = findLinked(services, "accountName", account, accountKeys(account));
+      if (isUnknown(linked)) continue;
+      const what = label(account.resource.type, account.resource.name);
+      if (linked.length === 0) {
+        report(`${what} holds uploads but has no BlobServiceProperties; add one with isVersioningEnabled true and deleteRetentionPolicy { enabled: true, days: 7 or more }.`, account.resource.urn);
+        continue;
+      }
+      const gaps = linked.map((s) => blobProtectionGaps(s.props));
+      if (gaps.every((g) => g.length > 0)) {
+        report(`${what} holds uploads but its blob service settings do not protect them: ${gaps[0].join(", ")}; enable versioning and soft delete.`, account.resource.urn);
+      }
+    }
+  },
+};
+
+// ---------------------------------------------------------------- Function App
+
+function isFunctionApp(props: Props): boolean {
+  const kind = props.kind;
+  return typeof kind === "string" && kind.toLowerCase().includes("functionapp");
+}
+
+/** A rule for Function Apps (WebApp whose kind contains "functionapp"); plain web apps are not applicable. */
+function forFunctionApps(check: (props: Props, label: string, report: (message: string) => void) => void) {
+  return forTypes(AZURE.webApp, (props, args, report) => {
+    if (isFunctionApp(props)) check(props, label(args.type, args.name), report);
+  });
+}
+
+export const functionAppHttpsOnly: ResourceValidationPolicy = {
+  name: "azure-function-app-https-only",
+  description: "Function Apps redirect HTTP to HTTPS (httpsOnly true), so the durable client and webhook endpoints are never reachable in clear text.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateResource: forFunctionApps((props, what, report) => {
+    if (isUnknown(props.httpsOnly) || props.httpsOnly === true) return;
+    report(`${what} has httpsOnly ${show(props.httpsOnly)}; set it to true.`);
+  }),
+};
+
+export const functionAppFtpsDisabled: ResourceValidationPolicy = {
+  name: "azure-function-app-ftps-disabled",
+  description: "Function Apps disable FTP and FTPS (siteConfig.ftpsState Disabled): code is deployed from the pipeline, and FTP credentials are one more secret to leak.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateResource: forFunctionApps((props, what, report) => {
+    const state = at(props, "siteConfig.ftpsState");
+    if (isUnknown(state) || state === "Disabled") return;
+    report(`${what} has siteConfig.ftpsState ${show(state)}; set it to "Disabled".`);
+  }),
+};
+
+export const functionAppMinimumTls: ResourceValidationPolicy = {
+  name: "azure-function-app-minimum-tls-1-2",
+  description: "Function Apps require TLS 1.2 or later (siteConfig.minTlsVersion \"1.2\"), because TLS 1.0 and 1.1 have known weaknesses.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateResource: forFunctionApps((props, what, report) => {
+    const version = at(props, "siteConfig.minTlsVersion");
+    if (isUnknown(version) || version === "1.2" || version === "1.3") return;
+    report(`${what} has siteConfig.minTlsVersion ${show(version)}; set it to "1.2".`);
+  }),
+};
+
+export const functionAppManagedIdentity: ResourceValidationPolicy = {
+  name: "azure-function-app-managed-identity",
+  description:
+    "Function Apps have a system-assigned managed identity (identity type SystemAssigned, alone or with UserAssigned), so they reach storage and Event Grid through role assignments instead of connection strings with keys.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateResource: forFunctionApps((props, what, report) => {
+    const type = at(props, "identity.type");
+    if (isUnknown(type)) return;
+    const types = typeof type === "string" ? type.split(",").map((t) => t.trim()) : [];
+    if (types.includes("SystemAssigned")) return;
+    report(`${what} has identity type ${show(type)}; set identity.type to "SystemAssigned" (or "SystemAssigned, UserAssigned").`);
+  }),
+};
+
+export const appInsightsWorkspaceBased: ResourceValidationPolicy = {
+  name: "azure-app-insights-workspace-based",
+  description: "Application Insights components are workspace-based (workspaceResourceId set): classic components are retired, and the workspace sets where telemetry is kept and for how long.",
+  enforcementLevel: "mandatory",
+  severity: "medium",
+  validateResource: forTypes(AZURE.appInsights, (props, args, report) => {
+    const workspace = props.workspaceResourceId;
+    if (isUnknown(workspace) || (typeof workspace === "string" && workspace !== "")) return;
+    report(`${label(args.type, args.name)} has no workspaceResourceId; link it to a Log Analytics workspace.`);
+  }),
+};
+
+const CONNECTION_STRING_SETTING = "APPLICATIONINSIGHTS_CONNECTION_STRING";
+
+/** The setting's value from siteConfig.appSettings: undefined when absent. */
+function siteSetting(app: StackResource, name: string): unknown {
+  const settings = at(app.props, "siteConfig.appSettings");
+  if (isUnknown(settings)) return settings;
+  for (const pair of asArray(settings) ?? []) {
+    const key = at(pair, "name");
+    if (isUnknown(key)) return key;
+    if (key === name) return at(pair, "value") ?? "";
+  }
+  return undefined;
+}
+
+export const functionAppApplicationInsights: StackValidationPolicy = {
+  name: "azure-function-app-application-insights",
+  description:
+    `Function Apps send telemetry to a workspace-based Application Insights component (app setting ${CONNECTION_STRING_SETTING}), so failed orchestrations and slow steps can be found.`,
+  enforcementLevel: "mandatory",
+  severity: "medium",
+  validateStack: (args, report) => {
+    const apps = stackResources(args, AZURE.webApp).filter((a) => isFunctionApp(a.props));
+    if (apps.length === 0) return;
+    const components = stackResources(args, AZURE.appInsights);
+    const settingsResources = stackResources(args, AZURE.webAppSettings);
+    for (const app of apps) {
+      const what = label(app.resource.type, app.resource.name);
+      let value = siteSetting(app, CONNECTION_STRING_SETTING);
+      if (value === undefined) {
+        const linked = findLinked(settingsResources, "name", app, [app.props.name]);
+        if (isUnknown(linked)) continue;
+        for (const s of linked) {
+          const properties = s.props.properties;
+          value = isUnknown(properties) ? properties : asRecord(properties)?.[CONNECTION_STRING_SETTING];
+          if (value !== undefined) break;
+        }
+      }
+      if (value === undefined || value === "") {
+        report(`${what} has no ${CONNECTION_STRING_SETTING} app setting; set it to the Application Insights component's connection string.`, app.resource.urn);
+      }
+    }
+    if (components.length === 0) {
+      report(`The stack has Function Apps but no Application Insights component; add a workspace-based azure-native.applicationinsights.Component.`);
+    }
+  },
+};
+
+export const azureResourcePolicies = [
+  storageHttpsOnly,
+  storageMinimumTls,
+  storageNoPublicBlobAccess,
+  storageNoSharedKeyAccess,
+  functionAppHttpsOnly,
+  functionAppFtpsDisabled,
+  functionAppMinimumTls,
+  functionAppManagedIdentity,
+  appInsightsWorkspaceBased,
+];
+
+export const azureStackPolicies = [storageUploadsBlobProtection, functionAppApplicationInsights];
+
+export const azurePolicies = [...azureResourcePolicies, ...azureStackPolicies];

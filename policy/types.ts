@@ -1,0 +1,89 @@
+/**
+ * Resource type tokens the rules look at, as @pulumi/aws 7 and
+ * @pulumi/azure-native 3 register them. Plain strings, so the pack loads without
+ * the (large) provider SDKs. The deprecated `...V2` S3 aliases still exist in
+ * aws 7 and are checked alike.
+ */
+
+export const AWS = {
+  bucket: ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"],
+  publicAccessBlock: ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"],
+  encryption: [
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+  ],
+  versioning: ["aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2"],
+  bucketPolicy: ["aws:s3/bucketPolicy:BucketPolicy"],
+  lifecycle: [
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
+  ],
+  lambdaFunction: ["aws:lambda/function:Function"],
+  lambdaPermission: ["aws:lambda/permission:Permission"],
+  lambdaFunctionUrl: ["aws:lambda/functionUrl:FunctionUrl"],
+  stateMachine: ["aws:sfn/stateMachine:StateMachine"],
+  topic: ["aws:sns/topic:Topic"],
+  table: ["aws:dynamodb/table:Table"],
+  logGroup: ["aws:cloudwatch/logGroup:LogGroup"],
+  /** Resources whose `policy` input is an identity-based IAM policy document. */
+  iamPolicyDocument: ["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy"],
+  /** Roles carry identity policies in `inlinePolicies[].policy`. */
+  role: ["aws:iam/role:Role"],
+} as const;
+
+/**
+ * AWS types of this project (and close neighbours) that accept `tags`. An
+ * explicit list: a policy only sees the inputs that were set, so "has a tags
+ * key" cannot tell an untagged taggable resource from an untaggable one.
+ */
+export const AWS_TAGGABLE: readonly string[] = [
+  ...AWS.bucket,
+  ...AWS.lambdaFunction,
+  ...AWS.stateMachine,
+  ...AWS.topic,
+  ...AWS.table,
+  ...AWS.logGroup,
+  ...AWS.role,
+  "aws:iam/policy:Policy",
+  "aws:cloudwatch/eventRule:EventRule",
+  "aws:cloudwatch/eventBus:EventBus",
+  "aws:cloudwatch/metricAlarm:MetricAlarm",
+  "aws:sqs/queue:Queue",
+  "aws:kms/key:Key",
+  "aws:lambda/layerVersion:LayerVersion",
+  "aws:sfn/activity:Activity",
+  "aws:ec2/vpc:Vpc",
+  "aws:ec2/subnet:Subnet",
+  "aws:ec2/securityGroup:SecurityGroup",
+  "aws:ec2/vpcEndpoint:VpcEndpoint",
+  "aws:ec2/routeTable:RouteTable",
+  "aws:secretsmanager/secret:Secret",
+  "aws:ssm/parameter:Parameter",
+];
+
+export const AZURE = {
+  storageAccount: ["azure-native:storage:StorageAccount"],
+  blobServiceProperties: ["azure-native:storage:BlobServiceProperties"],
+  webApp: ["azure-native:web:WebApp"],
+  webAppSettings: ["azure-native:web:WebAppApplicationSettings"],
+  appInsights: ["azure-native:applicationinsights:Component"],
+} as const;
+
+/** Azure types of this project (and close neighbours) that accept `tags`; see {@link AWS_TAGGABLE}. */
+export const AZURE_TAGGABLE: readonly string[] = [
+  "azure-native:resources:ResourceGroup",
+  ...AZURE.storageAccount,
+  ...AZURE.webApp,
+  ...AZURE.appInsights,
+  "azure-native:web:AppServicePlan",
+  "azure-native:operationalinsights:Workspace",
+  "azure-native:eventgrid:SystemTopic",
+  "azure-native:eventgrid:Topic",
+  "azure-native:managedidentity:UserAssignedIdentity",
+  "azure-native:keyvault:Vault",
+  "azure-native:monitor:ActionGroup",
+  "azure-native:monitor:MetricAlert",
+];
+
+export const AWS_PROVIDER = "pulumi:providers:aws";
+export const AZURE_PROVIDER = "pulumi:providers:azure-native";

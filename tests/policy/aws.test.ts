@@ -1,0 +1,497 @@
+import * as assert from "node:assert/strict";
+import {
+  awsResourcePolicies,
+  dynamodbPointInTimeRecovery,
+  iamNoWildcardActions,
+  iamNoWildcardResources,
+  lambdaNotPublic,
+  lambdaSupportedRuntime,
+  lambdaTracingActive,
+  lambdaWithinLimits,
+  logGroupRetention,
+  s3BucketDefaultEncryption,
+  s3BucketLifecycle,
+  s3BucketPublicAccessBlocked,
+  s3BucketTlsOnly,
+  s3EncryptionConfigured,
+  s3PublicAccessBlockComplete,
+  s3UploadsVersioning,
+  sfnLoggingEnabled,
+  sfnTracingEnabled,
+  snsTopicEncrypted,
+} from "../../policy/aws";
+import { runtimeStatus } from "../../policy/lambdaRuntimes";
+import { AWS } from "../../policy/types";
+import { diagnosticsOf, UNKNOWN, violationsOf, type TestResource } from "../helpers/policyHarness";
+
+const BUCKET = "aws:s3/bucket:Bucket";
+const FUNCTION = "aws:lambda/function:Function";
+
+const uploadsBucket: TestResource = { type: BUCKET, name: "pipeline-uploads", props: { bucket: "pipeline-uploads-1a2b3c4" } };
+const renditionsBucket: TestResource = { type: BUCKET, name: "pipeline-renditions", props: { bucket: "pipeline-renditions-5d6e7f8" } };
+
+/** A setting resource of `type` attached to `bucket` through its `bucket` input (as a program does: bucket.id). */
+function attached(type: string, bucket: TestResource, props: Record<string, unknown>, name = `${bucket.name}-${type.split(":").pop()}`): TestResource {
+  return { type, name, props: { bucket: bucket.props?.bucket, ...props }, propertyDependencies: { bucket: [bucket.name as string] } };
+}
+
+const TLS_DENY = {
+  Sid: "DenyInsecureTransport",
+  Effect: "Deny",
+  Principal: "*",
+  Action: "s3:*",
+  Resource: ["arn:aws:s3:::pipeline-uploads-1a2b3c4", "arn:aws:s3:::pipeline-uploads-1a2b3c4/*"],
+  Condition: { Bool: { "aws:SecureTransport": "false" } },
+};
+
+function lambda(props: Record<string, unknown>): TestResource {
+  return {
+    type: FUNCTION,
+    name: "pipeline-resize",
+    props: { runtime: "nodejs22.x", handler: "index.resize", memorySize: 1024, timeout: 30, tracingConfig: { mode: "Active" }, ...props },
+  };
+}
+
+const AS_OF = { asOf: "2026-11-21" };
+
+describe("AWS policies", () => {
+  describe("aws-s3-public-access-block-complete", () => {
+    const block = (flags: Record<string, unknown>): TestResource => ({
+      type: AWS.publicAccessBlock[0],
+      name: "uploads-public-access",
+      props: { bucket: "pipeline-uploads", blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true, ...flags },
+    });
+
+    it("passes a block with all four flags set", async () => {
+      assert.deepEqual(await violationsOf(s3PublicAccessBlockComplete, block({})), []);
+    });
+
+    for (const flag of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"]) {
+      it(`reports ${flag} false, naming the resource and the flag`, async () => {
+        assert.deepEqual(await violationsOf(s3PublicAccessBlockComplete, block({ [flag]: false })), [
+          `The aws.s3.BucketPublicAccessBlock "uploads-public-access" leaves ${flag} unset or false; set all four flags to true.`,
+        ]);
+      });
+    }
+
+    it("reports flags left unset", async () => {
+      const [message] = await violationsOf(s3PublicAccessBlockComplete, { type: AWS.publicAccessBlock[0], name: "pab", props: { bucket: "b" } });
+      assert.match(message, /leaves blockPublicAcls, blockPublicPolicy, ignorePublicAcls, restrictPublicBuckets unset or false/);
+    });
+
+    it("skips a flag that is unknown at preview instead of failing", async () => {
+      assert.deepEqual(await diagnosticsOf(s3PublicAccessBlockComplete, block({ blockPublicAcls: UNKNOWN })), []);
+    });
+  });
+
+  describe("aws-s3-encryption-configured", () => {
+    const sse = (rules: unknown): TestResource => ({ type: AWS.encryption[0], name: "uploads-encryption", props: { bucket: "b", rules } });
+
+    it("passes SSE-S3 and SSE-KMS default encryption", async () => {
+      assert.deepEqual(await violationsOf(s3EncryptionConfigured, sse([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }])), []);
+      assert.deepEqual(await violationsOf(s3EncryptionConfigured, sse([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "arn:aws:kms:eu-west-1:1:key/k" }, bucketKeyEnabled: true }])), []);
+    });
+
+    it("reports a configuration without rules", async () => {
+      assert.deepEqual(await violationsOf(s3EncryptionConfigured, sse([])), ['The aws.s3.BucketServerSideEncryptionConfiguration "uploads-encryption" has no encryption rule.']);
+    });
+
+    it("reports a rule without a default algorithm", async () => {
+      const [message] = await violationsOf(s3EncryptionConfigured, sse([{ bucketKeyEnabled: true }]));
+      assert.match(message, /has rule 1 without a default encryption algorithm \(got unset, expected one of AES256, aws:kms, aws:kms:dsse\)\.$/);
+    });
+
+    it("reports an inline bucket encryption configuration with an unknown algorithm name", async () => {
+      const bucket: TestResource = { type: BUCKET, name: "legacy", props: { serverSideEncryptionConfiguration: { rule: { applyServerSideEncryptionByDefault: { sseAlgorithm: "DES" } } } } };
+      const [message] = await violationsOf(s3EncryptionConfigured, bucket);
+      assert.match(message, /^The aws\.s3\.Bucket "legacy" has an inline encryption configuration that has rule 1 without a default encryption algorithm \(got "DES"/);
+    });
+  });
+
+  describe("aws-s3-bucket-public-access-blocked", () => {
+    const block = (bucket: TestResource) => attached(AWS.publicAccessBlock[0], bucket, { blockPublicAcls: true });
+
+    it("passes when every bucket has a public access block", async () => {
+      assert.deepEqual(await violationsOf(s3BucketPublicAccessBlocked, [uploadsBucket, block(uploadsBucket), renditionsBucket, block(renditionsBucket)]), []);
+    });
+
+    it("reports the bucket that has none", async () => {
+      assert.deepEqual(await violationsOf(s3BucketPublicAccessBlocked, [uploadsBucket, block(uploadsBucket), renditionsBucket]), [
+        'The aws.s3.Bucket "pipeline-renditions" has no BucketPublicAccessBlock; add one with all four flags set to true.',
+      ]);
+    });
+
+    it("links by value when no property dependency is recorded", async () => {
+      const byValue: TestResource = { type: AWS.publicAccessBlock[0], name: "pab", props: { bucket: "pipeline-uploads-1a2b3c4" } };
+      assert.deepEqual(await violationsOf(s3BucketPublicAccessBlocked, [uploadsBucket, byValue]), []);
+    });
+
+    it("skips a bucket whose link is unknown at preview rather than reporting it", async () => {
+      const unknownLink: TestResource = { type: AWS.publicAccessBlock[0], name: "pab", props: { bucket: UNKNOWN } };
+      assert.deepEqual(await diagnosticsOf(s3BucketPublicAccessBlocked, [{ ...uploadsBucket, props: { bucket: UNKNOWN } }, unknownLink]), []);
+    });
+  });
+
+  describe("aws-s3-bucket-default-encryption", () => {
+    it("passes a bucket with an encryption configuration, or an inline one", async () => {
+      const sse = attached(AWS.encryption[0], uploadsBucket, { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] });
+      const inline: TestResource = { type: BUCKET, name: "legacy", props: { bucket: "legacy", serverSideEncryptionConfiguration: { rule: {} } } };
+      assert.deepEqual(await violationsOf(s3BucketDefaultEncryption, [uploadsBucket, sse, inline]), []);
+    });
+
+    it("reports a bucket without one", async () => {
+      assert.deepEqual(await violationsOf(s3BucketDefaultEncryption, [renditionsBucket]), [
+        'The aws.s3.Bucket "pipeline-renditions" has no BucketServerSideEncryptionConfiguration; add one with SSE-S3 (AES256) or SSE-KMS.',
+      ]);
+    });
+  });
+
+  describe("aws-s3-uploads-versioning", () => {
+    const versioning = (status: unknown) => attached(AWS.versioning[0], uploadsBucket, { versioningConfiguration: { status } });
+
+    it("passes an uploads bucket with versioning Enabled and ignores other buckets", async () => {
+      assert.deepEqual(await violationsOf(s3UploadsVersioning, [uploadsBucket, versioning("Enabled"), renditionsBucket]), []);
+    });
+
+    it("reports an uploads bucket whose versioning is Suspended", async () => {
+      assert.deepEqual(await violationsOf(s3UploadsVersioning, [uploadsBucket, versioning("Suspended")]), [
+        'The aws.s3.Bucket "pipeline-uploads" holds uploads but its versioning status is "Suspended"; set versioningConfiguration.status to "Enabled".',
+      ]);
+    });
+
+    it("reports an uploads bucket without versioning", async () => {
+      assert.deepEqual(await violationsOf(s3UploadsVersioning, [uploadsBucket]), [
+        'The aws.s3.Bucket "pipeline-uploads" holds uploads but has no BucketVersioning; add one with status "Enabled".',
+      ]);
+    });
+
+    it("recognizes the uploads bucket by a tag value and by the configured pattern", async () => {
+      const tagged: TestResource = { type: BUCKET, name: "store-a", props: { bucket: "store-a", tags: { purpose: "uploads" } } };
+      assert.equal((await violationsOf(s3UploadsVersioning, [tagged])).length, 1);
+      const originals: TestResource = { type: BUCKET, name: "originals", props: { bucket: "originals" } };
+      assert.equal((await violationsOf(s3UploadsVersioning, [originals], { uploadsNamePattern: "original" })).length, 1);
+      assert.equal((await violationsOf(s3UploadsVersioning, [originals])).length, 0);
+    });
+
+    it("accepts inline versioning on the bucket", async () => {
+      assert.deepEqual(await violationsOf(s3UploadsVersioning, [{ ...uploadsBucket, props: { ...uploadsBucket.props, versioning: { enabled: true } } }]), []);
+    });
+  });
+
+  describe("aws-s3-bucket-tls-only", () => {
+    const policy = (document: unknown) => attached(AWS.bucketPolicy[0], uploadsBucket, { policy: document });
+
+    it("passes a bucket policy with the TLS deny, given as JSON text or as an object", async () => {
+      assert.deepEqual(await violationsOf(s3BucketTlsOnly, [uploadsBucket, policy(JSON.stringify({ Version: "2012-10-17", Statement: [TLS_DENY] }))]), []);
+      assert.deepEqual(await violationsOf(s3BucketTlsOnly, [uploadsBucket, policy({ Version: "2012-10-17", Statement: TLS_DENY })]), []);
+    });
+
+    it("accepts a boolean false condition value and an { AWS: \"*\" } principal", async () => {
+      const statement = { ...TLS_DENY, Principal: { AWS: "*" }, Condition: { Bool: { "aws:SecureTransport": false } } };
+      assert.deepEqual(await violationsOf(s3BucketTlsOnly, [uploadsBucket, policy({ Statement: [statement] })]), []);
+    });
+
+    it("reports a bucket policy without the TLS deny", async () => {
+      const allowOnly = { Statement: [{ Effect: "Allow", Principal: { Service: "logging.s3.amazonaws.com" }, Action: "s3:PutObject", Resource: "arn:aws:s3:::b/*" }] };
+      const [message] = await violationsOf(s3BucketTlsOnly, [uploadsBucket, policy(allowOnly)]);
+      assert.match(message, /^The aws\.s3\.Bucket "pipeline-uploads" has a bucket policy without a statement denying insecure transport; add \{"Effect":"Deny"/);
+    });
+
+    it("reports a bucket without a bucket policy", async () => {
+      const [message] = await violationsOf(s3BucketTlsOnly, [renditionsBucket]);
+      assert.match(message, /^The aws\.s3\.Bucket "pipeline-renditions" has no bucket policy with a statement denying insecure transport/);
+    });
+
+    it("skips a policy document that is unknown at preview", async () => {
+      assert.deepEqual(await diagnosticsOf(s3BucketTlsOnly, [uploadsBucket, policy(UNKNOWN)]), []);
+    });
+  });
+
+  describe("aws-s3-bucket-lifecycle", () => {
+    const lifecycle = (statuses: string[]) =>
+      attached(AWS.lifecycle[0], uploadsBucket, { rules: statuses.map((status, i) => ({ id: `rule-${i}`, status, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } })) });
+
+    it("passes a bucket with an enabled rule", async () => {
+      assert.deepEqual(await violationsOf(s3BucketLifecycle, [uploadsBucket, lifecycle(["Disabled", "Enabled"])]), []);
+    });
+
+    it("reports a configuration whose rules are all disabled", async () => {
+      assert.deepEqual(await violationsOf(s3BucketLifecycle, [uploadsBucket, lifecycle(["Disabled"])]), [
+        'The aws.s3.Bucket "pipeline-uploads" has a lifecycle configuration with no enabled rule; add enabled rules that expire temporary objects and noncurrent versions.',
+      ]);
+    });
+
+    it("reports a bucket without a lifecycle configuration, and accepts inline enabled rules", async () => {
+      const inline: TestResource = { type: BUCKET, name: "legacy", props: { bucket: "legacy", lifecycleRules: [{ enabled: true, expiration: { days: 1 } }] } };
+      assert.deepEqual(await violationsOf(s3BucketLifecycle, [renditionsBucket, inline]), [
+        'The aws.s3.Bucket "pipeline-renditions" has no BucketLifecycleConfiguration; add enabled rules that expire temporary objects and noncurrent versions.',
+      ]);
+    });
+  });
+
+  describe("aws-lambda-supported-runtime", () => {
+    it("passes a supported Node.js runtime", async () => {
+      assert.deepEqual(await violationsOf(lambdaSupportedRuntime, lambda({ runtime: "nodejs22.x" }), AS_OF), []);
+    });
+
+    it("reports a runtime past its deprecation date, suggesting the supported ones", async () => {
+      assert.deepEqual(await violationsOf(lambdaSupportedRuntime, lambda({ runtime: "nodejs20.x" }), AS_OF), [
+        'The aws.lambda.Function "pipeline-resize" uses runtime "nodejs20.x", which AWS deprecated on 2026-04-30. Use nodejs22.x or nodejs24.x.',
+      ]);
+    });
+
+    it("judges deprecation as of the configured date", async () => {
+      assert.deepEqual(await violationsOf(lambdaSupportedRuntime, lambda({ runtime: "nodejs20.x" }), { asOf: "2026-01-15" }), []);
+    });
+
+    it("reports an old runtime the table no longer lists", async () => {
+      const [message] = await violationsOf(lambdaSupportedRuntime, lambda({ runtime: "nodejs16.x" }), AS_OF);
+      assert.equal(message, 'The aws.lambda.Function "pipeline-resize" uses runtime "nodejs16.x", which is deprecated or unknown to this policy pack. Use nodejs22.x or nodejs24.x.');
+    });
+
+    it("accepts a runtime allowed by policy config, and container images", async () => {
+      assert.deepEqual(await violationsOf(lambdaSupportedRuntime, lambda({ runtime: "nodejs26.x" }), { ...AS_OF, additionalRuntimes: ["nodejs26.x"] }), []);
+      assert.deepEqual(await violationsOf(lambdaSupportedRuntime, lambda({ runtime: undefined, packageType: "Image", imageUri: "1.dkr.ecr/x:1" }), AS_OF), []);
+    });
+
+    it("computes runtime status from the deprecation table", () => {
+      assert.deepEqual(runtimeStatus("nodejs22.x", new Date("2026-11-21")), { supported: true, deprecates: "2027-04-30" });
+      assert.deepEqual(runtimeStatus("nodejs22.x", new Date("2027-05-01")), { supported: false, reason: "deprecated", since: "2027-04-30" });
+      assert.deepEqual(runtimeStatus("go1.x", new Date("2026-11-21")), { supported: false, reason: "unlisted" });
+    });
+  });
+
+  describe("aws-lambda-tracing-active", () => {
+    it("passes Active tracing", async () => {
+      assert.deepEqual(await violationsOf(lambdaTracingActive, lambda({})), []);
+    });
+
+    it("reports PassThrough and unset tracing", async () => {
+      assert.deepEqual(await violationsOf(lambdaTracingActive, lambda({ tracingConfig: { mode: "PassThrough" } })), [
+        'The aws.lambda.Function "pipeline-resize" has tracing mode "PassThrough"; set tracingConfig.mode to "Active".',
+      ]);
+      assert.deepEqual(await violationsOf(lambdaTracingActive, lambda({ tracingConfig: undefined })), [
+        'The aws.lambda.Function "pipeline-resize" has tracing mode unset; set tracingConfig.mode to "Active".',
+      ]);
+    });
+
+    it("does not crash or report when tracingConfig is unknown at preview", async () => {
+      assert.deepEqual(await diagnosticsOf(lambdaTracingActive, lambda({ tracingConfig: UNKNOWN })), []);
+    });
+  });
+
+  describe("aws-lambda-within-limits", () => {
+    it("passes the pipeline's defaults and Lambda's own defaults", async () => {
+      assert.deepEqual(await violationsOf(lambdaWithinLimits, lambda({})), []);
+      assert.deepEqual(await violationsOf(lambdaWithinLimits, lambda({ timeout: undefined, memorySize: undefined })), []);
+    });
+
+    it("reports a timeout above 900 s or below 1 s", async () => {
+      assert.deepEqual(await violationsOf(lambdaWithinLimits, lambda({ timeout: 1200 })), ['The aws.lambda.Function "pipeline-resize" has a timeout of 1200 s; Lambda allows 1 to 900 s.']);
+      assert.equal((await violationsOf(lambdaWithinLimits, lambda({ timeout: 0 }))).length, 1);
+    });
+
+    it("reports memory outside 128-10240 MB", async () => {
+      assert.deepEqual(await violationsOf(lambdaWithinLimits, lambda({ memorySize: 12288 })), ['The aws.lambda.Function "pipeline-resize" has 12288 MB of memory; Lambda allows 128 to 10240 MB.']);
+      assert.equal((await violationsOf(lambdaWithinLimits, lambda({ memorySize: 64 }))).length, 1);
+    });
+  });
+
+  describe("aws-lambda-not-public", () => {
+    const permission = (props: Record<string, unknown>): TestResource => ({
+      type: AWS.lambdaPermission[0],
+      name: "resize-invoke",
+      props: { action: "lambda:InvokeFunction", function: "pipeline-resize", ...props },
+    });
+
+    it("passes a service grant scoped by sourceArn, and an account grant", async () => {
+      assert.deepEqual(await violationsOf(lambdaNotPublic, permission({ principal: "events.amazonaws.com", sourceArn: "arn:aws:events:eu-west-1:123456789012:rule/r" })), []);
+      assert.deepEqual(await violationsOf(lambdaNotPublic, permission({ principal: "s3.amazonaws.com", sourceAccount: "123456789012" })), []);
+      assert.deepEqual(await violationsOf(lambdaNotPublic, permission({ principal: "123456789012" })), []);
+    });
+
+    it('reports principal "*"', async () => {
+      assert.deepEqual(await violationsOf(lambdaNotPublic, permission({ principal: "*" })), [
+        'The aws.lambda.Permission "resize-invoke" lets principal "*" (anyone) invoke the function; name the account or service that calls it.',
+      ]);
+    });
+
+    it("reports a service principal without sourceArn or sourceAccount", async () => {
+      assert.deepEqual(await violationsOf(lambdaNotPublic, permission({ principal: "s3.amazonaws.com" })), [
+        'The aws.lambda.Permission "resize-invoke" lets the service s3.amazonaws.com invoke the function on behalf of any account; set sourceArn (the calling resource) or sourceAccount.',
+      ]);
+    });
+
+    it("reports unauthenticated function URLs", async () => {
+      assert.equal((await violationsOf(lambdaNotPublic, permission({ principal: "123456789012", functionUrlAuthType: "NONE" }))).length, 1);
+      assert.deepEqual(await violationsOf(lambdaNotPublic, { type: AWS.lambdaFunctionUrl[0], name: "resize-url", props: { functionName: "f", authorizationType: "NONE" } }), [
+        'The aws.lambda.FunctionUrl "resize-url" has authorizationType "NONE", which makes the function public; use "AWS_IAM".',
+      ]);
+      assert.deepEqual(await violationsOf(lambdaNotPublic, { type: AWS.lambdaFunctionUrl[0], name: "resize-url", props: { functionName: "f", authorizationType: "AWS_IAM" } }), []);
+    });
+  });
+
+  describe("aws-sfn-logging-enabled and aws-sfn-tracing-enabled", () => {
+    const machine = (props: Record<string, unknown>): TestResource => ({
+      type: AWS.stateMachine[0],
+      name: "pipeline-workflow",
+      props: {
+        definition: "{}",
+        roleArn: "arn:aws:iam::123456789012:role/r",
+        loggingConfiguration: { level: "ERROR", includeExecutionData: true, logDestination: "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/vendedlogs/states/wf:*" },
+        tracingConfiguration: { enabled: true },
+        ...props,
+      },
+    });
+
+    it("passes logging at ERROR to a log group and tracing enabled", async () => {
+      assert.deepEqual(await violationsOf(sfnLoggingEnabled, machine({})), []);
+      assert.deepEqual(await violationsOf(sfnTracingEnabled, machine({})), []);
+    });
+
+    it("reports a state machine without logging configuration", async () => {
+      assert.deepEqual(await violationsOf(sfnLoggingEnabled, machine({ loggingConfiguration: undefined })), [
+        'The aws.sfn.StateMachine "pipeline-workflow" has no logging configuration; set loggingConfiguration with level ALL, ERROR or FATAL and a log group destination.',
+      ]);
+    });
+
+    it("reports level OFF and a destination without the :* suffix", async () => {
+      const messages = await violationsOf(sfnLoggingEnabled, machine({ loggingConfiguration: { level: "OFF", logDestination: "arn:aws:logs:eu-west-1:1:log-group:wf" } }));
+      assert.deepEqual(messages, [
+        'The aws.sfn.StateMachine "pipeline-workflow" has logging level "OFF"; set loggingConfiguration.level to ALL, ERROR or FATAL.',
+        'The aws.sfn.StateMachine "pipeline-workflow" has log destination "arn:aws:logs:eu-west-1:1:log-group:wf", which Step Functions rejects; append ":*" to the log group ARN.',
+      ]);
+    });
+
+    it("reports a missing destination", async () => {
+      const [message] = await violationsOf(sfnLoggingEnabled, machine({ loggingConfiguration: { level: "ALL" } }));
+      assert.match(message, /has no log destination; set loggingConfiguration\.logDestination/);
+    });
+
+    it("reports tracing disabled or unset", async () => {
+      assert.deepEqual(await violationsOf(sfnTracingEnabled, machine({ tracingConfiguration: { enabled: false } })), [
+        'The aws.sfn.StateMachine "pipeline-workflow" has tracing disabled; set tracingConfiguration.enabled to true.',
+      ]);
+      assert.deepEqual(await violationsOf(sfnTracingEnabled, machine({ tracingConfiguration: undefined })), [
+        'The aws.sfn.StateMachine "pipeline-workflow" has tracing unset; set tracingConfiguration.enabled to true.',
+      ]);
+    });
+  });
+
+  describe("aws-sns-topic-encrypted", () => {
+    it("passes a topic with a KMS key and reports one without", async () => {
+      assert.deepEqual(await violationsOf(snsTopicEncrypted, { type: AWS.topic[0], name: "notifications", props: { kmsMasterKeyId: "alias/aws/sns" } }), []);
+      assert.deepEqual(await violationsOf(snsTopicEncrypted, { type: AWS.topic[0], name: "notifications", props: {} }), [
+        'The aws.sns.Topic "notifications" is not encrypted; set kmsMasterKeyId (e.g. "alias/aws/sns" or the stack\'s KMS key).',
+      ]);
+      assert.equal((await violationsOf(snsTopicEncrypted, { type: AWS.topic[0], name: "notifications", props: { kmsMasterKeyId: "" } })).length, 1);
+    });
+  });
+
+  describe("aws-dynamodb-point-in-time-recovery", () => {
+    it("passes a table with PITR and reports one without", async () => {
+      assert.deepEqual(await violationsOf(dynamodbPointInTimeRecovery, { type: AWS.table[0], name: "jobs", props: { pointInTimeRecovery: { enabled: true } } }), []);
+      assert.deepEqual(await violationsOf(dynamodbPointInTimeRecovery, { type: AWS.table[0], name: "jobs", props: { pointInTimeRecovery: { enabled: false } } }), [
+        'The aws.dynamodb.Table "jobs" has point-in-time recovery disabled; set pointInTimeRecovery.enabled to true.',
+      ]);
+      assert.deepEqual(await violationsOf(dynamodbPointInTimeRecovery, { type: AWS.table[0], name: "jobs", props: {} }), [
+        'The aws.dynamodb.Table "jobs" has point-in-time recovery unset; set pointInTimeRecovery.enabled to true.',
+      ]);
+    });
+  });
+
+  describe("aws-log-group-retention", () => {
+    it("passes a retention and reports none or 0", async () => {
+      assert.deepEqual(await violationsOf(logGroupRetention, { type: AWS.logGroup[0], name: "logs", props: { retentionInDays: 14 } }), []);
+      assert.deepEqual(await violationsOf(logGroupRetention, { type: AWS.logGroup[0], name: "logs", props: {} }), [
+        'The aws.cloudwatch.LogGroup "logs" keeps logs forever (retentionInDays unset); set retentionInDays, e.g. 14.',
+      ]);
+      assert.equal((await violationsOf(logGroupRetention, { type: AWS.logGroup[0], name: "logs", props: { retentionInDays: 0 } })).length, 1);
+    });
+  });
+
+  describe("aws-iam-no-wildcard-actions", () => {
+    const rolePolicy = (statements: unknown[], asText = true): TestResource => {
+      const document = { Version: "2012-10-17", Statement: statements };
+      return { type: "aws:iam/rolePolicy:RolePolicy", name: "resize-policy", props: { role: "resize-role", policy: asText ? JSON.stringify(document) : document } };
+    };
+    const readUploads = { Sid: "ReadUploads", Effect: "Allow", Action: ["s3:GetObject"], Resource: ["arn:aws:s3:::uploads/*"] };
+
+    it("passes specific actions, as JSON text or as an object", async () => {
+      assert.deepEqual(await violationsOf(iamNoWildcardActions, rolePolicy([readUploads])), []);
+      assert.deepEqual(await violationsOf(iamNoWildcardActions, rolePolicy([readUploads], false)), []);
+    });
+
+    it('reports "*" and whole-service wildcards, naming the statement', async () => {
+      assert.deepEqual(await violationsOf(iamNoWildcardActions, rolePolicy([{ ...readUploads, Action: ["s3:GetObject", "dynamodb:*"] }, { Effect: "Allow", Action: "*", Resource: "*" }])), [
+        'The aws.iam.RolePolicy "resize-policy" allows "dynamodb:*" in statement "ReadUploads" of its policy; list the specific actions the function calls.',
+        'The aws.iam.RolePolicy "resize-policy" allows "*" in statement 2 of its policy; list the specific actions the function calls.',
+      ]);
+    });
+
+    it("ignores wildcards in Deny statements", async () => {
+      assert.deepEqual(await violationsOf(iamNoWildcardActions, rolePolicy([readUploads, { Effect: "Deny", Action: "s3:*", Resource: "*" }])), []);
+    });
+
+    it("reports Allow with NotAction", async () => {
+      const [message] = await violationsOf(iamNoWildcardActions, rolePolicy([{ Effect: "Allow", NotAction: "iam:*", Resource: "*" }]));
+      assert.equal(message, 'The aws.iam.RolePolicy "resize-policy" uses Allow with NotAction in statement 1 of its policy, which grants every other action; list the allowed actions instead.');
+    });
+
+    it("reports a document that is not JSON", async () => {
+      assert.deepEqual(await violationsOf(iamNoWildcardActions, { type: "aws:iam/policy:Policy", name: "p", props: { policy: "{not json" } }), [
+        'The aws.iam.Policy "p" cannot be checked because its policy is not valid JSON.',
+      ]);
+    });
+
+    it("checks a role's inline policies", async () => {
+      const role: TestResource = { type: "aws:iam/role:Role", name: "resize-role", props: { assumeRolePolicy: "{}", inlinePolicies: [{ name: "all", policy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] }) }] } };
+      assert.deepEqual(await violationsOf(iamNoWildcardActions, role), ['The aws.iam.Role "resize-role" allows "s3:*" in statement 1 of its inline policy "all"; list the specific actions the function calls.']);
+    });
+
+    it("skips a document unknown at preview, and statements with unknown parts", async () => {
+      assert.deepEqual(await diagnosticsOf(iamNoWildcardActions, { type: "aws:iam/rolePolicy:RolePolicy", name: "p", props: { policy: UNKNOWN } }), []);
+      assert.deepEqual(await diagnosticsOf(iamNoWildcardActions, rolePolicy([{ Effect: "Allow", Action: ["s3:GetObject"], Resource: [UNKNOWN] }], false)), []);
+    });
+  });
+
+  describe("aws-iam-no-wildcard-resources", () => {
+    const policyWith = (statement: Record<string, unknown>): TestResource => ({
+      type: "aws:iam/policy:Policy",
+      name: "workflow-policy",
+      props: { policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", ...statement }] }) },
+    });
+
+    it("passes named resources, and * for actions without resource-level permissions", async () => {
+      assert.deepEqual(await violationsOf(iamNoWildcardResources, policyWith({ Action: "s3:GetObject", Resource: "arn:aws:s3:::uploads/*" })), []);
+      assert.deepEqual(await violationsOf(iamNoWildcardResources, policyWith({ Action: ["xray:PutTraceSegments", "XRay:PutTelemetryRecords"], Resource: "*" })), []);
+      assert.deepEqual(await violationsOf(iamNoWildcardResources, policyWith({ Action: ["logs:CreateLogDelivery", "logs:DescribeLogGroups", "logs:PutResourcePolicy"], Resource: ["*"] })), []);
+    });
+
+    it('reports actions that support resource-level permissions used on "*"', async () => {
+      assert.deepEqual(await violationsOf(iamNoWildcardResources, policyWith({ Action: ["xray:PutTraceSegments", "s3:GetObject"], Resource: "*" })), [
+        'The aws.iam.Policy "workflow-policy" allows "s3:GetObject" on every resource ("*") in statement 1 of its policy; name the bucket, table, topic or function ARNs instead.',
+      ]);
+    });
+
+    it("reports Allow with NotResource", async () => {
+      const [message] = await violationsOf(iamNoWildcardResources, policyWith({ Action: "s3:GetObject", NotResource: "arn:aws:s3:::secret/*" }));
+      assert.match(message, /uses Allow with NotResource in statement 1 of its policy/);
+    });
+
+    it("accepts further actions listed in policy config", async () => {
+      assert.deepEqual(await violationsOf(iamNoWildcardResources, policyWith({ Action: "states:ListStateMachines", Resource: "*" }), { additionalActionsWithoutResourceLevelPermissions: ["states:ListStateMachines"] }), []);
+    });
+  });
+
+  describe("at preview", () => {
+    it("no AWS resource rule fails or reports when every property of its resource is unknown", async () => {
+      const types = [...AWS.publicAccessBlock, ...AWS.encryption, ...AWS.bucket, ...AWS.lambdaFunction, ...AWS.lambdaPermission, ...AWS.lambdaFunctionUrl, ...AWS.stateMachine, ...AWS.topic, ...AWS.table, ...AWS.logGroup, ...AWS.iamPolicyDocument, ...AWS.role];
+      const keys = ["bucket", "rules", "serverSideEncryptionConfiguration", "runtime", "tracingConfig", "timeout", "memorySize", "principal", "sourceArn", "authorizationType", "loggingConfiguration", "tracingConfiguration", "kmsMasterKeyId", "pointInTimeRecovery", "retentionInDays", "policy", "inlinePolicies", "blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"];
+      const props = Object.fromEntries(keys.map((k) => [k, UNKNOWN]));
+      for (const policy of awsResourcePolicies) {
+        for (const type of types) assert.deepEqual(await diagnosticsOf(policy, { type, name: "r", props }), [], `${policy.name} on ${type}`);
+      }
+    });
+  });
+});
