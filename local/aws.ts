@@ -1,0 +1,190 @@
+import "./polyfills";
+import { randomUUID } from "node:crypto";
+import { ExecutionError, StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
+import { aslTaskStates, renderAsl, type AslStateMachine } from "../components/aws/asl";
+import { STEP_HANDLERS, workflow, type StepHandler, type WorkflowDefinition } from "../components/workflow";
+import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { createAwsPorts, LOCAL_AWS_CREDENTIALS, S3ObjectStore } from "../functions/aws/adapters";
+import type { Ports } from "../functions/ports";
+import { runStep, type StartInput } from "../functions/steps";
+import { provisionAws, startDynamo, startS3, type DynamoEmulator, type S3Emulator } from "./emulators";
+import type { ExecutionResult, FlavourOptions, LocalFlavour, StepCall, UploadEvent } from "./runtime";
+
+/**
+ * The AWS flavour: S3 from s3rver, DynamoDB from dynalite, and the very ASL the
+ * deployed state machine runs (components/aws/asl.ts), executed by
+ * aws-local-stepfunctions with each Task state overridden by the real Lambda
+ * step handler (runStep + the AWS adapters), called the way Lambda calls it.
+ */
+
+const LOCAL_ACCOUNT = "000000000000";
+const LOCAL_REGION = "us-east-1";
+const STATE_MACHINE_NAME = "image-pipeline-local";
+export const LOCAL_AWS_NAMES = { uploadsBucket: "image-pipeline-uploads", renditionsBucket: "image-pipeline-renditions", tableName: "image-pipeline-jobs" } as const;
+
+/** Step Functions refuses state payloads over 256 KB; steps must pass keys, not bytes. */
+export const STATE_PAYLOAD_LIMIT_BYTES = 256 * 1024;
+
+/**
+ * Local task timeout: generous, since concurrent runs share this machine's
+ * cores where each Lambda has its own. Without it the engine's default is 60 s.
+ */
+const LOCAL_TASK_TIMEOUT_SECONDS = 600;
+
+/** The fake ARN each handler's Lambda has locally; only used to find the handler of a Task state. */
+export function localFunctionArns(prefix = STATE_MACHINE_NAME): Record<StepHandler, string> {
+  return Object.fromEntries(STEP_HANDLERS.map((handler) => [handler, `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${prefix}-${handler}`])) as Record<StepHandler, string>;
+}
+
+/** The deployed state machine's definition, with local ARNs. */
+export function localAsl(definition: WorkflowDefinition = workflow): AslStateMachine {
+  const timeouts = Object.fromEntries(STEP_HANDLERS.map((handler) => [handler, LOCAL_TASK_TIMEOUT_SECONDS]));
+  return renderAsl(definition, localFunctionArns(), { taskTimeoutSeconds: timeouts });
+}
+
+/** An error the engine can neither retry nor catch: the run fails as a real one would. */
+function terminalError(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name, isRetryable: false, isCatchable: false });
+}
+
+/**
+ * What Lambda hands Step Functions when a function throws: the error's name as
+ * `Error`, and a JSON `Cause` with errorType/errorMessage/trace.
+ */
+function lambdaFailure(thrown: unknown): Error {
+  const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+  const cause = JSON.stringify({ errorType: error.name, errorMessage: error.message, trace: (error.stack ?? "").split("\n").slice(1, 6) });
+  return Object.assign(new Error(cause), { name: error.name });
+}
+
+/** Payloads cross a JSON boundary in the cloud: so they do here (no Buffers, Dates or undefined survive). */
+function overTheWire(value: unknown, what: string): unknown {
+  const json = JSON.stringify(value ?? null);
+  if (Buffer.byteLength(json) > STATE_PAYLOAD_LIMIT_BYTES) {
+    throw terminalError("States.DataLimitExceeded", `${what} is ${Buffer.byteLength(json)} bytes, over Step Functions' ${STATE_PAYLOAD_LIMIT_BYTES}-byte limit; pass object keys, not data.`);
+  }
+  return JSON.parse(json);
+}
+
+/** A unique execution name, as each delivery of an event to the trigger gets. */
+function newExecutionName(): string {
+  return `exec-${randomUUID()}`;
+}
+
+/**
+ * The execution input, exactly as the deployed EventBridge rule builds it
+ * (components/aws/trigger.ts, START_INPUT_TEMPLATE): key and ETag, nothing
+ * else. The run's identity comes from the context object (`$$.Execution.Id`).
+ */
+export function startInputFor(event: UploadEvent): StartInput {
+  return { sourceKey: event.sourceKey, sourceEtag: event.sourceEtag };
+}
+
+export interface AwsFlavour extends LocalFlavour {
+  readonly asl: AslStateMachine;
+  readonly s3: S3Emulator;
+  readonly dynamo: DynamoEmulator;
+}
+
+/**
+ * Starts s3rver and dynalite on 127.0.0.1, creates the buckets and the table,
+ * and returns an engine that runs the generated ASL.
+ *
+ * @throws {LocalRuntimeError} EMULATOR_PORT_IN_USE / EMULATOR_FAILED when an emulator cannot start.
+ */
+export async function startAwsFlavour(options: FlavourOptions): Promise<AwsFlavour> {
+  const { processing, notifier, emulatorPorts = {}, retryDelayMs = 100, decoratePorts, onStepCall } = options;
+  const stops: Array<() => Promise<void>> = [];
+  try {
+    const s3 = await startS3({ port: emulatorPorts.s3 });
+    stops.push(s3.stop);
+    const dynamo = await startDynamo({ port: emulatorPorts.dynamo });
+    stops.push(dynamo.stop);
+    await provisionAws({ s3Endpoint: s3.endpoint, dynamoEndpoint: dynamo.endpoint, ...LOCAL_AWS_NAMES });
+
+    // maxAttempts 1: a failing call surfaces to the workflow, whose Retry is the thing under test.
+    const ports = createAwsPorts({ ...LOCAL_AWS_NAMES, endpoint: s3.endpoint, dynamoEndpoint: dynamo.endpoint, notifier, maxAttempts: 1 });
+    const asl = localAsl();
+    const machine = new StateMachine(asl as unknown as StateMachineDefinition);
+    const handlerByArn = new Map(Object.entries(localFunctionArns()).map(([handler, arn]) => [arn, handler as StepHandler]));
+    const tasks = aslTaskStates(asl).map(({ name, state }) => {
+      const handler = handlerByArn.get(state.Resource);
+      if (!handler) throw new Error(`The generated ASL's state ${name} calls ${state.Resource}, which is no step handler.`);
+      return { name, handler };
+    });
+    const retryStates = Object.entries(asl.States).filter(([, state]) => "Retry" in state).map(([name]) => name);
+
+    const execute = async (event: UploadEvent, runId = newExecutionName()): Promise<ExecutionResult> => {
+      const attempts = new Map<string, number>();
+      // Each Task runs the real handler as Lambda would: JSON in, JSON out, errors as Lambda reports them.
+      const invoke = (step: string, handler: StepHandler) => async (input: unknown) => {
+        const attempt = (attempts.get(step) ?? 0) + 1;
+        attempts.set(step, attempt);
+        const call: StepCall = { handler, step, runId, attempt };
+        onStepCall?.(call);
+        const stepPorts: Ports = decoratePorts ? decoratePorts(ports, call) : ports;
+        let output: unknown;
+        try {
+          output = await runStep(handler, overTheWire(input, `The input of ${step}`), stepPorts, processing);
+        } catch (thrown) {
+          throw lambdaFailure(thrown);
+        }
+        return overTheWire(output, `The output of ${step}`) as never;
+      };
+      const taskResourceLocalHandlers = Object.fromEntries(tasks.map(({ name, handler }) => [name, invoke(name, handler)]));
+      const taskNames = tasks.map(({ name }) => name);
+      const retryIntervalOverrides = Object.fromEntries([...new Set([...taskNames, ...retryStates])].map((name) => [name, retryDelayMs]));
+      const input = startInputFor(event);
+      const execution = machine.run(input as never, {
+        overrides: { taskResourceLocalHandlers, retryIntervalOverrides },
+        context: { Execution: { Id: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${STATE_MACHINE_NAME}:${runId}`, Name: runId } },
+      });
+      try {
+        const output = await execution.result;
+        return { runId, status: "succeeded", output, duplicate: (output as { duplicate?: unknown } | null)?.duplicate === true };
+      } catch (thrown) {
+        if (!(thrown instanceof ExecutionError)) throw thrown;
+        const cause = (thrown as Error & { cause?: Error }).cause;
+        return { runId, status: "failed", error: { name: cause?.name ?? thrown.name, cause: cause?.message ?? thrown.message } };
+      }
+    };
+
+    const upload = async (key: string, body: Buffer, contentType = "application/octet-stream"): Promise<UploadEvent> => {
+      await ports.objects.put("uploads", key, body, contentType);
+      // S3 event notifications carry the key and the new version's ETag.
+      const { etag } = await ports.objects.head("uploads", key);
+      return { sourceKey: key, sourceEtag: etag };
+    };
+
+    const s3Client = new S3Client({ region: LOCAL_REGION, endpoint: s3.endpoint, forcePathStyle: true, credentials: LOCAL_AWS_CREDENTIALS, maxAttempts: 1 });
+    stops.unshift(async () => s3Client.destroy());
+    const expireWork = async (jobId: string) => {
+      // Intermediates live under `<jobId>/` in the work area (functions/steps/keys.ts, workKey).
+      const { Bucket, Key: Prefix } = (ports.objects as S3ObjectStore).keyFor("work", `${jobId}/`);
+      const listed = await s3Client.send(new ListObjectsV2Command({ Bucket, Prefix }));
+      // One by one: s3rver fails DeleteObjects when the SDK sends a CRC32 checksum instead of Content-MD5.
+      for (const object of listed.Contents ?? []) if (object.Key) await s3Client.send(new DeleteObjectCommand({ Bucket, Key: object.Key }));
+    };
+
+    let stopped = false;
+    return {
+      cloud: "aws",
+      ports,
+      asl,
+      s3,
+      dynamo,
+      endpoints: { s3: s3.endpoint, dynamodb: dynamo.endpoint },
+      upload,
+      execute,
+      expireWork,
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        await Promise.allSettled(stops.reverse().map((stop) => stop()));
+      },
+    };
+  } catch (error) {
+    await Promise.allSettled(stops.reverse().map((stop) => stop()));
+    throw error;
+  }
+}

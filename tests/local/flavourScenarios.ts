@@ -1,0 +1,261 @@
+import assert from "node:assert/strict";
+import { PipelineError } from "../../functions/core/errors";
+import { processingOptionsSchema } from "../../functions/core/options";
+import { sampleAlphaPng, sampleAnimated, sampleTruncated, sampleHugeHeaderPng, samplePhoto, sampleRandomBytes } from "../../functions/core/sample";
+import type { Area, JobRecord, ObjectStore, Ports } from "../../functions/ports";
+import { jobIdFor, type Manifest, type ProcessedJob } from "../../functions/steps";
+import { mapWithConcurrency, startFlavour, type Cloud, type LocalFlavour, type StepCall, type UploadEvent } from "../../local/runtime";
+import { smallPhotos } from "../../local/samples";
+import { MemoryNotifier } from "../helpers/memoryPorts";
+
+/**
+ * The end-to-end contract of a local flavour, run once per cloud by
+ * runtime-aws.test.ts and runtime-azure.test.ts: real emulators, the real
+ * engine, the real step handlers, images made with sharp.
+ */
+
+/** Small renditions keep 200 images well under a minute; everything else is the default. */
+export const TEST_PROCESSING = processingOptionsSchema.parse({
+  renditions: ["thumb:48", "medium:96"],
+  filters: ["grayscale", "placeholder"],
+  filterWidth: 64,
+});
+
+type Operation = "put" | "head";
+
+/** Object store calls that should fail once, by key prefix: the fault-injecting decorator's plan. */
+export class FaultPlan {
+  private readonly failOnce: Array<{ operation: Operation; area: Area; prefix: string; remaining: number }> = [];
+  readonly injected: string[] = [];
+
+  /** The next `operation` in `area` on a key starting with `prefix` throws a transient error. */
+  failNext(operation: Operation, area: Area, prefix: string): void {
+    this.failOnce.push({ operation, area, prefix, remaining: 1 });
+  }
+
+  maybeFail(operation: Operation, area: Area, key: string): void {
+    const fault = this.failOnce.find((f) => f.operation === operation && f.area === area && key.startsWith(f.prefix) && f.remaining > 0);
+    if (!fault) return;
+    fault.remaining--;
+    this.injected.push(`${operation} ${area}/${key}`);
+    throw new PipelineError("STORAGE_UNAVAILABLE", `Injected fault: the object store failed ${operation} of ${key}.`);
+  }
+}
+
+/** An ObjectStore that consults the plan before every put, and counts renditions written. */
+export function faultyObjects(objects: ObjectStore, plan: FaultPlan, renditionPuts: string[]): ObjectStore {
+  return {
+    get: (area, key) => objects.get(area, key),
+    head: async (area, key) => {
+      plan.maybeFail("head", area, key);
+      return objects.head(area, key);
+    },
+    put: async (area, key, body, contentType) => {
+      plan.maybeFail("put", area, key);
+      await objects.put(area, key, body, contentType);
+      if (area === "renditions") renditionPuts.push(key);
+    },
+  };
+}
+
+export interface Harness {
+  flavour: LocalFlavour;
+  notifier: MemoryNotifier;
+  calls: StepCall[];
+  plan: FaultPlan;
+  renditionPuts: string[];
+}
+
+export async function startHarness(cloud: Cloud): Promise<Harness> {
+  const notifier = new MemoryNotifier();
+  const calls: StepCall[] = [];
+  const plan = new FaultPlan();
+  const renditionPuts: string[] = [];
+  const flavour = await startFlavour(cloud, {
+    processing: TEST_PROCESSING,
+    notifier,
+    retryDelayMs: 10,
+    onStepCall: (call) => calls.push(call),
+    decoratePorts: (ports: Ports): Ports => ({ ...ports, objects: faultyObjects(ports.objects, plan, renditionPuts) }),
+  });
+  return { flavour, notifier, calls, plan, renditionPuts };
+}
+
+/** The job record of an upload; fails the test when there is none. */
+export async function jobOf(flavour: LocalFlavour, event: UploadEvent): Promise<JobRecord> {
+  const record = await flavour.ports.jobs.get(jobIdFor(event.sourceKey, event.sourceEtag));
+  assert.ok(record, `no job record for ${event.sourceKey}`);
+  return record;
+}
+
+export async function manifestOf(flavour: LocalFlavour, record: JobRecord): Promise<Manifest> {
+  assert.ok(record.manifestKey, `job of ${record.sourceKey} has no manifest key`);
+  return JSON.parse((await flavour.ports.objects.get("renditions", record.manifestKey)).toString("utf8")) as Manifest;
+}
+
+/** The outcome of one input in a form both clouds must agree on. */
+export interface Outcome {
+  status: string;
+  errorCode?: string;
+  outputs?: Array<{ key: string; format: string; width: number; height: number }>;
+}
+
+export async function outcomeOf(flavour: LocalFlavour, event: UploadEvent): Promise<Outcome> {
+  const record = await jobOf(flavour, event);
+  if (record.status !== "succeeded") return { status: record.status, errorCode: record.error?.code };
+  const manifest = await manifestOf(flavour, record);
+  const outputs = manifest.outputs.map(({ key, format, width, height }) => ({ key, format, width, height })).sort((a, b) => a.key.localeCompare(b.key));
+  return { status: record.status, outputs };
+}
+
+/** A mix of good and bad uploads, generated with sharp. */
+export async function mixedInputs(): Promise<Array<{ key: string; body: Buffer; expect: "succeeded" | "failed" }>> {
+  const photo = await samplePhoto({ width: 160, height: 120, seed: 21 });
+  return [
+    { key: "mix/photo.jpg", body: photo, expect: "succeeded" },
+    { key: "mix/alpha.png", body: await sampleAlphaPng(120, 90), expect: "succeeded" },
+    { key: "mix/animated.gif", body: await sampleAnimated("gif", 3, 60, 40), expect: "succeeded" },
+    { key: "mix/corrupt.jpg", body: sampleTruncated(await samplePhoto({ width: 400, height: 300, seed: 22 })), expect: "failed" },
+    { key: "mix/huge-header.png", body: sampleHugeHeaderPng(), expect: "failed" },
+    { key: "mix/not-an-image.jpg", body: sampleRandomBytes(1024), expect: "failed" },
+  ];
+}
+
+/** The scenarios every flavour must pass. */
+export function describeFlavourContract(cloud: Cloud): void {
+  describe(`the local ${cloud} flavour, end to end`, function () {
+    this.timeout(180_000);
+    let harness: Harness;
+
+    before(async function () {
+      harness = await startHarness(cloud);
+    });
+
+    after(async function () {
+      await harness?.flavour.stop();
+    });
+
+    it("ends every input in exactly one job record: succeeded with a manifest whose objects exist, or failed with a code; the upload stays", async function () {
+      const { flavour } = harness;
+      const inputs = await mixedInputs();
+
+      const events = await Promise.all(inputs.map(async (input) => ({ input, event: await flavour.upload(input.key, input.body) })));
+      await mapWithConcurrency(events, 4, ({ event }) => flavour.execute(event));
+
+      for (const { input, event } of events) {
+        const record = await jobOf(flavour, event);
+        assert.equal(record.status, input.expect, `${input.key}: ${JSON.stringify(record.error)}`);
+        if (record.status === "succeeded") {
+          const manifest = await manifestOf(flavour, record);
+          assert.ok(manifest.outputs.length > 0, `${input.key} has no outputs`);
+          for (const output of manifest.outputs) assert.equal((await flavour.ports.objects.head("renditions", output.key)).bytes, output.bytes);
+        } else {
+          assert.match(record.error?.code ?? "", /^[A-Z_]+$/, `${input.key} failed without a code`);
+          assert.equal(record.error?.permanent, true, `${input.key} failed with ${record.error?.code}, which is not an image error`);
+        }
+        assert.equal((await flavour.ports.objects.head("uploads", input.key)).bytes, input.body.length, `${input.key} upload is gone`);
+      }
+    });
+
+    it("retries a transient fault injected into a step, and the job succeeds", async function () {
+      const { flavour, calls, plan } = harness;
+      const event = await flavour.upload("faults/transient.jpg", await samplePhoto({ width: 96, height: 64, seed: 31 }));
+      const jobId = jobIdFor(event.sourceKey, event.sourceEtag);
+      plan.failNext("put", "work", `${jobId}/`);
+
+      const result = await flavour.execute(event);
+
+      assert.equal(plan.injected.filter((entry) => entry.startsWith(`put work/${jobId}/`)).length, 1, "the fault was not injected");
+      const record = await jobOf(flavour, event);
+      assert.equal(record.status, "succeeded", JSON.stringify(record.error));
+      const runCalls = calls.filter((call) => call.runId === result.runId);
+      const faulted = runCalls.filter((call) => call.handler === "resize" || call.handler === "applyFilters");
+      assert.equal(Math.max(...faulted.map((call) => call.attempt)), 2, "the failing step was not retried exactly once");
+      assert.equal(runCalls.filter((call) => call.handler === "notifyError").length, 0);
+    });
+
+    it("retries a transient fault in Validate after the job was recorded, without taking its own retry for a duplicate", async function () {
+      const { flavour, calls, plan } = harness;
+      const event = await flavour.upload("faults/validate.jpg", await samplePhoto({ width: 96, height: 64, seed: 34 }));
+      // Validate records the job first, then reads the upload's size: fail that read once.
+      plan.failNext("head", "uploads", event.sourceKey);
+
+      const result = await flavour.execute(event);
+
+      assert.equal(plan.injected.filter((entry) => entry === `head uploads/${event.sourceKey}`).length, 1, "the fault was not injected");
+      assert.deepEqual(calls.filter((call) => call.runId === result.runId && call.handler === "validate").map((call) => call.attempt), [1, 2]);
+      assert.equal(result.duplicate ?? false, false, "the retry of Validate took the run's own job record for a duplicate delivery");
+      assert.equal((await jobOf(flavour, event)).status, "succeeded");
+    });
+
+    it("does not retry a permanent failure (a corrupt image): NotifyError runs once and one failure event goes out", async function () {
+      const { flavour, calls, notifier } = harness;
+      const event = await flavour.upload("faults/corrupt.jpg", sampleTruncated(await samplePhoto({ width: 400, height: 300, seed: 32 })));
+
+      const result = await flavour.execute(event);
+
+      assert.equal(result.status, "failed");
+      const record = await jobOf(flavour, event);
+      assert.equal(record.status, "failed");
+      assert.equal(record.error?.code, "CORRUPT_IMAGE");
+      const runCalls = calls.filter((call) => call.runId === result.runId);
+      assert.ok(runCalls.every((call) => call.attempt === 1), `a step was retried: ${JSON.stringify(runCalls)}`);
+      assert.equal(runCalls.filter((call) => call.handler === "notifyError").length, 1);
+      const failures = notifier.events.filter((e) => e.sourceKey === event.sourceKey);
+      assert.deepEqual(failures.map((e) => e.type), ["image.failed"]);
+      assert.equal(failures[0].error?.code, "CORRUPT_IMAGE");
+      assert.ok((await flavour.ports.objects.head("uploads", event.sourceKey)).bytes > 0, "the upload is gone");
+    });
+
+    it("turns the same upload event delivered twice into one job, one set of outputs and one event", async function () {
+      const { flavour, notifier, renditionPuts } = harness;
+      const event = await flavour.upload("dupes/twice.jpg", await samplePhoto({ width: 96, height: 64, seed: 33 }));
+      const putsBefore = renditionPuts.length;
+
+      const results = await Promise.all([flavour.execute(event), flavour.execute({ ...event })]);
+
+      assert.deepEqual(results.map((r) => r.duplicate ?? false).sort(), [false, true]);
+      const record = await jobOf(flavour, event);
+      assert.equal(record.status, "succeeded");
+      const manifest = await manifestOf(flavour, record);
+      assert.equal(renditionPuts.length - putsBefore, manifest.outputs.length + 1, "outputs were written more than once");
+      assert.equal(notifier.events.filter((e) => e.sourceKey === event.sourceKey).length, 1);
+    });
+
+    it("expires a finished job's intermediates and nothing else (the local lifecycle rule)", async function () {
+      const { flavour } = harness;
+      const event = await flavour.upload("expiry/photo.jpg", await samplePhoto({ width: 96, height: 64, seed: 35 }));
+      const result = await flavour.execute(event);
+      const intermediates = (result.output as ProcessedJob).processed.flatMap((processed) => processed.items.map((item) => item.key));
+      assert.ok(intermediates.length > 0);
+      for (const key of intermediates) await flavour.ports.objects.head("work", key);
+
+      await flavour.expireWork(jobIdFor(event.sourceKey, event.sourceEtag));
+
+      for (const key of intermediates) await assert.rejects(flavour.ports.objects.head("work", key), { code: "NOT_FOUND" });
+      const record = await jobOf(flavour, event);
+      const manifest = await manifestOf(flavour, record);
+      for (const output of manifest.outputs) await flavour.ports.objects.head("renditions", output.key);
+      await flavour.ports.objects.head("uploads", event.sourceKey);
+    });
+
+    it("loses nothing with 200 images at concurrency 8", async function () {
+      const { flavour } = harness;
+      const photos = await smallPhotos(200, 64, 48, `load-${cloud}`);
+
+      const started = Date.now();
+      const outcomes = await mapWithConcurrency(photos, 8, async (photo) => {
+        const event = await flavour.upload(photo.key, photo.body);
+        const result = await flavour.execute(event);
+        return { event, result };
+      });
+
+      const records = await Promise.all(outcomes.map(({ event }) => flavour.ports.jobs.get(jobIdFor(event.sourceKey, event.sourceEtag))));
+      assert.equal(records.filter((record) => record !== undefined).length, photos.length, "job records are missing");
+      const notSucceeded = records.filter((record) => record?.status !== "succeeded");
+      assert.deepEqual(notSucceeded.map((record) => `${record?.sourceKey}: ${record?.status} ${record?.error?.code ?? ""}`), []);
+      assert.ok(outcomes.every(({ result }) => result.status === "succeeded"));
+      console.log(`      ${cloud}: 200 images at concurrency 8 in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    });
+  });
+}
