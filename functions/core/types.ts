@@ -3,6 +3,7 @@ import type { InputFormat, OutputFormat } from "./options";
 /** What Validate learns from the header alone. */
 export interface ImageInfo {
   format: InputFormat;
+  /** Width and height as displayed, i.e. with the EXIF orientation applied. */
   width: number;
   height: number;
   /** EXIF orientation 1..8 when present. */

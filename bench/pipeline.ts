@@ -1,0 +1,273 @@
+import { availableParallelism } from "node:os";
+import { performance } from "node:perf_hooks";
+import sharp from "sharp";
+import { defaultProcessingOptions, PipelineError, processImage, type ProcessingOptions } from "../functions/core";
+import { samplePhoto } from "../functions/core/sample";
+import type { Area, JobRecord, Notifier, Ports } from "../functions/ports";
+import { runStep, type ValidatedJob } from "../functions/steps";
+import { startFlavour, type Cloud, type LocalFlavour } from "../local/runtime";
+import { childSpec, reportToParent, runInChild } from "./child";
+import type { BenchContext, BenchResult, Benchmark } from "./types";
+
+/**
+ * The full local pipeline per image — upload event to finished job, through the
+ * real engine, handlers, adapters and emulators — next to the image core alone
+ * (`processImage`) on the same images, one image at a time. The goal is a
+ * pipeline within 1.5x the core: the price of steps passing keys through storage
+ * (two decodes of the upload, lossless intermediates written and read back).
+ *
+ * Run: `npm run bench -- --only pipeline` (twice, in fresh processes, without and
+ * with MALLOC_ARENA_MAX=2), or `npx tsx bench/pipeline.ts [--images 8]` (this process).
+ */
+
+export interface PipelineBenchOptions {
+  images?: number;
+  width?: number;
+  height?: number;
+  clouds?: Cloud[];
+  processing?: ProcessingOptions;
+  log?: (line: string) => void;
+}
+
+export interface PipelineBenchRow {
+  what: string;
+  /** Mean milliseconds per image. */
+  meanMs: number;
+  medianMs: number;
+  /** meanMs over the core's meanMs. */
+  ratio: number;
+  /** Emulators + engine start, once per run (not in the per-image figures). */
+  startupMs?: number;
+  /** Mean upload time per image into the emulator (not in the per-image figures). */
+  uploadMs?: number;
+}
+
+export interface PipelineBenchResult {
+  rows: PipelineBenchRow[];
+  markdown: string;
+}
+
+const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
+  const start = performance.now();
+  const result = await work();
+  return [result, performance.now() - start];
+}
+
+const quietNotifier: Notifier = { publish: async () => undefined };
+
+/** Ports kept in this process's memory: the steps' own cost, without storage, engine or emulator. */
+function memoryPorts(): Ports {
+  const objects = new Map<string, Buffer>();
+  const jobs = new Map<string, JobRecord>();
+  const id = (area: Area, key: string) => `${area}/${key}`;
+  const get = async (area: Area, key: string) => {
+    const body = objects.get(id(area, key));
+    if (!body) throw new PipelineError("NOT_FOUND", `No object ${key} in ${area}.`);
+    return body;
+  };
+  return {
+    objects: { get, head: async (area, key) => ({ bytes: (await get(area, key)).length }), put: async (area, key, body) => void objects.set(id(area, key), body) },
+    jobs: {
+      create: async (record) => !jobs.has(record.jobId) && Boolean(jobs.set(record.jobId, record)),
+      finish: async (jobId, patch) => Boolean(jobs.set(jobId, { ...(jobs.get(jobId) as JobRecord), ...patch })),
+      get: async (jobId) => jobs.get(jobId),
+    },
+    notifier: quietNotifier,
+  };
+}
+
+/** The workflow's steps called directly in order (parallel block included), as the engines call them. */
+function stepsTarget(processing: ProcessingOptions): Target {
+  const ports = memoryPorts();
+  const target: Target = {
+    what: "workflow steps in process (memory ports, no engine)",
+    times: [],
+    uploads: [],
+    run: async (image, index) => {
+      const sourceKey = `bench/steps-${index}.jpg`;
+      await ports.objects.put("uploads", sourceKey, image, "image/jpeg");
+      const [, ms] = await timed(async () => {
+        const job = (await runStep("validate", { sourceKey, runId: sourceKey }, ports, processing)) as ValidatedJob;
+        const processed = await Promise.all([runStep("resize", job, ports, processing), runStep("applyFilters", job, ports, processing)]);
+        const optimized = await runStep("optimize", { ...job, processed }, ports, processing);
+        await runStep("notifySuccess", { ...job, processed, optimized }, ports, processing);
+      });
+      if (index >= 0) target.times.push(ms);
+    },
+  };
+  return target;
+}
+
+interface Target {
+  what: string;
+  run: (image: Buffer, index: number) => Promise<void>;
+  times: number[];
+  startupMs?: number;
+  uploads: number[];
+  stop?: () => Promise<void>;
+}
+
+async function flavourTarget(cloud: Cloud, processing: ProcessingOptions): Promise<Target> {
+  const [flavour, startupMs] = await timed<LocalFlavour>(() => startFlavour(cloud, { processing, notifier: quietNotifier }));
+  const target: Target = {
+    what: `local pipeline, ${cloud === "aws" ? "AWS (ASL engine, s3rver, dynalite)" : "Azure (Durable replay, azurite)"}`,
+    times: [],
+    uploads: [],
+    startupMs,
+    stop: () => flavour.stop(),
+    run: async (image, index) => {
+      const [event, uploadMs] = await timed(() => flavour.upload(`bench/${cloud}-${index}.jpg`, image, "image/jpeg"));
+      const [result, ms] = await timed(() => flavour.execute(event));
+      if (result.status !== "succeeded") throw new Error(`bench: the ${cloud} run of image ${index} ended ${result.status}: ${JSON.stringify(result.error)}`);
+      if (index >= 0) {
+        target.uploads.push(uploadMs);
+        target.times.push(ms);
+      }
+    },
+  };
+  return target;
+}
+
+/**
+ * Benchmarks the core alone and the local pipeline on each cloud's engine, on
+ * the same generated photo-like JPEGs, and returns a markdown table. Targets
+ * take turns image by image (in rotating order), so load from anything else on
+ * the machine falls on all of them alike.
+ */
+export async function benchPipeline(options: PipelineBenchOptions = {}): Promise<PipelineBenchResult> {
+  const { images: count = 8, width = 4000, height = 3000, clouds = ["aws", "azure"], processing = defaultProcessingOptions(), log = () => undefined } = options;
+  log(`generating ${count} photo-like ${width}x${height} JPEGs...`);
+  const images = await Promise.all(Array.from({ length: count }, (_, i) => samplePhoto({ width, height, seed: 500 + i })));
+
+  const core: Target = {
+    what: "core alone (processImage)",
+    times: [],
+    uploads: [],
+    run: async (image, index) => {
+      const [, ms] = await timed(() => processImage(image, processing));
+      if (index >= 0) core.times.push(ms);
+    },
+  };
+  const targets: Target[] = [core, stepsTarget(processing)];
+  try {
+    for (const cloud of clouds) {
+      log(`starting the local ${cloud} flavour...`);
+      targets.push(await flavourTarget(cloud, processing));
+    }
+    // Warm-up (index -1, not counted): first calls load code and open connections.
+    for (const target of targets) await target.run(images[0], -1);
+    for (const [index, image] of images.entries()) {
+      log(`image ${index + 1}/${count}`);
+      for (let turn = 0; turn < targets.length; turn++) await targets[(index + turn) % targets.length].run(image, index);
+    }
+  } finally {
+    await Promise.all(targets.map((target) => target.stop?.()));
+  }
+
+  const coreMean = mean(core.times);
+  const rows: PipelineBenchRow[] = targets.map((target) => ({
+    what: target.what,
+    meanMs: mean(target.times),
+    medianMs: median(target.times),
+    ratio: mean(target.times) / coreMean,
+    startupMs: target.startupMs,
+    uploadMs: target.uploads.length > 0 ? mean(target.uploads) : undefined,
+  }));
+
+  const megapixels = ((width * height) / 1e6).toFixed(1);
+  const header = [
+    `${count} photo-like ${width}x${height} (${megapixels} MP) JPEGs, one at a time, targets taking turns; renditions ${processing.renditions.map((r) => `${r.name}:${r.width}`).join(", ")}; formats ${processing.formats.join(", ")}; filters ${processing.filters.join(", ") || "none"}.`,
+    `sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}, sharp.concurrency() ${sharp.concurrency()}, MALLOC_ARENA_MAX ${process.env.MALLOC_ARENA_MAX ?? "unset"}, Node ${process.version}, ${availableParallelism()} CPUs.`,
+    "",
+    "| what | per image, mean | median | × core (mean) | start-up (once) | upload per image |",
+    "|---|---:|---:|---:|---:|---:|",
+  ];
+  const ms = (value: number | undefined) => (value === undefined ? "-" : `${Math.round(value)} ms`);
+  const lines = rows.map((row) => `| ${row.what} | ${ms(row.meanMs)} | ${ms(row.medianMs)} | ${row.ratio.toFixed(2)} | ${ms(row.startupMs)} | ${ms(row.uploadMs)} |`);
+  return { rows, markdown: [...header, ...lines].join("\n") };
+}
+
+interface ChildSpec {
+  images: number;
+  width: number;
+  height: number;
+}
+
+interface ChildResult {
+  rows: PipelineBenchRow[];
+  markdown: string;
+  peakRssMb: number;
+  threads: number;
+}
+
+/**
+ * `npm run bench -- --only pipeline`: the benchmark twice, each in a fresh
+ * process, without and with MALLOC_ARENA_MAX=2 set at exec (the only way glibc
+ * honours it; sharp then uses one libvips thread per core instead of one).
+ */
+export async function runPipelineBenchmark(context: BenchContext): Promise<BenchResult> {
+  const spec: ChildSpec = { images: context.quick ? 3 : 8, width: 4000, height: 3000 };
+  const variants: Array<{ label: string; env: Record<string, string> }> = [
+    { label: "unset", env: {} },
+    { label: "2", env: { MALLOC_ARENA_MAX: "2" } },
+  ];
+  const results: Array<ChildResult & { label: string }> = [];
+  for (const variant of variants) {
+    context.log(`  pipeline bench, MALLOC_ARENA_MAX ${variant.label}: ${spec.images} images`);
+    const env = { ...variant.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
+    if (!variant.env.MALLOC_ARENA_MAX) Object.assign(env, { MALLOC_ARENA_MAX: "" });
+    results.push({ label: variant.label, ...(await runInChild<ChildResult>(__filename, spec, env)) });
+  }
+  const [plain] = results;
+  const ms = (value: number | undefined) => (value === undefined ? "-" : `${Math.round(value)} ms`);
+  const markdown = [
+    "## Local pipeline vs the core alone",
+    "",
+    plain.markdown.split("\n")[0],
+    "",
+    "| MALLOC_ARENA_MAX (libvips threads) | what | per image, mean | median | × core | start-up (once) | upload per image | peak RSS |",
+    "|---|---|---:|---:|---:|---:|---:|---:|",
+    ...results.flatMap((result) =>
+      result.rows.map((row, i) => `| ${i === 0 ? `${result.label} (${result.threads})` : ""} | ${row.what} | ${ms(row.meanMs)} | ${ms(row.medianMs)} | ${row.ratio.toFixed(2)} | ${ms(row.startupMs)} | ${ms(row.uploadMs)} | ${i === 0 ? `${Math.round(result.peakRssMb)} MB` : ""} |`),
+    ),
+    "",
+    "Per image: upload event to finished job record (engine, handlers, adapters, emulators), one image at a time, targets taking turns; peak RSS is the whole process (core, both flavours, s3rver, dynalite; azurite is a child process).",
+  ].join("\n");
+  return { name: "pipeline", markdown, data: results.map(({ label, rows, peakRssMb, threads }) => ({ mallocArenaMax: label, rows, peakRssMb, threads })) };
+}
+
+export const pipelineBenchmarks: Benchmark[] = [
+  { name: "pipeline", description: "the full local pipeline (AWS and Azure flavours) per image vs the core alone", run: runPipelineBenchmark },
+];
+
+function flag(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? Number(process.argv[at + 1]) : fallback;
+}
+
+const childRun = childSpec<ChildSpec>();
+if (childRun) {
+  benchPipeline(childRun).then(
+    ({ rows, markdown }) => reportToParent({ rows, markdown, peakRssMb: process.resourceUsage().maxRSS / 1024, threads: sharp.concurrency() } satisfies ChildResult),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+} else if (require.main === module) {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  benchPipeline({ images: flag("images", 8), width: flag("width", 4000), height: flag("height", 3000), log: (line) => console.error(line) }).then(
+    ({ markdown }) => console.log(markdown),
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,73 @@
+import { configuredEffects, PLACEHOLDER_SIZE, renderEffects, renderPlaceholder } from "./filters";
+import { encodePixels } from "./optimize";
+import type { ProcessingOptions } from "./options";
+import { decodeSource, resizePixels, widthBox, type Pixels } from "./pixels";
+import { renderRenditions, type RenderedRendition } from "./resize";
+import type { EncodedImage, ImageInfo, Placeholder } from "./types";
+import { validateImage } from "./validate";
+
+/**
+ * Everything in one process, for the benchmark, the demo and small deployments:
+ * validate → renditions + effects → encodes, with decoded pixels passed in
+ * memory (no intermediate encoding; the workflow steps use it between functions).
+ * The upload is decoded once; effects and the placeholder are cut from the
+ * renditions when one is large enough. Encodes start as soon as their pixels
+ * exist and run concurrently.
+ */
+
+export interface ProcessResult {
+  info: ImageInfo;
+  outputs: EncodedImage[];
+  placeholder?: Placeholder;
+}
+
+/**
+ * @example
+ * const { info, outputs, placeholder } = await processImage(upload, defaultProcessingOptions());
+ * // outputs: thumb/medium/large × webp/jpeg, in configuration order
+ * @throws {PipelineError} any validation code; CORRUPT_IMAGE when the pixel data cannot be decoded
+ */
+export async function processImage(input: Buffer, options: ProcessingOptions): Promise<ProcessResult> {
+  const info = await validateImage(input, options);
+  const pending = new Map<string, Promise<EncodedImage[]>>();
+  const encode = (key: string, pixels: Pixels, name: string, label: string) => {
+    const encoded = encodePixels(pixels, name, label, options);
+    encoded.catch(() => undefined); // awaited below; this only stops an early failure counting as unhandled
+    pending.set(key, encoded);
+  };
+
+  const renditions = await renderRenditions(input, options, ({ rendition, pixels }) => encode(`rendition:${rendition.name}`, pixels, rendition.name, `rendition ${rendition.name}`));
+
+  const effects = configuredEffects(options);
+  let placeholder: Placeholder | undefined;
+  if (effects.length > 0 || options.filters.includes("placeholder")) {
+    const [effectBase, placeholderBase] = await filterBases(input, options, renditions, effects.length > 0);
+    const [rendered, renderedPlaceholder] = await Promise.all([
+      renderEffects(effectBase, effects),
+      options.filters.includes("placeholder") ? renderPlaceholder(placeholderBase) : undefined,
+    ]);
+    for (const { name, pixels } of rendered) encode(`effect:${name}`, pixels, name, `effect ${name}`);
+    placeholder = renderedPlaceholder;
+  }
+
+  const order = [...options.renditions.map((r) => `rendition:${r.name}`), ...effects.map((name) => `effect:${name}`)];
+  const outputs = (await Promise.all(order.map((key) => pending.get(key) as Promise<EncodedImage[]>))).flat();
+  return placeholder ? { info, outputs, placeholder } : { info, outputs };
+}
+
+/**
+ * The pixels effects start from (filterWidth) and the placeholder starts from:
+ * the smallest rendition that is at least as large, else one more decode.
+ */
+async function filterBases(input: Buffer, options: ProcessingOptions, renditions: RenderedRendition[], wantsEffects: boolean): Promise<[Pixels, Pixels]> {
+  const smallestFirst = renditions.map((r) => r.pixels).sort((a, b) => a.width - b.width);
+  const largest = smallestFirst[smallestFirst.length - 1];
+  const placeholderBase = smallestFirst.find((p) => p.width >= PLACEHOLDER_SIZE || p.height >= PLACEHOLDER_SIZE) ?? largest;
+  if (!wantsEffects) return [placeholderBase, placeholderBase];
+  // A rendition smaller than filterWidth but equal to the source (never enlarged) also serves.
+  const sourceWidth = largest.width < options.renditions.reduce((max, r) => Math.max(max, r.width), 0) ? largest.width : Infinity;
+  const target = Math.min(options.filterWidth, sourceWidth);
+  const from = smallestFirst.find((p) => p.width >= target);
+  const effectBase = from ? await resizePixels(from, widthBox(options.filterWidth)) : await decodeSource(input, options, widthBox(options.filterWidth));
+  return [effectBase, placeholderBase];
+}

@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import sharp from "sharp";
+import { applyFilters, optimizeImage, processImage, resizeImage, validateImage } from "../../../functions/core";
+import { ANIMATED_FRAME_COLOURS, sampleAnimated, sampleHugeHeaderPng, samplePhoto, samplePhotoWithGps, sampleRandomBytes, sampleSvg, sampleTruncated } from "../../../functions/core/sample";
+import { assertColourNear, optionsWith, pixelAt, rejectsWith } from "./helpers";
+
+describe("processImage", () => {
+  it("produces every rendition in every format, plus the placeholder, with correct manifest fields", async () => {
+    const input = await samplePhoto({ width: 1600, height: 1200, seed: 60 });
+    const options = optionsWith();
+
+    const { info, outputs, placeholder } = await processImage(input, options);
+
+    assert.deepEqual([info.format, info.width, info.height, info.bytes], ["jpeg", 1600, 1200, input.length]);
+    assert.deepEqual(
+      outputs.map(({ name, format, width, height }) => `${name}.${format} ${width}x${height}`),
+      ["thumb.webp 320x240", "thumb.jpeg 320x240", "medium.webp 1024x768", "medium.jpeg 1024x768", "large.webp 1600x1200", "large.jpeg 1600x1200"],
+    );
+    for (const output of outputs) {
+      const metadata = await sharp(output.data).metadata();
+      assert.deepEqual([metadata.format, metadata.width, metadata.height], [output.format, output.width, output.height], output.name);
+    }
+    assert.ok(placeholder && placeholder.bytes < 1024);
+  });
+
+  it("gives the same outputs as the workflow functions do through intermediates", async () => {
+    const input = await samplePhoto({ width: 900, height: 600, seed: 61 });
+    const options = optionsWith({ renditions: ["thumb:320", "medium:640"], filters: ["sepia", "placeholder"], filterWidth: 400 });
+
+    const inProcess = await processImage(input, options);
+    await validateImage(input, options);
+    const items = [...(await resizeImage(input, options)), ...(await applyFilters(input, options)).effects];
+    const viaSteps = (await Promise.all(items.map((item) => optimizeImage(item.data, item.name, item.kind, options)))).flat();
+
+    const shape = (list: typeof viaSteps) => list.map(({ name, format, width, height }) => ({ name, format, width, height }));
+    assert.deepEqual(shape(inProcess.outputs), shape(viaSteps));
+    assert.equal(inProcess.outputs.length, (2 + 1) * 2);
+  });
+
+  it("writes no EXIF or GPS to any output", async () => {
+    const { outputs } = await processImage(await samplePhotoWithGps(800, 600), optionsWith({ filters: ["grayscale"], formats: ["jpeg", "webp", "avif"] }));
+
+    for (const output of outputs) assert.equal((await sharp(output.data).metadata()).exif, undefined, `${output.name}.${output.extension}`);
+  });
+
+  it("renders the first frame of an animation by default", async () => {
+    const { info, outputs } = await processImage(await sampleAnimated("webp", 3, 120, 80), optionsWith({ formats: ["webp"] }));
+
+    assert.equal(info.frames, 3);
+    const metadata = await sharp(outputs[0].data).metadata();
+    assert.equal(metadata.pages ?? 1, 1, "a still image comes out");
+    assertColourNear(await pixelAt(outputs[0].data, 60, 40), ANIMATED_FRAME_COLOURS[0], 8, "first frame");
+  });
+
+  it("rejects an animation when animated is reject", async () => {
+    await rejectsWith(processImage(await sampleAnimated("gif", 3), optionsWith({ animated: "reject" })), "TOO_MANY_FRAMES");
+  });
+
+  it("turns every kind of bad input into its error code", async () => {
+    const photo = await samplePhoto({ width: 400, height: 300, seed: 62 });
+    const cases = [
+      { input: Buffer.alloc(0), code: "EMPTY_INPUT" },
+      { input: sampleRandomBytes(), code: "CORRUPT_IMAGE" },
+      { input: sampleTruncated(photo), code: "CORRUPT_IMAGE" },
+      { input: sampleHugeHeaderPng(), code: "TOO_MANY_PIXELS" },
+      { input: sampleSvg(), code: "UNSUPPORTED_FORMAT" },
+    ] as const;
+
+    for (const { input, code } of cases) await rejectsWith(processImage(input, optionsWith()), code);
+  });
+});

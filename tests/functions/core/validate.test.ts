@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import sharp from "sharp";
+import { validateImage } from "../../../functions/core";
+import {
+  sampleAnimated,
+  sampleCorruptJpeg,
+  sampleHugeHeaderPng,
+  sampleOriented,
+  samplePhoto,
+  sampleRandomBytes,
+  sampleSvg,
+  sampleTruncated,
+} from "../../../functions/core/sample";
+import { optionsWith, rejectsWith } from "./helpers";
+
+describe("validateImage", () => {
+  let photo: Buffer;
+
+  before(async () => {
+    photo = await samplePhoto({ width: 640, height: 480, seed: 7 });
+  });
+
+  it("describes a good JPEG from its header", async () => {
+    const info = await validateImage(photo, optionsWith());
+
+    assert.deepEqual(info, { format: "jpeg", width: 640, height: 480, hasAlpha: false, frames: 1, bytes: photo.length, space: "srgb" });
+  });
+
+  it("reports the size as displayed when EXIF orientation turns the image", async () => {
+    const rotated = await sampleOriented(6);
+
+    const info = await validateImage(rotated, optionsWith());
+
+    assert.equal(info.orientation, 6);
+    assert.deepEqual([info.width, info.height], [120, 80]);
+  });
+
+  it("rejects zero bytes as EMPTY_INPUT", async () => {
+    await rejectsWith(validateImage(Buffer.alloc(0), optionsWith()), "EMPTY_INPUT");
+  });
+
+  it("rejects an upload over limits.maxBytes as TOO_LARGE", async () => {
+    await rejectsWith(validateImage(photo, optionsWith({ limits: { maxBytes: 1000 } })), "TOO_LARGE");
+  });
+
+  it("rejects random bytes as CORRUPT_IMAGE", async () => {
+    await rejectsWith(validateImage(sampleRandomBytes(4096), optionsWith()), "CORRUPT_IMAGE");
+  });
+
+  it("rejects a JPEG with a broken header as CORRUPT_IMAGE", async () => {
+    await rejectsWith(validateImage(photo.subarray(0, 200), optionsWith()), "CORRUPT_IMAGE");
+  });
+
+  it("rejects a PNG whose header claims 60000x60000 as TOO_MANY_PIXELS, quickly and without decoding", async function () {
+    this.timeout(5000);
+    const bomb = sampleHugeHeaderPng(60000, 60000);
+
+    await assert.rejects(validateImage(bomb, optionsWith()), (error: { code: string; details: Record<string, unknown> }) => {
+      assert.equal(error.code, "TOO_MANY_PIXELS");
+      assert.equal(error.details.width, 60000);
+      assert.equal(error.details.height, 60000);
+      return true;
+    });
+  });
+
+  it("rejects an image over limits.maxPixels as TOO_MANY_PIXELS", async () => {
+    await rejectsWith(validateImage(photo, optionsWith({ limits: { maxPixels: 640 * 480 - 1 } })), "TOO_MANY_PIXELS");
+  });
+
+  it("rejects SVG as UNSUPPORTED_FORMAT when svg is not in limits.formats", async () => {
+    await rejectsWith(validateImage(sampleSvg(), optionsWith()), "UNSUPPORTED_FORMAT");
+  });
+
+  it("accepts SVG when svg is in limits.formats", async () => {
+    const info = await validateImage(sampleSvg(200, 100), optionsWith({ limits: { formats: ["svg"] } }));
+
+    assert.deepEqual([info.format, info.width, info.height], ["svg", 200, 100]);
+  });
+
+  it("rejects a format missing from limits.formats as UNSUPPORTED_FORMAT", async () => {
+    const png = await sharp(photo).png().toBuffer();
+
+    await rejectsWith(validateImage(png, optionsWith({ limits: { formats: ["jpeg"] } })), "UNSUPPORTED_FORMAT");
+  });
+
+  it("rejects a BMP, which this build cannot decode, as UNSUPPORTED_FORMAT", async () => {
+    const bmp = Buffer.concat([Buffer.from("BM"), Buffer.alloc(60)]);
+
+    await rejectsWith(validateImage(bmp, optionsWith()), "UNSUPPORTED_FORMAT");
+  });
+
+  it("counts the frames of an animated GIF", async () => {
+    const info = await validateImage(await sampleAnimated("gif", 3), optionsWith());
+
+    assert.deepEqual([info.format, info.frames], ["gif", 3]);
+  });
+
+  it("rejects more frames than limits.maxFrames as TOO_MANY_FRAMES", async () => {
+    await rejectsWith(validateImage(await sampleAnimated("gif", 3), optionsWith({ limits: { maxFrames: 2 } })), "TOO_MANY_FRAMES");
+  });
+
+  it("rejects any animation as TOO_MANY_FRAMES when animated is reject", async () => {
+    await rejectsWith(validateImage(await sampleAnimated("webp", 2), optionsWith({ animated: "reject" })), "TOO_MANY_FRAMES");
+  });
+
+  it("lets a truncated JPEG through, because it reads only the header", async () => {
+    const info = await validateImage(sampleTruncated(photo), optionsWith());
+
+    assert.equal(info.format, "jpeg");
+  });
+
+  it("lets a JPEG with damaged pixel data through, for Resize to reject", async () => {
+    const info = await validateImage(sampleCorruptJpeg(photo), optionsWith());
+
+    assert.equal(info.width, 640);
+  });
+
+  it("marks every rejection permanent, so the workflow does not retry it", async () => {
+    await assert.rejects(validateImage(sampleRandomBytes(), optionsWith()), (error: { permanent: boolean }) => error.permanent === true);
+  });
+});
