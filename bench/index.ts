@@ -1,18 +1,20 @@
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { Command, InvalidArgumentError } from "commander";
 import { coreBenchmarks } from "./core";
+import { pipelineBenchmarks } from "./pipeline";
 import type { BenchContext, BenchResult, Benchmark } from "./types";
 
 /**
- * `npm run bench [-- --only core,intermediate] [--quick] [--json out.json]`
+ * `npm run bench [-- --only core,intermediate,pipeline] [--quick] [--json out.json]`
  *
  * Runs the registered benchmark modules in order and prints one markdown
  * report on stdout (progress goes to stderr). A module registers by adding its
  * `Benchmark`s to BENCHMARKS below.
  */
 
-const BENCHMARKS: Benchmark[] = [...coreBenchmarks];
+const BENCHMARKS: Benchmark[] = [...coreBenchmarks, ...pipelineBenchmarks];
 
 interface Args {
   only?: string[];
@@ -21,30 +23,23 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = (name: string) => {
-      const inline = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[++i];
-      if (!inline) throw new Error(`${name} needs a value`);
-      return inline;
-    };
-    if (arg === "--quick") args.quick = true;
-    else if (arg.startsWith("--only")) args.only = value("--only").split(",").map((name) => name.trim()).filter(Boolean);
-    else if (arg.startsWith("--json")) args.json = value("--json");
-    else if (arg === "--help" || arg === "-h") {
-      console.log(`usage: npm run bench -- [--only ${BENCHMARKS.map((b) => b.name).join(",")}] [--quick] [--json file]`);
-      for (const benchmark of BENCHMARKS) console.log(`  ${benchmark.name.padEnd(14)} ${benchmark.description}`);
-      process.exit(0);
-    } else throw new Error(`unknown argument ${arg}; try --help`);
-  }
-  return args;
+  const names = BENCHMARKS.map((b) => b.name);
+  const program = new Command("npm run bench --")
+    .option("--only <names>", `comma-separated benchmarks to run, of: ${names.join(", ")}`, (value: string) => {
+      const only = value.split(",").map((name) => name.trim()).filter(Boolean);
+      const unknown = only.filter((name) => !names.includes(name));
+      if (unknown.length > 0) throw new InvalidArgumentError(`no benchmark named ${unknown.join(", ")}; known: ${names.join(", ")}`);
+      return only;
+    })
+    .option("--quick", "fewer images and rounds, for a smoke run", false)
+    .option("--json <file>", "also write the raw figures as JSON")
+    .addHelpText("after", `\nBenchmarks:\n${BENCHMARKS.map((b) => `  ${b.name.padEnd(14)} ${b.description}`).join("\n")}`)
+    .parse(argv, { from: "user" });
+  return program.opts<Args>();
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const unknown = (args.only ?? []).filter((name) => !BENCHMARKS.some((b) => b.name === name));
-  if (unknown.length > 0) throw new Error(`no benchmark named ${unknown.join(", ")}; known: ${BENCHMARKS.map((b) => b.name).join(", ")}`);
   const selected = BENCHMARKS.filter((b) => !args.only || args.only.includes(b.name));
   const context: BenchContext = {
     quick: args.quick,
