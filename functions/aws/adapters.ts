@@ -9,6 +9,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { invalidParameterError, isPipelineError, PipelineError } from "../core/errors";
+import { positiveNumberSetting, requiredSetting } from "../settings";
 import type { Area, JobRecord, JobStore, Notifier, ObjectInfo, ObjectStore, PipelineEvent, Ports } from "../ports";
 
 export interface AwsCredentials {
@@ -389,10 +390,6 @@ function clientsFor(settings: AwsPortSettings): AwsClients {
   return clients;
 }
 
-function required(value: string | undefined, name: string, expected: string): string {
-  if (value === undefined || value.trim() === "") throw invalidParameterError(name, expected, value);
-  return value;
-}
 
 /**
  * The pipeline's ports on AWS. Clients are shared between calls with the same
@@ -404,9 +401,9 @@ function required(value: string | undefined, name: string, expected: string): st
  * @throws {PipelineError} CONFIG_INVALID when a bucket, the table, or both topic and notifier are missing.
  */
 export function createAwsPorts(settings: AwsPortSettings): Ports {
-  const uploadsBucket = required(settings.uploadsBucket, "uploadsBucket", "an S3 bucket name");
-  const renditionsBucket = required(settings.renditionsBucket, "renditionsBucket", "an S3 bucket name");
-  const tableName = required(settings.tableName, "tableName", "a DynamoDB table name");
+  const uploadsBucket = requiredSetting(settings.uploadsBucket, "uploadsBucket", "an S3 bucket name");
+  const renditionsBucket = requiredSetting(settings.renditionsBucket, "renditionsBucket", "an S3 bucket name");
+  const tableName = requiredSetting(settings.tableName, "tableName", "a DynamoDB table name");
   if (!settings.notifier && !settings.topicArn) throw invalidParameterError("topicArn", "an SNS topic ARN (or a notifier)", settings.topicArn);
   if (settings.retentionDays !== undefined && !(settings.retentionDays > 0)) {
     throw invalidParameterError("retentionDays", "a positive number of days", settings.retentionDays);
@@ -419,12 +416,6 @@ export function createAwsPorts(settings: AwsPortSettings): Ports {
   };
 }
 
-function positiveNumber(raw: string | undefined, name: string): number | undefined {
-  if (raw === undefined || raw.trim() === "") return undefined;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw invalidParameterError(name, "a positive number", raw);
-  return value;
-}
 
 /**
  * The ports from a Lambda's environment: UPLOADS_BUCKET, RENDITIONS_BUCKET,
@@ -437,17 +428,17 @@ function positiveNumber(raw: string | undefined, name: string): number | undefin
 export function awsPortsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AwsPortSettings> = {}): Ports {
   const settings: AwsPortSettings = {
     region: env.AWS_REGION || undefined,
-    uploadsBucket: required(env.UPLOADS_BUCKET, "UPLOADS_BUCKET", "the uploads bucket name"),
-    renditionsBucket: required(env.RENDITIONS_BUCKET, "RENDITIONS_BUCKET", "the renditions bucket name"),
+    uploadsBucket: requiredSetting(env.UPLOADS_BUCKET, "UPLOADS_BUCKET", "the uploads bucket name"),
+    renditionsBucket: requiredSetting(env.RENDITIONS_BUCKET, "RENDITIONS_BUCKET", "the renditions bucket name"),
     workPrefix: env.WORK_PREFIX || undefined,
-    tableName: required(env.JOBS_TABLE, "JOBS_TABLE", "the jobs table name"),
+    tableName: requiredSetting(env.JOBS_TABLE, "JOBS_TABLE", "the jobs table name"),
     topicArn: env.TOPIC_ARN || undefined,
     endpoint: env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined,
     dynamoEndpoint: env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL || undefined,
-    retentionDays: positiveNumber(env.JOB_RETENTION_DAYS, "JOB_RETENTION_DAYS"),
-    maxAttempts: positiveNumber(env.AWS_MAX_ATTEMPTS, "AWS_MAX_ATTEMPTS"),
+    retentionDays: positiveNumberSetting(env.JOB_RETENTION_DAYS, "JOB_RETENTION_DAYS"),
+    maxAttempts: positiveNumberSetting(env.AWS_MAX_ATTEMPTS, "AWS_MAX_ATTEMPTS"),
     ...overrides,
   };
-  if (!settings.notifier) required(settings.topicArn, "TOPIC_ARN", "the SNS topic ARN");
+  if (!settings.notifier) requiredSetting(settings.topicArn, "TOPIC_ARN", "the SNS topic ARN");
   return createAwsPorts(settings);
 }

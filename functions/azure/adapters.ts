@@ -9,6 +9,7 @@ import { TableClient, type TableEntity, type TableEntityResult } from "@azure/da
 import { EventGridPublisherClient } from "@azure/eventgrid";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import { invalidParameterError, isPipelineError, PipelineError, type SerializedError } from "../core/errors";
+import { positiveNumberSetting, requiredSetting } from "../settings";
 import type { Area, JobRecord, JobStore, Notifier, ObjectInfo, ObjectStore, PipelineEvent, Ports } from "../ports";
 
 export interface AzureContainers {
@@ -439,17 +440,7 @@ export function createAzurePorts(settings: AzurePortSettings): Ports {
   };
 }
 
-function required(value: string | undefined, name: string, expected: string): string {
-  if (value === undefined || value.trim() === "") throw invalidParameterError(name, expected, value);
-  return value;
-}
 
-function positiveNumber(raw: string | undefined, name: string): number | undefined {
-  if (raw === undefined || raw.trim() === "") return undefined;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw invalidParameterError(name, "a positive number", raw);
-  return value;
-}
 
 /**
  * The ports from a function app's settings: STORAGE_ACCOUNT_NAME (reached with the
@@ -471,17 +462,17 @@ export function azurePortsFromEnv(env: NodeJS.ProcessEnv = process.env, override
   }
   const settings: AzurePortSettings = {
     connectionString,
-    accountName: connectionString ? undefined : required(env.STORAGE_ACCOUNT_NAME, "STORAGE_ACCOUNT_NAME", "the storage account name"),
+    accountName: connectionString ? undefined : requiredSetting(env.STORAGE_ACCOUNT_NAME, "STORAGE_ACCOUNT_NAME", "the storage account name"),
     containers: {
       uploads: env.UPLOADS_CONTAINER || DEFAULT_CONTAINERS.uploads,
       work: env.WORK_CONTAINER || DEFAULT_CONTAINERS.work,
       renditions: env.RENDITIONS_CONTAINER || DEFAULT_CONTAINERS.renditions,
     },
-    tableName: required(env.JOBS_TABLE, "JOBS_TABLE", "the jobs table name"),
+    tableName: requiredSetting(env.JOBS_TABLE, "JOBS_TABLE", "the jobs table name"),
     eventGridEndpoint: env.EVENTGRID_TOPIC_ENDPOINT || undefined,
-    retentionDays: positiveNumber(env.JOB_RETENTION_DAYS, "JOB_RETENTION_DAYS"),
+    retentionDays: positiveNumberSetting(env.JOB_RETENTION_DAYS, "JOB_RETENTION_DAYS"),
     ...overrides,
   };
-  if (!settings.notifier) required(settings.eventGridEndpoint, "EVENTGRID_TOPIC_ENDPOINT", "the Event Grid topic endpoint");
+  if (!settings.notifier) requiredSetting(settings.eventGridEndpoint, "EVENTGRID_TOPIC_ENDPOINT", "the Event Grid topic endpoint");
   return createAzurePorts(settings);
 }
