@@ -1,8 +1,6 @@
 import { createHash } from "node:crypto";
-import { promises as fs, readFileSync } from "node:fs";
-import * as path from "node:path";
-import * as esbuild from "esbuild";
-import { buildFunctionBundle, PROJECT_ROOT, type FunctionBundle } from "../bundle";
+import { promises as fs } from "node:fs";
+import { buildFunctionBundle, type FunctionBundle } from "../bundle";
 import { stepSettings, type PipelineConfig } from "../config";
 import { STEP_HANDLERS } from "../workflow";
 
@@ -86,35 +84,6 @@ export function packageJson(): Record<string, unknown> {
 export const MAX_PACKAGE_BYTES = 32 * 1024 * 1024;
 
 /**
- * @azure/storage-blob as a CommonJS pre-bundle, shipped as node_modules beside index.js.
- *
- * Why: imported from TypeScript, esbuild takes storage-blob's ES module build, which
- * loads @azure/storage-common's ESM crc64 module, which calls
- * `createRequire(import.meta.url)` at load time; in a CommonJS bundle `import.meta` is
- * empty and the app dies on start. Required from CommonJS, the package resolves to its
- * CommonJS builds, which have no such code. Drop this (and the `external` entry) once
- * components/bundle.ts defines `import.meta.url` for its CommonJS output.
- */
-export async function storageBlobCommonJs(): Promise<Record<string, string>> {
-  const result = await esbuild.build({
-    stdin: { contents: 'module.exports = require("@azure/storage-blob");', resolveDir: PROJECT_ROOT, loader: "js" },
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    minify: true,
-    keepNames: true,
-    write: false,
-    logLevel: "silent",
-  });
-  const { version } = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "node_modules", "@azure", "storage-blob", "package.json"), "utf8")) as { version: string };
-  return {
-    "node_modules/@azure/storage-blob/index.js": result.outputFiles[0]!.text,
-    "node_modules/@azure/storage-blob/package.json": `${JSON.stringify({ name: "@azure/storage-blob", version, main: "index.js" })}\n`,
-  };
-}
-
-/**
  * Builds the package (cached per content within the process).
  *
  * @example const pkg = await buildAzureFunctionPackage(config, taskHubName("image-pipeline-dev"));
@@ -125,10 +94,9 @@ export async function buildAzureFunctionPackage(config: PipelineConfig, hubName:
     cpu: FUNCTION_APP_CPU,
     outDir,
     // The Functions Node worker provides @azure/functions-core at run time; it is not on npm.
-    external: ["@azure/functions-core", "@azure/storage-blob"],
+    external: ["@azure/functions-core"],
     maxBytes: MAX_PACKAGE_BYTES,
     extraFiles: {
-      ...(await storageBlobCommonJs()),
       "host.json": `${JSON.stringify(hostJson(config, hubName), null, 2)}\n`,
       "package.json": `${JSON.stringify(packageJson(), null, 2)}\n`,
     },
