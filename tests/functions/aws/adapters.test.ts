@@ -11,26 +11,12 @@ import {
   toAwsError,
 } from "../../../functions/aws/adapters";
 import { PipelineError } from "../../../functions/core/errors";
-import type { JobRecord, PipelineEvent, Ports } from "../../../functions/ports";
+import type { PipelineEvent, Ports } from "../../../functions/ports";
 import { provisionAws, startDynamo, startS3, type DynamoEmulator, type S3Emulator } from "../../../local/emulators";
 import { MemoryNotifier } from "../../helpers/memoryPorts";
+import { describePortContract, pipelineError, runningJob } from "../../helpers/portContract";
 
 const names = { uploadsBucket: "uploads", renditionsBucket: "renditions", tableName: "jobs" };
-
-function runningJob(jobId: string, overrides: Partial<JobRecord> = {}): JobRecord {
-  const now = new Date().toISOString();
-  return { jobId, sourceKey: `photos/${jobId}.jpg`, status: "running", createdAt: now, updatedAt: now, ...overrides };
-}
-
-/** An assert.rejects validator: the error is a PipelineError with this code and a message matching every pattern. */
-function pipelineError(code: string, ...patterns: RegExp[]) {
-  return (error: unknown) => {
-    assert.ok(error instanceof PipelineError, `expected a PipelineError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    for (const pattern of patterns) assert.match(error.message, pattern);
-    return true;
-  };
-}
 
 describe("AWS adapters against s3rver and dynalite", () => {
   let s3: S3Emulator;
@@ -60,6 +46,8 @@ describe("AWS adapters against s3rver and dynalite", () => {
     rawDynamo?.destroy();
     await Promise.all([s3?.stop(), dynamo?.stop()]);
   });
+
+  describePortContract(() => ports);
 
   describe("S3ObjectStore", () => {
     it("returns the bytes it stored, with their size, etag and content type", async () => {
@@ -103,43 +91,6 @@ describe("AWS adapters against s3rver and dynalite", () => {
   });
 
   describe("DynamoJobStore", () => {
-    it("creates a job once: a second create returns false and leaves the first record unchanged", async () => {
-      const first = runningJob("job-create", { runId: "run-1" });
-
-      const created = await ports.jobs.create(first);
-      const again = await ports.jobs.create({ ...first, runId: "run-2", sourceKey: "other.jpg" });
-      const stored = await ports.jobs.get("job-create");
-
-      assert.equal(created, true);
-      assert.equal(again, false);
-      assert.equal(stored?.runId, "run-1");
-      assert.equal(stored?.sourceKey, first.sourceKey);
-    });
-
-    it("finishes a running job once: a second finish returns false and changes nothing", async () => {
-      await ports.jobs.create(runningJob("job-finish"));
-
-      const finished = await ports.jobs.finish("job-finish", { status: "succeeded", manifestKey: "m.json", outputs: 6 });
-      const again = await ports.jobs.finish("job-finish", { status: "failed", error: { code: "TIMEOUT", message: "late", permanent: false } });
-      const stored = await ports.jobs.get("job-finish");
-
-      assert.equal(finished, true);
-      assert.equal(again, false);
-      assert.equal(stored?.status, "succeeded");
-      assert.equal(stored?.outputs, 6);
-      assert.equal(stored?.error, undefined);
-    });
-
-    it("creates the final record when finishing a job that was never recorded", async () => {
-      const finished = await ports.jobs.finish("job-unrecorded", { status: "failed", sourceKey: "photos/x.jpg" });
-      const stored = await ports.jobs.get("job-unrecorded");
-
-      assert.equal(finished, true);
-      assert.equal(stored?.status, "failed");
-      assert.equal(stored?.sourceKey, "photos/x.jpg");
-      assert.ok(stored?.createdAt, "the record gets a createdAt");
-    });
-
     it("stores the error as a map and an expiry from the retention days", async () => {
       const error = { code: "CORRUPT_IMAGE" as const, message: "The image is corrupt.", permanent: true, details: { key: "x.jpg" } };
 

@@ -11,26 +11,12 @@ import {
   toAzureError,
 } from "../../../functions/azure/adapters";
 import { PipelineError } from "../../../functions/core/errors";
-import type { JobRecord, PipelineEvent, Ports } from "../../../functions/ports";
+import type { PipelineEvent, Ports } from "../../../functions/ports";
 import { provisionAzure, startAzurite, type AzuriteEmulator } from "../../../local/emulators";
 import { MemoryNotifier } from "../../helpers/memoryPorts";
+import { describePortContract, pipelineError, runningJob } from "../../helpers/portContract";
 
 const tableName = "jobs";
-
-function runningJob(jobId: string, overrides: Partial<JobRecord> = {}): JobRecord {
-  const now = new Date().toISOString();
-  return { jobId, sourceKey: `photos/${jobId}.jpg`, status: "running", createdAt: now, updatedAt: now, ...overrides };
-}
-
-/** An assert.rejects validator: the error is a PipelineError with this code and a message matching every pattern. */
-function pipelineError(code: string, ...patterns: RegExp[]) {
-  return (error: unknown) => {
-    assert.ok(error instanceof PipelineError, `expected a PipelineError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    for (const pattern of patterns) assert.match(error.message, pattern);
-    return true;
-  };
-}
 
 describe("Azure adapters against azurite", () => {
   let azurite: AzuriteEmulator;
@@ -47,6 +33,8 @@ describe("Azure adapters against azurite", () => {
   after(async () => {
     await azurite?.stop();
   });
+
+  describePortContract(() => ports);
 
   describe("BlobObjectStore", () => {
     it("returns the bytes it stored, with their size, etag and content type", async () => {
@@ -85,55 +73,6 @@ describe("Azure adapters against azurite", () => {
   });
 
   describe("TableJobStore", () => {
-    it("creates a job once: a second create returns false and leaves the first record unchanged", async () => {
-      const first = runningJob("job-create", { runId: "run-1" });
-
-      const created = await ports.jobs.create(first);
-      const again = await ports.jobs.create({ ...first, runId: "run-2", sourceKey: "other.jpg" });
-      const stored = await ports.jobs.get("job-create");
-
-      assert.equal(created, true);
-      assert.equal(again, false);
-      assert.equal(stored?.runId, "run-1");
-      assert.equal(stored?.sourceKey, first.sourceKey);
-    });
-
-    it("finishes a running job once: a second finish returns false and changes nothing", async () => {
-      await ports.jobs.create(runningJob("job-finish"));
-
-      const finished = await ports.jobs.finish("job-finish", { status: "succeeded", manifestKey: "m.json", outputs: 6 });
-      const again = await ports.jobs.finish("job-finish", { status: "failed", error: { code: "TIMEOUT", message: "late", permanent: false } });
-      const stored = await ports.jobs.get("job-finish");
-
-      assert.equal(finished, true);
-      assert.equal(again, false);
-      assert.equal(stored?.status, "succeeded");
-      assert.equal(stored?.outputs, 6);
-      assert.equal(stored?.error, undefined);
-    });
-
-    it("lets exactly one of two concurrent finishes win", async () => {
-      await ports.jobs.create(runningJob("job-race"));
-
-      const results = await Promise.all([
-        ports.jobs.finish("job-race", { status: "succeeded" }),
-        ports.jobs.finish("job-race", { status: "failed" }),
-        ports.jobs.finish("job-race", { status: "succeeded" }),
-      ]);
-
-      assert.equal(results.filter(Boolean).length, 1);
-    });
-
-    it("creates the final record when finishing a job that was never recorded", async () => {
-      const finished = await ports.jobs.finish("job-unrecorded", { status: "failed", sourceKey: "photos/x.jpg" });
-      const stored = await ports.jobs.get("job-unrecorded");
-
-      assert.equal(finished, true);
-      assert.equal(stored?.status, "failed");
-      assert.equal(stored?.sourceKey, "photos/x.jpg");
-      assert.ok(stored?.createdAt, "the record gets a createdAt");
-    });
-
     it("stores the error as a JSON string column and an expiry from the retention days", async () => {
       const error = { code: "CORRUPT_IMAGE" as const, message: "The image is corrupt.", permanent: true, details: { key: "x.jpg" } };
 
@@ -154,10 +93,6 @@ describe("Azure adapters against azurite", () => {
 
       assert.equal(stored?.bytesIn, 5_000_000_000);
       assert.equal(stored?.bytesOut, 2.5);
-    });
-
-    it("returns undefined for a job that does not exist", async () => {
-      assert.equal(await ports.jobs.get("job-none"), undefined);
     });
 
     it("reports a missing table as NOT_FOUND rather than a missing job", async () => {

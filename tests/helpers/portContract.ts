@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { PipelineError } from "../../functions/core/errors";
+import type { JobRecord, Ports } from "../../functions/ports";
+
+/**
+ * The behaviour every Ports implementation promises (functions/ports.ts): the AWS and
+ * Azure adapters against their emulators, and the in-memory fakes the step tests use.
+ * Call inside a describe whose `before` has made the ports; `ports()` returns them.
+ */
+
+export function runningJob(jobId: string, overrides: Partial<JobRecord> = {}): JobRecord {
+  const now = new Date().toISOString();
+  return { jobId, sourceKey: `photos/${jobId}.jpg`, status: "running", createdAt: now, updatedAt: now, ...overrides };
+}
+
+/** An assert.rejects validator: the error is a PipelineError with this code and a message matching every pattern. */
+export function pipelineError(code: string, ...patterns: RegExp[]) {
+  return (error: unknown) => {
+    assert.ok(error instanceof PipelineError, `expected a PipelineError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    for (const pattern of patterns) assert.match(error.message, pattern);
+    return true;
+  };
+}
+
+export function describePortContract(ports: () => Ports): void {
+  describe("the ports contract", () => {
+    // Ids unique per run, so the suite can share a store with other tests.
+    const id = (name: string) => `contract-${name}-${process.hrtime.bigint()}`;
+
+    it("returns the bytes it stored, with their size", async () => {
+      const body = Buffer.from("not really a jpeg");
+      const key = `${id("object")}/cat.jpg`;
+
+      await ports().objects.put("uploads", key, body, "image/jpeg");
+
+      assert.deepEqual(await ports().objects.get("uploads", key), body);
+      assert.equal((await ports().objects.head("uploads", key)).bytes, body.length);
+    });
+
+    it("keeps the areas apart", async () => {
+      const key = `${id("areas")}.png`;
+
+      await ports().objects.put("work", key, Buffer.from("png"), "image/png");
+
+      await assert.rejects(ports().objects.get("renditions", key), pipelineError("NOT_FOUND"));
+    });
+
+    it("reports a missing object as a permanent NOT_FOUND", async () => {
+      await assert.rejects(ports().objects.get("uploads", `${id("missing")}.jpg`), (error: PipelineError) => {
+        assert.equal(error.code, "NOT_FOUND");
+        assert.equal(error.permanent, true);
+        return true;
+      });
+    });
+
+    it("creates a job once: a second create returns false and leaves the first record unchanged", async () => {
+      const jobId = id("create");
+      const first = runningJob(jobId, { runId: "run-1" });
+
+      const created = await ports().jobs.create(first);
+      const again = await ports().jobs.create({ ...first, runId: "run-2", sourceKey: "other.jpg" });
+      const stored = await ports().jobs.get(jobId);
+
+      assert.equal(created, true);
+      assert.equal(again, false);
+      assert.equal(stored?.runId, "run-1");
+      assert.equal(stored?.sourceKey, first.sourceKey);
+    });
+
+    it("finishes a running job once: a second finish returns false and changes nothing", async () => {
+      const jobId = id("finish");
+      await ports().jobs.create(runningJob(jobId));
+
+      const finished = await ports().jobs.finish(jobId, { status: "succeeded", manifestKey: "m.json", outputs: 6 });
+      const again = await ports().jobs.finish(jobId, { status: "failed", error: { code: "TIMEOUT", message: "late", permanent: false } });
+      const stored = await ports().jobs.get(jobId);
+
+      assert.equal(finished, true);
+      assert.equal(again, false);
+      assert.equal(stored?.status, "succeeded");
+      assert.equal(stored?.outputs, 6);
+      assert.equal(stored?.error, undefined);
+    });
+
+    it("lets exactly one of concurrent finishes win", async () => {
+      const jobId = id("race");
+      await ports().jobs.create(runningJob(jobId));
+
+      const results = await Promise.all([
+        ports().jobs.finish(jobId, { status: "succeeded" }),
+        ports().jobs.finish(jobId, { status: "failed" }),
+        ports().jobs.finish(jobId, { status: "succeeded" }),
+      ]);
+
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+
+    it("creates the final record when finishing a job that was never recorded", async () => {
+      const jobId = id("unrecorded");
+
+      const finished = await ports().jobs.finish(jobId, { status: "failed", sourceKey: "photos/x.jpg" });
+      const stored = await ports().jobs.get(jobId);
+
+      assert.equal(finished, true);
+      assert.equal(stored?.status, "failed");
+      assert.equal(stored?.sourceKey, "photos/x.jpg");
+      assert.ok(stored?.createdAt, "the record gets a createdAt");
+    });
+
+    it("returns undefined for a job that does not exist", async () => {
+      assert.equal(await ports().jobs.get(id("none")), undefined);
+    });
+  });
+}
