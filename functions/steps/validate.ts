@@ -1,4 +1,4 @@
-import { PipelineError, validateImage, type ProcessingOptions } from "../core";
+import { isPipelineError, PipelineError, validateImage, type ProcessingOptions } from "../core";
 import type { Ports } from "../ports";
 import { jobIdFor } from "./jobId";
 import type { StartInput, ValidatedJob } from "./types";
@@ -41,12 +41,35 @@ export async function validate(event: StartInput | RunScopedInput, ports: Ports,
     if (!ownRetry) return { jobId, sourceKey, sourceEtag, duplicate: true };
   }
 
-  const { bytes } = await ports.objects.head("uploads", sourceKey);
+  const { key, bytes } = await findUpload(ports, sourceKey);
   // Checked before download so an oversized upload costs no transfer.
   if (bytes > options.limits.maxBytes) {
     throw new PipelineError("TOO_LARGE", `The upload is ${bytes} bytes, over the limit of ${options.limits.maxBytes} bytes; upload a smaller file or raise limits.maxBytes.`, { bytes, limit: options.limits.maxBytes });
   }
-  const body = await ports.objects.get("uploads", sourceKey);
+  const body = await ports.objects.get("uploads", key);
   const image = await validateImage(body, options);
-  return { jobId, sourceKey, sourceEtag, duplicate: false, image };
+  // Later steps read and name outputs by the key that exists.
+  return { jobId, sourceKey: key, sourceEtag, duplicate: false, image };
+}
+
+/**
+ * Storage events may carry the key URL-encoded (S3 notifications write "red flower.jpg"
+ * as "red+flower.jpg"). The key as given wins; its decoded form is tried only when it is absent.
+ */
+async function findUpload(ports: Ports, sourceKey: string): Promise<{ key: string; bytes: number }> {
+  try {
+    return { key: sourceKey, ...(await ports.objects.head("uploads", sourceKey)) };
+  } catch (error) {
+    const decoded = decodeKey(sourceKey);
+    if (!isPipelineError(error) || error.code !== "NOT_FOUND" || decoded === undefined || decoded === sourceKey) throw error;
+    return { key: decoded, ...(await ports.objects.head("uploads", decoded)) };
+  }
+}
+
+function decodeKey(key: string): string | undefined {
+  try {
+    return decodeURIComponent(key.replace(/\+/g, "%20"));
+  } catch {
+    return undefined; // not URL-encoded (e.g. a lone "%")
+  }
 }

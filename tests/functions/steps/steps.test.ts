@@ -201,3 +201,29 @@ describe("validate's input", () => {
     assert.equal([...ports.jobs.records.values()][0].runId, "exec-1");
   });
 });
+
+describe("validate's upload key", () => {
+  it("finds an upload whose event carried the key URL-encoded, and names outputs by the real key", async () => {
+    const ports = await upload(await photo(300, 200), "photos/red flower café.jpg");
+
+    const { validated, optimized } = await runHappyPath(ports, "photos/red+flower+caf%C3%A9.jpg");
+
+    assert.equal(validated.sourceKey, "photos/red flower café.jpg");
+    assert.equal(optimized.manifestKey, "photos/red flower café/manifest.json");
+    assert.equal((await ports.jobs.get(validated.jobId))?.status, "succeeded");
+  });
+
+  it("prefers the key as given when it exists, even if it looks encoded", async () => {
+    const ports = await upload(await photo(300, 200), "photos/a+b.jpg");
+    await ports.objects.put("uploads", "photos/a b.jpg", await photo(100, 100), "image/jpeg");
+
+    const validated = (await runStep("validate", { sourceKey: "photos/a+b.jpg" }, ports, options)) as ValidatedJob;
+
+    assert.equal(validated.sourceKey, "photos/a+b.jpg");
+    assert.equal(validated.image?.width, 300);
+  });
+
+  it("still reports NOT_FOUND when neither the key nor its decoded form exists", async () => {
+    await assert.rejects(runStep("validate", { sourceKey: "photos/no+such%20file.jpg" }, memoryPorts(), options), { code: "NOT_FOUND" });
+  });
+});
