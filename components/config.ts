@@ -73,44 +73,42 @@ export const configSchema = z
       .prefault({}),
   })
   .superRefine((config, ctx) => {
+    // A stack-wide value is checked for every step but reported once, under the key the user set.
+    const reported = new Set<string>();
+    const report = (path: string[], message: string) => {
+      if (reported.has(path.join("."))) return;
+      reported.add(path.join("."));
+      ctx.addIssue({ code: "custom", path, message });
+    };
+    const keyOf = (handler: StepHandler, field: "memoryMb" | "timeoutSeconds") =>
+      config.steps[handler]?.[field] !== undefined ? ["steps", handler, field] : [field];
+
     for (const handler of STEP_HANDLERS) {
       const { memoryMb, timeoutSeconds } = stepSettings(config, handler);
-      const where = config.steps[handler] ? `steps.${handler}` : "";
-      const key = (name: string) => (where ? `${where}.${name}` : name);
       if (config.cloud === "aws") {
         const { minMemoryMb, maxMemoryMb, maxTimeoutSeconds } = LIMITS.lambda;
         if (memoryMb < minMemoryMb || memoryMb > maxMemoryMb) {
-          ctx.addIssue({ code: "custom", path: key("memoryMb").split("."), message: `Lambda memory must be between ${minMemoryMb} and ${maxMemoryMb} MB; got ${memoryMb}. Lower it, or split the work into smaller renditions.` });
+          report(keyOf(handler, "memoryMb"), `Lambda memory must be between ${minMemoryMb} and ${maxMemoryMb} MB; got ${memoryMb}. Lower it, or split the work into smaller renditions.`);
         }
         if (timeoutSeconds < 1 || timeoutSeconds > maxTimeoutSeconds) {
-          ctx.addIssue({ code: "custom", path: key("timeoutSeconds").split("."), message: `a Lambda function runs at most ${maxTimeoutSeconds} s (15 min); got ${timeoutSeconds}. Lower it, or raise memory so the step runs faster.` });
+          report(keyOf(handler, "timeoutSeconds"), `a Lambda function runs at most ${maxTimeoutSeconds} s (15 min); got ${timeoutSeconds}. Lower it, or raise memory so the step runs faster.`);
         }
-      } else {
-        const plan = config.azure.plan;
-        const max = LIMITS.azure[plan].maxTimeoutSeconds;
-        if (timeoutSeconds < 1 || timeoutSeconds > max) {
-          ctx.addIssue({ code: "custom", path: key("timeoutSeconds").split("."), message: `the Azure ${plan} plan is configured for steps of at most ${max} s; got ${timeoutSeconds}. Lower it.` });
-        }
+        continue;
       }
-    }
-    // --- Azure plan rules (components/azure owner) -----------------------------
-    // Steps share one instance per plan: a step cannot have more memory than it has.
-    if (config.cloud === "azure") {
       const plan = config.azure.plan;
+      const maxTimeout = LIMITS.azure[plan].maxTimeoutSeconds;
+      if (timeoutSeconds < 1 || timeoutSeconds > maxTimeout) {
+        report(keyOf(handler, "timeoutSeconds"), `the Azure ${plan} plan is configured for steps of at most ${maxTimeout} s; got ${timeoutSeconds}. Lower it.`);
+      }
+      // Steps share one instance per plan: a step cannot have more memory than it has.
       const instanceMb = plan === "flex" ? config.azure.flexInstanceMemoryMb : AZURE_INSTANCE_MEMORY_MB[plan];
-      const reported = new Set<string>();
-      for (const handler of STEP_HANDLERS) {
-        const { memoryMb } = stepSettings(config, handler);
-        const key = config.steps[handler]?.memoryMb !== undefined ? ["steps", handler, "memoryMb"] : ["memoryMb"];
-        if (memoryMb > instanceMb && !reported.has(key.join("."))) {
-          reported.add(key.join("."));
-          const wayOut =
-            plan === "flex" && instanceMb < 4096 ? "set azure.flexInstanceMemoryMb to 4096, or lower it" : plan === "dedicated" ? "lower it" : "lower it, or choose the dedicated plan (P1v3, 8192 MB)";
-          ctx.addIssue({ code: "custom", path: key, message: `an instance of the Azure ${plan} plan has ${instanceMb} MB for all steps; ${key.length > 1 ? `step ${handler} asks` : "every step asks"} for ${memoryMb} MB. ${wayOut[0]!.toUpperCase()}${wayOut.slice(1)}.` });
-        }
+      if (memoryMb > instanceMb) {
+        const key = keyOf(handler, "memoryMb");
+        const wayOut =
+          plan === "flex" && instanceMb < 4096 ? "set azure.flexInstanceMemoryMb to 4096, or lower it" : plan === "dedicated" ? "lower it" : "lower it, or choose the dedicated plan (P1v3, 8192 MB)";
+        report(key, `an instance of the Azure ${plan} plan has ${instanceMb} MB for all steps; ${key.length > 1 ? `step ${handler} asks` : "every step asks"} for ${memoryMb} MB. ${wayOut[0]!.toUpperCase()}${wayOut.slice(1)}.`);
       }
     }
-    // --- end Azure plan rules -----------------------------------------------------
     if (config.kmsKeyArn && !/^arn:aws[a-z-]*:kms:/.test(config.kmsKeyArn)) {
       ctx.addIssue({ code: "custom", path: ["kmsKeyArn"], message: `expected a KMS key ARN (arn:aws:kms:...), got "${config.kmsKeyArn}"` });
     }

@@ -95,3 +95,33 @@ describe("stack config", () => {
     });
   });
 });
+
+describe("config errors for per-step values", () => {
+  const problemLines = (raw: Record<string, unknown>) => {
+    try {
+      loadConfig(raw);
+    } catch (error) {
+      return (error as Error).message.split("\n").filter((line) => line.startsWith("  - "));
+    }
+    assert.fail("loadConfig accepted the config");
+  };
+
+  it("report a bad stack-wide timeout once, not once per step", () => {
+    const lines = problemLines({ timeoutSeconds: 1200 });
+
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /^ {2}- image-pipeline:timeoutSeconds: .*900 s/);
+  });
+
+  it("name the stack-wide key when a step overrides only another field", () => {
+    const lines = problemLines({ timeoutSeconds: 1200, steps: { resize: { memoryMb: 2048 } } });
+
+    assert.deepEqual(lines.map((line) => line.split(":")[1]), ["timeoutSeconds"]);
+  });
+
+  it("name the step's own key when the step sets the bad value", () => {
+    const lines = problemLines({ steps: { resize: { timeoutSeconds: 1200 } } });
+
+    assert.deepEqual(lines.map((line) => line.split(":")[1]), ["steps.resize.timeoutSeconds"]);
+  });
+});
