@@ -3,6 +3,7 @@ import { loadConfig, readRawConfig, type PipelineConfig } from "./components/con
 import { isPipelineError } from "./functions/core/errors";
 import { AwsImagePipeline } from "./components/aws/imagePipeline";
 import { AzureImagePipeline } from "./components/azure/imagePipeline";
+import type { ImagePipelineOutputs } from "./components/outputs";
 
 // Reads and validates the stack config, then wires one component. No resource logic here.
 const stackConfig = new pulumi.Config("image-pipeline");
@@ -20,7 +21,7 @@ function readConfig(): PipelineConfig {
 const config = readConfig();
 const name = `${pulumi.getProject()}-${pulumi.getStack()}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 40);
 
-const pipeline =
+const pipeline: ImagePipelineOutputs =
   config.cloud === "aws" ? new AwsImagePipeline(name, { config }) : new AzureImagePipeline(name, { config });
 
 export const cloud = config.cloud;

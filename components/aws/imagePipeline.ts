@@ -8,6 +8,7 @@ import { PrivateNetwork } from "./network";
 import { PipelineStateMachine } from "./stateMachine";
 import { SecureBucket } from "./storage";
 import { UploadTrigger } from "./trigger";
+import type { ImagePipelineOutputs } from "../outputs";
 
 /**
  * The image pipeline on AWS: uploads land in S3, EventBridge starts a Step
@@ -43,7 +44,7 @@ export interface AwsImagePipelineArgs {
   workflow?: WorkflowDefinition;
 }
 
-export class AwsImagePipeline extends pulumi.ComponentResource {
+export class AwsImagePipeline extends pulumi.ComponentResource implements ImagePipelineOutputs {
   // The cloud-neutral outputs index.ts exports.
   readonly uploadsStore: pulumi.Output<string>;
   readonly renditionsStore: pulumi.Output<string>;

@@ -7,6 +7,7 @@ import { functionAppSettings } from "./appSettings";
 import { buildAzureFunctionPackage, sha256File, taskHubName } from "./functionPackage";
 import { PackageBlob, packageBlobUrl } from "./packageBlob";
 import { deployerPrincipalType, roleDefinitionId, type RoleName } from "./roles";
+import type { ImagePipelineOutputs } from "../outputs";
 
 /**
  * The pipeline on Azure: Blob Storage → Event Grid → a queue → a Durable
@@ -103,7 +104,7 @@ export function lifecycleRules(config: PipelineConfig): azure.types.input.storag
   return rules;
 }
 
-export class AzureImagePipeline extends pulumi.ComponentResource {
+export class AzureImagePipeline extends pulumi.ComponentResource implements ImagePipelineOutputs {
   /** URL of the uploads container: every blob created here starts a job. */
   readonly uploadsStore: pulumi.Output<string>;
   /** URL of the renditions container (outputs and manifests). */

@@ -1,0 +1,15 @@
+import type * as pulumi from "@pulumi/pulumi";
+
+/** What every cloud's pipeline component exposes; index.ts exports exactly these. */
+export interface ImagePipelineOutputs {
+  /** Where uploads go: each new object starts a job. */
+  readonly uploadsStore: pulumi.Output<string>;
+  /** Where renditions and manifests land. */
+  readonly renditionsStore: pulumi.Output<string>;
+  /** The workflow: the state machine ARN, or the Function App hosting the orchestrator. */
+  readonly workflowId: pulumi.Output<string>;
+  readonly jobsTable: pulumi.Output<string>;
+  readonly notificationsTopic: pulumi.Output<string>;
+  /** A ready-to-run upload command. */
+  readonly uploadCommand: pulumi.Output<string>;
+}
