@@ -16,8 +16,9 @@ import type { BenchContext, BenchResult, Benchmark } from "./types";
  * pipeline within 1.5x the core: the price of steps passing keys through storage
  * (two decodes of the upload, lossless intermediates written and read back).
  *
- * Run: `npm run bench -- --only pipeline` (twice, in fresh processes, without and
- * with MALLOC_ARENA_MAX=2), or `npx tsx bench/pipeline.ts [--images 8]` (this process).
+ * Run: `npm run bench -- --only pipeline` (three fresh processes: the local
+ * runtime's settings, MALLOC_ARENA_MAX=2, and V8's default heap growth), or
+ * `npx tsx bench/pipeline.ts [--images 8] [--default-heap-growth]` (this process).
  */
 
 export interface PipelineBenchOptions {
@@ -26,6 +27,8 @@ export interface PipelineBenchOptions {
   height?: number;
   clouds?: Cloud[];
   processing?: ProcessingOptions;
+  /** Run the flavours with V8's default heap growth instead of the local runtime's (local/heap.ts). */
+  defaultHeapGrowth?: boolean;
   log?: (line: string) => void;
 }
 
@@ -114,8 +117,8 @@ interface Target {
   stop?: () => Promise<void>;
 }
 
-async function flavourTarget(cloud: Cloud, processing: ProcessingOptions): Promise<Target> {
-  const [flavour, startupMs] = await timed<LocalFlavour>(() => startFlavour(cloud, { processing, notifier: quietNotifier }));
+async function flavourTarget(cloud: Cloud, processing: ProcessingOptions, defaultHeapGrowth: boolean): Promise<Target> {
+  const [flavour, startupMs] = await timed<LocalFlavour>(() => startFlavour(cloud, { processing, notifier: quietNotifier, defaultHeapGrowth }));
   const target: Target = {
     what: `local pipeline, ${cloud === "aws" ? "AWS (ASL engine, s3rver, dynalite)" : "Azure (Durable replay, azurite)"}`,
     times: [],
@@ -142,7 +145,15 @@ async function flavourTarget(cloud: Cloud, processing: ProcessingOptions): Promi
  * the machine falls on all of them alike.
  */
 export async function benchPipeline(options: PipelineBenchOptions = {}): Promise<PipelineBenchResult> {
-  const { images: count = 8, width = 4000, height = 3000, clouds = ["aws", "azure"], processing = defaultProcessingOptions(), log = () => undefined } = options;
+  const {
+    images: count = 8,
+    width = 4000,
+    height = 3000,
+    clouds = ["aws", "azure"],
+    processing = defaultProcessingOptions(),
+    defaultHeapGrowth = false,
+    log = () => undefined,
+  } = options;
   log(`generating ${count} photo-like ${width}x${height} JPEGs...`);
   const images = await Promise.all(Array.from({ length: count }, (_, i) => samplePhoto({ width, height, seed: 500 + i })));
 
@@ -159,7 +170,7 @@ export async function benchPipeline(options: PipelineBenchOptions = {}): Promise
   try {
     for (const cloud of clouds) {
       log(`starting the local ${cloud} flavour...`);
-      targets.push(await flavourTarget(cloud, processing));
+      targets.push(await flavourTarget(cloud, processing, defaultHeapGrowth));
     }
     // Warm-up (index -1, not counted): first calls load code and open connections.
     for (const target of targets) await target.run(images[0], -1);
@@ -184,7 +195,7 @@ export async function benchPipeline(options: PipelineBenchOptions = {}): Promise
   const megapixels = ((width * height) / 1e6).toFixed(1);
   const header = [
     `${count} photo-like ${width}x${height} (${megapixels} MP) JPEGs, one at a time, targets taking turns; renditions ${processing.renditions.map((r) => `${r.name}:${r.width}`).join(", ")}; formats ${processing.formats.join(", ")}; filters ${processing.filters.join(", ") || "none"}.`,
-    `sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}, sharp.concurrency() ${sharp.concurrency()}, MALLOC_ARENA_MAX ${process.env.MALLOC_ARENA_MAX ?? "unset"}, Node ${process.version}, ${availableParallelism()} CPUs.`,
+    `sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}, sharp.concurrency() ${sharp.concurrency()}, MALLOC_ARENA_MAX ${process.env.MALLOC_ARENA_MAX || "unset"}, Node ${process.version}, ${availableParallelism()} CPUs.`,
     "",
     "| what | per image, mean | median | × core (mean) | start-up (once) | upload per image |",
     "|---|---:|---:|---:|---:|---:|",
@@ -198,6 +209,7 @@ interface ChildSpec {
   images: number;
   width: number;
   height: number;
+  defaultHeapGrowth: boolean;
 }
 
 interface ChildResult {
@@ -208,22 +220,23 @@ interface ChildResult {
 }
 
 /**
- * `npm run bench -- --only pipeline`: the benchmark twice, each in a fresh
- * process, without and with MALLOC_ARENA_MAX=2 set at exec (the only way glibc
- * honours it; sharp then uses one libvips thread per core instead of one).
+ * `npm run bench -- --only pipeline`: the benchmark three times, each in a fresh
+ * process: as `npm start` runs; with MALLOC_ARENA_MAX=2 set at exec (the only
+ * way glibc honours it; sharp then uses one libvips thread per core instead of
+ * one); and with V8's default heap growth instead of the local runtime's.
  */
 export async function runPipelineBenchmark(context: BenchContext): Promise<BenchResult> {
-  const spec: ChildSpec = { images: context.quick ? 3 : 8, width: 4000, height: 3000 };
-  const variants: Array<{ label: string; env: Record<string, string> }> = [
-    { label: "unset", env: {} },
-    { label: "2", env: { MALLOC_ARENA_MAX: "2" } },
+  const base = { images: context.quick ? 3 : 8, width: 4000, height: 3000 };
+  const variants: Array<{ arena: string; heap: string; env: Record<string, string>; defaultHeapGrowth: boolean }> = [
+    { arena: "unset", heap: "local runtime's (100 %)", env: { MALLOC_ARENA_MAX: "" }, defaultHeapGrowth: false },
+    { arena: "2", heap: "local runtime's (100 %)", env: { MALLOC_ARENA_MAX: "2" }, defaultHeapGrowth: false },
+    { arena: "unset", heap: "V8 default (adaptive)", env: { MALLOC_ARENA_MAX: "" }, defaultHeapGrowth: true },
   ];
-  const results: Array<ChildResult & { label: string }> = [];
-  for (const variant of variants) {
-    context.log(`  pipeline bench, MALLOC_ARENA_MAX ${variant.label}: ${spec.images} images`);
-    const env = { ...variant.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
-    if (!variant.env.MALLOC_ARENA_MAX) Object.assign(env, { MALLOC_ARENA_MAX: "" });
-    results.push({ label: variant.label, ...(await runInChild<ChildResult>(__filename, spec, env)) });
+  const results: Array<ChildResult & { arena: string; heap: string }> = [];
+  for (const { arena, heap, env, defaultHeapGrowth } of variants) {
+    context.log(`  pipeline bench, MALLOC_ARENA_MAX ${arena}, heap growth ${heap}: ${base.images} images`);
+    const spec: ChildSpec = { ...base, defaultHeapGrowth };
+    results.push({ arena, heap, ...(await runInChild<ChildResult>(__filename, spec, { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" })) });
   }
   const [plain] = results;
   const ms = (value: number | undefined) => (value === undefined ? "-" : `${Math.round(value)} ms`);
@@ -232,15 +245,32 @@ export async function runPipelineBenchmark(context: BenchContext): Promise<Bench
     "",
     plain.markdown.split("\n")[0],
     "",
-    "| MALLOC_ARENA_MAX (libvips threads) | what | per image, mean | median | × core | start-up (once) | upload per image | peak RSS |",
-    "|---|---|---:|---:|---:|---:|---:|---:|",
+    "| MALLOC_ARENA_MAX (libvips threads) | V8 heap growth | what | per image, mean | median | × core | start-up (once) | upload per image | peak RSS |",
+    "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ...results.flatMap((result) =>
-      result.rows.map((row, i) => `| ${i === 0 ? `${result.label} (${result.threads})` : ""} | ${row.what} | ${ms(row.meanMs)} | ${ms(row.medianMs)} | ${row.ratio.toFixed(2)} | ${ms(row.startupMs)} | ${ms(row.uploadMs)} | ${i === 0 ? `${Math.round(result.peakRssMb)} MB` : ""} |`),
+      result.rows.map((row, i) => {
+        const cells = [
+          i === 0 ? `${result.arena} (${result.threads})` : "",
+          i === 0 ? result.heap : "",
+          row.what,
+          ms(row.meanMs),
+          ms(row.medianMs),
+          row.ratio.toFixed(2),
+          ms(row.startupMs),
+          ms(row.uploadMs),
+          i === 0 ? `${Math.round(result.peakRssMb)} MB` : "",
+        ];
+        return `| ${cells.join(" | ")} |`;
+      }),
     ),
     "",
-    "Per image: upload event to finished job record (engine, handlers, adapters, emulators), one image at a time, targets taking turns; peak RSS is the whole process (core, both flavours, s3rver, dynalite; azurite is a child process).",
+    "Per image: upload event to finished job record (engine, handlers, adapters, emulators), one image at a time, targets taking turns; peak RSS is the whole process (core, both flavours, s3rver, dynalite; azurite is a child process). V8 heap growth: the local runtime's setting (local/heap.ts) applies to this process and to azurite; the core-alone row runs in the same process with the same setting.",
   ].join("\n");
-  return { name: "pipeline", markdown, data: results.map(({ label, rows, peakRssMb, threads }) => ({ mallocArenaMax: label, rows, peakRssMb, threads })) };
+  return {
+    name: "pipeline",
+    markdown,
+    data: results.map(({ arena, heap, rows, peakRssMb, threads }) => ({ mallocArenaMax: arena, heapGrowth: heap, rows, peakRssMb, threads })),
+  };
 }
 
 export const pipelineBenchmarks: Benchmark[] = [
@@ -263,7 +293,13 @@ if (childRun) {
   );
 } else if (require.main === module) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  benchPipeline({ images: flag("images", 8), width: flag("width", 4000), height: flag("height", 3000), log: (line) => console.error(line) }).then(
+  benchPipeline({
+    images: flag("images", 8),
+    width: flag("width", 4000),
+    height: flag("height", 3000),
+    defaultHeapGrowth: process.argv.includes("--default-heap-growth"),
+    log: (line) => console.error(line),
+  }).then(
     ({ markdown }) => console.log(markdown),
     (error: unknown) => {
       console.error(error);

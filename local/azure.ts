@@ -9,6 +9,7 @@ import { pipelineOrchestrator } from "../functions/azure/orchestrator";
 import { runOrchestration, type ActivityCall, type OrchestrationResult } from "../functions/azure/replay";
 import { startPipeline } from "../functions/azure/trigger";
 import type { Ports } from "../functions/ports";
+import { LOCAL_HEAP_FLAG } from "./heap";
 import { provisionAzure, startAzurite, type AzuriteEmulator } from "./emulators";
 import type { ExecutionResult, FlavourOptions, LocalFlavour, StepCall, UploadEvent } from "./runtime";
 
@@ -48,8 +49,13 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * @throws {LocalRuntimeError} EMULATOR_PORT_IN_USE / EMULATOR_FAILED when azurite cannot start.
  */
 export async function startAzureFlavour(options: FlavourOptions): Promise<AzureFlavour> {
-  const { processing, notifier, emulatorPorts = {}, retryDelayMs = 100, decoratePorts, onStepCall } = options;
-  const azurite = await startAzurite({ blobPort: emulatorPorts.blob, tablePort: emulatorPorts.table, queuePort: emulatorPorts.queue });
+  const { processing, notifier, emulatorPorts = {}, retryDelayMs = 100, decoratePorts, onStepCall, defaultHeapGrowth } = options;
+  const azurite = await startAzurite({
+    blobPort: emulatorPorts.blob,
+    tablePort: emulatorPorts.table,
+    queuePort: emulatorPorts.queue,
+    nodeFlags: defaultHeapGrowth ? [] : [LOCAL_HEAP_FLAG],
+  });
   try {
     await provisionAzure({ connectionString: azurite.connectionString, tableName: LOCAL_AZURE_TABLE });
   } catch (error) {

@@ -272,6 +272,8 @@ export interface AzuriteOptions {
   inMemory?: boolean;
   /** Milliseconds to wait for all three services to accept connections (default 30 s). */
   startTimeoutMs?: number;
+  /** Node/V8 flags for azurite's process, e.g. the local runtime's heap growth (local/heap.ts). */
+  nodeFlags?: string[];
 }
 
 const LISTENING = /Azurite (Blob|Queue|Table) service is successfully listening at http:\/\/[^:]+:(\d+)/;
@@ -292,6 +294,7 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteEm
 
   const dir = await freshDir("image-pipeline-azurite-");
   const args = [
+    ...(opts.nodeFlags ?? []),
     azuriteEntry(),
     "--disableTelemetry",
     "--silent",

@@ -6,6 +6,7 @@ import type { JobRecord, Notifier, PipelineEvent, Ports } from "../functions/por
 import { jobIdFor, type Manifest } from "../functions/steps";
 import { startAwsFlavour } from "./aws";
 import { startAzureFlavour } from "./azure";
+import { tuneHeapForLocalRuntime } from "./heap";
 import { JsonLinesNotifier } from "./notifier";
 
 /**
@@ -48,6 +49,8 @@ export interface FlavourOptions {
   decoratePorts?: (ports: Ports, call: StepCall) => Ports;
   /** Test hook: sees every handler call. */
   onStepCall?: (call: StepCall) => void;
+  /** Keep V8's default heap growth instead of the local runtime's (local/heap.ts); for the benchmark's comparison. */
+  defaultHeapGrowth?: boolean;
 }
 
 /** What the upload trigger hands the workflow: the object's key and version. */
@@ -92,6 +95,7 @@ export interface LocalFlavour {
 
 /** Starts one flavour's emulators and engine. */
 export async function startFlavour(cloud: Cloud, options: FlavourOptions): Promise<LocalFlavour> {
+  if (!options.defaultHeapGrowth) tuneHeapForLocalRuntime();
   return cloud === "aws" ? startAwsFlavour(options) : startAzureFlavour(options);
 }
 

@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
-import { mapWithConcurrency } from "../../local/runtime";
-import { describeFlavourContract, mixedInputs, outcomeOf, startHarness, type Harness, type Outcome } from "./flavourScenarios";
+import { existsSync, readFileSync } from "node:fs";
+import type { AzureFlavour } from "../../local/azure";
+import { LOCAL_HEAP_FLAG } from "../../local/heap";
+import { mapWithConcurrency, startFlavour } from "../../local/runtime";
+import { MemoryNotifier } from "../helpers/memoryPorts";
+import { describeFlavourContract, mixedInputs, outcomeOf, startHarness, TEST_PROCESSING, type Harness, type Outcome } from "./flavourScenarios";
+
+/** The command line a process was started with (Linux /proc). */
+function commandLine(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+}
 
 describe("local Azure runtime", function () {
   describeFlavourContract("azure");
@@ -28,6 +37,23 @@ describe("local Azure runtime", function () {
 
       assert.deepEqual(outcomes.azure, outcomes.aws);
       assert.ok(outcomes.aws.some((outcome) => outcome.status === "succeeded") && outcomes.aws.some((outcome) => outcome.status === "failed"));
+    });
+  });
+
+  describe("azurite's process", function () {
+    this.timeout(60_000);
+
+    it("runs with the local runtime's heap growth, or V8's default when asked", async function () {
+      if (!existsSync("/proc/self/cmdline")) this.skip();
+      for (const defaultHeapGrowth of [false, true]) {
+        const flavour = (await startFlavour("azure", { processing: TEST_PROCESSING, notifier: new MemoryNotifier(), defaultHeapGrowth })) as AzureFlavour;
+        try {
+          const args = commandLine(flavour.azurite.pid);
+          assert.equal(args.includes(LOCAL_HEAP_FLAG), !defaultHeapGrowth, `azurite's command line: ${args.join(" ")}`);
+        } finally {
+          await flavour.stop();
+        }
+      }
     });
   });
 });
