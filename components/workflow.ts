@@ -78,7 +78,7 @@ export const workflow: WorkflowDefinition = {
     { kind: "task", name: "Optimize", handler: "optimize", resultKey: "optimized" },
     { kind: "task", name: "NotifySuccess", handler: "notifySuccess", resultKey: "notified" },
   ],
-  onError: { kind: "task", name: "NotifyError", handler: "notifyError", resultKey: "notified" },
+  onError: { kind: "task", name: "NotifyError", handler: "notifyError", resultKey: "notified", receivesRunId: true },
   errorKey: "error",
   retry: {
     errors: [TRANSIENT_ERROR_NAME],

@@ -60,9 +60,12 @@ export interface JobStore {
   /**
    * Conditional finish: moves a `running` job to `succeeded` or `failed`. Returns
    * false, writing nothing, if the job is not running any more (already finished
-   * by a duplicate delivery), so notifications go out once.
+   * by a duplicate delivery), so notifications go out once. With `runId`, also
+   * false when another run owns the job (its record names a different runId): a
+   * duplicate delivery's run that failed cannot end the run doing the work.
+   * Without a record at all, it writes the final record.
    */
-  finish(jobId: string, patch: Pick<JobRecord, "status"> & Partial<JobRecord>): Promise<boolean>;
+  finish(jobId: string, patch: Pick<JobRecord, "status"> & Partial<JobRecord>, runId?: string): Promise<boolean>;
   get(jobId: string): Promise<JobRecord | undefined>;
 }
 

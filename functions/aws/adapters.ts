@@ -250,7 +250,7 @@ export class DynamoJobStore implements JobStore {
     }
   }
 
-  async finish(jobId: string, patch: Pick<JobRecord, "status"> & Partial<JobRecord>): Promise<boolean> {
+  async finish(jobId: string, patch: Pick<JobRecord, "status"> & Partial<JobRecord>, runId?: string): Promise<boolean> {
     const now = new Date().toISOString();
     const fields: Record<string, unknown> = defined({
       ...patch,
@@ -272,13 +272,20 @@ export class DynamoJobStore implements JobStore {
       values[":now"] = now;
       assignments.push("#createdAt = if_not_exists(#createdAt, :now)");
     }
+    // Only the owning run (or a record without an owner) may finish a running job when runId is given.
+    let ownedBy = "";
+    if (runId !== undefined) {
+      names["#runId"] = "runId";
+      values[":runId"] = runId;
+      ownedBy = " AND (attribute_not_exists(#runId) OR #runId = :runId)";
+    }
     try {
       await this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { jobId },
           UpdateExpression: `SET ${assignments.join(", ")}`,
-          ConditionExpression: "attribute_not_exists(jobId) OR #status = :running",
+          ConditionExpression: `attribute_not_exists(jobId) OR (#status = :running${ownedBy})`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),

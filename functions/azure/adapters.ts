@@ -249,7 +249,7 @@ export class TableJobStore implements JobStore {
     }
   }
 
-  async finish(jobId: string, patch: Pick<JobRecord, "status"> & Partial<JobRecord>): Promise<boolean> {
+  async finish(jobId: string, patch: Pick<JobRecord, "status"> & Partial<JobRecord>, runId?: string): Promise<boolean> {
     const now = new Date().toISOString();
     const fields: Partial<JobRecord> = {
       ...patch,
@@ -260,6 +260,8 @@ export class TableJobStore implements JobStore {
       for (let round = 0; round < FINISH_ROUNDS; round += 1) {
         const existing = await this.read(jobId);
         if (existing?.status !== undefined && existing.status !== "running") return false;
+        // Only the owning run (or a record without an owner) may finish a running job when runId is given.
+        if (existing && runId !== undefined && typeof existing.runId === "string" && existing.runId !== runId) return false;
         try {
           if (existing) {
             // Merge under the etag just read: a concurrent finish makes this fail with 412 instead of overwriting.

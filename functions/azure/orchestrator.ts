@@ -42,8 +42,13 @@ export function retryOptionsFor(policy: RetryPolicy): df.RetryOptions {
 type State = Record<string, unknown>;
 type Outcome = { kind: "completed"; state: unknown } | { kind: "failed"; failure: StepFailure; state: State };
 
+/**
+ * Calls a step's activity. A step marked `receivesRunId` gets `{ input, runId }`
+ * with the instance id as runId: the shape the ASL's Parameters give the Lambda.
+ */
 function callStep(context: OrchestrationContext, step: TaskStep, retry: df.RetryOptions, input: unknown): Task {
-  return context.df.callActivityWithRetry(ACTIVITY_NAMES[step.handler], retry, input);
+  const payload = step.receivesRunId ? { input, runId: context.df.instanceId } : input;
+  return context.df.callActivityWithRetry(ACTIVITY_NAMES[step.handler], retry, payload);
 }
 
 function place(state: State, resultKey: string | undefined, result: unknown): unknown {
@@ -83,9 +88,7 @@ function* runSteps(context: OrchestrationContext, definition: WorkflowDefinition
 export function createPipelineOrchestrator(definition: WorkflowDefinition = pipelineWorkflow): OrchestrationHandler {
   return function* pipelineOrchestrator(context: OrchestrationContext): Generator<Task, unknown, unknown> {
     const start = (context.df.getInput() ?? {}) as StartInput;
-    // The instance id is this run's identity: Validate tells its own retry from a duplicate event by it.
-    const input: State = { ...start, runId: context.df.instanceId };
-    const outcome = yield* runSteps(context, definition, input);
+    const outcome = yield* runSteps(context, definition, { ...start });
     if (outcome.kind === "completed") return outcome.state;
 
     const failed = { ...outcome.state, [definition.errorKey]: outcome.failure };

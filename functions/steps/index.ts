@@ -10,6 +10,7 @@ import { validate } from "./validate";
 export { jobIdFor } from "./jobId";
 export { failureToError } from "./notify";
 export * from "./keys";
+export { unwrapRunScoped, type RunScopedInput } from "./runScoped";
 export type * from "./types";
 
 type Step = (input: never, ports: Ports, options: ProcessingOptions) => Promise<unknown>;

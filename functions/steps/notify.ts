@@ -1,6 +1,7 @@
 import { parseErrorMessage, PipelineError, type SerializedError } from "../core/errors";
 import type { Ports } from "../ports";
 import { jobIdFor } from "./jobId";
+import { unwrapRunScoped, type RunScopedInput } from "./runScoped";
 import type { FailedJob, NotifyResult, OptimizedJob, StepFailure } from "./types";
 
 /** NotifySuccess: finishes the job once and publishes `image.processed` once. */
@@ -16,13 +17,18 @@ export async function notifySuccess(job: OptimizedJob, ports: Ports): Promise<No
 
 /**
  * NotifyError: records the typed failure and publishes `image.failed` once.
- * It never touches the upload: the original stays where it was.
+ * It never touches the upload: the original stays where it was. Given the run's
+ * id, it finishes only a job this run owns (or one nobody recorded): a run
+ * started by a duplicate delivery that failed before Validate could tell it was
+ * a duplicate leaves the owning run's job alone.
  */
-export async function notifyError(input: FailedJob, ports: Ports): Promise<NotifyResult> {
+export async function notifyError(event: FailedJob | RunScopedInput<FailedJob>, ports: Ports): Promise<NotifyResult> {
+  const input = unwrapRunScoped(event);
   const jobId = input.jobId ?? jobIdFor(input.sourceKey, input.sourceEtag);
   const error = failureToError(input.error);
   const time = new Date().toISOString();
-  const finished = await ports.jobs.finish(jobId, { status: "failed", sourceKey: input.sourceKey, sourceEtag: input.sourceEtag, error, updatedAt: time });
+  const patch = { status: "failed" as const, sourceKey: input.sourceKey, sourceEtag: input.sourceEtag, error, updatedAt: time };
+  const finished = await ports.jobs.finish(jobId, patch, input.runId);
   if (finished) {
     await ports.notifier.publish({ type: "image.failed", jobId, sourceKey: input.sourceKey, time, error });
   }

@@ -1,23 +1,8 @@
 import { isPipelineError, PipelineError, validateImage, type ProcessingOptions } from "../core";
 import type { Ports } from "../ports";
 import { jobIdFor } from "./jobId";
+import { unwrapRunScoped, type RunScopedInput } from "./runScoped";
 import type { StartInput, ValidatedJob } from "./types";
-
-/**
- * Step Functions passes the run's identity next to the input
- * (`Parameters: { "input.$": "$", "runId.$": "$$.Execution.Id" }`).
- */
-export interface RunScopedInput {
-  input: StartInput;
-  runId: string;
-}
-
-function unwrap(event: StartInput | RunScopedInput): StartInput {
-  if (event && typeof event === "object" && "input" in event && event.input && typeof event.input === "object") {
-    return { ...event.input, runId: event.runId };
-  }
-  return event as StartInput;
-}
 
 /**
  * Validate: records the job (conditionally, so a duplicate event ends here),
@@ -25,8 +10,8 @@ function unwrap(event: StartInput | RunScopedInput): StartInput {
  *
  * @throws {PipelineError} CONFIG_INVALID for an event without a key; the core's codes for a bad image.
  */
-export async function validate(event: StartInput | RunScopedInput, ports: Ports, options: ProcessingOptions): Promise<ValidatedJob> {
-  const input = unwrap(event);
+export async function validate(event: StartInput | RunScopedInput<StartInput>, ports: Ports, options: ProcessingOptions): Promise<ValidatedJob> {
+  const input = unwrapRunScoped(event);
   if (!input || typeof input.sourceKey !== "string" || input.sourceKey === "") {
     throw new PipelineError("CONFIG_INVALID", "The workflow was started without a sourceKey; start it with { \"sourceKey\": \"<upload key>\" }.");
   }

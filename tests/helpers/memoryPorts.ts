@@ -43,9 +43,10 @@ export class MemoryJobStore implements JobStore {
     return true;
   }
 
-  async finish(jobId: string, patch: Pick<JobRecord, "status"> & Partial<JobRecord>): Promise<boolean> {
+  async finish(jobId: string, patch: Pick<JobRecord, "status"> & Partial<JobRecord>, runId?: string): Promise<boolean> {
     const existing = this.records.get(jobId);
     if (existing && existing.status !== "running") return false;
+    if (existing?.runId !== undefined && runId !== undefined && existing.runId !== runId) return false;
     const now = new Date().toISOString();
     const base: JobRecord = existing ?? { jobId, sourceKey: patch.sourceKey ?? "", status: "running", createdAt: now, updatedAt: now };
     this.records.set(jobId, { ...base, ...patch, jobId });

@@ -108,6 +108,34 @@ export function describePortContract(ports: () => Ports): void {
       assert.ok(stored?.createdAt, "the record gets a createdAt");
     });
 
+    it("finishes a running job for its own run only, when a runId is given", async () => {
+      const jobId = id("owned");
+      await ports().jobs.create(runningJob(jobId, { runId: "run-1" }));
+
+      const byOther = await ports().jobs.finish(jobId, { status: "failed", error: { code: "THROTTLED", message: "gave up", permanent: false } }, "run-2");
+      const untouched = await ports().jobs.get(jobId);
+      const byOwner = await ports().jobs.finish(jobId, { status: "succeeded", outputs: 2 }, "run-1");
+      const stored = await ports().jobs.get(jobId);
+
+      assert.equal(byOther, false);
+      assert.equal(untouched?.status, "running");
+      assert.equal(untouched?.error, undefined);
+      assert.equal(byOwner, true);
+      assert.equal(stored?.status, "succeeded");
+      assert.equal(stored?.runId, "run-1");
+    });
+
+    it("lets a run finish a job recorded without an owner, or not recorded at all", async () => {
+      const ownerless = id("ownerless");
+      await ports().jobs.create(runningJob(ownerless));
+      const unrecorded = id("unrecorded-run");
+
+      assert.equal(await ports().jobs.finish(ownerless, { status: "failed" }, "run-9"), true);
+      assert.equal(await ports().jobs.finish(unrecorded, { status: "failed", sourceKey: "photos/y.jpg" }, "run-9"), true);
+      assert.equal((await ports().jobs.get(ownerless))?.status, "failed");
+      assert.equal((await ports().jobs.get(unrecorded))?.status, "failed");
+    });
+
     it("returns undefined for a job that does not exist", async () => {
       assert.equal(await ports().jobs.get(id("none")), undefined);
     });

@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
 import { renderAsl } from "../../components/aws/asl";
 import { workflow } from "../../components/workflow";
+import { PipelineError } from "../../functions/core/errors";
+import { samplePhoto } from "../../functions/core/sample";
+import type { Ports } from "../../functions/ports";
+import { jobIdFor } from "../../functions/steps";
 import { localAsl, localFunctionArns } from "../../local/aws";
-import { describeFlavourContract } from "./flavourScenarios";
+import { startFlavour, type LocalFlavour, type StepCall } from "../../local/runtime";
+import { MemoryNotifier } from "../helpers/memoryPorts";
+import { describeFlavourContract, TEST_PROCESSING } from "./flavourScenarios";
 
 describe("local AWS runtime", function () {
   it("runs the ASL the deployed state machine is rendered from, with local function ARNs", function () {
@@ -16,4 +22,50 @@ describe("local AWS runtime", function () {
   });
 
   describeFlavourContract("aws");
+
+  // Only AWS can start a second run for one upload: on Azure the instance id is derived
+  // from the upload, so the starter starts nothing for a duplicate delivery.
+  describe("a duplicate delivery's run that fails before it knows it is a duplicate", function () {
+    this.timeout(60_000);
+    let flavour: LocalFlavour | undefined;
+    after(async () => flavour?.stop());
+
+    it("leaves the job of the run doing the work running, and that run ends it once", async function () {
+      const notifier = new MemoryNotifier();
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const decoratePorts = (ports: Ports, call: StepCall): Ports => {
+        if (call.runId === "duplicate-run" && call.handler === "validate") {
+          // Every attempt of the duplicate's Validate fails to reach the job store, through all retries.
+          const create = async (): Promise<boolean> => {
+            throw new PipelineError("STORAGE_UNAVAILABLE", "Injected fault: DynamoDB did not answer.");
+          };
+          return { ...ports, jobs: { ...ports.jobs, create, finish: ports.jobs.finish.bind(ports.jobs), get: ports.jobs.get.bind(ports.jobs) } };
+        }
+        if (call.runId === "owner-run" && call.handler === "resize") {
+          // The owning run pauses after Validate recorded the job, until the duplicate has failed.
+          return { ...ports, objects: { ...ports.objects, get: async (area, key) => (await held, ports.objects.get(area, key)), head: ports.objects.head.bind(ports.objects), put: ports.objects.put.bind(ports.objects) } };
+        }
+        return ports;
+      };
+      flavour = await startFlavour("aws", { processing: TEST_PROCESSING, notifier, retryDelayMs: 5, decoratePorts });
+      const event = await flavour.upload("dupes/late-failure.jpg", await samplePhoto({ width: 96, height: 64, seed: 41 }));
+      const jobId = jobIdFor(event.sourceKey, event.sourceEtag);
+
+      const owner = flavour.execute(event, "owner-run");
+      while ((await flavour.ports.jobs.get(jobId))?.status !== "running") await new Promise((resolve) => setTimeout(resolve, 10));
+      const duplicate = await flavour.execute({ ...event }, "duplicate-run");
+      const whileOwnerRuns = await flavour.ports.jobs.get(jobId);
+      release();
+      const ownerResult = await owner;
+      const final = await flavour.ports.jobs.get(jobId);
+
+      assert.equal(duplicate.status, "failed", "the duplicate's own run still ends failed");
+      assert.equal(whileOwnerRuns?.status, "running");
+      assert.equal(whileOwnerRuns?.error, undefined);
+      assert.equal(ownerResult.status, "succeeded");
+      assert.equal(final?.status, "succeeded");
+      assert.deepEqual(notifier.events.map((e) => e.type), ["image.processed"]);
+    });
+  });
 });

@@ -237,8 +237,11 @@ describe("ASL run by aws-local-stepfunctions (the local runtime's engine)", () =
     assert.equal(result.calls.filter((c) => c.state === "Resize").length, 1, "no retry of a permanent error");
     const notifyError = result.calls.filter((c) => c.state === "NotifyError");
     assert.equal(notifyError.length, 1);
-    assert.equal(notifyError[0]?.input.jobId, "job-bad.jpg");
-    assert.equal((notifyError[0]?.input.error as { Error: string }).Error, "PermanentError");
+    // As Validate, NotifyError gets the run's identity next to its input: it only finishes a job its own run owns.
+    const { input, runId } = notifyError[0]?.input as { input: { jobId: string; error: { Error: string } }; runId: string };
+    assert.equal(runId, "arn:aws:states:eu-west-1:123456789012:execution:image-pipeline:run-1");
+    assert.equal(input.jobId, "job-bad.jpg");
+    assert.equal(input.error.Error, "PermanentError");
     assert.equal(result.calls.some((c) => c.state === "Optimize"), false);
   });
 
@@ -248,7 +251,7 @@ describe("ASL run by aws-local-stepfunctions (the local runtime's engine)", () =
     assert.equal(result.status, "failed");
     assert.equal(result.error?.name, "TransientError");
     assert.equal(result.calls.filter((c) => c.state === "Validate").length, 1 + workflow.retry.maxRetries);
-    assert.deepEqual((result.calls.find((c) => c.state === "NotifyError")?.input as { sourceKey: string }).sourceKey, "photo.jpg");
+    assert.deepEqual((result.calls.find((c) => c.state === "NotifyError")?.input as { input: { sourceKey: string } }).input.sourceKey, "photo.jpg");
   });
 
   it("still fails with the original error when NotifyError itself fails", async () => {

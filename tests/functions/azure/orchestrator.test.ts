@@ -55,7 +55,8 @@ describe("Azure orchestrator (durable-functions replay engine)", () => {
       assert.deepEqual(names(step.actions), [ACTIVITY_NAMES.validate]);
       const [validate] = step.actions;
       assert.equal(validate.actionType, 1, "CallActivityWithRetry");
-      assert.deepEqual(validate.input, { ...start, runId: instanceId });
+      // The shape the ASL's Parameters give the Lambda: the state under `input`, the run's identity next to it.
+      assert.deepEqual(validate.input, { input: start, runId: instanceId });
       assert.deepEqual(
         { ...validate.retryOptions },
         { firstRetryIntervalInMilliseconds: 2000, maxNumberOfAttempts: 4, backoffCoefficient: 2, maxRetryIntervalInMilliseconds: 30000 },
@@ -118,7 +119,7 @@ describe("Azure orchestrator (durable-functions replay engine)", () => {
       const step = await replay(history);
 
       assert.deepEqual(names(step.actions), ["Validate", "NotifyError"]);
-      assert.deepEqual(step.actions[1].input, { ...start, runId: instanceId, error: envelope[FAILURE_KEY] });
+      assert.deepEqual(step.actions[1].input, { input: { ...start, error: envelope[FAILURE_KEY] }, runId: instanceId });
 
       history.push(h.taskScheduled(1, "NotifyError"), h.orchestratorCompleted(), h.orchestratorStarted(), h.taskCompleted(1, { jobId: instanceId, status: "failed", published: true }));
       const done = await replay(history);
@@ -208,7 +209,7 @@ describe("Azure orchestrator (durable-functions replay engine)", () => {
       assert.equal(calls.filter((c) => c.name === "Optimize").length, workflow.retry.maxRetries + 1);
       assert.deepEqual(sleeps, [2000, 4000, 8000, 16000], "the extension times a backoff after the last attempt too");
       const notifyError = calls.find((c) => c.name === "NotifyError");
-      assert.deepEqual((notifyError?.input as { error: unknown }).error, { Error: "TransientError", Cause: "THROTTLED: Blob Storage throttled the request; the step will be retried." });
+      assert.deepEqual((notifyError?.input as { input: { error: unknown } }).input.error, { Error: "TransientError", Cause: "THROTTLED: Blob Storage throttled the request; the step will be retried." });
       assert.equal(calls.at(-1)?.name, "NotifyError");
       assert.match(String(result.output), /^TransientError: THROTTLED: /);
     });
@@ -227,7 +228,7 @@ describe("Azure orchestrator (durable-functions replay engine)", () => {
       assert.deepEqual(sleeps, []);
       assert.ok(!calls.some((c) => c.name === "Optimize"));
       const notifyError = calls.find((c) => c.name === "NotifyError");
-      assert.deepEqual(notifyError?.input, { ...validated, error: { Error: "PermanentError", Cause: "CORRUPT_IMAGE: The upload is not a readable image." } });
+      assert.deepEqual(notifyError?.input, { input: { ...validated, error: { Error: "PermanentError", Cause: "CORRUPT_IMAGE: The upload is not a readable image." } }, runId: instanceId });
       assert.match(result.error ?? "", /^PermanentError: CORRUPT_IMAGE/);
     });
 

@@ -156,6 +156,26 @@ describe("workflow steps", () => {
   });
 });
 
+describe("NotifyError for a duplicate delivery's run", () => {
+  it("leaves the job of the run that owns it alone: no failed record, no event", async () => {
+    const ports = memoryPorts();
+    const jobId = jobIdFor("photos/cat.jpg", "e1");
+    const now = new Date().toISOString();
+    await ports.jobs.create({ jobId, sourceKey: "photos/cat.jpg", sourceEtag: "e1", runId: "run-owner", status: "running", createdAt: now, updatedAt: now });
+    const failed = { sourceKey: "photos/cat.jpg", sourceEtag: "e1", error: { Error: "TransientError", Cause: "THROTTLED: DynamoDB throttled the request." } };
+
+    const other = (await runStep("notifyError", { input: failed, runId: "run-duplicate" }, ports, options)) as NotifyResult;
+    const afterOther = await ports.jobs.get(jobId);
+    const owner = (await runStep("notifyError", { input: failed, runId: "run-owner" }, ports, options)) as NotifyResult;
+
+    assert.equal(other.published, false);
+    assert.equal(afterOther?.status, "running");
+    assert.equal(afterOther?.error, undefined);
+    assert.equal(owner.published, true);
+    assert.deepEqual(ports.notifier.events.map((e) => [e.type, e.jobId]), [["image.failed", jobId]]);
+  });
+});
+
 describe("failureToError", () => {
   it("reads a plain CODE: message cause", () => {
     assert.equal(failureToError({ Error: "PermanentError", Cause: "TOO_MANY_PIXELS: too big" }).code, "TOO_MANY_PIXELS");
