@@ -1,10 +1,11 @@
 import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
 import sharp from "sharp";
-import { defaultProcessingOptions, PipelineError, processImage, type ProcessingOptions } from "../functions/core";
+import { defaultProcessingOptions, processImage, type ProcessingOptions } from "../functions/core";
 import { samplePhoto } from "../functions/core/sample";
-import type { Area, JobRecord, Notifier, Ports } from "../functions/ports";
+import type { Notifier } from "../functions/ports";
 import { runStep, type ValidatedJob } from "../functions/steps";
+import { memoryPorts } from "../tests/helpers/memoryPorts";
 import { startFlavour, type Cloud, type LocalFlavour } from "../local/runtime";
 import { childSpec, reportToParent, runInChild } from "./child";
 import type { BenchContext, BenchResult, Benchmark } from "./types";
@@ -65,29 +66,9 @@ async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
 
 const quietNotifier: Notifier = { publish: async () => undefined };
 
-/** Ports kept in this process's memory: the steps' own cost, without storage, engine or emulator. */
-function memoryPorts(): Ports {
-  const objects = new Map<string, Buffer>();
-  const jobs = new Map<string, JobRecord>();
-  const id = (area: Area, key: string) => `${area}/${key}`;
-  const get = async (area: Area, key: string) => {
-    const body = objects.get(id(area, key));
-    if (!body) throw new PipelineError("NOT_FOUND", `No object ${key} in ${area}.`);
-    return body;
-  };
-  return {
-    objects: { get, head: async (area, key) => ({ bytes: (await get(area, key)).length }), put: async (area, key, body) => void objects.set(id(area, key), body) },
-    jobs: {
-      create: async (record) => !jobs.has(record.jobId) && Boolean(jobs.set(record.jobId, record)),
-      finish: async (jobId, patch) => Boolean(jobs.set(jobId, { ...(jobs.get(jobId) as JobRecord), ...patch })),
-      get: async (jobId) => jobs.get(jobId),
-    },
-    notifier: quietNotifier,
-  };
-}
-
 /** The workflow's steps called directly in order (parallel block included), as the engines call them. */
 function stepsTarget(processing: ProcessingOptions): Target {
+  // Ports kept in this process's memory: the steps' own cost, without storage, engine or emulator.
   const ports = memoryPorts();
   const target: Target = {
     what: "workflow steps in process (memory ports, no engine)",

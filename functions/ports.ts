@@ -67,6 +67,12 @@ export interface JobStore {
    */
   finish(jobId: string, patch: Pick<JobRecord, "status"> & Partial<JobRecord>, runId?: string): Promise<boolean>;
   get(jobId: string): Promise<JobRecord | undefined>;
+  /**
+   * Jobs still `running` that were created before `createdBefore` (ISO time),
+   * at most `limit`, in no promised order: runs that outlived the workflow's
+   * timeout (the execution was ended, an orchestration was lost) and will never finish.
+   */
+  listStuck(createdBefore: string, limit: number): Promise<JobRecord[]>;
 }
 
 export type PipelineEventType = "image.processed" | "image.failed";

@@ -43,6 +43,7 @@ import { TableClient } from "@azure/data-tables";
 import dynalite from "dynalite";
 import S3rver from "s3rver";
 import { LOCAL_AWS_CREDENTIALS } from "../functions/aws/adapters";
+import { JOBS_TABLE_KEY, RUNNING_JOBS_INDEX } from "../functions/aws/jobsTable";
 import { DEFAULT_CONTAINERS, type AzureContainers } from "../functions/azure/adapters";
 import { LocalRuntimeError } from "./errors";
 
@@ -428,8 +429,18 @@ export async function provisionAws(settings: AwsProvisioning): Promise<void> {
       .send(
         new CreateTableCommand({
           TableName: settings.tableName,
-          AttributeDefinitions: [{ AttributeName: "jobId", AttributeType: "S" }],
-          KeySchema: [{ AttributeName: "jobId", KeyType: "HASH" }],
+          AttributeDefinitions: [JOBS_TABLE_KEY, RUNNING_JOBS_INDEX.partitionKey, RUNNING_JOBS_INDEX.sortKey].map((AttributeName) => ({ AttributeName, AttributeType: "S" })),
+          KeySchema: [{ AttributeName: JOBS_TABLE_KEY, KeyType: "HASH" }],
+          GlobalSecondaryIndexes: [
+            {
+              IndexName: RUNNING_JOBS_INDEX.name,
+              KeySchema: [
+                { AttributeName: RUNNING_JOBS_INDEX.partitionKey, KeyType: "HASH" },
+                { AttributeName: RUNNING_JOBS_INDEX.sortKey, KeyType: "RANGE" },
+              ],
+              Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: [...RUNNING_JOBS_INDEX.projected] },
+            },
+          ],
           BillingMode: "PAY_PER_REQUEST",
         }),
       )

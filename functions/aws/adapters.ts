@@ -6,11 +6,12 @@
 
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { invalidParameterError, isPipelineError, PipelineError } from "../core/errors";
 import { positiveNumberSetting, requiredSetting } from "../settings";
 import type { Area, JobRecord, JobStore, Notifier, ObjectInfo, ObjectStore, PipelineEvent, Ports } from "../ports";
+import { RUNNING_JOBS_INDEX } from "./jobsTable";
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -225,6 +226,12 @@ function isConditionFailure(thrown: unknown): boolean {
   return (thrown as SdkErrorShape | undefined)?.name === "ConditionalCheckFailedException";
 }
 
+/** A stored item as a JobRecord: the index key is the store's business, not the record's. */
+function withoutIndexKey(item: Record<string, unknown>): JobRecord {
+  const { [RUNNING_JOBS_INDEX.partitionKey]: _shard, ...record } = item;
+  return record as unknown as JobRecord;
+}
+
 /** Drops undefined fields, so an update never writes them and a patch never clears a field by accident. */
 function defined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
@@ -238,7 +245,8 @@ export class DynamoJobStore implements JobStore {
   ) {}
 
   async create(record: JobRecord): Promise<boolean> {
-    const item = defined({ ...record, expiresAt: record.expiresAt ?? epochSecondsAfterDays(this.retentionDays) });
+    const running = record.status === "running" ? { [RUNNING_JOBS_INDEX.partitionKey]: RUNNING_JOBS_INDEX.shard } : {};
+    const item = defined({ ...record, ...running, expiresAt: record.expiresAt ?? epochSecondsAfterDays(this.retentionDays) });
     try {
       await this.documents.send(
         new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: "attribute_not_exists(jobId)" }),
@@ -258,7 +266,7 @@ export class DynamoJobStore implements JobStore {
       expiresAt: patch.expiresAt ?? epochSecondsAfterDays(this.retentionDays),
     });
     delete fields.jobId;
-    const names: Record<string, string> = { "#status": "status" };
+    const names: Record<string, string> = { "#status": "status", "#runningShard": RUNNING_JOBS_INDEX.partitionKey };
     const values: Record<string, unknown> = { ":running": "running" };
     const assignments: string[] = [];
     for (const [index, [field, value]] of Object.entries(fields).entries()) {
@@ -284,7 +292,8 @@ export class DynamoJobStore implements JobStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { jobId },
-          UpdateExpression: `SET ${assignments.join(", ")}`,
+          // A finished job leaves the running-jobs index.
+          UpdateExpression: `SET ${assignments.join(", ")} REMOVE #runningShard`,
           ConditionExpression: `attribute_not_exists(jobId) OR (#status = :running${ownedBy})`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -300,9 +309,28 @@ export class DynamoJobStore implements JobStore {
   async get(jobId: string): Promise<JobRecord | undefined> {
     try {
       const response = await this.documents.send(new GetCommand({ TableName: this.tableName, Key: { jobId }, ConsistentRead: true }));
-      return response.Item as JobRecord | undefined;
+      return response.Item && withoutIndexKey(response.Item);
     } catch (thrown) {
       throw toAwsError(thrown, this.target(jobId));
+    }
+  }
+
+  async listStuck(createdBefore: string, limit: number): Promise<JobRecord[]> {
+    try {
+      const response = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: RUNNING_JOBS_INDEX.name,
+          KeyConditionExpression: "#shard = :running AND #createdAt < :before",
+          ExpressionAttributeNames: { "#shard": RUNNING_JOBS_INDEX.partitionKey, "#createdAt": RUNNING_JOBS_INDEX.sortKey },
+          ExpressionAttributeValues: { ":running": RUNNING_JOBS_INDEX.shard, ":before": createdBefore },
+          Limit: limit,
+        }),
+      );
+      // The index projects the keys and what a failure event names; status is running by construction.
+      return (response.Items ?? []).map((item) => ({ ...withoutIndexKey(item), status: "running" as const }));
+    } catch (thrown) {
+      throw toAwsError(thrown, { service: "DynamoDB", resource: `table "${this.tableName}"`, item: `index "${RUNNING_JOBS_INDEX.name}"`, details: { table: this.tableName } });
     }
   }
 

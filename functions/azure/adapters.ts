@@ -5,7 +5,7 @@
  */
 
 import { BlobServiceClient, type StoragePipelineOptions } from "@azure/storage-blob";
-import { TableClient, type TableEntity, type TableEntityResult } from "@azure/data-tables";
+import { odata, TableClient, type TableEntity, type TableEntityResult } from "@azure/data-tables";
 import { EventGridPublisherClient } from "@azure/eventgrid";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import { invalidParameterError, isPipelineError, PipelineError, type SerializedError } from "../core/errors";
@@ -294,6 +294,23 @@ export class TableJobStore implements JobStore {
     } catch (thrown) {
       throw toAzureError(thrown, this.target(jobId));
     }
+  }
+
+  async listStuck(createdBefore: string, limit: number): Promise<JobRecord[]> {
+    const stuck: JobRecord[] = [];
+    try {
+      // One partition holds every job; the filter runs in the service, a page at a time.
+      const entities = this.table.listEntities<Record<string, unknown>>({
+        queryOptions: { filter: odata`PartitionKey eq ${PARTITION} and status eq ${"running"} and createdAt lt ${createdBefore}` },
+      });
+      for await (const entity of entities) {
+        stuck.push(fromEntity(entity));
+        if (stuck.length >= limit) break;
+      }
+    } catch (thrown) {
+      throw toAzureError(thrown, { service: "Table Storage", resource: `table "${this.table.tableName}"`, details: { table: this.table.tableName } });
+    }
+    return stuck;
   }
 
   private async read(jobId: string): Promise<(TableEntityResult<Record<string, unknown>> & { status?: string }) | undefined> {

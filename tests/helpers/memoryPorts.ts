@@ -57,6 +57,14 @@ export class MemoryJobStore implements JobStore {
     const found = this.records.get(jobId);
     return found && { ...found };
   }
+
+  async listStuck(createdBefore: string, limit: number): Promise<JobRecord[]> {
+    return [...this.records.values()]
+      .filter((record) => record.status === "running" && record.createdAt < createdBefore)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+      .slice(0, limit)
+      .map((record) => ({ ...record }));
+  }
 }
 
 export class MemoryNotifier implements Notifier {

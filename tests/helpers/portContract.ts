@@ -136,6 +136,30 @@ export function describePortContract(ports: () => Ports): void {
       assert.equal((await ports().jobs.get(unrecorded))?.status, "failed");
     });
 
+    it("lists the jobs still running that started before a time, and no others", async () => {
+      // Times long past, so jobs other tests leave in a shared store never qualify.
+      const old = (second: number) => `2001-01-01T00:00:0${second}.000Z`;
+      const [first, second, recent, finished] = ["stuck-1", "stuck-2", "recent", "finished"].map(id);
+      await ports().jobs.create(runningJob(first, { createdAt: old(1), runId: "run-1" }));
+      await ports().jobs.create(runningJob(second, { createdAt: old(2) }));
+      await ports().jobs.create(runningJob(recent));
+      await ports().jobs.create(runningJob(finished, { createdAt: old(3) }));
+      await ports().jobs.finish(finished, { status: "succeeded" });
+
+      const ours = new Set([first, second, recent, finished]);
+      const listed = (await ports().jobs.listStuck("2001-01-02T00:00:00.000Z", 50)).filter((job) => ours.has(job.jobId));
+      const one = await ports().jobs.listStuck("2001-01-02T00:00:00.000Z", 1);
+
+      assert.deepEqual(listed.map((job) => job.jobId).sort(), [first, second].sort());
+      for (const job of listed) {
+        assert.equal(job.status, "running");
+        assert.equal(job.sourceKey, `photos/${job.jobId}.jpg`, "a listed job names its upload");
+      }
+      assert.equal(listed.find((job) => job.jobId === first)?.runId, "run-1");
+      assert.equal(one.length, 1, "at most `limit` jobs");
+      assert.equal(Object.keys(await ports().jobs.get(first) ?? {}).some((field) => !["jobId", "sourceKey", "status", "createdAt", "updatedAt", "runId", "expiresAt"].includes(field)), false, "no store-internal fields in a record");
+    });
+
     it("returns undefined for a job that does not exist", async () => {
       assert.equal(await ports().jobs.get(id("none")), undefined);
     });
