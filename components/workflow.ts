@@ -12,6 +12,16 @@ import { TRANSIENT_ERROR_NAME } from "../functions/core/errors";
 export const STEP_HANDLERS = ["validate", "resize", "applyFilters", "optimize", "notifySuccess", "notifyError"] as const;
 export type StepHandler = (typeof STEP_HANDLERS)[number];
 
+/**
+ * The one function outside the workflow: the stuck-job sweep (functions/steps/sweep.ts),
+ * run on a schedule (AWS: an EventBridge schedule → Lambda; Azure: a timer function).
+ * It fails jobs still running past the whole-run timeout, which no engine reports.
+ */
+export const SWEEP_HANDLER = "sweepStuckJobs";
+export type FunctionHandler = StepHandler | typeof SWEEP_HANDLER;
+/** How often the sweep runs, in minutes. */
+export const SWEEP_INTERVAL_MINUTES = 5;
+
 export interface RetryPolicy {
   /** Error names retried; permanent errors (a bad image) are never listed. */
   errors: string[];

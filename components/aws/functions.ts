@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { StepHandler } from "../workflow";
+import { SWEEP_HANDLER, type FunctionHandler } from "../workflow";
 import { assumeRolePolicy, stepFunctionPolicy } from "./iam";
 
 /**
@@ -23,7 +23,7 @@ export interface StepFunctionAccess {
 }
 
 export interface StepFunctionArgs {
-  handler: StepHandler;
+  handler: FunctionHandler;
   /** Physical name, known before the function exists so its log group can be `/aws/lambda/<name>`. */
   functionName: string;
   code: pulumi.Input<pulumi.asset.Archive>;
@@ -75,7 +75,7 @@ export class StepFunction extends pulumi.ComponentResource {
       name,
       {
         name: functionName,
-        description: `image-pipeline step "${handler}"`,
+        description: handler === SWEEP_HANDLER ? "image-pipeline stuck-job sweep (scheduled)" : `image-pipeline step "${handler}"`,
         role: role.arn,
         runtime: LAMBDA_RUNTIME,
         handler: `index.${handler}`,

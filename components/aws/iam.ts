@@ -1,4 +1,5 @@
-import type { StepHandler } from "../workflow";
+import { RUNNING_JOBS_INDEX } from "../../functions/aws/jobsTable";
+import type { FunctionHandler } from "../workflow";
 
 /**
  * IAM policy documents of the AWS pipeline, as pure functions of plain ARNs so
@@ -90,12 +91,13 @@ export function assumeRolePolicy(service: string, sourceAccount?: string): Trust
  * - resize / applyFilters: read the upload, write intermediates under the work prefix;
  * - optimize: read intermediates, write final renditions (never into the work prefix);
  * - notifySuccess / notifyError: finish the job record, publish on the topic;
+ * - sweepStuckJobs: query the running-jobs index, finish stuck job records, publish on the topic;
  * - all: write their own logs, traces; use the configured KMS key; VPC interfaces when in a VPC.
  *
  * Readers of a bucket also get `s3:ListBucket` on it: without it S3 answers 403 rather than
  * 404 for a missing key, and a deleted upload would look like a permissions bug.
  */
-export function stepFunctionPolicy(handler: StepHandler, refs: StepPolicyRefs): PolicyDocument {
+export function stepFunctionPolicy(handler: FunctionHandler, refs: StepPolicyRefs): PolicyDocument {
   const { uploadsBucketArn, renditionsBucketArn, workPrefix, tableArn, topicArn, logGroupArn, kmsKeyArn, vpc = false } = refs;
   const uploads = `${uploadsBucketArn}/*`;
   const work = `${renditionsBucketArn}/${workPrefix}*`;
@@ -124,6 +126,11 @@ export function stepFunctionPolicy(handler: StepHandler, refs: StepPolicyRefs): 
     case "notifySuccess":
     case "notifyError":
       allow("FinishJob", ["dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem"], [tableArn]);
+      allow("Publish", ["sns:Publish"], [topicArn]);
+      break;
+    case "sweepStuckJobs":
+      allow("ListRunningJobs", ["dynamodb:Query"], [`${tableArn}/index/${RUNNING_JOBS_INDEX.name}`]);
+      allow("FinishJob", ["dynamodb:UpdateItem"], [tableArn]);
       allow("Publish", ["sns:Publish"], [topicArn]);
       break;
   }

@@ -2,11 +2,14 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { buildFunctionBundle, type BundleCpu } from "../bundle";
 import { stepSettings, type PipelineConfig } from "../config";
-import { STEP_HANDLERS, workflow as defaultWorkflow, type StepHandler, type WorkflowDefinition } from "../workflow";
+import { JOBS_TABLE_KEY, JOBS_TABLE_TTL_ATTRIBUTE, RUNNING_JOBS_INDEX } from "../../functions/aws/jobsTable";
+import { stuckAfterSeconds } from "../../functions/steps/sweep";
+import { STEP_HANDLERS, SWEEP_HANDLER, workflow as defaultWorkflow, type FunctionHandler, type StepHandler, type WorkflowDefinition } from "../workflow";
 import { StepFunction } from "./functions";
 import { PrivateNetwork } from "./network";
 import { PipelineStateMachine } from "./stateMachine";
 import { SecureBucket } from "./storage";
+import { SWEEP_MEMORY_MB, SWEEP_TIMEOUT_SECONDS, SweepSchedule } from "./sweep";
 import { UploadTrigger } from "./trigger";
 import type { ImagePipelineOutputs } from "../outputs";
 
@@ -34,7 +37,7 @@ export interface AwsImagePipelineArgs {
   /** The validated stack config (components/config.ts). */
   config: PipelineConfig;
   /**
-   * Prebuilt code for all six functions (tests, CI artifacts). Default: the
+   * Prebuilt code for all seven functions (six steps and the sweep; tests, CI artifacts). Default: the
    * bundle of `entry` for `config.architecture`, built when the program runs.
    */
   code?: pulumi.Input<pulumi.asset.Archive>;
@@ -61,6 +64,8 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
   readonly topicArn: pulumi.Output<string>;
   readonly functionArns: Record<StepHandler, pulumi.Output<string>>;
   readonly functionNames: Record<StepHandler, pulumi.Output<string>>;
+  /** The scheduled stuck-job sweep's Lambda. */
+  readonly sweepFunctionName: pulumi.Output<string>;
   /** The private VPC when `config.vpc` is on. */
   readonly vpcId?: pulumi.Output<string>;
 
@@ -84,13 +89,23 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       `${name}-jobs`,
       {
         billingMode: "PAY_PER_REQUEST",
-        hashKey: "jobId",
-        attributes: [{ name: "jobId", type: "S" }],
+        hashKey: JOBS_TABLE_KEY,
+        attributes: [JOBS_TABLE_KEY, RUNNING_JOBS_INDEX.partitionKey, RUNNING_JOBS_INDEX.sortKey].map((attribute) => ({ name: attribute, type: "S" })),
+        // Sparse: only running jobs carry the partition key, so the stuck-job sweep reads just those.
+        globalSecondaryIndexes: [
+          {
+            name: RUNNING_JOBS_INDEX.name,
+            hashKey: RUNNING_JOBS_INDEX.partitionKey,
+            rangeKey: RUNNING_JOBS_INDEX.sortKey,
+            projectionType: "INCLUDE",
+            nonKeyAttributes: [...RUNNING_JOBS_INDEX.projected],
+          },
+        ],
         pointInTimeRecovery: { enabled: true },
         // Without a configured key, the AWS-managed aws/dynamodb key (auditable in CloudTrail).
         serverSideEncryption: { enabled: true, ...(kmsKeyArn ? { kmsKeyArn } : {}) },
         // The job store stamps expiresAt JOB_RETENTION_DAYS after each write; DynamoDB then drops the record.
-        ttl: { attributeName: "expiresAt", enabled: true },
+        ttl: { attributeName: JOBS_TABLE_TTL_ATTRIBUTE, enabled: true },
         ...regional,
         tags,
       },
@@ -122,6 +137,8 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       NODE_OPTIONS: "--enable-source-maps",
     };
 
+    const access = { uploadsBucketArn: uploads.arn, renditionsBucketArn: renditions.arn, workPrefix: WORK_PREFIX, tableArn: table.arn, topicArn: topic.arn, kmsKeyArn };
+    const vpc = network ? { subnetIds: network.subnetIds, securityGroupIds: [network.functionsSecurityGroupId] } : undefined;
     const functions = {} as Record<StepHandler, StepFunction>;
     for (const handler of STEP_HANDLERS) {
       const { memoryMb, timeoutSeconds } = stepSettings(config, handler);
@@ -136,9 +153,9 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
           timeoutSeconds,
           environment,
           logRetentionDays,
-          access: { uploadsBucketArn: uploads.arn, renditionsBucketArn: renditions.arn, workPrefix: WORK_PREFIX, tableArn: table.arn, topicArn: topic.arn, kmsKeyArn },
+          access,
           reservedConcurrency: config.reservedConcurrency,
-          vpc: network ? { subnetIds: network.subnetIds, securityGroupIds: [network.functionsSecurityGroupId] } : undefined,
+          vpc,
           tags,
           region,
         },
@@ -162,6 +179,29 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       },
       { parent: this },
     );
+
+    // The stuck-job sweep: the same bundle and access, a small fixed size, one at a time, on a schedule.
+    const sweeper = new StepFunction(
+      `${name}-${SWEEP_HANDLER}`,
+      {
+        handler: SWEEP_HANDLER,
+        functionName: lambdaName(name, SWEEP_HANDLER),
+        code,
+        architecture: config.architecture,
+        memoryMb: SWEEP_MEMORY_MB,
+        timeoutSeconds: SWEEP_TIMEOUT_SECONDS,
+        environment: { ...environment, STUCK_AFTER_SECONDS: String(stuckAfterSeconds(workflow)) },
+        logRetentionDays,
+        access,
+        reservedConcurrency: 1,
+        vpc,
+        tags,
+        region,
+      },
+      { parent: this },
+    );
+    new SweepSchedule(`${name}-sweep`, { functionArn: sweeper.arn, functionName: sweeper.functionName, tags, region }, { parent: this });
+    this.sweepFunctionName = sweeper.functionName;
 
     new UploadTrigger(`${name}-trigger`, { uploadsBucketName: uploads.bucketName, stateMachineArn: stateMachine.arn, accountId, tags, region }, { parent: this });
 
@@ -191,6 +231,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       stateMachineArn: this.stateMachineArn,
       tableName: this.tableName,
       topicArn: this.topicArn,
+      sweepFunctionName: this.sweepFunctionName,
       vpcId: this.vpcId,
     });
   }
@@ -202,7 +243,7 @@ export function pipelineTags(config: Pick<PipelineConfig, "tags" | "dataClassifi
 }
 
 /** The function's physical name: fixed, so its log group can be named before it exists. */
-export function lambdaName(pipelineName: string, handler: StepHandler): string {
+export function lambdaName(pipelineName: string, handler: FunctionHandler): string {
   const functionName = `${pipelineName}-${handler}`;
   if (!/^[a-zA-Z0-9-_]{1,64}$/.test(functionName)) {
     throw new Error(`The Lambda name "${functionName}" is not valid (letters, digits, - and _, at most 64); use a shorter pipeline name than "${pipelineName}".`);

@@ -1,5 +1,6 @@
 /**
- * The Lambda entry file: one handler per workflow step (`index.<name>` once bundled).
+ * The Lambda entry file: one handler per workflow step (`index.<name>` once bundled),
+ * plus the scheduled stuck-job sweep.
  * Ports and options are built once per cold start, from the environment. A failure
  * leaves with name `TransientError`/`PermanentError` (the Lambda errorType that the
  * state machine's Retry/Catch match) and message `CODE: text`.
@@ -9,7 +10,8 @@ import type { StepHandler } from "../../components/workflow";
 import { formatErrorMessage, PipelineError, toPipelineError } from "../core/errors";
 import { processingOptionsSchema, type ProcessingOptions } from "../core/options";
 import type { Ports } from "../ports";
-import { runStep, StepError } from "../steps";
+import { runStep, StepError, sweepStuckJobs as sweep, type SweepResult } from "../steps";
+import { positiveNumberSetting } from "../settings";
 import { awsPortsFromEnv } from "./adapters";
 
 interface ColdStart {
@@ -57,3 +59,20 @@ export const applyFilters = (event: unknown): Promise<unknown> => run("applyFilt
 export const optimize = (event: unknown): Promise<unknown> => run("optimize", event);
 export const notifySuccess = (event: unknown): Promise<unknown> => run("notifySuccess", event);
 export const notifyError = (event: unknown): Promise<unknown> => run("notifyError", event);
+
+/**
+ * The stuck-job sweep, invoked by an EventBridge schedule (the event is ignored).
+ * STUCK_AFTER_SECONDS comes from the workflow's timeout (components/aws/sweep.ts).
+ */
+export const sweepStuckJobs = async (): Promise<SweepResult> => {
+  try {
+    const stuckAfterSeconds = positiveNumberSetting(process.env.STUCK_AFTER_SECONDS, "STUCK_AFTER_SECONDS");
+    if (stuckAfterSeconds === undefined) throw new PipelineError("CONFIG_INVALID", "STUCK_AFTER_SECONDS is not set; deploy the stack again to set it.", { key: "STUCK_AFTER_SECONDS" });
+    const result = await sweep(resolveColdStart().ports, { stuckAfterSeconds });
+    console.log(JSON.stringify({ level: "info", sweep: { failed: result.failed.length, finishedMeanwhile: result.finishedMeanwhile.length, jobIds: result.failed } }));
+    return result;
+  } catch (thrown) {
+    const error = toPipelineError(thrown);
+    throw new StepError(error.code, error.name, formatErrorMessage(error), error.permanent);
+  }
+};

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { buildFunctionBundle, BundleTooLargeError, MAX_BUNDLE_BYTES, PROJECT_ROOT, sharpVersion, type BundleCpu, type FunctionBundle } from "../../components/bundle";
-import { STEP_HANDLERS } from "../../components/workflow";
+import { STEP_HANDLERS, SWEEP_HANDLER } from "../../components/workflow";
 
 /** ELF `e_machine` values of the two Lambda architectures. */
 const ELF_MACHINE: Record<BundleCpu, number> = { x64: 62, arm64: 183 };
@@ -166,7 +166,7 @@ describe("function bundle (esbuild + sharp's Linux binaries)", () => {
       assert.ok(bundle.files.includes(`node_modules/@img/sharp-linux-arm64/lib/sharp-linux-arm64-${version}.node`));
     });
 
-    it("exports one function per step handler, as Lambda's `index.<name>` expects (x64 host)", async function () {
+    it("exports one function per step handler and the sweep, as Lambda's `index.<name>` expects (x64 host)", async function () {
       this.timeout(180_000);
       if (!existsSync(handlersEntry) || process.arch !== "x64" || process.platform !== "linux") this.skip();
 
@@ -174,7 +174,7 @@ describe("function bundle (esbuild + sharp's Linux binaries)", () => {
       const exported = runInBundle(bundle.zipPath, "const m = require('./index.js'); console.log(JSON.stringify(Object.keys(m).filter((k) => typeof m[k] === 'function').sort()))");
 
       assert.ok(bundle.bytes <= MAX_BUNDLE_BYTES, `${bundle.bytes} bytes`);
-      assert.deepEqual(JSON.parse(exported), [...STEP_HANDLERS].sort());
+      assert.deepEqual(JSON.parse(exported), [...STEP_HANDLERS, SWEEP_HANDLER].sort());
     });
   });
 });

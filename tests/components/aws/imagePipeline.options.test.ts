@@ -200,10 +200,10 @@ describe("AwsImagePipeline, code built when the program runs", () => {
 
   after(() => rmSync(workDir, { recursive: true, force: true }));
 
-  it("gives all six functions the same zip, bundled for arm64 and within the size limit", async () => {
+  it("gives all seven functions (six steps, the sweep) the same zip, bundled for arm64 and within the size limit", async () => {
     const paths = await Promise.all(mocks.ofType("aws:lambda/function:Function").map(async (f) => (f.inputs.code as pulumi.asset.FileArchive).path));
 
-    assert.equal(paths.length, 6);
+    assert.equal(paths.length, 7);
     assert.equal(new Set(paths).size, 1, "one bundle for every function");
     const zipPath = paths[0]!;
     assert.ok(existsSync(zipPath) && zipPath.endsWith("-arm64.zip"), zipPath);

@@ -5,7 +5,8 @@ import type { PolicyDocument, TrustPolicyDocument } from "../../../components/aw
 import { AwsImagePipeline } from "../../../components/aws/imagePipeline";
 import { START_INPUT_TEMPLATE } from "../../../components/aws/trigger";
 import { loadConfig } from "../../../components/config";
-import { STEP_HANDLERS, taskSteps, workflow, type StepHandler } from "../../../components/workflow";
+import { STEP_HANDLERS, SWEEP_HANDLER, taskSteps, workflow, type FunctionHandler } from "../../../components/workflow";
+import { stuckAfterSeconds } from "../../../functions/steps/sweep";
 import { isTaggable, outputValue, setupPulumiMocks, type PulumiMocks, type RecordedResource } from "../../helpers/pulumiMocks";
 import { assertLeastPrivilege, grants } from "./policyAssertions";
 
@@ -35,10 +36,11 @@ const T = {
   stateMachine: "aws:sfn/stateMachine:StateMachine",
   rule: "aws:cloudwatch/eventRule:EventRule",
   target: "aws:cloudwatch/eventTarget:EventTarget",
+  permission: "aws:lambda/permission:Permission",
 } as const;
 
 const bucketArn = (name: string) => `arn:aws:s3:::${name}`;
-const functionArn = (handler: StepHandler) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${NAME}-${handler}`;
+const functionArn = (handler: FunctionHandler) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${NAME}-${handler}`;
 const TABLE_ARN = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${NAME}-jobs`;
 const TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:${NAME}-notifications`;
 const STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${NAME}-workflow`;
@@ -60,13 +62,14 @@ describe("AwsImagePipeline, default stack", () => {
   describe("inventory", () => {
     it("declares exactly these cloud resources", () => {
       assert.deepEqual(mocks.typeCounts(), {
-        [T.rule]: 1,
-        [T.target]: 1,
-        [T.logGroup]: 7,
+        [T.rule]: 2,
+        [T.target]: 2,
+        [T.permission]: 1,
+        [T.logGroup]: 8,
         [T.table]: 1,
-        [T.role]: 8,
-        [T.rolePolicy]: 8,
-        [T.fn]: 6,
+        [T.role]: 9,
+        [T.rolePolicy]: 9,
+        [T.fn]: 7,
         [T.bucket]: 2,
         [T.lifecycle]: 2,
         [T.notification]: 1,
@@ -88,7 +91,8 @@ describe("AwsImagePipeline, default stack", () => {
         `image-pipeline:aws:SecureBucket ${NAME}-renditions`,
         `image-pipeline:aws:SecureBucket ${NAME}-uploads`,
         `image-pipeline:aws:StateMachine ${NAME}-workflow`,
-        ...STEP_HANDLERS.map((h) => `image-pipeline:aws:StepFunction ${NAME}-${h}`),
+        ...[...STEP_HANDLERS, SWEEP_HANDLER].map((h) => `image-pipeline:aws:StepFunction ${NAME}-${h}`),
+        `image-pipeline:aws:SweepSchedule ${NAME}-sweep`,
         `image-pipeline:aws:UploadTrigger ${NAME}-trigger`,
       ].sort());
     });
@@ -105,7 +109,7 @@ describe("AwsImagePipeline, default stack", () => {
     it("tags every taggable resource with project, stack, data-classification and the configured tags", () => {
       const taggable = mocks.customResources().filter((r) => isTaggable(r.type));
 
-      assert.equal(taggable.length, 2 + 1 + 1 + 7 + 8 + 6 + 1 + 1, "buckets, table, topic, log groups, roles, functions, state machine, rule");
+      assert.equal(taggable.length, 2 + 1 + 1 + 8 + 9 + 7 + 1 + 2, "buckets, table, topic, log groups, roles, functions, state machine, rules");
       for (const r of taggable) {
         assert.deepEqual(r.inputs.tags, { owner: "platform-team", project: "image-pipeline", stack: "dev", "data-classification": "internal" }, `${r.type} ${r.name}`);
       }
@@ -207,12 +211,31 @@ describe("AwsImagePipeline, default stack", () => {
   });
 
   describe("functions", () => {
-    const fn = (handler: StepHandler) => mocks.get(T.fn, `${NAME}-${handler}`);
+    const fn = (handler: FunctionHandler) => mocks.get(T.fn, `${NAME}-${handler}`);
 
-    it("deploys one Lambda per step handler, each running its named export of the bundle", () => {
+    it("deploys one Lambda per step handler and one for the sweep, each running its named export of the bundle", () => {
       assert.deepEqual(
         mocks.ofType(T.fn).map((f) => [f.inputs.name, f.inputs.handler]),
-        STEP_HANDLERS.map((h) => [`${NAME}-${h}`, `index.${h}`]),
+        [...STEP_HANDLERS, SWEEP_HANDLER].map((h) => [`${NAME}-${h}`, `index.${h}`]),
+      );
+    });
+
+    it("runs the stuck-job sweep every 5 minutes, small, one at a time, invocable only by its schedule", () => {
+      const { inputs } = fn(SWEEP_HANDLER);
+      const rule = mocks.get(T.rule, `${NAME}-sweep-rule`);
+      const target = mocks.get(T.target, `${NAME}-sweep-target`);
+      const permission = mocks.get(T.permission, `${NAME}-sweep-invoke`);
+
+      assert.equal(inputs.memorySize, 256);
+      assert.equal(inputs.timeout, 120);
+      assert.equal(inputs.reservedConcurrentExecutions, 1);
+      assert.equal(inputs.environment.variables.STUCK_AFTER_SECONDS, String(stuckAfterSeconds(workflow)));
+      assert.equal(rule.inputs.scheduleExpression, "rate(5 minutes)");
+      assert.equal(target.inputs.rule, rule.state.name ?? `${NAME}-sweep-rule`);
+      assert.equal(target.inputs.arn, functionArn(SWEEP_HANDLER));
+      assert.deepEqual(
+        { principal: permission.inputs.principal, sourceArn: permission.inputs.sourceArn, function: permission.inputs.function, action: permission.inputs.action },
+        { principal: "events.amazonaws.com", sourceArn: rule.state.arn, function: `${NAME}-${SWEEP_HANDLER}`, action: "lambda:InvokeFunction" },
       );
     });
 
@@ -277,15 +300,16 @@ describe("AwsImagePipeline, default stack", () => {
     it("lets each function touch only its own prefixes, table and topic, and write its own logs", () => {
       const uploads = bucketArn(`${NAME}-uploads`);
       const renditions = bucketArn(`${NAME}-renditions`);
-      const expected: Record<StepHandler, string[]> = {
+      const expected: Record<FunctionHandler, string[]> = {
         validate: [`dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `s3:GetObject ${uploads}/*`, `s3:ListBucket ${uploads}`],
         resize: [`s3:GetObject ${uploads}/*`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/work/*`],
         applyFilters: [`s3:GetObject ${uploads}/*`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/work/*`],
         optimize: [`s3:GetObject ${renditions}/work/*`, `s3:ListBucket ${renditions}`, `s3:PutObject ${renditions}/*`],
         notifySuccess: [`dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
         notifyError: [`dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
+        sweepStuckJobs: [`dynamodb:Query ${TABLE_ARN}/index/running-jobs`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
       };
-      for (const handler of STEP_HANDLERS) {
+      for (const handler of [...STEP_HANDLERS, SWEEP_HANDLER] as FunctionHandler[]) {
         const policy = rolePolicyOf(`${NAME}-${handler}`);
         const logGroupArn = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/${NAME}-${handler}`;
         const logs = [`logs:CreateLogStream ${logGroupArn}:*`, `logs:PutLogEvents ${logGroupArn}:*`];
@@ -322,7 +346,7 @@ describe("AwsImagePipeline, default stack", () => {
     });
 
     it("calls exactly the deployed functions, each from the state of its handler", () => {
-      const deployed = mocks.ofType(T.fn).map((f) => f.state.arn as string);
+      const deployed = mocks.ofType(T.fn).map((f) => f.state.arn as string).filter((arn) => arn !== functionArn(SWEEP_HANDLER));
       const tasks = aslTaskStates(asl());
 
       assert.deepEqual([...new Set(tasks.map((t) => t.state.Resource))].sort(), [...deployed].sort());
@@ -359,7 +383,11 @@ describe("AwsImagePipeline, default stack", () => {
 
       assert.equal(inputs.billingMode, "PAY_PER_REQUEST");
       assert.equal(inputs.hashKey, "jobId");
-      assert.deepEqual(inputs.attributes, [{ name: "jobId", type: "S" }]);
+      assert.deepEqual(inputs.attributes, ["jobId", "runningShard", "createdAt"].map((name) => ({ name, type: "S" })));
+      // The sparse index the stuck-job sweep reads: only running jobs carry runningShard.
+      assert.deepEqual(inputs.globalSecondaryIndexes, [
+        { name: "running-jobs", hashKey: "runningShard", rangeKey: "createdAt", projectionType: "INCLUDE", nonKeyAttributes: ["sourceKey", "sourceEtag", "runId"] },
+      ]);
       assert.deepEqual(inputs.pointInTimeRecovery, { enabled: true });
       assert.deepEqual(inputs.serverSideEncryption, { enabled: true });
       assert.deepEqual(inputs.ttl, { attributeName: "expiresAt", enabled: true });

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import { STEP_HANDLERS } from "../../../components/workflow";
+import { STEP_HANDLERS, SWEEP_HANDLER } from "../../../components/workflow";
 import { awsPortsFromEnv } from "../../../functions/aws/adapters";
 import * as handlers from "../../../functions/aws/handlers";
 import type { ValidatedJob } from "../../../functions/steps";
 import { provisionAws, startDynamo, startS3, type DynamoEmulator, type S3Emulator } from "../../../local/emulators";
 
-const LAMBDA_ENV = ["UPLOADS_BUCKET", "RENDITIONS_BUCKET", "JOBS_TABLE", "TOPIC_ARN", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "PIPELINE_OPTIONS"];
+const LAMBDA_ENV = ["UPLOADS_BUCKET", "RENDITIONS_BUCKET", "JOBS_TABLE", "TOPIC_ARN", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SNS", "AWS_MAX_ATTEMPTS", "PIPELINE_OPTIONS", "STUCK_AFTER_SECONDS"];
 
 describe("AWS Lambda entry file", () => {
   const saved = Object.fromEntries(LAMBDA_ENV.map((name) => [name, process.env[name]]));
@@ -27,11 +27,11 @@ describe("AWS Lambda entry file", () => {
     await Promise.all([s3?.stop(), dynamo?.stop()]);
   });
 
-  it("exports exactly one function per workflow step handler", () => {
+  it("exports exactly one function per workflow step handler, and the sweep", () => {
     const exported = Object.keys(handlers).sort();
 
-    assert.deepEqual(exported, [...STEP_HANDLERS].sort());
-    for (const name of STEP_HANDLERS) assert.equal(typeof handlers[name], "function", name);
+    assert.deepEqual(exported, [...STEP_HANDLERS, SWEEP_HANDLER].sort());
+    for (const name of [...STEP_HANDLERS, SWEEP_HANDLER] as const) assert.equal(typeof handlers[name], "function", name);
   });
 
   it("fails with a PermanentError whose message is CODE: text when the environment is incomplete", async () => {
@@ -51,6 +51,9 @@ describe("AWS Lambda entry file", () => {
       TOPIC_ARN: "arn:aws:sns:us-east-1:000000000000:events",
       AWS_ENDPOINT_URL_S3: s3.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      // No SNS here: a closed loopback port, so a publish fails at once (the functions are built once, on the first call).
+      AWS_ENDPOINT_URL_SNS: "http://127.0.0.1:9",
+      AWS_MAX_ATTEMPTS: "1",
     });
     const image = await sharp({ create: { width: 64, height: 48, channels: 3, background: "orange" } }).jpeg().toBuffer();
     const ports = awsPortsFromEnv();
@@ -60,6 +63,30 @@ describe("AWS Lambda entry file", () => {
 
     assert.equal(validated.duplicate, false);
     assert.equal((await ports.jobs.get(validated.jobId))?.status, "running");
+  });
+
+  it("sweeps stuck jobs: fails them with TIMEOUT, and reports a notifier outage as a TransientError", async () => {
+    const ports = awsPortsFromEnv();
+    const old = "2001-01-01T00:00:00.000Z";
+    await ports.jobs.create({ jobId: "stuck-job", sourceKey: "photos/stuck.jpg", status: "running", createdAt: old, updatedAt: old });
+
+    await assert.rejects(handlers.sweepStuckJobs(), (error: Error & { code?: string }) => {
+      assert.equal(error.name, "PermanentError");
+      assert.match(error.message, /^CONFIG_INVALID: STUCK_AFTER_SECONDS/);
+      return true;
+    });
+    assert.equal((await ports.jobs.get("stuck-job"))?.status, "running", "nothing changes without the setting");
+
+    // SNS is a closed loopback port: the record is finished, the publish fails and the sweep says so.
+    process.env.STUCK_AFTER_SECONDS = "1200";
+    await assert.rejects(handlers.sweepStuckJobs(), (error: Error) => {
+      assert.equal(error.name, "TransientError");
+      assert.match(error.message, /SNS/);
+      return true;
+    });
+    const swept = await ports.jobs.get("stuck-job");
+    assert.equal(swept?.status, "failed");
+    assert.equal(swept?.error?.code, "TIMEOUT");
   });
 
   it("reports a missing upload as a PermanentError with the NOT_FOUND code", async () => {
