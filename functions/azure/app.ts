@@ -1,13 +1,16 @@
+import { app } from "@azure/functions";
 import * as df from "durable-functions";
 import { STEP_HANDLERS } from "../../components/workflow";
 import { activityHandlers } from "./activities";
-import { ACTIVITY_NAMES, ORCHESTRATOR_NAME, STARTER_NAME, STORAGE_CONNECTION, UPLOAD_EVENTS_QUEUE } from "./names";
+import { ACTIVITY_NAMES, ORCHESTRATOR_NAME, STARTER_NAME, STORAGE_CONNECTION, SWEEP_FUNCTION_NAME, SWEEP_SCHEDULE, UPLOAD_EVENTS_QUEUE } from "./names";
 import { pipelineOrchestrator } from "./orchestrator";
+import { createSweepHandler } from "./sweep";
 import { createUploadStarter } from "./trigger";
 
 /**
  * Entry point of the Function App bundle (package.json `main`): registers the
- * starter, the orchestrator and one activity per step with the v4 programming
+ * starter, the orchestrator, one activity per step and the stuck-job sweep's
+ * timer with the v4 programming
  * model. Handlers live in their own modules so the local runtime can run them
  * without the Functions host.
  */
@@ -23,3 +26,5 @@ df.app.orchestration(ORCHESTRATOR_NAME, pipelineOrchestrator);
 for (const handler of STEP_HANDLERS) {
   df.app.activity(ACTIVITY_NAMES[handler], { handler: activityHandlers[handler] });
 }
+
+app.timer(SWEEP_FUNCTION_NAME, { schedule: SWEEP_SCHEDULE, handler: createSweepHandler() });

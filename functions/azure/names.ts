@@ -1,4 +1,4 @@
-import type { StepHandler } from "../../components/workflow";
+import { SWEEP_INTERVAL_MINUTES, type StepHandler } from "../../components/workflow";
 
 /**
  * Names shared by the Function App code and the infrastructure that wires it:
@@ -37,6 +37,10 @@ export const ACTIVITY_NAMES: Readonly<Record<StepHandler, string>> = {
   notifySuccess: NOTIFY_SUCCESS_ACTIVITY,
   notifyError: NOTIFY_ERROR_ACTIVITY,
 };
+
+/** The timer-triggered stuck-job sweep (functions/steps/sweep.ts), and its NCRONTAB schedule. */
+export const SWEEP_FUNCTION_NAME = "SweepStuckJobs";
+export const SWEEP_SCHEDULE = `0 */${SWEEP_INTERVAL_MINUTES} * * * *`;
 
 /** App settings the functions read (the adapters read their own: STORAGE_ACCOUNT_NAME, *_CONTAINER, JOBS_TABLE...). */
 export const PIPELINE_OPTIONS_SETTING = "PIPELINE_OPTIONS";
