@@ -49,6 +49,8 @@ export interface JobRecord {
   error?: SerializedError;
   /** Epoch seconds after which the store may drop the record (DynamoDB TTL / lifecycle). */
   expiresAt?: number;
+  /** When the outcome event (`image.processed` / `image.failed`) went out. */
+  announcedAt?: string;
 }
 
 export interface JobStore {
@@ -68,11 +70,17 @@ export interface JobStore {
   finish(jobId: string, patch: Pick<JobRecord, "status"> & Partial<JobRecord>, runId?: string): Promise<boolean>;
   get(jobId: string): Promise<JobRecord | undefined>;
   /**
-   * Jobs still `running` that were created before `createdBefore` (ISO time),
-   * at most `limit`, in no promised order: runs that outlived the workflow's
-   * timeout (the execution was ended, an orchestration was lost) and will never finish.
+   * Records that the job's outcome event went out: the job is no longer open.
    */
-  listStuck(createdBefore: string, limit: number): Promise<JobRecord[]>;
+  markAnnounced(jobId: string): Promise<void>;
+  /**
+   * Open jobs created before `createdBefore` (ISO time), at most `limit`, in no
+   * promised order. Open: no outcome event yet, either still `running` (or a
+   * run that will never finish: the execution was ended, an orchestration was
+   * lost) or finished while its event failed to go out. Each has at least
+   * jobId, sourceKey, status, createdAt and updatedAt.
+   */
+  listOpen(createdBefore: string, limit: number): Promise<JobRecord[]>;
 }
 
 export type PipelineEventType = "image.processed" | "image.failed";

@@ -43,7 +43,7 @@ import { TableClient } from "@azure/data-tables";
 import dynalite from "dynalite";
 import S3rver from "s3rver";
 import { LOCAL_AWS_CREDENTIALS } from "../functions/aws/adapters";
-import { JOBS_TABLE_KEY, RUNNING_JOBS_INDEX } from "../functions/aws/jobsTable";
+import { JOBS_TABLE_KEY, OPEN_JOBS_INDEX } from "../functions/aws/jobsTable";
 import { DEFAULT_CONTAINERS, type AzureContainers } from "../functions/azure/adapters";
 import { LocalRuntimeError } from "./errors";
 
@@ -429,16 +429,16 @@ export async function provisionAws(settings: AwsProvisioning): Promise<void> {
       .send(
         new CreateTableCommand({
           TableName: settings.tableName,
-          AttributeDefinitions: [JOBS_TABLE_KEY, RUNNING_JOBS_INDEX.partitionKey, RUNNING_JOBS_INDEX.sortKey].map((AttributeName) => ({ AttributeName, AttributeType: "S" })),
+          AttributeDefinitions: [JOBS_TABLE_KEY, OPEN_JOBS_INDEX.partitionKey, OPEN_JOBS_INDEX.sortKey].map((AttributeName) => ({ AttributeName, AttributeType: "S" })),
           KeySchema: [{ AttributeName: JOBS_TABLE_KEY, KeyType: "HASH" }],
           GlobalSecondaryIndexes: [
             {
-              IndexName: RUNNING_JOBS_INDEX.name,
+              IndexName: OPEN_JOBS_INDEX.name,
               KeySchema: [
-                { AttributeName: RUNNING_JOBS_INDEX.partitionKey, KeyType: "HASH" },
-                { AttributeName: RUNNING_JOBS_INDEX.sortKey, KeyType: "RANGE" },
+                { AttributeName: OPEN_JOBS_INDEX.partitionKey, KeyType: "HASH" },
+                { AttributeName: OPEN_JOBS_INDEX.sortKey, KeyType: "RANGE" },
               ],
-              Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: [...RUNNING_JOBS_INDEX.projected] },
+              Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: [...OPEN_JOBS_INDEX.projected] },
             },
           ],
           BillingMode: "PAY_PER_REQUEST",

@@ -1,4 +1,4 @@
-import { RUNNING_JOBS_INDEX } from "../../functions/aws/jobsTable";
+import { OPEN_JOBS_INDEX } from "../../functions/aws/jobsTable";
 import type { FunctionHandler } from "../workflow";
 
 /**
@@ -91,7 +91,7 @@ export function assumeRolePolicy(service: string, sourceAccount?: string): Trust
  * - resize / applyFilters: read the upload, write intermediates under the work prefix;
  * - optimize: read intermediates, write final renditions (never into the work prefix);
  * - notifySuccess / notifyError: finish the job record, publish on the topic;
- * - sweepStuckJobs: query the running-jobs index, finish stuck job records, publish on the topic;
+ * - sweepStuckJobs: query the open-jobs index, read and finish job records, publish on the topic;
  * - all: write their own logs, traces; use the configured KMS key; VPC interfaces when in a VPC.
  *
  * Readers of a bucket also get `s3:ListBucket` on it: without it S3 answers 403 rather than
@@ -129,8 +129,8 @@ export function stepFunctionPolicy(handler: FunctionHandler, refs: StepPolicyRef
       allow("Publish", ["sns:Publish"], [topicArn]);
       break;
     case "sweepStuckJobs":
-      allow("ListRunningJobs", ["dynamodb:Query"], [`${tableArn}/index/${RUNNING_JOBS_INDEX.name}`]);
-      allow("FinishJob", ["dynamodb:UpdateItem"], [tableArn]);
+      allow("ListOpenJobs", ["dynamodb:Query"], [`${tableArn}/index/${OPEN_JOBS_INDEX.name}`]);
+      allow("FinishJob", ["dynamodb:UpdateItem", "dynamodb:GetItem"], [tableArn]);
       allow("Publish", ["sns:Publish"], [topicArn]);
       break;
   }

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { buildFunctionBundle, type BundleCpu } from "../bundle";
 import { stepSettings, type PipelineConfig } from "../config";
-import { JOBS_TABLE_KEY, JOBS_TABLE_TTL_ATTRIBUTE, RUNNING_JOBS_INDEX } from "../../functions/aws/jobsTable";
+import { JOBS_TABLE_KEY, JOBS_TABLE_TTL_ATTRIBUTE, OPEN_JOBS_INDEX } from "../../functions/aws/jobsTable";
 import { stuckAfterSeconds } from "../../functions/steps/sweep";
 import { STEP_HANDLERS, SWEEP_HANDLER, workflow as defaultWorkflow, type FunctionHandler, type StepHandler, type WorkflowDefinition } from "../workflow";
 import { StepFunction } from "./functions";
@@ -90,15 +90,15 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       {
         billingMode: "PAY_PER_REQUEST",
         hashKey: JOBS_TABLE_KEY,
-        attributes: [JOBS_TABLE_KEY, RUNNING_JOBS_INDEX.partitionKey, RUNNING_JOBS_INDEX.sortKey].map((attribute) => ({ name: attribute, type: "S" })),
-        // Sparse: only running jobs carry the partition key, so the stuck-job sweep reads just those.
+        attributes: [JOBS_TABLE_KEY, OPEN_JOBS_INDEX.partitionKey, OPEN_JOBS_INDEX.sortKey].map((attribute) => ({ name: attribute, type: "S" })),
+        // Sparse: only jobs not yet announced carry the partition key, so the stuck-job sweep reads just those.
         globalSecondaryIndexes: [
           {
-            name: RUNNING_JOBS_INDEX.name,
-            hashKey: RUNNING_JOBS_INDEX.partitionKey,
-            rangeKey: RUNNING_JOBS_INDEX.sortKey,
+            name: OPEN_JOBS_INDEX.name,
+            hashKey: OPEN_JOBS_INDEX.partitionKey,
+            rangeKey: OPEN_JOBS_INDEX.sortKey,
             projectionType: "INCLUDE",
-            nonKeyAttributes: [...RUNNING_JOBS_INDEX.projected],
+            nonKeyAttributes: [...OPEN_JOBS_INDEX.projected],
           },
         ],
         pointInTimeRecovery: { enabled: true },

@@ -11,7 +11,7 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { invalidParameterError, isPipelineError, PipelineError } from "../core/errors";
 import { positiveNumberSetting, requiredSetting } from "../settings";
 import type { Area, JobRecord, JobStore, Notifier, ObjectInfo, ObjectStore, PipelineEvent, Ports } from "../ports";
-import { RUNNING_JOBS_INDEX } from "./jobsTable";
+import { OPEN_JOBS_INDEX } from "./jobsTable";
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -228,7 +228,7 @@ function isConditionFailure(thrown: unknown): boolean {
 
 /** A stored item as a JobRecord: the index key is the store's business, not the record's. */
 function withoutIndexKey(item: Record<string, unknown>): JobRecord {
-  const { [RUNNING_JOBS_INDEX.partitionKey]: _shard, ...record } = item;
+  const { [OPEN_JOBS_INDEX.partitionKey]: _shard, ...record } = item;
   return record as unknown as JobRecord;
 }
 
@@ -245,8 +245,9 @@ export class DynamoJobStore implements JobStore {
   ) {}
 
   async create(record: JobRecord): Promise<boolean> {
-    const running = record.status === "running" ? { [RUNNING_JOBS_INDEX.partitionKey]: RUNNING_JOBS_INDEX.shard } : {};
-    const item = defined({ ...record, ...running, expiresAt: record.expiresAt ?? epochSecondsAfterDays(this.retentionDays) });
+    // Open (in the open-jobs index) until its outcome event is out.
+    const open = record.announcedAt === undefined ? { [OPEN_JOBS_INDEX.partitionKey]: OPEN_JOBS_INDEX.shard } : {};
+    const item = defined({ ...record, ...open, expiresAt: record.expiresAt ?? epochSecondsAfterDays(this.retentionDays) });
     try {
       await this.documents.send(
         new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: "attribute_not_exists(jobId)" }),
@@ -266,9 +267,10 @@ export class DynamoJobStore implements JobStore {
       expiresAt: patch.expiresAt ?? epochSecondsAfterDays(this.retentionDays),
     });
     delete fields.jobId;
-    const names: Record<string, string> = { "#status": "status", "#runningShard": RUNNING_JOBS_INDEX.partitionKey };
-    const values: Record<string, unknown> = { ":running": "running" };
-    const assignments: string[] = [];
+    // A finished job stays open (in the open-jobs index) until its outcome event is out.
+    const names: Record<string, string> = { "#status": "status", "#openShard": OPEN_JOBS_INDEX.partitionKey };
+    const values: Record<string, unknown> = { ":running": "running", ":open": OPEN_JOBS_INDEX.shard };
+    const assignments: string[] = ["#openShard = :open"];
     for (const [index, [field, value]] of Object.entries(fields).entries()) {
       names[`#f${index}`] = field;
       values[`:f${index}`] = value;
@@ -292,8 +294,7 @@ export class DynamoJobStore implements JobStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { jobId },
-          // A finished job leaves the running-jobs index.
-          UpdateExpression: `SET ${assignments.join(", ")} REMOVE #runningShard`,
+          UpdateExpression: `SET ${assignments.join(", ")}`,
           ConditionExpression: `attribute_not_exists(jobId) OR (#status = :running${ownedBy})`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -315,22 +316,42 @@ export class DynamoJobStore implements JobStore {
     }
   }
 
-  async listStuck(createdBefore: string, limit: number): Promise<JobRecord[]> {
+  async markAnnounced(jobId: string): Promise<void> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { jobId },
+          // Leaves the open-jobs index.
+          UpdateExpression: "SET #announcedAt = :now REMOVE #openShard",
+          ConditionExpression: "attribute_exists(jobId)",
+          ExpressionAttributeNames: { "#announcedAt": "announcedAt", "#openShard": OPEN_JOBS_INDEX.partitionKey },
+          ExpressionAttributeValues: { ":now": new Date().toISOString() },
+        }),
+      );
+    } catch (thrown) {
+      // The record expired meanwhile: nothing is open any more.
+      if (isConditionFailure(thrown)) return;
+      throw toAwsError(thrown, this.target(jobId));
+    }
+  }
+
+  async listOpen(createdBefore: string, limit: number): Promise<JobRecord[]> {
     try {
       const response = await this.documents.send(
         new QueryCommand({
           TableName: this.tableName,
-          IndexName: RUNNING_JOBS_INDEX.name,
-          KeyConditionExpression: "#shard = :running AND #createdAt < :before",
-          ExpressionAttributeNames: { "#shard": RUNNING_JOBS_INDEX.partitionKey, "#createdAt": RUNNING_JOBS_INDEX.sortKey },
-          ExpressionAttributeValues: { ":running": RUNNING_JOBS_INDEX.shard, ":before": createdBefore },
+          IndexName: OPEN_JOBS_INDEX.name,
+          KeyConditionExpression: "#shard = :open AND #createdAt < :before",
+          ExpressionAttributeNames: { "#shard": OPEN_JOBS_INDEX.partitionKey, "#createdAt": OPEN_JOBS_INDEX.sortKey },
+          ExpressionAttributeValues: { ":open": OPEN_JOBS_INDEX.shard, ":before": createdBefore },
           Limit: limit,
         }),
       );
-      // The index projects the keys and what a failure event names; status is running by construction.
-      return (response.Items ?? []).map((item) => ({ ...withoutIndexKey(item), status: "running" as const }));
+      // The index projects the keys, status, times and what a failure event names.
+      return (response.Items ?? []).map((item) => withoutIndexKey(item));
     } catch (thrown) {
-      throw toAwsError(thrown, { service: "DynamoDB", resource: `table "${this.tableName}"`, item: `index "${RUNNING_JOBS_INDEX.name}"`, details: { table: this.tableName } });
+      throw toAwsError(thrown, { service: "DynamoDB", resource: `table "${this.tableName}"`, item: `index "${OPEN_JOBS_INDEX.name}"`, details: { table: this.tableName } });
     }
   }
 

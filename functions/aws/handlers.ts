@@ -69,7 +69,7 @@ export const sweepStuckJobs = async (): Promise<SweepResult> => {
     const stuckAfterSeconds = positiveNumberSetting(process.env.STUCK_AFTER_SECONDS, "STUCK_AFTER_SECONDS");
     if (stuckAfterSeconds === undefined) throw new PipelineError("CONFIG_INVALID", "STUCK_AFTER_SECONDS is not set; deploy the stack again to set it.", { key: "STUCK_AFTER_SECONDS" });
     const result = await sweep(resolveColdStart().ports, { stuckAfterSeconds });
-    console.log(JSON.stringify({ level: "info", sweep: { failed: result.failed.length, finishedMeanwhile: result.finishedMeanwhile.length, jobIds: result.failed } }));
+    console.log(JSON.stringify({ level: "info", sweep: { failed: result.failed, announced: result.announced, finishedMeanwhile: result.finishedMeanwhile.length } }));
     return result;
   } catch (thrown) {
     const error = toPipelineError(thrown);

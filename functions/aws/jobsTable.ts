@@ -5,19 +5,21 @@
  *
  * - key `jobId` (string);
  * - TTL attribute `expiresAt` (epoch seconds);
- * - sparse index of running jobs: `runningShard` is written on create while the
- *   job runs and removed by finish, so the index holds only unfinished jobs,
- *   oldest first (sort key `createdAt`), with what a failure event names. One
- *   partition: fine up to about a thousand job starts and finishes per second.
+ * - sparse index of open jobs, those whose outcome has not been announced yet
+ *   (still running, or finished while the event failed to go out): `openShard`
+ *   is written by create and finish and removed once the event is out, so the
+ *   index holds only those, oldest first (sort key `createdAt`), with what the
+ *   stuck-job sweep needs. One partition: fine up to about a thousand job
+ *   starts and finishes per second.
  */
 export const JOBS_TABLE_KEY = "jobId";
 export const JOBS_TABLE_TTL_ATTRIBUTE = "expiresAt";
 
-export const RUNNING_JOBS_INDEX = {
-  name: "running-jobs",
-  partitionKey: "runningShard",
+export const OPEN_JOBS_INDEX = {
+  name: "open-jobs",
+  partitionKey: "openShard",
   sortKey: "createdAt",
-  /** The one value of `runningShard`. */
-  shard: "running",
-  projected: ["sourceKey", "sourceEtag", "runId"],
+  /** The one value of `openShard`. */
+  shard: "open",
+  projected: ["sourceKey", "sourceEtag", "runId", "status", "updatedAt"],
 } as const;

@@ -192,7 +192,12 @@ export class BlobObjectStore implements ObjectStore {
 const PARTITION = "jobs";
 /** Optimistic-concurrency rounds before finish gives up with a transient error. */
 const FINISH_ROUNDS = 5;
-const SYSTEM_PROPERTIES = new Set(["partitionKey", "rowKey", "etag", "timestamp", "odata.metadata"]);
+/**
+ * Store-internal column: true while the job's outcome event is not out (running,
+ * or finished while the publish failed), so the stuck-job sweep can filter on it.
+ */
+const OPEN_COLUMN = "open"; // the listOpen filter names it too
+const SYSTEM_PROPERTIES = new Set(["partitionKey", "rowKey", "etag", "timestamp", "odata.metadata", OPEN_COLUMN]);
 
 type EntityValue = string | number | boolean | { value: number; type: "Double" };
 type JobEntity = TableEntity<Record<string, EntityValue>>;
@@ -213,8 +218,8 @@ function rowKeyFor(jobId: string): string {
 }
 
 /** Table Storage has no maps: `error` is a JSON string column; undefined fields are not written. */
-function toEntity(jobId: string, fields: Partial<JobRecord>): JobEntity {
-  const entity: JobEntity = { partitionKey: PARTITION, rowKey: rowKeyFor(jobId) };
+function toEntity(jobId: string, fields: Partial<JobRecord>, open?: boolean): JobEntity {
+  const entity: JobEntity = { partitionKey: PARTITION, rowKey: rowKeyFor(jobId), ...(open === undefined ? {} : { [OPEN_COLUMN]: open }) };
   for (const [name, value] of Object.entries({ ...fields, jobId })) {
     if (value === undefined) continue;
     entity[name] = name === "error" ? JSON.stringify(value) : entityValue(value);
@@ -239,7 +244,7 @@ export class TableJobStore implements JobStore {
   ) {}
 
   async create(record: JobRecord): Promise<boolean> {
-    const entity = toEntity(record.jobId, { ...record, expiresAt: record.expiresAt ?? epochSecondsAfterDays(this.retentionDays) });
+    const entity = toEntity(record.jobId, { ...record, expiresAt: record.expiresAt ?? epochSecondsAfterDays(this.retentionDays) }, record.announcedAt === undefined);
     try {
       await this.table.createEntity(entity);
       return true;
@@ -265,10 +270,11 @@ export class TableJobStore implements JobStore {
         try {
           if (existing) {
             // Merge under the etag just read: a concurrent finish makes this fail with 412 instead of overwriting.
-            await this.table.updateEntity(toEntity(jobId, fields), "Merge", { etag: existing.etag });
+            // A finished job stays open until its outcome event is out.
+            await this.table.updateEntity(toEntity(jobId, fields, true), "Merge", { etag: existing.etag });
           } else {
             // No record (the run failed before Validate wrote one): create the final record, conditionally.
-            await this.table.createEntity(toEntity(jobId, { createdAt: now, ...fields }));
+            await this.table.createEntity(toEntity(jobId, { createdAt: now, ...fields }, true));
           }
           return true;
         } catch (thrown) {
@@ -296,21 +302,31 @@ export class TableJobStore implements JobStore {
     }
   }
 
-  async listStuck(createdBefore: string, limit: number): Promise<JobRecord[]> {
-    const stuck: JobRecord[] = [];
+  async markAnnounced(jobId: string): Promise<void> {
+    try {
+      await this.table.updateEntity(toEntity(jobId, { announcedAt: new Date().toISOString() }, false), "Merge");
+    } catch (thrown) {
+      // The record expired meanwhile: nothing is open any more.
+      if (restStatus(thrown) === 404 && restCode(thrown) !== "TableNotFound") return;
+      throw toAzureError(thrown, this.target(jobId));
+    }
+  }
+
+  async listOpen(createdBefore: string, limit: number): Promise<JobRecord[]> {
+    const open: JobRecord[] = [];
     try {
       // One partition holds every job; the filter runs in the service, a page at a time.
       const entities = this.table.listEntities<Record<string, unknown>>({
-        queryOptions: { filter: odata`PartitionKey eq ${PARTITION} and status eq ${"running"} and createdAt lt ${createdBefore}` },
+        queryOptions: { filter: odata`PartitionKey eq ${PARTITION} and open eq ${true} and createdAt lt ${createdBefore}` },
       });
       for await (const entity of entities) {
-        stuck.push(fromEntity(entity));
-        if (stuck.length >= limit) break;
+        open.push(fromEntity(entity));
+        if (open.length >= limit) break;
       }
     } catch (thrown) {
       throw toAzureError(thrown, { service: "Table Storage", resource: `table "${this.table.tableName}"`, details: { table: this.table.tableName } });
     }
-    return stuck;
+    return open;
   }
 
   private async read(jobId: string): Promise<(TableEntityResult<Record<string, unknown>> & { status?: string }) | undefined> {

@@ -8,7 +8,8 @@ import { activityEnvironmentFromEnv, type ActivityEnvironment } from "./activiti
  * The stuck-job sweep on Azure: a timer function (SWEEP_FUNCTION_NAME, every
  * SWEEP_SCHEDULE) in the same app. An orchestration that was terminated, lost
  * or is still running past the workflow's whole-run timeout leaves its job
- * `running`; the sweep fails it with TIMEOUT and publishes the event, as on AWS.
+ * `running`; the sweep fails it with TIMEOUT and publishes the event, and
+ * publishes the outcome of finished jobs whose event never went out, as on AWS.
  */
 export function createSweepHandler(
   environment: () => ActivityEnvironment = activityEnvironmentFromEnv,
@@ -17,7 +18,7 @@ export function createSweepHandler(
   return async (_timer, context) => {
     try {
       const result = await sweepStuckJobs(environment().ports, { stuckAfterSeconds: after });
-      context.log(JSON.stringify({ level: "info", sweep: { failed: result.failed.length, finishedMeanwhile: result.finishedMeanwhile.length, jobIds: result.failed } }));
+      context.log(JSON.stringify({ level: "info", sweep: { failed: result.failed, announced: result.announced, finishedMeanwhile: result.finishedMeanwhile.length } }));
       return result;
     } catch (thrown) {
       // One clear line in the logs; the next tick tries again.

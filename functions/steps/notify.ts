@@ -1,18 +1,19 @@
 import { parseErrorMessage, PipelineError, type SerializedError } from "../core/errors";
 import type { Ports } from "../ports";
+import { finishAndAnnounce } from "./announce";
 import { jobIdFor } from "./jobId";
 import { unwrapRunScoped, type RunScopedInput } from "./runScoped";
 import type { FailedJob, NotifyResult, OptimizedJob, StepFailure } from "./types";
 
-/** NotifySuccess: finishes the job once and publishes `image.processed` once. */
+/**
+ * NotifySuccess: finishes the job once and publishes `image.processed` once; a
+ * retry after a failed publish publishes it then (./announce.ts).
+ */
 export async function notifySuccess(job: OptimizedJob, ports: Ports): Promise<NotifyResult> {
   const { manifestKey, outputs, bytesIn, bytesOut } = job.optimized;
-  const time = new Date().toISOString();
-  const finished = await ports.jobs.finish(job.jobId, { status: "succeeded", sourceKey: job.sourceKey, manifestKey, outputs, bytesIn, bytesOut, updatedAt: time });
-  if (finished) {
-    await ports.notifier.publish({ type: "image.processed", jobId: job.jobId, sourceKey: job.sourceKey, time, manifestKey, outputs, bytesIn, bytesOut });
-  }
-  return { jobId: job.jobId, status: "succeeded", published: finished };
+  const updatedAt = new Date().toISOString();
+  const published = await finishAndAnnounce(ports, { jobId: job.jobId, status: "succeeded", sourceKey: job.sourceKey, manifestKey, outputs, bytesIn, bytesOut, updatedAt });
+  return { jobId: job.jobId, status: "succeeded", published };
 }
 
 /**
@@ -26,13 +27,9 @@ export async function notifyError(event: FailedJob | RunScopedInput<FailedJob>, 
   const input = unwrapRunScoped(event);
   const jobId = input.jobId ?? jobIdFor(input.sourceKey, input.sourceEtag);
   const error = failureToError(input.error);
-  const time = new Date().toISOString();
-  const patch = { status: "failed" as const, sourceKey: input.sourceKey, sourceEtag: input.sourceEtag, error, updatedAt: time };
-  const finished = await ports.jobs.finish(jobId, patch, input.runId);
-  if (finished) {
-    await ports.notifier.publish({ type: "image.failed", jobId, sourceKey: input.sourceKey, time, error });
-  }
-  return { jobId, status: "failed", published: finished };
+  const updatedAt = new Date().toISOString();
+  const published = await finishAndAnnounce(ports, { jobId, status: "failed", sourceKey: input.sourceKey, sourceEtag: input.sourceEtag, error, updatedAt }, input.runId);
+  return { jobId, status: "failed", published };
 }
 
 /**

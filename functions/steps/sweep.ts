@@ -1,17 +1,20 @@
 import type { WorkflowDefinition } from "../../components/workflow";
 import { PipelineError } from "../core/errors";
 import type { Ports } from "../ports";
+import { announce } from "./announce";
 
 /**
  * The stuck-job sweep: every upload must end as renditions or as a recorded
- * error, also when its run cannot say so itself. A Step Functions execution
- * that hits the state machine's timeout ends without running NotifyError (and
- * an Express one is cut at 5 minutes); an orchestration can be terminated or
- * lost. Their jobs would stay `running` for ever. A scheduled function (AWS:
- * EventBridge Scheduler → Lambda; Azure: timer trigger) finds jobs running for
- * longer than the workflow's timeout plus a margin, finishes them as failed
- * with TIMEOUT and publishes `image.failed`, once: the finish is conditional,
- * so a run that does end in the meantime wins.
+ * error, announced, also when its run cannot say so itself. A Step Functions
+ * execution that hits the state machine's timeout ends without running
+ * NotifyError (an Express one is cut at 5 minutes); an orchestration can be
+ * terminated or lost; a notifier outage can outlast a step's retries. A
+ * scheduled function (AWS: an EventBridge schedule → Lambda; Azure: a timer
+ * function) takes the open jobs (JobStore.listOpen) older than the workflow's
+ * timeout plus a margin:
+ * - still running: finishes them as failed with TIMEOUT (conditionally, so a
+ *   run that ends meanwhile wins) and publishes `image.failed`;
+ * - finished but never announced (the publish failed): publishes their outcome.
  */
 
 /** Margin beyond the whole-run timeout: clock skew, the sweep's own interval, a last step finishing. */
@@ -35,6 +38,8 @@ export interface SweepOptions {
 export interface SweepResult {
   /** Jobs this sweep finished as failed (TIMEOUT), each with one `image.failed` event. */
   failed: string[];
+  /** Finished jobs whose outcome event had not gone out, published now. */
+  announced: string[];
   /** Stuck jobs that had finished by the time the sweep tried (their run won). */
   finishedMeanwhile: string[];
 }
@@ -50,23 +55,32 @@ export async function sweepStuckJobs(ports: Ports, options: SweepOptions): Promi
     throw new PipelineError("CONFIG_INVALID", `The stuck-job sweep needs a positive number of seconds after which a running job is stuck; got ${after}.`);
   }
   const cutoff = new Date(now.getTime() - after * 1000).toISOString();
-  const stuck = await ports.jobs.listStuck(cutoff, limit);
-  const result: SweepResult = { failed: [], finishedMeanwhile: [] };
+  // A finished job's own step retries its announcement for a few minutes first.
+  const announceCutoff = new Date(now.getTime() - STUCK_MARGIN_SECONDS * 1000).toISOString();
+  const time = now.toISOString();
   const minutes = Math.round(after / 60);
-  for (const job of stuck) {
-    const error = new PipelineError(
-      "TIMEOUT",
-      `The run did not finish within ${minutes} minutes of the upload and was given up (its execution timed out, was stopped or was lost). Upload the file again to process it.`,
-      { stuckAfterSeconds: after, createdAt: job.createdAt },
-    ).toJSON();
-    const time = now.toISOString();
-    const finished = await ports.jobs.finish(job.jobId, { status: "failed", error, updatedAt: time });
-    if (!finished) {
-      result.finishedMeanwhile.push(job.jobId);
+  const result: SweepResult = { failed: [], announced: [], finishedMeanwhile: [] };
+
+  for (const job of await ports.jobs.listOpen(cutoff, limit)) {
+    if (job.status === "running") {
+      const error = new PipelineError(
+        "TIMEOUT",
+        `The run did not finish within ${minutes} minutes of the upload and was given up (its execution timed out, was stopped or was lost). Upload the file again to process it.`,
+        { stuckAfterSeconds: after, createdAt: job.createdAt },
+      ).toJSON();
+      if (!(await ports.jobs.finish(job.jobId, { status: "failed", error, updatedAt: time }))) {
+        result.finishedMeanwhile.push(job.jobId);
+        continue;
+      }
+      await announce(ports, { ...job, status: "failed", error, updatedAt: time });
+      result.failed.push(job.jobId);
       continue;
     }
-    await ports.notifier.publish({ type: "image.failed", jobId: job.jobId, sourceKey: job.sourceKey, time, error });
-    result.failed.push(job.jobId);
+    if (job.updatedAt > announceCutoff) continue;
+    const record = await ports.jobs.get(job.jobId);
+    if (!record || record.announcedAt !== undefined || record.status === "running") continue;
+    await announce(ports, record);
+    result.announced.push(job.jobId);
   }
   return result;
 }

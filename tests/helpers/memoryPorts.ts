@@ -58,9 +58,14 @@ export class MemoryJobStore implements JobStore {
     return found && { ...found };
   }
 
-  async listStuck(createdBefore: string, limit: number): Promise<JobRecord[]> {
+  async markAnnounced(jobId: string): Promise<void> {
+    const found = this.records.get(jobId);
+    if (found) this.records.set(jobId, { ...found, announcedAt: new Date().toISOString() });
+  }
+
+  async listOpen(createdBefore: string, limit: number): Promise<JobRecord[]> {
     return [...this.records.values()]
-      .filter((record) => record.status === "running" && record.createdAt < createdBefore)
+      .filter((record) => record.announcedAt === undefined && record.createdAt < createdBefore)
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
       .slice(0, limit)
       .map((record) => ({ ...record }));

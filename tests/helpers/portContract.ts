@@ -136,28 +136,49 @@ export function describePortContract(ports: () => Ports): void {
       assert.equal((await ports().jobs.get(unrecorded))?.status, "failed");
     });
 
-    it("lists the jobs still running that started before a time, and no others", async () => {
+    it("lists the open jobs (running, or finished but not announced) that started before a time, and no others", async () => {
       // Times long past, so jobs other tests leave in a shared store never qualify.
       const old = (second: number) => `2001-01-01T00:00:0${second}.000Z`;
-      const [first, second, recent, finished] = ["stuck-1", "stuck-2", "recent", "finished"].map(id);
-      await ports().jobs.create(runningJob(first, { createdAt: old(1), runId: "run-1" }));
-      await ports().jobs.create(runningJob(second, { createdAt: old(2) }));
+      const [running, ownedRunning, recent, finished, announced] = ["running", "owned", "recent", "finished", "announced"].map(id);
+      await ports().jobs.create(runningJob(running, { createdAt: old(1) }));
+      await ports().jobs.create(runningJob(ownedRunning, { createdAt: old(2), runId: "run-1" }));
       await ports().jobs.create(runningJob(recent));
       await ports().jobs.create(runningJob(finished, { createdAt: old(3) }));
-      await ports().jobs.finish(finished, { status: "succeeded" });
+      await ports().jobs.finish(finished, { status: "succeeded", manifestKey: "m.json" });
+      await ports().jobs.create(runningJob(announced, { createdAt: old(4) }));
+      await ports().jobs.finish(announced, { status: "failed" });
+      await ports().jobs.markAnnounced(announced);
 
-      const ours = new Set([first, second, recent, finished]);
-      const listed = (await ports().jobs.listStuck("2001-01-02T00:00:00.000Z", 50)).filter((job) => ours.has(job.jobId));
-      const one = await ports().jobs.listStuck("2001-01-02T00:00:00.000Z", 1);
+      const ours = new Set([running, ownedRunning, recent, finished, announced]);
+      const listed = (await ports().jobs.listOpen("2001-01-02T00:00:00.000Z", 50)).filter((job) => ours.has(job.jobId));
+      const one = await ports().jobs.listOpen("2001-01-02T00:00:00.000Z", 1);
 
-      assert.deepEqual(listed.map((job) => job.jobId).sort(), [first, second].sort());
+      assert.deepEqual(listed.map((job) => job.jobId).sort(), [running, ownedRunning, finished].sort());
       for (const job of listed) {
-        assert.equal(job.status, "running");
         assert.equal(job.sourceKey, `photos/${job.jobId}.jpg`, "a listed job names its upload");
+        assert.ok(job.createdAt && job.updatedAt, "and its times");
       }
-      assert.equal(listed.find((job) => job.jobId === first)?.runId, "run-1");
+      assert.deepEqual(Object.fromEntries(listed.map((job) => [job.jobId, job.status])), { [running]: "running", [ownedRunning]: "running", [finished]: "succeeded" });
+      assert.equal(listed.find((job) => job.jobId === ownedRunning)?.runId, "run-1");
       assert.equal(one.length, 1, "at most `limit` jobs");
-      assert.equal(Object.keys(await ports().jobs.get(first) ?? {}).some((field) => !["jobId", "sourceKey", "status", "createdAt", "updatedAt", "runId", "expiresAt"].includes(field)), false, "no store-internal fields in a record");
+      assert.ok((await ports().jobs.get(announced))?.announcedAt, "markAnnounced records when");
+    });
+
+    it("keeps store-internal fields out of the records it returns", async () => {
+      const jobId = id("internal");
+      await ports().jobs.create(runningJob(jobId, { runId: "run-1" }));
+      const running = await ports().jobs.get(jobId);
+      await ports().jobs.finish(jobId, { status: "succeeded", outputs: 2 });
+      await ports().jobs.markAnnounced(jobId);
+      const announced = await ports().jobs.get(jobId);
+
+      const known = ["jobId", "sourceKey", "sourceEtag", "status", "runId", "createdAt", "updatedAt", "manifestKey", "outputs", "bytesIn", "bytesOut", "error", "expiresAt", "announcedAt"];
+      for (const record of [running, announced]) assert.deepEqual(Object.keys(record ?? {}).filter((field) => !known.includes(field)), []);
+    });
+
+    it("ignores markAnnounced for a job that no longer exists", async () => {
+      await ports().jobs.markAnnounced(id("expired"));
+      assert.equal(await ports().jobs.get(id("expired")), undefined);
     });
 
     it("returns undefined for a job that does not exist", async () => {

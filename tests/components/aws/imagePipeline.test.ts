@@ -307,7 +307,7 @@ describe("AwsImagePipeline, default stack", () => {
         optimize: [`s3:GetObject ${renditions}/work/*`, `s3:ListBucket ${renditions}`, `s3:PutObject ${renditions}/*`],
         notifySuccess: [`dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
         notifyError: [`dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
-        sweepStuckJobs: [`dynamodb:Query ${TABLE_ARN}/index/running-jobs`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
+        sweepStuckJobs: [`dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:Query ${TABLE_ARN}/index/open-jobs`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
       };
       for (const handler of [...STEP_HANDLERS, SWEEP_HANDLER] as FunctionHandler[]) {
         const policy = rolePolicyOf(`${NAME}-${handler}`);
@@ -383,10 +383,10 @@ describe("AwsImagePipeline, default stack", () => {
 
       assert.equal(inputs.billingMode, "PAY_PER_REQUEST");
       assert.equal(inputs.hashKey, "jobId");
-      assert.deepEqual(inputs.attributes, ["jobId", "runningShard", "createdAt"].map((name) => ({ name, type: "S" })));
-      // The sparse index the stuck-job sweep reads: only running jobs carry runningShard.
+      assert.deepEqual(inputs.attributes, ["jobId", "openShard", "createdAt"].map((name) => ({ name, type: "S" })));
+      // The sparse index the stuck-job sweep reads: only jobs not yet announced carry openShard.
       assert.deepEqual(inputs.globalSecondaryIndexes, [
-        { name: "running-jobs", hashKey: "runningShard", rangeKey: "createdAt", projectionType: "INCLUDE", nonKeyAttributes: ["sourceKey", "sourceEtag", "runId"] },
+        { name: "open-jobs", hashKey: "openShard", rangeKey: "createdAt", projectionType: "INCLUDE", nonKeyAttributes: ["sourceKey", "sourceEtag", "runId", "status", "updatedAt"] },
       ]);
       assert.deepEqual(inputs.pointInTimeRecovery, { enabled: true });
       assert.deepEqual(inputs.serverSideEncryption, { enabled: true });

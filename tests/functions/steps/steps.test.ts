@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
 import { defaultProcessingOptions } from "../../../functions/core/options";
+import { PipelineError } from "../../../functions/core/errors";
 import { runStep, jobIdFor, failureToError, outputKey, manifestKey, type Manifest, type ProcessResult, type ValidatedJob, type OptimizeResult, type NotifyResult } from "../../../functions/steps";
 import { memoryPorts } from "../../helpers/memoryPorts";
 
@@ -173,6 +174,49 @@ describe("NotifyError for a duplicate delivery's run", () => {
     assert.equal(afterOther?.error, undefined);
     assert.equal(owner.published, true);
     assert.deepEqual(ports.notifier.events.map((e) => [e.type, e.jobId]), [["image.failed", jobId]]);
+  });
+});
+
+describe("an outcome whose publish failed", () => {
+  it("goes out when the step is retried, once, and the job is closed", async () => {
+    const ports = await upload(await sharp({ create: { width: 64, height: 48, channels: 3, background: "teal" } }).jpeg().toBuffer());
+    const job = (await runStep("validate", { sourceKey: "photos/cat.jpg", sourceEtag: "e1" }, ports, options)) as ValidatedJob;
+    const optimized = { manifestKey: "photos/cat/manifest.json", outputs: 6, bytesIn: 100, bytesOut: 60 };
+    const publish = ports.notifier.publish.bind(ports.notifier);
+    let outage = true;
+    ports.notifier.publish = async (event) => {
+      if (outage) throw new PipelineError("STORAGE_UNAVAILABLE", "SNS did not answer.");
+      return publish(event);
+    };
+
+    await assert.rejects(runStep("notifySuccess", { ...job, optimized }, ports, options), { name: "TransientError" });
+    const afterFailure = await ports.jobs.get(job.jobId);
+    outage = false;
+    const retried = (await runStep("notifySuccess", { ...job, optimized }, ports, options)) as NotifyResult;
+    const again = (await runStep("notifySuccess", { ...job, optimized }, ports, options)) as NotifyResult;
+
+    assert.equal(afterFailure?.status, "succeeded");
+    assert.equal(afterFailure?.announcedAt, undefined, "not announced while the publish failed");
+    assert.equal(retried.published, true);
+    assert.equal(again.published, false);
+    assert.deepEqual(ports.notifier.events.map((e) => [e.type, e.manifestKey]), [["image.processed", "photos/cat/manifest.json"]]);
+    assert.ok((await ports.jobs.get(job.jobId))?.announcedAt);
+  });
+
+  it("is not announced by another run's NotifyError", async () => {
+    const ports = memoryPorts();
+    const jobId = jobIdFor("photos/cat.jpg", "e1");
+    const now = new Date().toISOString();
+    await ports.jobs.create({ jobId, sourceKey: "photos/cat.jpg", sourceEtag: "e1", runId: "run-owner", status: "running", createdAt: now, updatedAt: now });
+    await ports.jobs.finish(jobId, { status: "failed", error: { code: "CORRUPT_IMAGE", message: "bad", permanent: true } }, "run-owner");
+    const failed = { sourceKey: "photos/cat.jpg", sourceEtag: "e1", error: { Error: "PermanentError", Cause: "CORRUPT_IMAGE: bad" } };
+
+    const other = (await runStep("notifyError", { input: failed, runId: "run-duplicate" }, ports, options)) as NotifyResult;
+    const owner = (await runStep("notifyError", { input: failed, runId: "run-owner" }, ports, options)) as NotifyResult;
+
+    assert.equal(other.published, false);
+    assert.equal(owner.published, true, "the owner's retry announces its recorded failure");
+    assert.equal(ports.notifier.events.length, 1);
   });
 });
 

@@ -23,11 +23,13 @@ describe("the stuck-job sweep", () => {
     await ports.jobs.create(job("young", minutesAgo(5)));
     await ports.jobs.create(job("done", minutesAgo(60)));
     await ports.jobs.finish("done", { status: "succeeded", manifestKey: "done/manifest.json" });
+    await ports.jobs.markAnnounced("done");
 
     const result = await sweepStuckJobs(ports, { stuckAfterSeconds: 20 * 60, now: NOW });
 
     assert.deepEqual(result.failed, ["stuck"]);
     const stuck = await ports.jobs.get("stuck");
+    assert.ok(stuck?.announcedAt, "the failure is announced");
     assert.equal(stuck?.status, "failed");
     assert.equal(stuck?.error?.code, "TIMEOUT");
     assert.match(stuck?.error?.message ?? "", /did not finish within 20 minutes.*Upload the file again/);
@@ -39,18 +41,35 @@ describe("the stuck-job sweep", () => {
   it("sends nothing for a job whose run finished it between the listing and the sweep's finish", async () => {
     const ports = memoryPorts();
     await ports.jobs.create(job("racing", minutesAgo(60)));
-    const listStuck = ports.jobs.listStuck.bind(ports.jobs);
-    ports.jobs.listStuck = async (before, limit) => {
-      const listed = await listStuck(before, limit);
+    const listOpen = ports.jobs.listOpen.bind(ports.jobs);
+    ports.jobs.listOpen = async (before: string, limit: number) => {
+      const listed = await listOpen(before, limit);
       await ports.jobs.finish("racing", { status: "succeeded" }); // the run ends just now
       return listed;
     };
 
     const result = await sweepStuckJobs(ports, { stuckAfterSeconds: 20 * 60, now: NOW });
 
-    assert.deepEqual(result, { failed: [], finishedMeanwhile: ["racing"] });
+    assert.deepEqual(result, { failed: [], announced: [], finishedMeanwhile: ["racing"] });
     assert.equal((await ports.jobs.get("racing"))?.status, "succeeded");
     assert.equal(ports.notifier.events.length, 0);
+  });
+
+  it("announces a finished job whose event never went out, once its own step has had time to retry", async () => {
+    const ports = memoryPorts();
+    await ports.jobs.create(job("unannounced", minutesAgo(60)));
+    await ports.jobs.finish("unannounced", { status: "succeeded", manifestKey: "photos/unannounced/manifest.json", outputs: 6, updatedAt: minutesAgo(30) });
+    await ports.jobs.create(job("just-finished", minutesAgo(60)));
+    await ports.jobs.finish("just-finished", { status: "failed", error: { code: "CORRUPT_IMAGE", message: "bad", permanent: true }, updatedAt: minutesAgo(1) });
+
+    const first = await sweepStuckJobs(ports, { stuckAfterSeconds: 20 * 60, now: NOW });
+    const second = await sweepStuckJobs(ports, { stuckAfterSeconds: 20 * 60, now: NOW });
+
+    assert.deepEqual(first.announced, ["unannounced"]);
+    assert.deepEqual(second.announced, [], "announced once");
+    assert.equal((await ports.jobs.get("unannounced"))?.status, "succeeded", "the outcome is kept");
+    assert.deepEqual(ports.notifier.events.map((e) => [e.type, e.jobId, e.manifestKey, e.outputs]), [["image.processed", "unannounced", "photos/unannounced/manifest.json", 6]]);
+    assert.equal((await ports.jobs.get("just-finished"))?.announcedAt, undefined, "a recent finish is left to its own step");
   });
 
   it("sweeps at most `limit` jobs per call, the rest on the next", async () => {
