@@ -347,6 +347,43 @@ export const snsTopicEncrypted: ResourceValidationPolicy = {
   }),
 };
 
+export const sqsQueueEncrypted: ResourceValidationPolicy = {
+  name: "aws-sqs-queue-encrypted",
+  description: "SQS queues are encrypted at rest (SQS-managed SSE or a KMS key), because dead-lettered events name uploads.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateResource: forTypes(AWS.queue, (props, args, report) => {
+    const managed = props.sqsManagedSseEnabled;
+    const key = props.kmsMasterKeyId;
+    if (isUnknown(managed) || isUnknown(key) || managed === true || (typeof key === "string" && key !== "")) return;
+    report(`${label(args.type, args.name)} is not encrypted at rest; set sqsManagedSseEnabled to true or kmsMasterKeyId to a KMS key.`);
+  }),
+};
+
+export const eventTriggerDeadLetter: StackValidationPolicy = {
+  name: "aws-event-trigger-dead-letter",
+  description:
+    "Targets of event-driven EventBridge rules (rules with an event pattern, such as the upload trigger) have a dead-letter queue, so an event that cannot be delivered (the workflow throttled or refused for a day) is kept instead of dropped and the upload is not silently lost. Scheduled rules are exempt: the next tick runs again.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateStack: (args, report) => {
+    const targets = stackResources(args, AWS.eventTarget);
+    for (const rule of stackResources(args, AWS.eventRule)) {
+      if (rule.props.eventPattern === undefined || rule.props.eventPattern === null) continue;
+      const linked = findLinked(targets, "rule", rule, [rule.props.name, rule.props.id, rule.resource.name]);
+      if (isUnknown(linked)) continue;
+      for (const target of linked) {
+        const arn = at(target.props, "deadLetterConfig.arn");
+        if (isUnknown(arn) || (typeof arn === "string" && arn !== "")) continue;
+        report(
+          `${label(target.resource.type, target.resource.name)} delivers events of ${resourceLabel(rule.resource.type, rule.resource.name)} without a dead-letter queue; set deadLetterConfig.arn to an encrypted SQS queue the rule may send to.`,
+          target.resource.urn,
+        );
+      }
+    }
+  },
+};
+
 export const dynamodbPointInTimeRecovery: ResourceValidationPolicy = {
   name: "aws-dynamodb-point-in-time-recovery",
   description: "DynamoDB tables have point-in-time recovery enabled, so the job store can be restored after a bad write or a deleted item.",
@@ -456,12 +493,13 @@ export const awsResourcePolicies = [
   sfnLoggingEnabled,
   sfnTracingEnabled,
   snsTopicEncrypted,
+  sqsQueueEncrypted,
   dynamodbPointInTimeRecovery,
   logGroupRetention,
   iamNoWildcardActions,
   iamNoWildcardResources,
 ];
 
-export const awsStackPolicies = [s3BucketPublicAccessBlocked, s3BucketDefaultEncryption, s3UploadsVersioning, s3BucketTlsOnly, s3BucketLifecycle];
+export const awsStackPolicies = [s3BucketPublicAccessBlocked, s3BucketDefaultEncryption, s3UploadsVersioning, s3BucketTlsOnly, s3BucketLifecycle, eventTriggerDeadLetter];
 
 export const awsPolicies = [...awsResourcePolicies, ...awsStackPolicies];

@@ -241,6 +241,22 @@ export const functionAppApplicationInsights: StackValidationPolicy = {
   },
 };
 
+// ---------------------------------------------------------------- Event Grid
+
+export const eventSubscriptionDeadLetter: ResourceValidationPolicy = {
+  name: "azure-eventgrid-dead-letter",
+  description:
+    "Event Grid subscriptions have a dead-letter destination (deadLetterDestination or deadLetterWithResourceIdentity), so an upload event that cannot be delivered within the retry policy is kept in a container instead of dropped, and the upload is not silently lost.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateResource: forTypes(AZURE.eventSubscription, (props, args, report) => {
+    const withIdentity = at(props, "deadLetterWithResourceIdentity.deadLetterDestination");
+    const plain = props.deadLetterDestination;
+    if (isUnknown(withIdentity) || isUnknown(plain) || (withIdentity !== undefined && withIdentity !== null) || (plain !== undefined && plain !== null)) return;
+    report(`${label(args.type, args.name)} has no dead-letter destination; set deadLetterWithResourceIdentity to a blob container its identity may write to.`);
+  }),
+};
+
 export const azureResourcePolicies = [
   storageHttpsOnly,
   storageMinimumTls,
@@ -251,6 +267,7 @@ export const azureResourcePolicies = [
   functionAppMinimumTls,
   functionAppManagedIdentity,
   appInsightsWorkspaceBased,
+  eventSubscriptionDeadLetter,
 ];
 
 export const azureStackPolicies = [storageUploadsBlobProtection, functionAppApplicationInsights];

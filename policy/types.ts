@@ -25,6 +25,9 @@ export const AWS = {
   topic: ["aws:sns/topic:Topic"],
   table: ["aws:dynamodb/table:Table"],
   logGroup: ["aws:cloudwatch/logGroup:LogGroup"],
+  queue: ["aws:sqs/queue:Queue"],
+  eventRule: ["aws:cloudwatch/eventRule:EventRule"],
+  eventTarget: ["aws:cloudwatch/eventTarget:EventTarget"],
   /** Resources whose `policy` input is an identity-based IAM policy document. */
   iamPolicyDocument: ["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy"],
   /** Roles carry identity policies in `inlinePolicies[].policy`. */
@@ -67,6 +70,7 @@ export const AZURE = {
   webApp: ["azure-native:web:WebApp"],
   webAppSettings: ["azure-native:web:WebAppApplicationSettings"],
   appInsights: ["azure-native:applicationinsights:Component"],
+  eventSubscription: ["azure-native:eventgrid:SystemTopicEventSubscription", "azure-native:eventgrid:EventSubscription", "azure-native:eventgrid:TopicEventSubscription"],
 } as const;
 
 /** Azure types of this project (and close neighbours) that accept `tags`; see {@link AWS_TAGGABLE}. */

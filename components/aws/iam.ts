@@ -163,6 +163,34 @@ export function startExecutionPolicy(stateMachineArn: string): PolicyDocument {
   };
 }
 
+/**
+ * The upload trigger's dead-letter queue: EventBridge may send to it for this one
+ * rule only, and nobody may use it without TLS.
+ */
+export function deadLetterQueuePolicy(queueArn: string, ruleArn: string): PolicyDocument & { Statement: (PolicyStatement & { Principal: string | { Service: string } })[] } {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "UploadTriggerDeadLetters",
+        Effect: "Allow",
+        Principal: { Service: "events.amazonaws.com" },
+        Action: ["sqs:SendMessage"],
+        Resource: [queueArn],
+        Condition: { ArnEquals: { "aws:SourceArn": ruleArn } },
+      },
+      {
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: ["sqs:*"],
+        Resource: [queueArn],
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      },
+    ],
+  };
+}
+
 /** Bucket policy refusing every request not made over TLS. */
 export function tlsOnlyBucketPolicy(bucketArn: string): PolicyDocument & { Statement: (PolicyStatement & { Principal: string })[] } {
   return {

@@ -64,6 +64,8 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
   readonly topicArn: pulumi.Output<string>;
   readonly functionArns: Record<StepHandler, pulumi.Output<string>>;
   readonly functionNames: Record<StepHandler, pulumi.Output<string>>;
+  /** Upload events EventBridge could not deliver to the state machine. */
+  readonly deadLetterQueueUrl: pulumi.Output<string>;
   /** The scheduled stuck-job sweep's Lambda. */
   readonly sweepFunctionName: pulumi.Output<string>;
   /** The private VPC when `config.vpc` is on. */
@@ -203,7 +205,8 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
     new SweepSchedule(`${name}-sweep`, { functionArn: sweeper.arn, functionName: sweeper.functionName, tags, region }, { parent: this });
     this.sweepFunctionName = sweeper.functionName;
 
-    new UploadTrigger(`${name}-trigger`, { uploadsBucketName: uploads.bucketName, stateMachineArn: stateMachine.arn, accountId, tags, region }, { parent: this });
+    const trigger = new UploadTrigger(`${name}-trigger`, { uploadsBucketName: uploads.bucketName, stateMachineArn: stateMachine.arn, accountId, tags, region }, { parent: this });
+    this.deadLetterQueueUrl = trigger.deadLetterQueueUrl;
 
     this.uploadsBucket = uploads.bucketName;
     this.renditionsBucket = renditions.bucketName;
@@ -232,6 +235,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       tableName: this.tableName,
       topicArn: this.topicArn,
       sweepFunctionName: this.sweepFunctionName,
+      deadLetterQueueUrl: this.deadLetterQueueUrl,
       vpcId: this.vpcId,
     });
   }

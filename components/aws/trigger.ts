@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { assumeRolePolicy, startExecutionPolicy } from "./iam";
+import { assumeRolePolicy, deadLetterQueuePolicy, startExecutionPolicy } from "./iam";
 
 /**
  * Starts the workflow for every object created in the uploads bucket:
@@ -13,7 +13,18 @@ import { assumeRolePolicy, startExecutionPolicy } from "./iam";
  * from key + ETag, finds the job taken, and the run ends at once. That works for
  * Standard and Express alike (Express has no execution-name dedupe), so the
  * target sets no execution name.
+ *
+ * An event EventBridge cannot deliver (StartExecution throttled or refused for
+ * 24 hours, 185 attempts) lands in an SQS dead-letter queue, kept 14 days with
+ * the reason in its attributes: nothing an upload triggered is dropped silently.
+ * Re-run such an upload by copying the object onto itself, which raises a new
+ * Object Created event (README, "Deploy for real").
  */
+
+/** How long undeliverable upload events are kept (SQS maximum). */
+export const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600;
+/** EventBridge's own retry budget for a target, made explicit. */
+export const TRIGGER_RETRY = { maximumEventAgeInSeconds: 24 * 3600, maximumRetryAttempts: 185 } as const;
 
 export interface UploadTriggerArgs {
   uploadsBucketName: pulumi.Input<string>;
@@ -31,6 +42,7 @@ export const START_INPUT_TEMPLATE = '{"sourceKey": <sourceKey>, "sourceEtag": <s
 export class UploadTrigger extends pulumi.ComponentResource {
   readonly ruleArn: pulumi.Output<string>;
   readonly roleArn: pulumi.Output<string>;
+  readonly deadLetterQueueUrl: pulumi.Output<string>;
 
   constructor(name: string, args: UploadTriggerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:aws:UploadTrigger", name, {}, opts);
@@ -59,6 +71,17 @@ export class UploadTrigger extends pulumi.ComponentResource {
       { role: role.id, policy: pulumi.output(stateMachineArn).apply((arn) => JSON.stringify(startExecutionPolicy(arn))) },
       { parent: this },
     );
+    // SQS-managed encryption: EventBridge can write to it without a key policy; the messages hold only the event.
+    const deadLetters = new aws.sqs.Queue(
+      `${name}-dead-letters`,
+      { messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS, sqsManagedSseEnabled: true, ...regional, tags },
+      { parent: this },
+    );
+    const deadLetterPolicy = new aws.sqs.QueuePolicy(
+      `${name}-dead-letters-policy`,
+      { queueUrl: deadLetters.url, policy: pulumi.all([deadLetters.arn, rule.arn]).apply(([queueArn, ruleArn]) => JSON.stringify(deadLetterQueuePolicy(queueArn, ruleArn))), ...regional },
+      { parent: this },
+    );
     new aws.cloudwatch.EventTarget(
       `${name}-target`,
       {
@@ -66,13 +89,16 @@ export class UploadTrigger extends pulumi.ComponentResource {
         arn: stateMachineArn,
         roleArn: role.arn,
         inputTransformer: { inputPaths: { ...START_INPUT_PATHS }, inputTemplate: START_INPUT_TEMPLATE },
+        retryPolicy: { ...TRIGGER_RETRY },
+        deadLetterConfig: { arn: deadLetters.arn },
         ...regional,
       },
-      { parent: this, dependsOn: [policy] },
+      { parent: this, dependsOn: [policy, deadLetterPolicy] },
     );
 
     this.ruleArn = rule.arn;
     this.roleArn = role.arn;
-    this.registerOutputs({ ruleArn: this.ruleArn, roleArn: this.roleArn });
+    this.deadLetterQueueUrl = deadLetters.url;
+    this.registerOutputs({ ruleArn: this.ruleArn, roleArn: this.roleArn, deadLetterQueueUrl: this.deadLetterQueueUrl });
   }
 }

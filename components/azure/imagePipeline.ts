@@ -34,6 +34,10 @@ export interface AzureImagePipelineArgs {
 /** Container names the adapters default to (functions/azure/adapters.ts); one container per area. */
 export const CONTAINERS = { uploads: "uploads", work: "work", renditions: "renditions" } as const;
 export const DEPLOYMENTS_CONTAINER = "deployments";
+/** Upload events Event Grid could not deliver to the queue (after its retries) land here, as on AWS in the SQS dead-letter queue. */
+export const DEAD_LETTERS_CONTAINER = "dead-letters";
+/** Days dead-lettered events are kept (SQS's maximum retention, for parity). */
+export const DEAD_LETTER_RETENTION_DAYS = 14;
 export const JOBS_TABLE = "jobs";
 /** Node major of the Functions worker (Node 20 left Azure Functions support in April 2026). */
 export const NODE_VERSION = "22";
@@ -76,6 +80,15 @@ export function lifecycleRules(config: PipelineConfig): azure.types.input.storag
       definition: {
         filters: { blobTypes: ["blockBlob"], prefixMatch: [`${CONTAINERS.uploads}/`] },
         actions: { version: { delete: { daysAfterCreationGreaterThan: config.retentionDays } } },
+      },
+    },
+    {
+      name: "expire-dead-letters",
+      enabled: true,
+      type: "Lifecycle",
+      definition: {
+        filters: { blobTypes: ["blockBlob"], prefixMatch: [`${DEAD_LETTERS_CONTAINER}/`] },
+        actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: DEAD_LETTER_RETENTION_DAYS } }, version: { delete: { daysAfterCreationGreaterThan: DEAD_LETTER_RETENTION_DAYS } } },
       },
     },
     {
@@ -337,7 +350,11 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
     assign("app-queue-contributor", "storageQueueDataContributor", dataAccount.id, appPrincipal);
     assign("app-table-contributor", "storageTableDataContributor", dataAccount.id, appPrincipal);
     assign("app-events-sender", "eventGridDataSender", topic.id, appPrincipal);
-    const queueSender = assign("storage-events-queue-sender", "storageQueueDataMessageSender", uploadEvents.id, principalOf(storageEvents.identity, `System topic ${name}-storage-events`));
+    const storageEventsPrincipal = principalOf(storageEvents.identity, `System topic ${name}-storage-events`);
+    const queueSender = assign("storage-events-queue-sender", "storageQueueDataMessageSender", uploadEvents.id, storageEventsPrincipal);
+    // Events Event Grid cannot deliver to the queue within its retries are written here, not dropped.
+    const deadLetters = container(DEAD_LETTERS_CONTAINER);
+    const deadLetterWriter = assign("storage-events-dead-letter-writer", "storageBlobDataContributor", deadLetters.id, storageEventsPrincipal);
 
     new azure.eventgrid.SystemTopicEventSubscription(
       `${name}-uploads-created`,
@@ -351,8 +368,12 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
           destination: { endpointType: "StorageQueue", resourceId: dataAccount.id, queueName: uploadEvents.name, queueMessageTimeToLiveInSeconds: 7 * 24 * 3600 },
         },
         retryPolicy: { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 24 * 60 },
+        deadLetterWithResourceIdentity: {
+          identity: { type: "SystemAssigned" },
+          deadLetterDestination: { endpointType: "StorageBlob", resourceId: dataAccount.id, blobContainerName: deadLetters.name },
+        },
       },
-      { parent: this, dependsOn: [queueSender] },
+      { parent: this, dependsOn: [queueSender, deadLetterWriter] },
     );
 
     const blobEndpoint = dataAccount.primaryEndpoints.blob;

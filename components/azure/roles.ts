@@ -6,7 +6,7 @@
 export const ROLES = {
   /** Host storage (AzureWebJobsStorage) with an identity needs Owner: leases, secrets, Durable task hub containers; it also covers the steps' containers and the code package. */
   storageBlobDataOwner: "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
-  /** The deploying identity uploads the code package into the deployments container (and nowhere else). */
+  /** The deploying identity uploads the code package into the deployments container; Event Grid writes undeliverable upload events into the dead-letters container. */
   storageBlobDataContributor: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
   /** Durable Functions control and work-item queues; the upload-events trigger and its poison queue. */
   storageQueueDataContributor: "974c5e8b-45b9-4653-ba55-5f855dd0fb88",

@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import {
   awsResourcePolicies,
   dynamodbPointInTimeRecovery,
+  eventTriggerDeadLetter,
   iamNoWildcardActions,
   iamNoWildcardResources,
   lambdaNotPublic,
@@ -19,6 +20,7 @@ import {
   sfnLoggingEnabled,
   sfnTracingEnabled,
   snsTopicEncrypted,
+  sqsQueueEncrypted,
 } from "../../policy/aws";
 import { runtimeStatus } from "../../policy/lambdaRuntimes";
 import { AWS } from "../../policy/types";
@@ -385,6 +387,45 @@ describe("AWS policies", () => {
         'The aws.sns.Topic "notifications" is not encrypted; set kmsMasterKeyId (e.g. "alias/aws/sns" or the stack\'s KMS key).',
       ]);
       assert.equal((await violationsOf(snsTopicEncrypted, { type: AWS.topic[0], name: "notifications", props: { kmsMasterKeyId: "" } })).length, 1);
+    });
+  });
+
+  describe("aws-sqs-queue-encrypted", () => {
+    const queue = (props: Record<string, unknown>): TestResource => ({ type: AWS.queue[0], name: "dead-letters", props });
+
+    it("passes SQS-managed encryption or a KMS key, and reports a queue with neither", async () => {
+      assert.deepEqual(await violationsOf(sqsQueueEncrypted, queue({ sqsManagedSseEnabled: true })), []);
+      assert.deepEqual(await violationsOf(sqsQueueEncrypted, queue({ kmsMasterKeyId: "alias/pipeline" })), []);
+      assert.deepEqual(await violationsOf(sqsQueueEncrypted, queue({ sqsManagedSseEnabled: false })), [
+        'The aws.sqs.Queue "dead-letters" is not encrypted at rest; set sqsManagedSseEnabled to true or kmsMasterKeyId to a KMS key.',
+      ]);
+    });
+  });
+
+  describe("aws-event-trigger-dead-letter", () => {
+    const rule = (name: string, props: Record<string, unknown>): TestResource => ({ type: AWS.eventRule[0], name, props: { name: `${name}-1234`, ...props } });
+    const target = (ruleName: string, props: Record<string, unknown>): TestResource => ({
+      type: AWS.eventTarget[0],
+      name: `${ruleName}-target`,
+      props: { rule: `${ruleName}-1234`, arn: "arn:aws:states:eu-west-1:123456789012:stateMachine:p", ...props },
+      propertyDependencies: { rule: [ruleName] },
+    });
+    const uploads = rule("uploads", { eventPattern: '{"source":["aws.s3"]}' });
+
+    it("passes an event-driven target with a dead-letter queue, and a scheduled target without one", async () => {
+      const sweep = rule("sweep", { scheduleExpression: "rate(5 minutes)" });
+      const resources = [uploads, target("uploads", { deadLetterConfig: { arn: "arn:aws:sqs:eu-west-1:123456789012:dlq" } }), sweep, target("sweep", {})];
+      assert.deepEqual(await violationsOf(eventTriggerDeadLetter, resources), []);
+    });
+
+    it("reports an event-driven target without a dead-letter queue", async () => {
+      assert.deepEqual(await violationsOf(eventTriggerDeadLetter, [uploads, target("uploads", {})]), [
+        'The aws.cloudwatch.EventTarget "uploads-target" delivers events of aws.cloudwatch.EventRule "uploads" without a dead-letter queue; set deadLetterConfig.arn to an encrypted SQS queue the rule may send to.',
+      ]);
+    });
+
+    it("waits when the dead-letter queue is not known yet (preview)", async () => {
+      assert.deepEqual(await violationsOf(eventTriggerDeadLetter, [uploads, target("uploads", { deadLetterConfig: { arn: UNKNOWN } })]), []);
     });
   });
 

@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import {
   appInsightsWorkspaceBased,
   azureResourcePolicies,
+  eventSubscriptionDeadLetter,
   functionAppApplicationInsights,
   functionAppFtpsDisabled,
   functionAppHttpsOnly,
@@ -154,6 +155,23 @@ describe("Azure policies", () => {
       for (const policy of [functionAppHttpsOnly, functionAppFtpsDisabled, functionAppMinimumTls, functionAppManagedIdentity]) {
         assert.deepEqual(await diagnosticsOf(policy, functionApp({ httpsOnly: UNKNOWN, identity: UNKNOWN, siteConfig: UNKNOWN })), [], policy.name);
       }
+    });
+  });
+
+  describe("azure-eventgrid-dead-letter", () => {
+    const subscription = (props: Record<string, unknown>): TestResource => ({ type: AZURE.eventSubscription[0], name: "uploads-created", props: { systemTopicName: "storage-events", ...props } });
+
+    it("passes a subscription that dead-letters to a container, with its identity or without", async () => {
+      const destination = { endpointType: "StorageBlob", resourceId: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/data", blobContainerName: "dead-letters" };
+      assert.deepEqual(await violationsOf(eventSubscriptionDeadLetter, subscription({ deadLetterWithResourceIdentity: { identity: { type: "SystemAssigned" }, deadLetterDestination: destination } })), []);
+      assert.deepEqual(await violationsOf(eventSubscriptionDeadLetter, subscription({ deadLetterDestination: destination })), []);
+      assert.deepEqual(await violationsOf(eventSubscriptionDeadLetter, subscription({ deadLetterDestination: UNKNOWN })), [], "unknown at preview");
+    });
+
+    it("reports a subscription without a dead-letter destination", async () => {
+      assert.deepEqual(await violationsOf(eventSubscriptionDeadLetter, subscription({})), [
+        'The azure-native.eventgrid.SystemTopicEventSubscription "uploads-created" has no dead-letter destination; set deadLetterWithResourceIdentity to a blob container its identity may write to.',
+      ]);
     });
   });
 

@@ -37,6 +37,8 @@ const T = {
   rule: "aws:cloudwatch/eventRule:EventRule",
   target: "aws:cloudwatch/eventTarget:EventTarget",
   permission: "aws:lambda/permission:Permission",
+  queue: "aws:sqs/queue:Queue",
+  queuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
 } as const;
 
 const bucketArn = (name: string) => `arn:aws:s3:::${name}`;
@@ -65,6 +67,8 @@ describe("AwsImagePipeline, default stack", () => {
         [T.rule]: 2,
         [T.target]: 2,
         [T.permission]: 1,
+        [T.queue]: 1,
+        [T.queuePolicy]: 1,
         [T.logGroup]: 8,
         [T.table]: 1,
         [T.role]: 9,
@@ -109,7 +113,7 @@ describe("AwsImagePipeline, default stack", () => {
     it("tags every taggable resource with project, stack, data-classification and the configured tags", () => {
       const taggable = mocks.customResources().filter((r) => isTaggable(r.type));
 
-      assert.equal(taggable.length, 2 + 1 + 1 + 8 + 9 + 7 + 1 + 2, "buckets, table, topic, log groups, roles, functions, state machine, rules");
+      assert.equal(taggable.length, 2 + 1 + 1 + 8 + 9 + 7 + 1 + 2 + 1, "buckets, table, topic, log groups, roles, functions, state machine, rules, dead-letter queue");
       for (const r of taggable) {
         assert.deepEqual(r.inputs.tags, { owner: "platform-team", project: "image-pipeline", stack: "dev", "data-classification": "internal" }, `${r.type} ${r.name}`);
       }
@@ -197,6 +201,22 @@ describe("AwsImagePipeline, default stack", () => {
       assert.deepEqual(target.inputs.inputTransformer, { inputPaths: { sourceKey: "$.detail.object.key", sourceEtag: "$.detail.object.etag" }, inputTemplate: START_INPUT_TEMPLATE });
       const filled = START_INPUT_TEMPLATE.replace("<sourceKey>", JSON.stringify('photos/a "b".jpg')).replace("<sourceEtag>", JSON.stringify("etag1"));
       assert.deepEqual(JSON.parse(filled), { sourceKey: 'photos/a "b".jpg', sourceEtag: "etag1" });
+    });
+
+    it("keeps events it cannot deliver for 14 days in an encrypted dead-letter queue only its rule may write to", () => {
+      const target = mocks.get(T.target, `${NAME}-trigger-target`);
+      const queue = mocks.get(T.queue, `${NAME}-trigger-dead-letters`);
+      const rule = mocks.get(T.rule, `${NAME}-trigger-rule`);
+      const policy = JSON.parse(mocks.get(T.queuePolicy, `${NAME}-trigger-dead-letters-policy`).inputs.policy) as PolicyDocument;
+
+      assert.deepEqual(target.inputs.deadLetterConfig, { arn: queue.state.arn });
+      assert.deepEqual(target.inputs.retryPolicy, { maximumEventAgeInSeconds: 86400, maximumRetryAttempts: 185 });
+      assert.equal(queue.inputs.messageRetentionSeconds, 14 * 24 * 3600);
+      assert.equal(queue.inputs.sqsManagedSseEnabled, true);
+      const [allow, denyPlain] = policy.Statement;
+      assert.deepEqual(allow, { Sid: "UploadTriggerDeadLetters", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: ["sqs:SendMessage"], Resource: [queue.state.arn], Condition: { ArnEquals: { "aws:SourceArn": rule.state.arn } } });
+      assert.equal(denyPlain?.Effect, "Deny");
+      assert.deepEqual(denyPlain?.Condition, { Bool: { "aws:SecureTransport": "false" } });
     });
 
     it("uses a role EventBridge assumes for this account, allowed only to start this state machine", () => {

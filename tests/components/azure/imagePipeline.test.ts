@@ -122,7 +122,7 @@ describe("AzureImagePipeline", function () {
         [T.resourceGroup]: 1,
         [T.account]: 1,
         [T.blobService]: 1,
-        [T.container]: 4,
+        [T.container]: 5,
         [T.lifecycle]: 1,
         [T.table]: 1,
         [T.queue]: 1,
@@ -136,7 +136,7 @@ describe("AzureImagePipeline", function () {
         [T.app]: 1,
         [T.scmAllowed]: 0,
         [T.ftpAllowed]: 0,
-        [T.role]: 6,
+        [T.role]: 7,
       });
     });
 
@@ -203,10 +203,10 @@ describe("AzureImagePipeline", function () {
       assert.deepEqual(service.inputs.containerDeleteRetentionPolicy, { enabled: true, days: 7 });
     });
 
-    it("creates private uploads, work, renditions and deployments containers, the jobs table and the events queue", () => {
+    it("creates private uploads, work, renditions, deployments and dead-letters containers, the jobs table and the events queue", () => {
       const containers = of("flex", T.container);
 
-      assert.deepEqual(containers.map((c) => c.inputs.containerName).sort(), ["deployments", "renditions", "uploads", "work"]);
+      assert.deepEqual(containers.map((c) => c.inputs.containerName).sort(), ["dead-letters", "deployments", "renditions", "uploads", "work"]);
       for (const c of containers) assert.equal(c.inputs.publicAccess, "None");
       assert.equal(one("flex", T.table).inputs.tableName, "jobs");
       assert.equal(one("flex", T.queue).inputs.queueName, UPLOAD_EVENTS_QUEUE);
@@ -219,6 +219,7 @@ describe("AzureImagePipeline", function () {
       assert.deepEqual(rule("work/").definition.actions, { baseBlob: { delete: { daysAfterModificationGreaterThan: 1 } }, version: { delete: { daysAfterCreationGreaterThan: 1 } } });
       assert.deepEqual(rule("uploads/").definition.actions, { version: { delete: { daysAfterCreationGreaterThan: 30 } } });
       assert.equal(rule("renditions/").definition.actions.baseBlob, undefined, "no tiering unless configured");
+      assert.deepEqual(rule("dead-letters/").definition.actions, { baseBlob: { delete: { daysAfterModificationGreaterThan: 14 } }, version: { delete: { daysAfterCreationGreaterThan: 14 } } }, "kept 14 days, as the SQS dead-letter queue");
     });
 
     it("moves renditions to the cool tier when renditionsInfrequentAccessDays is set", () => {
@@ -347,6 +348,7 @@ describe("AzureImagePipeline", function () {
       const app = one("flex", T.app);
       const account = one("flex", T.account);
       const deployments = of("flex", T.container).find((r) => r.inputs.containerName === "deployments")!;
+      const deadLetters = of("flex", T.container).find((r) => r.inputs.containerName === "dead-letters")!;
       const topic = one("flex", T.topic);
       const queue = one("flex", T.queue);
       const systemTopic = one("flex", T.systemTopic);
@@ -360,6 +362,7 @@ describe("AzureImagePipeline", function () {
           [roleId(ROLES.storageTableDataContributor), account.id, appPrincipal],
           [roleId(ROLES.eventGridDataSender), topic.id, appPrincipal],
           [roleId(ROLES.storageQueueDataMessageSender), queue.id, systemTopic.state.identity.principalId],
+          [roleId(ROLES.storageBlobDataContributor), deadLetters.id, systemTopic.state.identity.principalId],
           [roleId(ROLES.storageBlobDataContributor), deployments.id, "deployer"],
         ].sort(),
       );
@@ -389,6 +392,17 @@ describe("AzureImagePipeline", function () {
       assert.deepEqual(subscription.inputs.deliveryWithResourceIdentity, {
         identity: { type: "SystemAssigned" },
         destination: { endpointType: "StorageQueue", resourceId: data.id, queueName: UPLOAD_EVENTS_QUEUE, queueMessageTimeToLiveInSeconds: 604800 },
+      });
+    });
+
+    it("writes events it cannot deliver within a day (30 attempts) to the dead-letters container, with the system topic's identity", () => {
+      const data = one("flex", T.account);
+      const subscription = one("flex", T.subscription);
+
+      assert.deepEqual(subscription.inputs.retryPolicy, { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 });
+      assert.deepEqual(subscription.inputs.deadLetterWithResourceIdentity, {
+        identity: { type: "SystemAssigned" },
+        deadLetterDestination: { endpointType: "StorageBlob", resourceId: data.id, blobContainerName: "dead-letters" },
       });
     });
   });
