@@ -58,6 +58,8 @@ export const configSchema = z
     kmsKeyArn: optionalString,
     reservedConcurrency: optionalInt(1, 10000),
     vpc: z.boolean().default(false),
+    /** Protect the resources that hold data (buckets/containers, storage account, jobs table) from deletion by `pulumi destroy`. */
+    protectData: z.boolean().default(true),
     azure: z
       .object({
         plan: z.enum(["flex", "premium", "dedicated"]).default("flex"),
@@ -170,7 +172,7 @@ function liftProcessingKeys(raw: Record<string, unknown>): Record<string, unknow
 export const CONFIG_KEYS = [
   "cloud", ...PROCESSING_KEYS, "memoryMb", "timeoutSeconds", "steps", "workflowType", "notificationEmail", "retentionDays",
   "logRetentionDays", "renditionsInfrequentAccessDays", "tags", "dataClassification", "architecture", "region", "kmsKeyArn",
-  "reservedConcurrency", "vpc", "azure",
+  "reservedConcurrency", "vpc", "protectData", "azure",
 ] as const;
 
 /**

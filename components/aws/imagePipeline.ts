@@ -64,6 +64,8 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
   readonly topicArn: pulumi.Output<string>;
   readonly functionArns: Record<StepHandler, pulumi.Output<string>>;
   readonly functionNames: Record<StepHandler, pulumi.Output<string>>;
+  /** The resources that hold data (uploads, renditions, jobs), protected from deletion when config.protectData is on. */
+  readonly dataResources: pulumi.CustomResource[];
   /** Upload events EventBridge could not deliver to the state machine. */
   readonly deadLetterQueueUrl: pulumi.Output<string>;
   /** The scheduled stuck-job sweep's Lambda. */
@@ -80,11 +82,13 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
     const accountId = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
 
     // Storage: uploads are versioned (an overwrite never loses the original); renditions hold a short-lived work/ prefix.
-    const uploads = new SecureBucket(`${name}-uploads`, { tags, region, versioning: true, retentionDays, kmsKeyArn, eventBridge: true }, { parent: this });
+    // protectData: `pulumi destroy` (or a replacement) stops before deleting anything that holds data; children inherit it.
+    const dataOptions = { parent: this, protect: config.protectData };
+    const uploads = new SecureBucket(`${name}-uploads`, { tags, region, versioning: true, retentionDays, kmsKeyArn, eventBridge: true }, dataOptions);
     const renditions = new SecureBucket(
       `${name}-renditions`,
       { tags, region, retentionDays, kmsKeyArn, expiringPrefixes: { [WORK_PREFIX]: WORK_EXPIRY_DAYS }, infrequentAccessAfterDays: config.renditionsInfrequentAccessDays },
-      { parent: this },
+      dataOptions,
     );
 
     const table = new aws.dynamodb.Table(
@@ -104,6 +108,8 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
           },
         ],
         pointInTimeRecovery: { enabled: true },
+        // Also refuses deletion from the console or another tool.
+        deletionProtectionEnabled: config.protectData,
         // Without a configured key, the AWS-managed aws/dynamodb key (auditable in CloudTrail).
         serverSideEncryption: { enabled: true, ...(kmsKeyArn ? { kmsKeyArn } : {}) },
         // The job store stamps expiresAt JOB_RETENTION_DAYS after each write; DynamoDB then drops the record.
@@ -111,8 +117,9 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
         ...regional,
         tags,
       },
-      { parent: this },
+      dataOptions,
     );
+    this.dataResources = [uploads.bucket, renditions.bucket, table];
 
     const topic = new aws.sns.Topic(`${name}-notifications`, { kmsMasterKeyId: kmsKeyArn ?? "alias/aws/sns", ...regional, tags }, { parent: this });
     if (config.notificationEmail) {

@@ -133,6 +133,8 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
   readonly storageAccountName: pulumi.Output<string>;
   readonly functionAppName: pulumi.Output<string>;
   readonly orchestratorName: pulumi.Output<string>;
+  /** The resources that hold data (storage account, uploads and renditions containers, jobs table), protected from deletion when config.protectData is on. */
+  readonly dataResources: pulumi.CustomResource[];
 
   constructor(name: string, args: AzureImagePipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:azure:ImagePipeline", name, {}, opts);
@@ -149,6 +151,8 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
 
     // --- Storage: uploads, work, renditions, the code package, jobs, upload events,
     // and the Functions host's own state. Identity access only.
+    // protectData: `pulumi destroy` (or a replacement) stops before deleting the account, the data containers or the jobs table.
+    const dataOptions = { parent: this, protect: config.protectData };
     const dataAccount = new azure.storage.StorageAccount(
       storageAccountStem(name, "data"),
       {
@@ -165,7 +169,7 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
         allowCrossTenantReplication: false,
         tags,
       },
-      parent,
+      dataOptions,
     );
     const blobService = new azure.storage.BlobServiceProperties(
       `${name}-blob-service`,
@@ -179,17 +183,22 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
       },
       parent,
     );
-    const container = (area: string) =>
-      new azure.storage.BlobContainer(`${name}-${area}`, { resourceGroupName, accountName: dataAccount.name, containerName: area, publicAccess: "None" }, { parent: this, dependsOn: [blobService] });
-    const uploads = container(CONTAINERS.uploads);
+    const container = (area: string, protect = false) =>
+      new azure.storage.BlobContainer(
+        `${name}-${area}`,
+        { resourceGroupName, accountName: dataAccount.name, containerName: area, publicAccess: "None" },
+        { parent: this, dependsOn: [blobService], protect: protect && config.protectData },
+      );
+    const uploads = container(CONTAINERS.uploads, true);
     container(CONTAINERS.work);
-    const renditions = container(CONTAINERS.renditions);
+    const renditions = container(CONTAINERS.renditions, true);
     new azure.storage.ManagementPolicy(
       `${name}-lifecycle`,
       { resourceGroupName, accountName: dataAccount.name, managementPolicyName: "default", policy: { rules: lifecycleRules(config) } },
       { parent: this, dependsOn: [blobService] },
     );
-    const jobs = new azure.storage.Table(`${name}-jobs`, { resourceGroupName, accountName: dataAccount.name, tableName: JOBS_TABLE }, parent);
+    const jobs = new azure.storage.Table(`${name}-jobs`, { resourceGroupName, accountName: dataAccount.name, tableName: JOBS_TABLE }, dataOptions);
+    this.dataResources = [dataAccount, uploads, renditions, jobs];
     const uploadEvents = new azure.storage.Queue(`${name}-upload-events`, { resourceGroupName, accountName: dataAccount.name, queueName: UPLOAD_EVENTS_QUEUE }, parent);
 
     // --- Code package, uploaded with the deploying identity (see ./packageBlob).

@@ -39,6 +39,7 @@ describe("AwsImagePipeline, every option on", () => {
       logRetentionDays: 90,
       dataClassification: "confidential",
       steps: { optimize: { memoryMb: 3008, timeoutSeconds: 120 } },
+      protectData: false,
     });
     pipeline = new AwsImagePipeline(NAME, { config, code: stubCode() });
     await mocks.settle();
@@ -122,6 +123,11 @@ describe("AwsImagePipeline, every option on", () => {
         assert.deepEqual(kms.map((s) => s.Resource), [[KEY]], handler);
       }
     });
+  });
+
+  it("leaves buckets and table deletable when protectData is off (a throwaway stack)", () => {
+    assert.equal(one("aws:dynamodb/table:Table", `${NAME}-jobs`).inputs.deletionProtectionEnabled, false);
+    for (const resource of pipeline.dataResources) assert.equal((resource as unknown as { __protect?: boolean }).__protect, false);
   });
 
   it("logs an Express workflow at level ALL, still without execution data", () => {

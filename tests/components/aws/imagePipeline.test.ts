@@ -409,8 +409,16 @@ describe("AwsImagePipeline, default stack", () => {
         { name: "open-jobs", hashKey: "openShard", rangeKey: "createdAt", projectionType: "INCLUDE", nonKeyAttributes: ["sourceKey", "sourceEtag", "runId", "status", "updatedAt"] },
       ]);
       assert.deepEqual(inputs.pointInTimeRecovery, { enabled: true });
+      assert.equal(inputs.deletionProtectionEnabled, true);
       assert.deepEqual(inputs.serverSideEncryption, { enabled: true });
       assert.deepEqual(inputs.ttl, { attributeName: "expiresAt", enabled: true });
+    });
+
+    it("protects the uploads and renditions buckets and the jobs table from pulumi destroy by default (protectData)", () => {
+      // Pulumi keeps the resource option on the resource object; the engine refuses to delete such resources.
+      const protectedOnes = pipeline.dataResources.map((r) => [(r as unknown as { __name?: string }).__name, (r as unknown as { __protect?: boolean }).__protect]);
+
+      assert.deepEqual(protectedOnes, [[`${NAME}-uploads`, true], [`${NAME}-renditions`, true], [`${NAME}-jobs`, true]]);
     });
 
     it("encrypts the topic with the AWS-managed SNS key and subscribes no one by default", () => {

@@ -58,11 +58,11 @@ const azureOutputs = {
 const configs = {
   flex: loadConfig({ cloud: "azure", tags: { owner: "platform-team" }, dataClassification: "confidential", steps: { optimize: { timeoutSeconds: 300 } } }),
   premium: loadConfig({ cloud: "azure", azure: { plan: "premium", premiumMinInstances: 2, resourceGroupName: "shared-rg" }, renditionsInfrequentAccessDays: 90, retentionDays: 60 }),
-  dedicated: loadConfig({ cloud: "azure", azure: { plan: "dedicated" } }),
+  dedicated: loadConfig({ cloud: "azure", azure: { plan: "dedicated" }, protectData: false }),
 };
 
 type Plan = keyof typeof configs;
-const stacks: Record<Plan, { name: string; outputs: Record<string, pulumi.Output<string>> }> = {} as never;
+const stacks: Record<Plan, { name: string; outputs: Record<string, pulumi.Output<string>>; pipeline: AzureImagePipeline }> = {} as never;
 let mocks: PulumiMocks;
 
 /** Resources of one type that belong to one component: children are named after it, storage accounts by a hashed stem. */
@@ -101,6 +101,7 @@ describe("AzureImagePipeline", function () {
       const pipeline = new AzureImagePipeline(name, { config: configs[plan] as PipelineConfig, packagePath });
       stacks[plan] = {
         name,
+        pipeline,
         outputs: {
           uploadsStore: pipeline.uploadsStore,
           renditionsStore: pipeline.renditionsStore,
@@ -210,6 +211,14 @@ describe("AzureImagePipeline", function () {
       for (const c of containers) assert.equal(c.inputs.publicAccess, "None");
       assert.equal(one("flex", T.table).inputs.tableName, "jobs");
       assert.equal(one("flex", T.queue).inputs.queueName, UPLOAD_EVENTS_QUEUE);
+    });
+
+    it("protects the storage account, the uploads and renditions containers and the jobs table from pulumi destroy, unless protectData is off", () => {
+      const protection = (plan: Plan) =>
+        stacks[plan].pipeline.dataResources.map((r) => [(r as unknown as { __name?: string }).__name, (r as unknown as { __protect?: boolean }).__protect]);
+
+      assert.deepEqual(protection("flex"), [[storageAccountStem("ip-flex", "data"), true], ["ip-flex-uploads", true], ["ip-flex-renditions", true], ["ip-flex-jobs", true]]);
+      assert.ok(protection("dedicated").every(([, isProtected]) => isProtected === false));
     });
 
     it("expires the work area after a day and old upload versions after retentionDays", () => {
