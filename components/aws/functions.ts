@@ -55,7 +55,8 @@ export class StepFunction extends pulumi.ComponentResource {
 
     const logGroup = new aws.cloudwatch.LogGroup(
       `${name}-logs`,
-      { name: `/aws/lambda/${functionName}`, retentionInDays: logRetentionDays, ...regional, tags },
+      // Logs at rest under the configured key too (its key policy must let CloudWatch Logs use it).
+      { name: `/aws/lambda/${functionName}`, retentionInDays: logRetentionDays, ...(access.kmsKeyArn ? { kmsKeyId: access.kmsKeyArn } : {}), ...regional, tags },
       { parent: this },
     );
     const role = new aws.iam.Role(`${name}-role`, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("lambda.amazonaws.com")), tags }, { parent: this });

@@ -182,6 +182,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
         taskTimeoutSeconds: mapHandlers((handler) => stepSettings(config, handler).timeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS),
         workflowType: config.workflowType,
         logRetentionDays,
+        kmsKeyArn,
         accountId,
         tags,
         region,

@@ -21,6 +21,8 @@ export interface PipelineStateMachineArgs {
    */
   workflowType: "STANDARD" | "EXPRESS";
   logRetentionDays: number;
+  /** Customer-managed key for the execution log group (its key policy must let CloudWatch Logs use it). */
+  kmsKeyArn?: pulumi.Input<string>;
   /** Account the service may act for (confused-deputy guard in the trust policy). */
   accountId: pulumi.Input<string>;
   tags: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -37,13 +39,13 @@ export class PipelineStateMachine extends pulumi.ComponentResource {
 
   constructor(name: string, args: PipelineStateMachineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:aws:StateMachine", name, {}, opts);
-    const { definition, functionArns, taskTimeoutSeconds = {}, workflowType, logRetentionDays, accountId, tags, region } = args;
+    const { definition, functionArns, taskTimeoutSeconds = {}, workflowType, logRetentionDays, kmsKeyArn, accountId, tags, region } = args;
     const regional = region ? { region } : {};
 
     // The /aws/vendedlogs/ prefix keeps CloudWatch's log resource policy small however many machines log.
     const logGroup = new aws.cloudwatch.LogGroup(
       `${name}-logs`,
-      { name: `/aws/vendedlogs/states/${name}`, retentionInDays: logRetentionDays, ...regional, tags },
+      { name: `/aws/vendedlogs/states/${name}`, retentionInDays: logRetentionDays, ...(kmsKeyArn ? { kmsKeyId: kmsKeyArn } : {}), ...regional, tags },
       { parent: this },
     );
     const role = new aws.iam.Role(

@@ -117,7 +117,13 @@ describe("AwsImagePipeline, every option on", () => {
       for (const handler of STEP_HANDLERS) assert.equal(one("aws:lambda/function:Function", `${NAME}-${handler}`).inputs.kmsKeyArn, KEY);
     });
 
-    it("lets every function use that key and no other", () => {
+    it("encrypts every log group with that key", () => {
+    const logGroups = mine("aws:cloudwatch/logGroup:LogGroup");
+    assert.equal(logGroups.length, 8, "seven functions and the state machine");
+    for (const group of logGroups) assert.equal(group.inputs.kmsKeyId, KEY, group.name);
+  });
+
+  it("lets every function use that key and no other", () => {
       for (const handler of STEP_HANDLERS) {
         const kms = policyOf(`${NAME}-${handler}`).Statement.filter((s) => s.Action.some((a) => a.startsWith("kms:")));
         assert.deepEqual(kms.map((s) => s.Resource), [[KEY]], handler);
