@@ -191,6 +191,38 @@ export function deadLetterQueuePolicy(queueArn: string, ruleArn: string): Policy
   };
 }
 
+export interface EndpointPolicyRefs {
+  bucketArns: string[];
+  tableArn: string;
+  topicArn: string;
+}
+
+/**
+ * VPC endpoint policies (`vpc: true`): through its endpoints the private network
+ * reaches only this pipeline's buckets, table and topic, with only the actions
+ * the functions use; the roles still decide which function may do what.
+ */
+export function vpcEndpointPolicy(service: "s3" | "dynamodb" | "sns", refs: EndpointPolicyRefs): PolicyDocument & { Statement: (PolicyStatement & { Principal: string })[] } {
+  const allow = (Sid: string, Action: string[], Resource: string[]) => ({ Sid, Effect: "Allow" as const, Principal: "*", Action, Resource });
+  switch (service) {
+    case "s3":
+      return {
+        Version: "2012-10-17",
+        Statement: [
+          allow("PipelineObjects", ["s3:GetObject", "s3:PutObject"], refs.bucketArns.map((arn) => `${arn}/*`)),
+          allow("PipelineBuckets", ["s3:ListBucket"], [...refs.bucketArns]),
+        ],
+      };
+    case "dynamodb":
+      return {
+        Version: "2012-10-17",
+        Statement: [allow("PipelineJobs", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"], [refs.tableArn, `${refs.tableArn}/index/*`])],
+      };
+    case "sns":
+      return { Version: "2012-10-17", Statement: [allow("PipelineEvents", ["sns:Publish"], [refs.topicArn])] };
+  }
+}
+
 /** Bucket policy refusing every request not made over TLS. */
 export function tlsOnlyBucketPolicy(bucketArn: string): PolicyDocument & { Statement: (PolicyStatement & { Principal: string })[] } {
   return {

@@ -127,7 +127,9 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       new aws.sns.TopicSubscription(`${name}-notifications-email`, { topic: topic.arn, protocol: "email", endpoint: config.notificationEmail, ...regional }, { parent: this });
     }
 
-    const network = config.vpc ? new PrivateNetwork(`${name}-network`, { tags, region }, { parent: this }) : undefined;
+    const network = config.vpc
+      ? new PrivateNetwork(`${name}-network`, { tags, region, allowed: { bucketArns: [uploads.arn, renditions.arn], tableArn: table.arn, topicArn: topic.arn } }, { parent: this })
+      : undefined;
 
     // arm64 (Graviton) costs ~20% less per GB-second than x86_64 and sharp ships prebuilt linux-arm64 binaries.
     const cpu: BundleCpu = config.architecture === "arm64" ? "arm64" : "x64";

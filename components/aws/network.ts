@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
+import { vpcEndpointPolicy } from "./iam";
 
 /**
  * Private networking for the step functions (`vpc: true`): subnets with no
@@ -12,7 +13,9 @@ import * as pulumi from "@pulumi/pulumi";
  * interface endpoint (~$7/month per AZ, against ~$32/month per NAT gateway plus
  * data processing). CloudWatch Logs and X-Ray segments are shipped by the Lambda
  * service, and KMS is called by S3/DynamoDB/SNS on the functions' behalf, so
- * none of them needs a route. No internet route also means no exfiltration path.
+ * none of them needs a route. No internet route also means no exfiltration path,
+ * and the endpoints' own policies admit only this pipeline's buckets, table and
+ * topic (components/aws/iam.ts, vpcEndpointPolicy).
  */
 
 export interface PrivateNetworkArgs {
@@ -24,6 +27,8 @@ export interface PrivateNetworkArgs {
   availabilityZones?: number;
   /** Default 10.0.0.0/16. */
   cidrBlock?: string;
+  /** What the endpoints admit: the pipeline's buckets, table and topic. */
+  allowed: { bucketArns: pulumi.Input<string>[]; tableArn: pulumi.Input<string>; topicArn: pulumi.Input<string> };
 }
 
 export class PrivateNetwork extends pulumi.ComponentResource {
@@ -37,6 +42,10 @@ export class PrivateNetwork extends pulumi.ComponentResource {
   constructor(name: string, args: PrivateNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:aws:PrivateNetwork", name, {}, opts);
     const { tags, availabilityZones = 2, cidrBlock = "10.0.0.0/16" } = args;
+    const policyFor = (service: "s3" | "dynamodb" | "sns") =>
+      pulumi
+        .all([pulumi.all(args.allowed.bucketArns), args.allowed.tableArn, args.allowed.topicArn])
+        .apply(([bucketArns, tableArn, topicArn]) => JSON.stringify(vpcEndpointPolicy(service, { bucketArns, tableArn, topicArn })));
     const region = args.region ?? aws.getRegionOutput({}, { parent: this }).region;
     const regional = args.region ? { region: args.region } : {};
 
@@ -69,6 +78,7 @@ export class PrivateNetwork extends pulumi.ComponentResource {
           serviceName: pulumi.interpolate`com.amazonaws.${region}.${service}`,
           vpcEndpointType: "Gateway",
           routeTableIds,
+          policy: policyFor(service),
           ...regional,
           tags,
         },
@@ -111,6 +121,7 @@ export class PrivateNetwork extends pulumi.ComponentResource {
         subnetIds: vpc.isolatedSubnetIds,
         securityGroupIds: [endpointsGroup.id],
         privateDnsEnabled: true,
+        policy: policyFor("sns"),
         ...regional,
         tags,
       },

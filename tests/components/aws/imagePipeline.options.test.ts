@@ -11,7 +11,7 @@ import { MAX_BUNDLE_BYTES } from "../../../components/bundle";
 import { loadConfig } from "../../../components/config";
 import { STEP_HANDLERS } from "../../../components/workflow";
 import { acceptsInput, isTaggable, outputValue, setupPulumiMocks, type PulumiMocks } from "../../helpers/pulumiMocks";
-import { assertLeastPrivilege } from "./policyAssertions";
+import { assertLeastPrivilege, grants } from "./policyAssertions";
 
 const KEY = "arn:aws:kms:us-east-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const stubCode = () => new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.noop = () => undefined;") });
@@ -71,6 +71,18 @@ describe("AwsImagePipeline, every option on", () => {
       assert.equal(endpoint("sns").privateDnsEnabled, true);
       assert.deepEqual(endpoint("sns").subnetIds, [`subnet-${NAME}-network-vpc-isolated-a`, `subnet-${NAME}-network-vpc-isolated-b`]);
       assert.deepEqual(endpoint("sns").securityGroupIds, [`${NAME}-network-endpoints`]);
+    });
+
+    it("admits through each endpoint only this pipeline's buckets, table or topic, with the actions the functions use", () => {
+      const policy = (service: string) => JSON.parse(one("aws:ec2/vpcEndpoint:VpcEndpoint", `${NAME}-network-${service}`).inputs.policy) as PolicyDocument;
+      const uploads = one("aws:s3/bucket:Bucket", `${NAME}-uploads`).state.arn as string;
+      const renditions = one("aws:s3/bucket:Bucket", `${NAME}-renditions`).state.arn as string;
+      const table = one("aws:dynamodb/table:Table", `${NAME}-jobs`).state.arn as string;
+      const topic = one("aws:sns/topic:Topic", `${NAME}-notifications`).state.arn as string;
+
+      assert.deepEqual(grants(policy("s3")), [`s3:GetObject ${renditions}/*`, `s3:GetObject ${uploads}/*`, `s3:ListBucket ${renditions}`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/*`, `s3:PutObject ${uploads}/*`].sort());
+      assert.deepEqual(grants(policy("dynamodb")), ["GetItem", "PutItem", "Query", "UpdateItem"].flatMap((action) => [`dynamodb:${action} ${table}`, `dynamodb:${action} ${table}/index/*`]).sort());
+      assert.deepEqual(grants(policy("sns")), [`sns:Publish ${topic}`]);
     });
 
     it("lets the functions out on HTTPS to the endpoints only, and the endpoints in from the functions only", () => {
