@@ -138,8 +138,21 @@ function cacheKey(options: FunctionBundleOptions): string {
   const files = Object.entries(extraFiles)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, content]) => [name, createHash("sha256").update(content).digest("hex")]);
-  const normalized = { entry: path.resolve(PROJECT_ROOT, entry), cpu, outDir, sourcemap, external: [...external].sort(), files, maxBytes, cacheDir };
+  const normalized = { entry: entryIdentity(entry), cpu, outDir, sourcemap, external: [...external].sort(), files, maxBytes, cacheDir };
   return createHash("sha256").update(JSON.stringify(normalized)).digest("hex");
+}
+
+/**
+ * What names an entry in the cache key: its path in the project, or for a file
+ * outside it (a test's temporary entry) its name and content, so rebuilding the
+ * same temporary entry reuses one `.build/bundles` folder instead of adding one per run.
+ */
+function entryIdentity(entry: string): string {
+  const absolute = path.resolve(PROJECT_ROOT, entry);
+  const relative = path.relative(PROJECT_ROOT, absolute);
+  if (!relative.startsWith("..") && !path.isAbsolute(relative)) return relative;
+  const content = existsSync(absolute) ? readFileSync(absolute) : Buffer.alloc(0);
+  return `outside:${path.basename(absolute)}:${createHash("sha256").update(content).digest("hex")}`;
 }
 
 // ---------------------------------------------------------------------------

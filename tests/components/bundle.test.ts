@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { buildFunctionBundle, BundleTooLargeError, MAX_BUNDLE_BYTES, PROJECT_ROOT, sharpVersion, type BundleCpu, type FunctionBundle } from "../../components/bundle";
@@ -130,6 +130,24 @@ describe("function bundle (esbuild + sharp's Linux binaries)", () => {
 
     assert.equal(first, second);
     assert.equal(await first, bundles.x64);
+  });
+
+  it("caches an entry outside the project by its name and content, not its temporary folder", async () => {
+    const copies = ["one", "two"].map((folder) => {
+      const copy = path.join(workDir, "copies", folder, "entry.ts");
+      mkdirSync(path.dirname(copy), { recursive: true });
+      copyFileSync(entry, copy);
+      return copy;
+    });
+    const changed = path.join(workDir, "copies", "changed", "entry.ts");
+    mkdirSync(path.dirname(changed), { recursive: true });
+    writeFileSync(changed, `${readFileSync(entry, "utf8")}\nexport const changed = true;\n`);
+
+    const [first, second, third] = await Promise.all([...copies, changed].map((copy) => buildFunctionBundle({ entry: copy, cpu: "x64" })));
+
+    assert.equal(first.zipPath, second.zipPath, "the same content in another temporary folder reuses one .build folder");
+    assert.notEqual(third.zipPath, first.zipPath);
+    assert.ok(first.zipPath.startsWith(path.join(PROJECT_ROOT, ".build", "bundles")));
   });
 
   it("adds extra files at the zip root", async () => {
