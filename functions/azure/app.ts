@@ -1,4 +1,3 @@
-import { app } from "@azure/functions";
 import * as df from "durable-functions";
 import { STEP_HANDLERS } from "../../components/workflow";
 import { activityHandlers } from "./activities";
@@ -27,4 +26,4 @@ for (const handler of STEP_HANDLERS) {
   df.app.activity(ACTIVITY_NAMES[handler], { handler: activityHandlers[handler] });
 }
 
-app.timer(SWEEP_FUNCTION_NAME, { schedule: SWEEP_SCHEDULE, handler: createSweepHandler() });
+df.app.client.timer(SWEEP_FUNCTION_NAME, { schedule: SWEEP_SCHEDULE, handler: createSweepHandler() });

@@ -1,23 +1,35 @@
 import type { InvocationContext, Timer } from "@azure/functions";
+import type { DurableClient } from "durable-functions";
 import { workflow } from "../../components/workflow";
 import { toPipelineError } from "../core/errors";
 import { stuckAfterSeconds, sweepStuckJobs, type SweepResult } from "../steps";
 import { activityEnvironmentFromEnv, type ActivityEnvironment } from "./activities";
 
 /**
- * The stuck-job sweep on Azure: a timer function (SWEEP_FUNCTION_NAME, every
- * SWEEP_SCHEDULE) in the same app. An orchestration that was terminated, lost
- * or is still running past the workflow's whole-run timeout leaves its job
- * `running`; the sweep fails it with TIMEOUT and publishes the event, and
- * publishes the outcome of finished jobs whose event never went out, as on AWS.
+ * The stuck-job sweep on Azure: a timer-triggered durable client function
+ * (SWEEP_FUNCTION_NAME, every SWEEP_SCHEDULE) in the same app. An
+ * orchestration that was terminated, lost or is still running past the
+ * workflow's whole-run timeout leaves its job `running`; the sweep fails it
+ * with TIMEOUT, publishes the event, and terminates the orchestration (its
+ * instance id is the job id), as Step Functions stops a timed-out execution.
+ * It also publishes the outcome of finished jobs whose event never went out.
  */
 export function createSweepHandler(
   environment: () => ActivityEnvironment = activityEnvironmentFromEnv,
   after: number = stuckAfterSeconds(workflow),
-): (timer: Timer, context: InvocationContext) => Promise<SweepResult> {
-  return async (_timer, context) => {
+): (timer: Timer, client: Pick<DurableClient, "terminate">, context: InvocationContext) => Promise<SweepResult> {
+  return async (_timer, client, context) => {
+    const minutes = Math.round(after / 60);
+    // Best effort: the job is already recorded and announced; an instance that ended or never existed is fine.
+    const terminate = async (jobId: string) => {
+      try {
+        await client.terminate(jobId, `image-pipeline stuck-job sweep: no result within ${minutes} minutes (TIMEOUT)`);
+      } catch (error) {
+        context.warn(`Could not terminate orchestration ${jobId} after failing its job: ${(error as Error)?.message ?? error}`);
+      }
+    };
     try {
-      const result = await sweepStuckJobs(environment().ports, { stuckAfterSeconds: after });
+      const result = await sweepStuckJobs(environment().ports, { stuckAfterSeconds: after, onGivenUp: terminate });
       context.log(JSON.stringify({ level: "info", sweep: { failed: result.failed, announced: result.announced, finishedMeanwhile: result.finishedMeanwhile.length } }));
       return result;
     } catch (thrown) {

@@ -33,6 +33,12 @@ export interface SweepOptions {
   stuckAfterSeconds: number;
   now?: Date;
   limit?: number;
+  /**
+   * Called for each job this sweep failed, after its event went out: the engine
+   * may stop what is left of the run (Azure terminates the orchestration; Step
+   * Functions has already stopped a timed-out execution).
+   */
+  onGivenUp?: (jobId: string) => Promise<void>;
 }
 
 export interface SweepResult {
@@ -74,6 +80,7 @@ export async function sweepStuckJobs(ports: Ports, options: SweepOptions): Promi
       }
       await announce(ports, { ...job, status: "failed", error, updatedAt: time });
       result.failed.push(job.jobId);
+      await options.onGivenUp?.(job.jobId);
       continue;
     }
     if (job.updatedAt > announceCutoff) continue;

@@ -10,6 +10,18 @@ import { stuckAfterSeconds } from "../../../functions/steps";
 import { provisionAzure, startAzurite, type AzuriteEmulator } from "../../../local/emulators";
 import { MemoryNotifier } from "../../helpers/memoryPorts";
 
+/** A durable client fake that records terminations; instances in `gone` answer as the extension does for an unknown id. */
+function durableClient(gone: string[] = []) {
+  const terminated: Array<{ instanceId: string; reason: string }> = [];
+  return {
+    terminated,
+    async terminate(instanceId: string, reason: string) {
+      if (gone.includes(instanceId)) throw new Error(`DurableClient error: Durable Functions extension replied with HTTP 404 response for ${instanceId}.`);
+      terminated.push({ instanceId, reason });
+    },
+  };
+}
+
 const timer: Timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: "" } };
 
 describe("Azure stuck-job sweep (timer function) against azurite", function () {
@@ -31,16 +43,19 @@ describe("Azure stuck-job sweep (timer function) against azurite", function () {
     assert.equal(SWEEP_SCHEDULE, "0 */5 * * * *");
   });
 
-  it("fails jobs running past the workflow's timeout with TIMEOUT and publishes one event each", async () => {
+  it("fails jobs running past the workflow's timeout with TIMEOUT, publishes one event each and terminates their orchestrations", async () => {
     const longAgo = new Date(Date.now() - (stuckAfterSeconds(workflow) + 60) * 1000).toISOString();
     const now = new Date().toISOString();
     await ports.jobs.create({ jobId: "azure-stuck", sourceKey: "photos/stuck.jpg", status: "running", createdAt: longAgo, updatedAt: longAgo });
     await ports.jobs.create({ jobId: "azure-young", sourceKey: "photos/young.jpg", status: "running", createdAt: now, updatedAt: now });
     const handler = createSweepHandler(() => ({ ports, options: defaultProcessingOptions() }));
+    const client = durableClient();
 
-    const result = await handler(timer, new InvocationContext({ functionName: "SweepStuckJobs" }));
+    const result = await handler(timer, client, new InvocationContext({ functionName: "SweepStuckJobs" }));
 
     assert.deepEqual(result.failed, ["azure-stuck"]);
+    assert.deepEqual(client.terminated.map((t) => t.instanceId), ["azure-stuck"], "the orchestration (instance id = job id) is stopped");
+    assert.match(client.terminated[0]?.reason ?? "", /TIMEOUT/);
     assert.equal((await ports.jobs.get("azure-stuck"))?.error?.code, "TIMEOUT");
     assert.equal((await ports.jobs.get("azure-young"))?.status, "running");
     assert.deepEqual(notifier.events.map((e) => [e.type, e.jobId]), [["image.failed", "azure-stuck"]]);
@@ -51,8 +66,22 @@ describe("Azure stuck-job sweep (timer function) against azurite", function () {
     const errors: unknown[] = [];
     const context = new InvocationContext({ functionName: "SweepStuckJobs", logHandler: (level, ...args) => void (level === "error" && errors.push(args.join(" "))) });
 
-    await assert.rejects(createSweepHandler(() => ({ ports: down, options: defaultProcessingOptions() }))(timer, context), { code: "STORAGE_UNAVAILABLE" });
+    await assert.rejects(createSweepHandler(() => ({ ports: down, options: defaultProcessingOptions() }))(timer, durableClient(), context), { code: "STORAGE_UNAVAILABLE" });
     assert.equal(errors.length, 1);
     assert.match(String(errors[0]), /^STORAGE_UNAVAILABLE: /);
+  });
+
+  it("still records the job when its orchestration no longer exists, and says so in a warning", async () => {
+    const longAgo = new Date(Date.now() - (stuckAfterSeconds(workflow) + 60) * 1000).toISOString();
+    await ports.jobs.create({ jobId: "azure-orphan", sourceKey: "photos/orphan.jpg", status: "running", createdAt: longAgo, updatedAt: longAgo });
+    const warnings: string[] = [];
+    const context = new InvocationContext({ functionName: "SweepStuckJobs", logHandler: (level, ...args) => void (level === "warning" && warnings.push(args.join(" "))) });
+
+    const result = await createSweepHandler(() => ({ ports, options: defaultProcessingOptions() }))(timer, durableClient(["azure-orphan"]), context);
+
+    assert.deepEqual(result.failed, ["azure-orphan"]);
+    assert.equal((await ports.jobs.get("azure-orphan"))?.status, "failed");
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0] ?? "", /Could not terminate orchestration azure-orphan/);
   });
 });

@@ -25,9 +25,12 @@ describe("the stuck-job sweep", () => {
     await ports.jobs.finish("done", { status: "succeeded", manifestKey: "done/manifest.json" });
     await ports.jobs.markAnnounced("done");
 
-    const result = await sweepStuckJobs(ports, { stuckAfterSeconds: 20 * 60, now: NOW });
+    const givenUp: string[] = [];
+
+    const result = await sweepStuckJobs(ports, { stuckAfterSeconds: 20 * 60, now: NOW, onGivenUp: async (jobId) => void givenUp.push(jobId) });
 
     assert.deepEqual(result.failed, ["stuck"]);
+    assert.deepEqual(givenUp, ["stuck"], "the engine hears about the jobs given up, and only those");
     const stuck = await ports.jobs.get("stuck");
     assert.ok(stuck?.announcedAt, "the failure is announced");
     assert.equal(stuck?.status, "failed");
