@@ -2,7 +2,7 @@ import type { InvocationContext, Timer } from "@azure/functions";
 import type { DurableClient } from "durable-functions";
 import { workflow } from "../../components/workflow";
 import { toPipelineError } from "../core/errors";
-import { stuckAfterSeconds, sweepStuckJobs, type SweepResult } from "../steps";
+import { stuckAfterSeconds, sweepFailure, sweepStuckJobs, type SweepResult } from "../steps";
 import { activityEnvironmentFromEnv, type ActivityEnvironment } from "./activities";
 
 /**
@@ -30,7 +30,9 @@ export function createSweepHandler(
     };
     try {
       const result = await sweepStuckJobs(environment().ports, { stuckAfterSeconds: after, onGivenUp: terminate });
-      context.log(JSON.stringify({ level: "info", sweep: { failed: result.failed, announced: result.announced, finishedMeanwhile: result.finishedMeanwhile.length } }));
+      context.log(JSON.stringify({ level: "info", sweep: { failed: result.failed, announced: result.announced, finishedMeanwhile: result.finishedMeanwhile.length, errors: result.errors } }));
+      const failure = sweepFailure(result);
+      if (failure) throw failure;
       return result;
     } catch (thrown) {
       // One clear line in the logs; the next tick tries again.

@@ -1,6 +1,6 @@
 import type { WorkflowDefinition } from "../../components/workflow";
-import { PipelineError } from "../core/errors";
-import type { Ports } from "../ports";
+import { PipelineError, toPipelineError, type ErrorCode } from "../core/errors";
+import type { JobRecord, Ports } from "../ports";
 import { announce } from "./announce";
 
 /**
@@ -48,12 +48,14 @@ export interface SweepResult {
   announced: string[];
   /** Stuck jobs that had finished by the time the sweep tried (their run won). */
   finishedMeanwhile: string[];
+  /** Jobs the sweep could not handle this time (the store or notifier failed); the next sweep tries again. One bad job never blocks the rest. */
+  errors: Array<{ jobId: string; code: ErrorCode; message: string }>;
 }
 
 /**
  * @example
- * await sweepStuckJobs(ports, { stuckAfterSeconds: stuckAfterSeconds(workflow) });
- * @throws {PipelineError} the adapters' codes when the job store or notifier fails (the next sweep tries again)
+ * const { failed, errors } = await sweepStuckJobs(ports, { stuckAfterSeconds: stuckAfterSeconds(workflow) });
+ * @throws {PipelineError} CONFIG_INVALID for a bad threshold; the adapters' codes when the open jobs cannot be listed
  */
 export async function sweepStuckJobs(ports: Ports, options: SweepOptions): Promise<SweepResult> {
   const { stuckAfterSeconds: after, now = new Date(), limit = SWEEP_BATCH } = options;
@@ -65,9 +67,19 @@ export async function sweepStuckJobs(ports: Ports, options: SweepOptions): Promi
   const announceCutoff = new Date(now.getTime() - STUCK_MARGIN_SECONDS * 1000).toISOString();
   const time = now.toISOString();
   const minutes = Math.round(after / 60);
-  const result: SweepResult = { failed: [], announced: [], finishedMeanwhile: [] };
+  const result: SweepResult = { failed: [], announced: [], finishedMeanwhile: [], errors: [] };
 
   for (const job of await ports.jobs.listOpen(cutoff, limit)) {
+    try {
+      await sweepOne(job);
+    } catch (thrown) {
+      const error = toPipelineError(thrown);
+      result.errors.push({ jobId: job.jobId, code: error.code, message: error.message });
+    }
+  }
+  return result;
+
+  async function sweepOne(job: JobRecord): Promise<void> {
     if (job.status === "running") {
       const error = new PipelineError(
         "TIMEOUT",
@@ -76,18 +88,28 @@ export async function sweepStuckJobs(ports: Ports, options: SweepOptions): Promi
       ).toJSON();
       if (!(await ports.jobs.finish(job.jobId, { status: "failed", error, updatedAt: time }))) {
         result.finishedMeanwhile.push(job.jobId);
-        continue;
+        return;
       }
       await announce(ports, { ...job, status: "failed", error, updatedAt: time });
       result.failed.push(job.jobId);
       await options.onGivenUp?.(job.jobId);
-      continue;
+      return;
     }
-    if (job.updatedAt > announceCutoff) continue;
+    if (job.updatedAt > announceCutoff) return;
     const record = await ports.jobs.get(job.jobId);
-    if (!record || record.announcedAt !== undefined || record.status === "running") continue;
+    if (!record || record.announcedAt !== undefined || record.status === "running") return;
     await announce(ports, record);
     result.announced.push(job.jobId);
   }
-  return result;
+}
+
+/**
+ * The error a scheduled sweep reports when some jobs could not be handled: the
+ * invocation fails (so alarms and retries see it) after the others were swept.
+ */
+export function sweepFailure(result: SweepResult): PipelineError | undefined {
+  if (result.errors.length === 0) return undefined;
+  const [first] = result.errors;
+  const jobs = result.errors.map((e) => e.jobId).join(", ");
+  return new PipelineError(first.code, `The stuck-job sweep could not handle ${result.errors.length} job(s) (${jobs}); the next sweep tries again. First: ${first.message}`, { errors: result.errors });
 }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { workflow } from "../../../components/workflow";
 import type { JobRecord } from "../../../functions/ports";
-import { stuckAfterSeconds, sweepStuckJobs } from "../../../functions/steps";
+import { PipelineError } from "../../../functions/core/errors";
+import { stuckAfterSeconds, sweepFailure, sweepStuckJobs } from "../../../functions/steps";
 import { memoryPorts } from "../../helpers/memoryPorts";
 
 const NOW = new Date("2026-11-21T12:00:00.000Z");
@@ -53,7 +54,7 @@ describe("the stuck-job sweep", () => {
 
     const result = await sweepStuckJobs(ports, { stuckAfterSeconds: 20 * 60, now: NOW });
 
-    assert.deepEqual(result, { failed: [], announced: [], finishedMeanwhile: ["racing"] });
+    assert.deepEqual(result, { failed: [], announced: [], finishedMeanwhile: ["racing"], errors: [] });
     assert.equal((await ports.jobs.get("racing"))?.status, "succeeded");
     assert.equal(ports.notifier.events.length, 0);
   });
@@ -85,6 +86,26 @@ describe("the stuck-job sweep", () => {
     assert.equal(first.failed.length, 2);
     assert.equal(second.failed.length, 1);
     assert.equal(ports.notifier.events.length, 3);
+  });
+
+  it("sweeps the other jobs when one cannot be handled, and reports that one as a typed failure", async () => {
+    const ports = memoryPorts();
+    for (const name of ["first", "poison", "last"]) await ports.jobs.create(job(name, minutesAgo(60)));
+    const finish = ports.jobs.finish.bind(ports.jobs);
+    ports.jobs.finish = async (jobId, patch, runId) => {
+      if (jobId === "poison") throw new PipelineError("THROTTLED", "DynamoDB throttled the request.");
+      return finish(jobId, patch, runId);
+    };
+
+    const result = await sweepStuckJobs(ports, { stuckAfterSeconds: 60, now: NOW });
+    const failure = sweepFailure(result);
+
+    assert.deepEqual(result.failed.sort(), ["first", "last"]);
+    assert.deepEqual(result.errors.map((e) => [e.jobId, e.code]), [["poison", "THROTTLED"]]);
+    assert.equal((await ports.jobs.get("poison"))?.status, "running", "left for the next sweep");
+    assert.equal(failure?.code, "THROTTLED");
+    assert.match(failure?.message ?? "", /could not handle 1 job\(s\) \(poison\); the next sweep tries again/);
+    assert.equal(sweepFailure({ ...result, errors: [] }), undefined);
   });
 
   it("refuses a threshold that is not a positive number of seconds", async () => {
