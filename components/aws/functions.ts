@@ -10,8 +10,12 @@ import { assumeRolePolicy, stepFunctionPolicy } from "./iam";
  * Every step runs the same bundle; `handler` picks the export (`index.<handler>`).
  */
 
-/** Node 22: current LTS runtime on Lambda; the bundle targets Node 20 syntax, so it also runs there. */
-export const LAMBDA_RUNTIME = aws.lambda.Runtime.NodeJS22dX;
+/**
+ * Node 24: the newest LTS runtime on Lambda, patched until 2028-04-30 (nodejs22.x
+ * only until 2027-04-30). The bundle targets Node 20 syntax and the handlers are
+ * async (Node 24 on Lambda has no callback handlers), so it runs on either.
+ */
+export const LAMBDA_RUNTIME = aws.lambda.Runtime.NodeJS24dX;
 
 export interface StepFunctionAccess {
   uploadsBucketArn: pulumi.Input<string>;

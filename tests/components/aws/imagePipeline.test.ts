@@ -259,10 +259,10 @@ describe("AwsImagePipeline, default stack", () => {
       );
     });
 
-    it("runs them all from one archive, on Node 22, arm64, with the configured memory and timeout", async () => {
+    it("runs them all from one archive, on Node 24, arm64, with the configured memory and timeout", async () => {
       for (const handler of STEP_HANDLERS) {
         const { inputs } = fn(handler);
-        assert.equal(inputs.runtime, "nodejs22.x");
+        assert.equal(inputs.runtime, "nodejs24.x");
         assert.deepEqual(inputs.architectures, ["arm64"]);
         assert.equal(inputs.memorySize, 1024);
         assert.equal(inputs.timeout, 30);
