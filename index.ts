@@ -31,3 +31,4 @@ export const workflowId = pipeline.workflowId;
 export const jobsTable = pipeline.jobsTable;
 export const notificationsTopic = pipeline.notificationsTopic;
 export const uploadCommand = pipeline.uploadCommand;
+export const deadLetters = pipeline.deadLetters;

@@ -12,4 +12,6 @@ export interface ImagePipelineOutputs {
   readonly notificationsTopic: pulumi.Output<string>;
   /** A ready-to-run upload command. */
   readonly uploadCommand: pulumi.Output<string>;
+  /** Where upload events that could not start a run are kept: the SQS queue URL, or the dead-letters container URL. */
+  readonly deadLetters: pulumi.Output<string>;
 }

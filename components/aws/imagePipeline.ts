@@ -55,6 +55,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
   readonly jobsTable: pulumi.Output<string>;
   readonly notificationsTopic: pulumi.Output<string>;
   readonly uploadCommand: pulumi.Output<string>;
+  readonly deadLetters: pulumi.Output<string>;
 
   // AWS names for the same things, and more.
   readonly uploadsBucket: pulumi.Output<string>;
@@ -231,6 +232,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
     this.jobsTable = this.tableName;
     this.notificationsTopic = this.topicArn;
     this.uploadCommand = pulumi.interpolate`aws s3 cp <image-file> s3://${uploads.bucketName}/ --region ${uploads.bucket.region}`;
+    this.deadLetters = this.deadLetterQueueUrl;
 
     this.registerOutputs({
       uploadsStore: this.uploadsStore,
@@ -239,6 +241,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       jobsTable: this.jobsTable,
       notificationsTopic: this.notificationsTopic,
       uploadCommand: this.uploadCommand,
+      deadLetters: this.deadLetters,
       uploadsBucket: this.uploadsBucket,
       renditionsBucket: this.renditionsBucket,
       stateMachineArn: this.stateMachineArn,

@@ -129,6 +129,8 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
   readonly notificationsTopic: pulumi.Output<string>;
   /** A ready-to-run command that uploads a file with your Entra ID login. */
   readonly uploadCommand: pulumi.Output<string>;
+  /** URL of the container Event Grid writes undeliverable upload events to. */
+  readonly deadLetters: pulumi.Output<string>;
   readonly resourceGroupName: pulumi.Output<string>;
   readonly storageAccountName: pulumi.Output<string>;
   readonly functionAppName: pulumi.Output<string>;
@@ -391,6 +393,7 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
     this.workflowId = app.name;
     this.jobsTable = jobs.name;
     this.notificationsTopic = topic.endpoint.apply((endpoint) => endpoint ?? "");
+    this.deadLetters = pulumi.interpolate`${blobEndpoint}${deadLetters.name}`;
     this.uploadCommand = pulumi.interpolate`az storage blob upload --auth-mode login --account-name ${dataAccount.name} --container-name ${uploads.name} --file ./photo.jpg --name photo.jpg`;
     this.resourceGroupName = resourceGroupName;
     this.storageAccountName = dataAccount.name;
@@ -404,6 +407,7 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
       jobsTable: this.jobsTable,
       notificationsTopic: this.notificationsTopic,
       uploadCommand: this.uploadCommand,
+      deadLetters: this.deadLetters,
     });
   }
 }

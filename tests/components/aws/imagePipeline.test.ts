@@ -428,13 +428,14 @@ describe("AwsImagePipeline, default stack", () => {
   });
 
   describe("outputs", () => {
-    it("exposes the six cloud-neutral outputs index.ts exports", async () => {
+    it("exposes the seven cloud-neutral outputs index.ts exports", async () => {
       assert.equal(await outputValue(pipeline.uploadsStore), `${NAME}-uploads`);
       assert.equal(await outputValue(pipeline.renditionsStore), `${NAME}-renditions`);
       assert.equal(await outputValue(pipeline.workflowId), STATE_MACHINE_ARN);
       assert.equal(await outputValue(pipeline.jobsTable), `${NAME}-jobs`);
       assert.equal(await outputValue(pipeline.notificationsTopic), TOPIC_ARN);
       assert.equal(await outputValue(pipeline.uploadCommand), `aws s3 cp <image-file> s3://${NAME}-uploads/ --region ${REGION}`);
+      assert.equal(await outputValue(pipeline.deadLetters), mocks.get(T.queue, `${NAME}-trigger-dead-letters`).state.url);
     });
 
     it("exposes the AWS names too", async () => {

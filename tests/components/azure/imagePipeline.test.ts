@@ -109,6 +109,7 @@ describe("AzureImagePipeline", function () {
           jobsTable: pipeline.jobsTable,
           notificationsTopic: pipeline.notificationsTopic,
           uploadCommand: pipeline.uploadCommand,
+          deadLetters: pipeline.deadLetters,
         },
       };
     }
@@ -428,7 +429,7 @@ describe("AzureImagePipeline", function () {
   });
 
   describe("outputs", () => {
-    it("exposes the six values index.ts exports", async () => {
+    it("exposes the seven values index.ts exports", async () => {
       const data = one("flex", T.account);
       const app = one("flex", T.app);
       const topic = one("flex", T.topic);
@@ -441,6 +442,7 @@ describe("AzureImagePipeline", function () {
         jobsTable: "jobs",
         notificationsTopic: topic.state.endpoint,
         uploadCommand: `az storage blob upload --auth-mode login --account-name ${data.state.name} --container-name uploads --file ./photo.jpg --name photo.jpg`,
+        deadLetters: `https://${data.state.name}.blob.core.windows.net/dead-letters`,
       });
     });
   });
