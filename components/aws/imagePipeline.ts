@@ -102,8 +102,10 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
         globalSecondaryIndexes: [
           {
             name: OPEN_JOBS_INDEX.name,
-            hashKey: OPEN_JOBS_INDEX.partitionKey,
-            rangeKey: OPEN_JOBS_INDEX.sortKey,
+            keySchemas: [
+              { attributeName: OPEN_JOBS_INDEX.partitionKey, keyType: "HASH" },
+              { attributeName: OPEN_JOBS_INDEX.sortKey, keyType: "RANGE" },
+            ],
             projectionType: "INCLUDE",
             nonKeyAttributes: [...OPEN_JOBS_INDEX.projected],
           },

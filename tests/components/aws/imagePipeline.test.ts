@@ -406,7 +406,15 @@ describe("AwsImagePipeline, default stack", () => {
       assert.deepEqual(inputs.attributes, ["jobId", "openShard", "createdAt"].map((name) => ({ name, type: "S" })));
       // The sparse index the stuck-job sweep reads: only jobs not yet announced carry openShard.
       assert.deepEqual(inputs.globalSecondaryIndexes, [
-        { name: "open-jobs", hashKey: "openShard", rangeKey: "createdAt", projectionType: "INCLUDE", nonKeyAttributes: ["sourceKey", "sourceEtag", "runId", "status", "updatedAt"] },
+        {
+          name: "open-jobs",
+          keySchemas: [
+            { attributeName: "openShard", keyType: "HASH" },
+            { attributeName: "createdAt", keyType: "RANGE" },
+          ],
+          projectionType: "INCLUDE",
+          nonKeyAttributes: ["sourceKey", "sourceEtag", "runId", "status", "updatedAt"],
+        },
       ]);
       assert.deepEqual(inputs.pointInTimeRecovery, { enabled: true });
       assert.equal(inputs.deletionProtectionEnabled, true);
