@@ -77,7 +77,7 @@ function newExecutionName(): string {
  * else. The run's identity comes from the context object (`$$.Execution.Id`).
  */
 export function startInputFor(event: UploadEvent): StartInput {
-  return { sourceKey: event.sourceKey, sourceEtag: event.sourceEtag };
+  return { sourceKey: event.sourceKey, sourceEtag: event.sourceEtag, ...(event.sourceVersion ? { sourceVersion: event.sourceVersion } : {}) };
 }
 
 export interface AwsFlavour extends LocalFlavour {
@@ -151,9 +151,10 @@ export async function startAwsFlavour(options: FlavourOptions): Promise<AwsFlavo
 
     const upload = async (key: string, body: Buffer, contentType = "application/octet-stream"): Promise<UploadEvent> => {
       await ports.objects.put("uploads", key, body, contentType);
-      // S3 event notifications carry the key and the new version's ETag.
+      // S3 events carry the key, the ETag and the new version's id. s3rver keeps no versions,
+      // so each local upload gets a fresh id, as each PUT to the versioned bucket does.
       const { etag } = await ports.objects.head("uploads", key);
-      return { sourceKey: key, sourceEtag: etag };
+      return { sourceKey: key, sourceEtag: etag, sourceVersion: `local-${randomUUID()}` };
     };
 
     const s3Client = new S3Client({ region: LOCAL_REGION, endpoint: s3.endpoint, forcePathStyle: true, credentials: LOCAL_AWS_CREDENTIALS, maxAttempts: 1 });

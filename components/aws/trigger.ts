@@ -34,10 +34,13 @@ export interface UploadTriggerArgs {
   region?: pulumi.Input<string>;
 }
 
-/** EventBridge's input transformer: the run's input is `{ sourceKey, sourceEtag }`, nothing else. */
-export const START_INPUT_PATHS = { sourceKey: "$.detail.object.key", sourceEtag: "$.detail.object.etag" } as const;
+/**
+ * EventBridge's input transformer: the run's input is `{ sourceKey, sourceEtag, sourceVersion }`,
+ * nothing else. The uploads bucket is versioned, so every Object Created event has a version id.
+ */
+export const START_INPUT_PATHS = { sourceKey: "$.detail.object.key", sourceEtag: "$.detail.object.etag", sourceVersion: "$.detail.object.version-id" } as const;
 // Unquoted placeholders: EventBridge inserts each value as JSON (strings get their quotes and escapes).
-export const START_INPUT_TEMPLATE = '{"sourceKey": <sourceKey>, "sourceEtag": <sourceEtag>}';
+export const START_INPUT_TEMPLATE = '{"sourceKey": <sourceKey>, "sourceEtag": <sourceEtag>, "sourceVersion": <sourceVersion>}';
 
 export class UploadTrigger extends pulumi.ComponentResource {
   readonly ruleArn: pulumi.Output<string>;

@@ -25,7 +25,7 @@ export async function notifySuccess(job: OptimizedJob, ports: Ports): Promise<No
  */
 export async function notifyError(event: FailedJob | RunScopedInput<FailedJob>, ports: Ports): Promise<NotifyResult> {
   const input = unwrapRunScoped(event);
-  const jobId = input.jobId ?? jobIdFor(input.sourceKey, input.sourceEtag);
+  const jobId = input.jobId ?? jobIdFor(input.sourceKey, input.sourceEtag, input.sourceVersion);
   const error = failureToError(input.error);
   const updatedAt = new Date().toISOString();
   const published = await finishAndAnnounce(ports, { jobId, status: "failed", sourceKey: input.sourceKey, sourceEtag: input.sourceEtag, error, updatedAt }, input.runId);

@@ -6,10 +6,17 @@ import type { OutputFormat } from "../core/options";
  * Step Functions caps a payload at 256 KB and Durable histories grow with them.
  */
 
-/** What the trigger starts a run with. `jobId` is derived from key + etag when absent. */
+/** What the trigger starts a run with. `jobId` is derived from key, etag and version when absent. */
 export interface StartInput {
   sourceKey: string;
   sourceEtag?: string;
+  /**
+   * The S3 version id of the upload (the uploads bucket is versioned). S3's ETag
+   * is the content's MD5, so without it a re-upload of the same bytes would look
+   * like a duplicate event and never run again. Azure's ETag changes on every
+   * write, so Azure needs no version.
+   */
+  sourceVersion?: string;
   jobId?: string;
   /**
    * Identity of this workflow run (Step Functions execution id, Durable instance id).

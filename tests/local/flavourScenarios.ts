@@ -83,7 +83,7 @@ export async function startHarness(cloud: Cloud): Promise<Harness> {
 
 /** The job record of an upload; fails the test when there is none. */
 export async function jobOf(flavour: LocalFlavour, event: UploadEvent): Promise<JobRecord> {
-  const record = await flavour.ports.jobs.get(jobIdFor(event.sourceKey, event.sourceEtag));
+  const record = await flavour.ports.jobs.get(jobIdFor(event.sourceKey, event.sourceEtag, event.sourceVersion));
   assert.ok(record, `no job record for ${event.sourceKey}`);
   return record;
 }
@@ -160,7 +160,7 @@ export function describeFlavourContract(cloud: Cloud): void {
     it("retries a transient fault injected into a step, and the job succeeds", async function () {
       const { flavour, calls, plan } = harness;
       const event = await flavour.upload("faults/transient.jpg", await samplePhoto({ width: 96, height: 64, seed: 31 }));
-      const jobId = jobIdFor(event.sourceKey, event.sourceEtag);
+      const jobId = jobIdFor(event.sourceKey, event.sourceEtag, event.sourceVersion);
       plan.failNext("put", "work", `${jobId}/`);
 
       const result = await flavour.execute(event);
@@ -222,6 +222,20 @@ export function describeFlavourContract(cloud: Cloud): void {
       assert.equal(notifier.events.filter((e) => e.sourceKey === event.sourceKey).length, 1);
     });
 
+    it("runs an upload of the same file again as a new job (to retry a failed one, upload it again)", async function () {
+      const { flavour, notifier } = harness;
+      const photo = await samplePhoto({ width: 96, height: 64, seed: 34 });
+      const first = await flavour.upload("again/photo.jpg", photo);
+      await flavour.execute(first);
+      const second = await flavour.upload("again/photo.jpg", photo);
+      const result = await flavour.execute(second);
+
+      assert.equal(result.duplicate ?? false, false);
+      assert.notEqual(jobIdFor(second.sourceKey, second.sourceEtag, second.sourceVersion), jobIdFor(first.sourceKey, first.sourceEtag, first.sourceVersion));
+      assert.equal((await jobOf(flavour, second)).status, "succeeded");
+      assert.equal(notifier.events.filter((e) => e.sourceKey === "again/photo.jpg" && e.type === "image.processed").length, 2);
+    });
+
     it("expires a finished job's intermediates and nothing else (the local lifecycle rule)", async function () {
       const { flavour } = harness;
       const event = await flavour.upload("expiry/photo.jpg", await samplePhoto({ width: 96, height: 64, seed: 35 }));
@@ -230,7 +244,7 @@ export function describeFlavourContract(cloud: Cloud): void {
       assert.ok(intermediates.length > 0);
       for (const key of intermediates) await flavour.ports.objects.head("work", key);
 
-      await flavour.expireWork(jobIdFor(event.sourceKey, event.sourceEtag));
+      await flavour.expireWork(jobIdFor(event.sourceKey, event.sourceEtag, event.sourceVersion));
 
       for (const key of intermediates) await assert.rejects(flavour.ports.objects.head("work", key), { code: "NOT_FOUND" });
       const record = await jobOf(flavour, event);
@@ -250,7 +264,7 @@ export function describeFlavourContract(cloud: Cloud): void {
         return { event, result };
       });
 
-      const records = await Promise.all(outcomes.map(({ event }) => flavour.ports.jobs.get(jobIdFor(event.sourceKey, event.sourceEtag))));
+      const records = await Promise.all(outcomes.map(({ event }) => flavour.ports.jobs.get(jobIdFor(event.sourceKey, event.sourceEtag, event.sourceVersion))));
       assert.equal(records.filter((record) => record !== undefined).length, photos.length, "job records are missing");
       const notSucceeded = records.filter((record) => record?.status !== "succeeded");
       assert.deepEqual(notSucceeded.map((record) => `${record?.sourceKey}: ${record?.status} ${record?.error?.code ?? ""}`), []);

@@ -50,7 +50,7 @@ describe("local AWS runtime", function () {
       };
       flavour = await startFlavour("aws", { processing: TEST_PROCESSING, notifier, retryDelayMs: 5, decoratePorts });
       const event = await flavour.upload("dupes/late-failure.jpg", await samplePhoto({ width: 96, height: 64, seed: 41 }));
-      const jobId = jobIdFor(event.sourceKey, event.sourceEtag);
+      const jobId = jobIdFor(event.sourceKey, event.sourceEtag, event.sourceVersion);
 
       const owner = flavour.execute(event, "owner-run");
       while ((await flavour.ports.jobs.get(jobId))?.status !== "running") await new Promise((resolve) => setTimeout(resolve, 10));

@@ -193,14 +193,17 @@ describe("AwsImagePipeline, default stack", () => {
       assert.deepEqual(JSON.parse(rule.inputs.eventPattern), { source: ["aws.s3"], "detail-type": ["Object Created"], detail: { bucket: { name: [`${NAME}-uploads`] } } });
     });
 
-    it("starts the state machine with only the object key and ETag as input", () => {
+    it("starts the state machine with only the object key, ETag and version id as input", () => {
       const target = mocks.get(T.target, `${NAME}-trigger-target`);
 
       assert.equal(target.inputs.arn, STATE_MACHINE_ARN);
       assert.equal(target.inputs.rule, `${NAME}-trigger-rule`);
-      assert.deepEqual(target.inputs.inputTransformer, { inputPaths: { sourceKey: "$.detail.object.key", sourceEtag: "$.detail.object.etag" }, inputTemplate: START_INPUT_TEMPLATE });
-      const filled = START_INPUT_TEMPLATE.replace("<sourceKey>", JSON.stringify('photos/a "b".jpg')).replace("<sourceEtag>", JSON.stringify("etag1"));
-      assert.deepEqual(JSON.parse(filled), { sourceKey: 'photos/a "b".jpg', sourceEtag: "etag1" });
+      assert.deepEqual(target.inputs.inputTransformer, {
+        inputPaths: { sourceKey: "$.detail.object.key", sourceEtag: "$.detail.object.etag", sourceVersion: "$.detail.object.version-id" },
+        inputTemplate: START_INPUT_TEMPLATE,
+      });
+      const filled = START_INPUT_TEMPLATE.replace("<sourceKey>", JSON.stringify('photos/a "b".jpg')).replace("<sourceEtag>", JSON.stringify("etag1")).replace("<sourceVersion>", JSON.stringify("v1"));
+      assert.deepEqual(JSON.parse(filled), { sourceKey: 'photos/a "b".jpg', sourceEtag: "etag1", sourceVersion: "v1" });
     });
 
     it("keeps events it cannot deliver for 14 days in an encrypted dead-letter queue only its rule may write to", () => {

@@ -177,6 +177,22 @@ describe("NotifyError for a duplicate delivery's run", () => {
   });
 });
 
+describe("a re-upload of the same file", () => {
+  it("runs again as a new job when the event carries a new version id, and is a duplicate for the same one", async () => {
+    const body = await sharp({ create: { width: 32, height: 24, channels: 3, background: "olive" } }).jpeg().toBuffer();
+    const ports = await upload(body);
+    const first = { sourceKey: "photos/cat.jpg", sourceEtag: "same-md5", sourceVersion: "version-1" };
+
+    const original = (await runStep("validate", { input: first, runId: "run-1" }, ports, options)) as ValidatedJob;
+    const redelivered = (await runStep("validate", { input: first, runId: "run-2" }, ports, options)) as ValidatedJob;
+    const reuploaded = (await runStep("validate", { input: { ...first, sourceVersion: "version-2" }, runId: "run-3" }, ports, options)) as ValidatedJob;
+
+    assert.equal(redelivered.duplicate, true);
+    assert.equal(reuploaded.duplicate, false);
+    assert.notEqual(reuploaded.jobId, original.jobId);
+  });
+});
+
 describe("an outcome whose publish failed", () => {
   it("goes out when the step is retried, once, and the job is closed", async () => {
     const ports = await upload(await sharp({ create: { width: 64, height: 48, channels: 3, background: "teal" } }).jpeg().toBuffer());
@@ -243,6 +259,13 @@ describe("jobIdFor", () => {
 
   it("gives a new id for a new version of the same key", () => {
     assert.notEqual(jobIdFor("a/b.jpg", "v1"), jobIdFor("a/b.jpg", "v2"));
+  });
+
+  it("gives a new id for a re-upload of the same bytes to S3 (same ETag, new version id), the same for the same version", () => {
+    const md5 = "9e107d9d372bb6826bd81d3542a419d6";
+    assert.notEqual(jobIdFor("a/b.jpg", md5, "version-1"), jobIdFor("a/b.jpg", md5, "version-2"));
+    assert.equal(jobIdFor("a/b.jpg", md5, "version-1"), jobIdFor("a/b.jpg", md5, "version-1"));
+    assert.equal(jobIdFor("a/b.jpg", md5, undefined), jobIdFor("a/b.jpg", md5), "events without a version keep their ids");
   });
 });
 
