@@ -10,7 +10,7 @@ import type { StepHandler } from "../../components/workflow";
 import { formatErrorMessage, PipelineError, toPipelineError } from "../core/errors";
 import { processingOptionsSchema, type ProcessingOptions } from "../core/options";
 import type { Ports } from "../ports";
-import { runStep, StepError, sweepFailure, sweepStuckJobs as sweep, type SweepResult } from "../steps";
+import { runScheduledSweep, runStep, StepError, type SweepResult } from "../steps";
 import { positiveNumberSetting } from "../settings";
 import { awsPortsFromEnv } from "./adapters";
 
@@ -68,11 +68,7 @@ export const sweepStuckJobs = async (): Promise<SweepResult> => {
   try {
     const stuckAfterSeconds = positiveNumberSetting(process.env.STUCK_AFTER_SECONDS, "STUCK_AFTER_SECONDS");
     if (stuckAfterSeconds === undefined) throw new PipelineError("CONFIG_INVALID", "STUCK_AFTER_SECONDS is not set; deploy the stack again to set it.", { key: "STUCK_AFTER_SECONDS" });
-    const result = await sweep(resolveColdStart().ports, { stuckAfterSeconds });
-    console.log(JSON.stringify({ level: "info", sweep: { failed: result.failed, announced: result.announced, finishedMeanwhile: result.finishedMeanwhile.length, errors: result.errors } }));
-    const failure = sweepFailure(result);
-    if (failure) throw failure;
-    return result;
+    return await runScheduledSweep(resolveColdStart().ports, { stuckAfterSeconds }, (line) => console.log(line));
   } catch (thrown) {
     const error = toPipelineError(thrown);
     throw new StepError(error.code, error.name, formatErrorMessage(error), error.permanent);

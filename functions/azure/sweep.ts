@@ -2,7 +2,7 @@ import type { InvocationContext, Timer } from "@azure/functions";
 import type { DurableClient } from "durable-functions";
 import { workflow } from "../../components/workflow";
 import { toPipelineError } from "../core/errors";
-import { stuckAfterSeconds, sweepFailure, sweepStuckJobs, type SweepResult } from "../steps";
+import { runScheduledSweep, stuckAfterSeconds, type SweepResult } from "../steps";
 import { activityEnvironmentFromEnv, type ActivityEnvironment } from "./activities";
 
 /**
@@ -29,11 +29,7 @@ export function createSweepHandler(
       }
     };
     try {
-      const result = await sweepStuckJobs(environment().ports, { stuckAfterSeconds: after, onGivenUp: terminate });
-      context.log(JSON.stringify({ level: "info", sweep: { failed: result.failed, announced: result.announced, finishedMeanwhile: result.finishedMeanwhile.length, errors: result.errors } }));
-      const failure = sweepFailure(result);
-      if (failure) throw failure;
-      return result;
+      return await runScheduledSweep(environment().ports, { stuckAfterSeconds: after, onGivenUp: terminate }, (line) => context.log(line));
     } catch (thrown) {
       // One clear line in the logs; the next tick tries again.
       const error = toPipelineError(thrown);

@@ -11,7 +11,7 @@ export { jobIdFor } from "./jobId";
 export { failureToError } from "./notify";
 export * from "./keys";
 export { unwrapRunScoped, type RunScopedInput } from "./runScoped";
-export { stuckAfterSeconds, sweepFailure, sweepStuckJobs, type SweepResult } from "./sweep";
+export { runScheduledSweep, stuckAfterSeconds, sweepFailure, sweepStuckJobs, type SweepResult } from "./sweep";
 export type * from "./types";
 
 type Step = (input: never, ports: Ports, options: ProcessingOptions) => Promise<unknown>;

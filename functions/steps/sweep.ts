@@ -104,6 +104,20 @@ export async function sweepStuckJobs(ports: Ports, options: SweepOptions): Promi
 }
 
 /**
+ * One scheduled sweep as both clouds' functions run it: sweep, log one JSON
+ * summary line, then fail the invocation (sweepFailure) if some jobs could not
+ * be handled, so alarms and the platform's retries see it.
+ */
+export async function runScheduledSweep(ports: Ports, options: SweepOptions, log: (line: string) => void): Promise<SweepResult> {
+  const result = await sweepStuckJobs(ports, options);
+  const { failed, announced, finishedMeanwhile, errors } = result;
+  log(JSON.stringify({ level: "info", sweep: { failed, announced, finishedMeanwhile: finishedMeanwhile.length, errors } }));
+  const failure = sweepFailure(result);
+  if (failure) throw failure;
+  return result;
+}
+
+/**
  * The error a scheduled sweep reports when some jobs could not be handled: the
  * invocation fails (so alarms and retries see it) after the others were swept.
  */
