@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { PipelineError } from "../functions/core/errors";
 import { processingOptionsSchema } from "../functions/core/options";
-import { STEP_HANDLERS, type StepHandler } from "./workflow";
+import { STEP_HANDLERS, type StepHandler } from "../functions/workflow";
+import { checkAwsLimits } from "./aws/limits";
+import { checkAzureLimits } from "./azure/limits";
 
 /**
  * The whole stack config, read and validated in one place. index.ts passes the
@@ -12,19 +14,24 @@ import { STEP_HANDLERS, type StepHandler } from "./workflow";
  * No Pulumi import: the local runtime and the offline preview use it too.
  */
 
-/** Platform limits that shape config (DESIGN.md, "Limits that shape config"). */
-export const LIMITS = {
-  lambda: { minMemoryMb: 128, maxMemoryMb: 10240, maxTimeoutSeconds: 900 },
-  azure: {
-    /** Function timeout ceilings per plan (host.json functionTimeout); Flex/Premium/Dedicated may be unbounded, we cap at a sane value. */
-    flex: { maxTimeoutSeconds: 3600, memoryMb: [2048, 4096] as const },
-    premium: { maxTimeoutSeconds: 3600 },
-    dedicated: { maxTimeoutSeconds: 3600 },
-  },
-} as const;
+/** The clouds a stack can target. Adding one here makes the compiler name every registry that needs its entry. */
+export const CLOUDS = ["aws", "azure"] as const;
+export type Cloud = (typeof CLOUDS)[number];
 
-/** Azure plan rules (components/azure owner): memory of one EP1 / P1v3 instance; Flex takes azure.flexInstanceMemoryMb. */
-const AZURE_INSTANCE_MEMORY_MB = { premium: 3584, dedicated: 8192 } as const;
+/** One step's memory and timeout, with the config key each came from (for messages). */
+export interface StepLimitsInput {
+  handler: StepHandler;
+  memoryMb: number;
+  timeoutSeconds: number;
+  memoryKey: string[];
+  timeoutKey: string[];
+}
+
+/** A cloud's platform limits (e.g. Lambda's 15-minute timeout): reports what the platform cannot honour. */
+export type PlatformCheck = (config: PipelineConfig, steps: StepLimitsInput[], report: (path: string[], message: string) => void) => void;
+
+/** Each cloud's checks, in components/<cloud>/limits.ts. */
+const PLATFORM_CHECKS: Record<Cloud, PlatformCheck> = { aws: checkAwsLimits, azure: checkAzureLimits };
 
 const emptyToUndefined = (value: unknown) => (value === "" || value === null ? undefined : value);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
@@ -37,7 +44,7 @@ const stepSettingSchema = z.object({
 
 export const configSchema = z
   .object({
-    cloud: z.enum(["aws", "azure"]).default("aws"),
+    cloud: z.enum(CLOUDS).default("aws"),
     /** Image processing: renditions, filters, formats, quality, limits (functions/core/options.ts). */
     processing: processingOptionsSchema.prefault({}),
     memoryMb: z.number().int().default(1024),
@@ -84,36 +91,8 @@ export const configSchema = z
     };
     const keyOf = (handler: StepHandler, field: "memoryMb" | "timeoutSeconds") =>
       config.steps[handler]?.[field] !== undefined ? ["steps", handler, field] : [field];
-
-    for (const handler of STEP_HANDLERS) {
-      const { memoryMb, timeoutSeconds } = stepSettings(config, handler);
-      if (config.cloud === "aws") {
-        const { minMemoryMb, maxMemoryMb, maxTimeoutSeconds } = LIMITS.lambda;
-        if (memoryMb < minMemoryMb || memoryMb > maxMemoryMb) {
-          report(keyOf(handler, "memoryMb"), `Lambda memory must be between ${minMemoryMb} and ${maxMemoryMb} MB; got ${memoryMb}. Lower it, or split the work into smaller renditions.`);
-        }
-        if (timeoutSeconds < 1 || timeoutSeconds > maxTimeoutSeconds) {
-          report(keyOf(handler, "timeoutSeconds"), `a Lambda function runs at most ${maxTimeoutSeconds} s (15 min); got ${timeoutSeconds}. Lower it, or raise memory so the step runs faster.`);
-        }
-        continue;
-      }
-      const plan = config.azure.plan;
-      const maxTimeout = LIMITS.azure[plan].maxTimeoutSeconds;
-      if (timeoutSeconds < 1 || timeoutSeconds > maxTimeout) {
-        report(keyOf(handler, "timeoutSeconds"), `the Azure ${plan} plan is configured for steps of at most ${maxTimeout} s; got ${timeoutSeconds}. Lower it.`);
-      }
-      // Steps share one instance per plan: a step cannot have more memory than it has.
-      const instanceMb = plan === "flex" ? config.azure.flexInstanceMemoryMb : AZURE_INSTANCE_MEMORY_MB[plan];
-      if (memoryMb > instanceMb) {
-        const key = keyOf(handler, "memoryMb");
-        const wayOut =
-          plan === "flex" && instanceMb < 4096 ? "set azure.flexInstanceMemoryMb to 4096, or lower it" : plan === "dedicated" ? "lower it" : "lower it, or choose the dedicated plan (P1v3, 8192 MB)";
-        report(key, `an instance of the Azure ${plan} plan has ${instanceMb} MB for all steps; ${key.length > 1 ? `step ${handler} asks` : "every step asks"} for ${memoryMb} MB. ${wayOut[0]!.toUpperCase()}${wayOut.slice(1)}.`);
-      }
-    }
-    if (config.kmsKeyArn && !/^arn:aws[a-z-]*:kms:/.test(config.kmsKeyArn)) {
-      ctx.addIssue({ code: "custom", path: ["kmsKeyArn"], message: `expected a KMS key ARN (arn:aws:kms:...), got "${config.kmsKeyArn}"` });
-    }
+    const steps = STEP_HANDLERS.map((handler) => ({ handler, ...stepSettings(config, handler), memoryKey: keyOf(handler, "memoryMb"), timeoutKey: keyOf(handler, "timeoutSeconds") }));
+    PLATFORM_CHECKS[config.cloud](config, steps, report);
   });
 
 export type PipelineConfig = z.infer<typeof configSchema>;

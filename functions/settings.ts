@@ -1,4 +1,5 @@
-import { invalidParameterError } from "./core/errors";
+import { invalidParameterError, PipelineError } from "./core/errors";
+import { processingOptionsSchema, type ProcessingOptions } from "./core/options";
 
 /** Reading function settings (environment variables, adapter settings) with CONFIG_INVALID errors that name the setting. */
 
@@ -14,4 +15,28 @@ export function positiveNumberSetting(raw: string | undefined, name: string): nu
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0) throw invalidParameterError(name, "a positive number", raw);
   return value;
+}
+
+/**
+ * The processing options a stack deployed into a function setting (the JSON of the
+ * stack config's `processing`), validated by the same schema as the stack config.
+ * `source` names the setting in messages, e.g. "App setting PIPELINE_OPTIONS".
+ *
+ * @throws {PipelineError} CONFIG_INVALID when the value is not valid JSON or not valid options.
+ */
+export function parseProcessingOptions(raw: string | undefined, source: string): ProcessingOptions {
+  let json: unknown = {};
+  if (raw !== undefined && raw.trim() !== "") {
+    try {
+      json = JSON.parse(raw);
+    } catch (error) {
+      throw new PipelineError("CONFIG_INVALID", `${source} is not valid JSON (${(error as Error).message}); deploy the stack again to rewrite it.`, { key: source });
+    }
+  }
+  const parsed = processingOptionsSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`).join("; ");
+    throw new PipelineError("CONFIG_INVALID", `${source} holds invalid processing options: ${problems}.`, { key: source });
+  }
+  return parsed.data;
 }

@@ -2,7 +2,7 @@ import "./polyfills";
 import { randomUUID } from "node:crypto";
 import { ExecutionError, StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
 import { aslTaskStates, renderAsl, type AslStateMachine } from "../components/aws/asl";
-import { STEP_HANDLERS, workflow, type StepHandler, type WorkflowDefinition } from "../components/workflow";
+import { STEP_HANDLERS, workflow, type StepHandler, type WorkflowDefinition } from "../functions/workflow";
 import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { createAwsPorts, LOCAL_AWS_CREDENTIALS, S3ObjectStore } from "../functions/aws/adapters";
 import type { Ports } from "../functions/ports";

@@ -1,10 +1,10 @@
 import { InvocationContext } from "@azure/functions";
 import type { DurableClient } from "durable-functions";
-import { STEP_HANDLERS, type StepHandler } from "../components/workflow";
+import { STEP_HANDLERS, type StepHandler } from "../functions/workflow";
 import { createActivityHandler } from "../functions/azure/activities";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { BlobObjectStore, createAzurePorts } from "../functions/azure/adapters";
-import { ACTIVITY_NAMES, ORCHESTRATOR_NAME } from "../functions/azure/names";
+import { ACTIVITY_NAMES, ORCHESTRATOR_NAME } from "../functions/azure/contract";
 import { pipelineOrchestrator } from "../functions/azure/orchestrator";
 import { runOrchestration, type ActivityCall, type OrchestrationResult } from "../functions/azure/replay";
 import { startPipeline } from "../functions/azure/trigger";

@@ -43,8 +43,8 @@ import { TableClient } from "@azure/data-tables";
 import dynalite from "dynalite";
 import S3rver from "s3rver";
 import { LOCAL_AWS_CREDENTIALS } from "../functions/aws/adapters";
-import { JOBS_TABLE_KEY, OPEN_JOBS_INDEX } from "../functions/aws/jobsTable";
-import { DEFAULT_CONTAINERS, type AzureContainers } from "../functions/azure/adapters";
+import { JOBS_TABLE_KEY, OPEN_JOBS_INDEX } from "../functions/aws/contract";
+import { CONTAINERS, type AzureContainers } from "../functions/azure/contract";
 import { LocalRuntimeError } from "./errors";
 
 const HOST = "127.0.0.1";
@@ -462,7 +462,7 @@ export interface AzureProvisioning {
 /** Creates the containers and the jobs table; existing ones are kept. */
 export async function provisionAzure(settings: AzureProvisioning): Promise<void> {
   const blobs = BlobServiceClient.fromConnectionString(settings.connectionString);
-  const containers = { ...DEFAULT_CONTAINERS, ...settings.containers };
+  const containers = { ...CONTAINERS, ...settings.containers };
   for (const name of new Set(Object.values(containers))) await blobs.getContainerClient(name).createIfNotExists();
   // createTable treats "already exists" as success.
   await TableClient.fromConnectionString(settings.connectionString, settings.tableName, { allowInsecureConnection: true }).createTable();

@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { StepHandler } from "../components/workflow";
+import type { StepHandler } from "../functions/workflow";
 import type { ProcessingOptions } from "../functions/core/options";
 import type { JobRecord, Notifier, PipelineEvent, Ports } from "../functions/ports";
 import { jobIdFor, type Manifest } from "../functions/steps";

@@ -1,7 +1,7 @@
-import type { ParallelStep, StepHandler, TaskStep, WorkflowDefinition } from "../workflow";
+import type { ParallelStep, StepHandler, TaskStep, WorkflowDefinition } from "../../functions/workflow";
 
 /**
- * Renders the cloud-neutral workflow (components/workflow.ts) as Amazon States
+ * Renders the cloud-neutral workflow (functions/workflow.ts) as Amazon States
  * Language. Pure and Pulumi-free: the AWS component feeds it the deployed
  * function ARNs, and the local runtime runs the very same document with
  * `aws-local-stepfunctions`, overriding each Task by its state name.

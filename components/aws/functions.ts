@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { SWEEP_HANDLER, type FunctionHandler } from "../workflow";
+import { SWEEP_HANDLER, type FunctionHandler } from "../../functions/workflow";
 import { assumeRolePolicy, stepFunctionPolicy } from "./iam";
 
 /**

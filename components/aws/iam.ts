@@ -1,5 +1,5 @@
-import { OPEN_JOBS_INDEX } from "../../functions/aws/jobsTable";
-import type { FunctionHandler } from "../workflow";
+import { OPEN_JOBS_INDEX } from "../../functions/aws/contract";
+import type { FunctionHandler } from "../../functions/workflow";
 
 /**
  * IAM policy documents of the AWS pipeline, as pure functions of plain ARNs so

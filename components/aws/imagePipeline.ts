@@ -2,9 +2,9 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { buildFunctionBundle, type BundleCpu } from "../bundle";
 import { stepSettings, type PipelineConfig } from "../config";
-import { JOBS_TABLE_KEY, JOBS_TABLE_TTL_ATTRIBUTE, OPEN_JOBS_INDEX } from "../../functions/aws/jobsTable";
+import { JOBS_TABLE_KEY, JOBS_TABLE_TTL_ATTRIBUTE, LAMBDA_ENV, lambdaEnvironment, OPEN_JOBS_INDEX, WORK_PREFIX } from "../../functions/aws/contract";
 import { stuckAfterSeconds } from "../../functions/steps/sweep";
-import { STEP_HANDLERS, SWEEP_HANDLER, workflow as defaultWorkflow, type FunctionHandler, type StepHandler, type WorkflowDefinition } from "../workflow";
+import { STEP_HANDLERS, SWEEP_HANDLER, workflow as defaultWorkflow, type FunctionHandler, type StepHandler, type WorkflowDefinition } from "../../functions/workflow";
 import { StepFunction } from "./functions";
 import { PrivateNetwork } from "./network";
 import { PipelineStateMachine } from "./stateMachine";
@@ -25,8 +25,6 @@ import type { ImagePipelineOutputs } from "../outputs";
  * `config.region` is applied per resource (AWS provider v7 `region` inputs).
  */
 
-/** Intermediates' prefix in the renditions bucket; a lifecycle rule expires them after a day. */
-export const WORK_PREFIX = "work/";
 export const WORK_EXPIRY_DAYS = 1;
 /** The bundle entry: named exports, one per step handler. */
 export const AWS_HANDLERS_ENTRY = "functions/aws/handlers.ts";
@@ -43,7 +41,7 @@ export interface AwsImagePipelineArgs {
   code?: pulumi.Input<pulumi.asset.Archive>;
   /** Bundle entry; default functions/aws/handlers.ts. */
   entry?: string;
-  /** Default: the project's workflow (components/workflow.ts). */
+  /** Default: the project's workflow (functions/workflow.ts). */
   workflow?: WorkflowDefinition;
 }
 
@@ -139,13 +137,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
     const code = args.code ?? pulumi.output(buildFunctionBundle({ entry, cpu })).apply((bundle) => new pulumi.asset.FileArchive(bundle.zipPath));
 
     const environment = {
-      UPLOADS_BUCKET: uploads.bucketName,
-      RENDITIONS_BUCKET: renditions.bucketName,
-      WORK_PREFIX,
-      JOBS_TABLE: table.name,
-      TOPIC_ARN: topic.arn,
-      PIPELINE_OPTIONS: JSON.stringify(config.processing),
-      JOB_RETENTION_DAYS: String(retentionDays),
+      ...lambdaEnvironment({ uploadsBucket: uploads.bucketName, renditionsBucket: renditions.bucketName, jobsTable: table.name, topicArn: topic.arn, processing: config.processing, retentionDays }),
       // sharp's advice for glibc: fewer malloc arenas keep memory flat across libvips threads.
       MALLOC_ARENA_MAX: "2",
       NODE_OPTIONS: "--enable-source-maps",
@@ -205,7 +197,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
         architecture: config.architecture,
         memoryMb: SWEEP_MEMORY_MB,
         timeoutSeconds: SWEEP_TIMEOUT_SECONDS,
-        environment: { ...environment, STUCK_AFTER_SECONDS: String(stuckAfterSeconds(workflow)) },
+        environment: { ...environment, [LAMBDA_ENV.stuckAfterSeconds]: String(stuckAfterSeconds(workflow)) },
         logRetentionDays,
         access,
         reservedConcurrency: 1,

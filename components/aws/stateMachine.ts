@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { STEP_HANDLERS, type StepHandler, type WorkflowDefinition } from "../workflow";
+import { STEP_HANDLERS, type StepHandler, type WorkflowDefinition } from "../../functions/workflow";
 import { renderAsl } from "./asl";
 import { assumeRolePolicy, stateMachinePolicy } from "./iam";
 

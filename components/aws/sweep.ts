@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { SWEEP_INTERVAL_MINUTES } from "../workflow";
+import { SWEEP_INTERVAL_MINUTES } from "../../functions/workflow";
 
 /**
  * The schedule of the stuck-job sweep on AWS: an EventBridge rule runs the

@@ -1,6 +1,6 @@
 import type { PipelineConfig } from "../config";
 import type { ProcessingOptions } from "../../functions/core/options";
-import { PIPELINE_OPTIONS_SETTING, STORAGE_CONNECTION } from "../../functions/azure/names";
+import { azureStepAppSettings, STORAGE_CONNECTION, type AzureContainers } from "../../functions/azure/contract";
 
 /**
  * The Function App's settings, as one pure function of resolved values so the
@@ -16,7 +16,7 @@ export interface AppSettingsInputs {
   storageAccountName: string;
   /** The account's primary endpoints (`https://<account>.blob.core.windows.net/`...). */
   endpoints: { blob: string; queue: string; table: string };
-  containers: { uploads: string; work: string; renditions: string };
+  containers: AzureContainers;
   jobsTable: string;
   eventGridTopicEndpoint: string;
   applicationInsightsConnectionString: string;
@@ -48,14 +48,14 @@ export function functionAppSettings(inputs: AppSettingsInputs): Record<string, s
     [`${STORAGE_CONNECTION}__tableServiceUri`]: trimSlash(inputs.endpoints.table),
     [`${STORAGE_CONNECTION}__credential`]: "managedidentity",
     // The step adapters (functions/azure/adapters.ts).
-    STORAGE_ACCOUNT_NAME: inputs.storageAccountName,
-    UPLOADS_CONTAINER: inputs.containers.uploads,
-    WORK_CONTAINER: inputs.containers.work,
-    RENDITIONS_CONTAINER: inputs.containers.renditions,
-    JOBS_TABLE: inputs.jobsTable,
-    EVENTGRID_TOPIC_ENDPOINT: inputs.eventGridTopicEndpoint,
-    [PIPELINE_OPTIONS_SETTING]: JSON.stringify(inputs.processing),
-    JOB_RETENTION_DAYS: String(inputs.retentionDays),
+    ...azureStepAppSettings({
+      storageAccountName: inputs.storageAccountName,
+      containers: inputs.containers,
+      jobsTable: inputs.jobsTable,
+      eventGridTopicEndpoint: inputs.eventGridTopicEndpoint,
+      processing: inputs.processing,
+      retentionDays: inputs.retentionDays,
+    }),
     // glibc's per-thread arenas fragment memory under libvips; sharp's docs suggest 2.
     MALLOC_ARENA_MAX: "2",
     APPLICATIONINSIGHTS_CONNECTION_STRING: inputs.applicationInsightsConnectionString,

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { buildFunctionBundle, type FunctionBundle } from "../bundle";
 import { stepSettings, type PipelineConfig } from "../config";
-import { STEP_HANDLERS } from "../workflow";
+import { STEP_HANDLERS } from "../../functions/workflow";
 
 /**
  * The Function App's code package: the shared bundler's zip of

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as azure from "@pulumi/azure-native";
 import type { PipelineConfig } from "../config";
-import { ORCHESTRATOR_NAME, UPLOAD_EVENTS_QUEUE } from "../../functions/azure/names";
+import { CONTAINERS, ORCHESTRATOR_NAME, UPLOAD_EVENTS_QUEUE } from "../../functions/azure/contract";
 import { functionAppSettings } from "./appSettings";
 import { buildAzureFunctionPackage, sha256File, taskHubName } from "./functionPackage";
 import { PackageBlob, packageBlobUrl } from "./packageBlob";
@@ -31,8 +31,6 @@ export interface AzureImagePipelineArgs {
   packagePath?: pulumi.Input<string>;
 }
 
-/** Container names the adapters default to (functions/azure/adapters.ts); one container per area. */
-export const CONTAINERS = { uploads: "uploads", work: "work", renditions: "renditions" } as const;
 export const DEPLOYMENTS_CONTAINER = "deployments";
 /** Upload events Event Grid could not deliver to the queue (after its retries) land here, as on AWS in the SQS dead-letter queue. */
 export const DEAD_LETTERS_CONTAINER = "dead-letters";

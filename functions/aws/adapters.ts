@@ -11,7 +11,7 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { invalidParameterError, isPipelineError, PipelineError } from "../core/errors";
 import { positiveNumberSetting, requiredSetting } from "../settings";
 import type { Area, JobRecord, JobStore, Notifier, ObjectInfo, ObjectStore, PipelineEvent, Ports } from "../ports";
-import { OPEN_JOBS_INDEX } from "./jobsTable";
+import { LAMBDA_ENV, OPEN_JOBS_INDEX, readLambdaEnvironment, WORK_PREFIX } from "./contract";
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -44,7 +44,7 @@ export interface AwsPortSettings {
 /** Credentials the emulators accept; never valid against AWS. */
 export const LOCAL_AWS_CREDENTIALS: AwsCredentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
 
-const DEFAULT_WORK_PREFIX = "work/";
+
 const LOCAL_REGION = "us-east-1";
 
 // ---------------------------------------------------------------------------
@@ -157,7 +157,7 @@ export class S3ObjectStore implements ObjectStore {
     private readonly s3: S3Client,
     private readonly buckets: { uploadsBucket: string; renditionsBucket: string; workPrefix?: string },
   ) {
-    this.workPrefix = buckets.workPrefix ?? DEFAULT_WORK_PREFIX;
+    this.workPrefix = buckets.workPrefix ?? WORK_PREFIX;
   }
 
   /** The one place areas map to buckets: intermediates share the renditions bucket under a prefix. */
@@ -482,19 +482,20 @@ export function createAwsPorts(settings: AwsPortSettings): Ports {
  * @throws {PipelineError} CONFIG_INVALID naming the variable that is missing or malformed.
  */
 export function awsPortsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AwsPortSettings> = {}): Ports {
+  const { uploadsBucket, renditionsBucket, workPrefix, jobsTable, topicArn, retentionDays } = readLambdaEnvironment(env);
   const settings: AwsPortSettings = {
     region: env.AWS_REGION || undefined,
-    uploadsBucket: requiredSetting(env.UPLOADS_BUCKET, "UPLOADS_BUCKET", "the uploads bucket name"),
-    renditionsBucket: requiredSetting(env.RENDITIONS_BUCKET, "RENDITIONS_BUCKET", "the renditions bucket name"),
-    workPrefix: env.WORK_PREFIX || undefined,
-    tableName: requiredSetting(env.JOBS_TABLE, "JOBS_TABLE", "the jobs table name"),
-    topicArn: env.TOPIC_ARN || undefined,
+    uploadsBucket,
+    renditionsBucket,
+    workPrefix,
+    tableName: jobsTable,
+    topicArn,
     endpoint: env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined,
     dynamoEndpoint: env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL || undefined,
-    retentionDays: positiveNumberSetting(env.JOB_RETENTION_DAYS, "JOB_RETENTION_DAYS"),
+    retentionDays,
     maxAttempts: positiveNumberSetting(env.AWS_MAX_ATTEMPTS, "AWS_MAX_ATTEMPTS"),
     ...overrides,
   };
-  if (!settings.notifier) requiredSetting(settings.topicArn, "TOPIC_ARN", "the SNS topic ARN");
+  if (!settings.notifier) requiredSetting(settings.topicArn, LAMBDA_ENV.topicArn, "the SNS topic ARN");
   return createAwsPorts(settings);
 }

@@ -6,13 +6,13 @@
  * state machine's Retry/Catch match) and message `CODE: text`.
  */
 
-import type { StepHandler } from "../../components/workflow";
-import { formatErrorMessage, PipelineError, toPipelineError } from "../core/errors";
-import { processingOptionsSchema, type ProcessingOptions } from "../core/options";
+import type { StepHandler } from "../workflow";
+import { formatErrorMessage, toPipelineError } from "../core/errors";
+import type { ProcessingOptions } from "../core/options";
 import type { Ports } from "../ports";
 import { runScheduledSweep, runStep, StepError, type SweepResult } from "../steps";
-import { positiveNumberSetting } from "../settings";
 import { awsPortsFromEnv } from "./adapters";
+import { readLambdaProcessingOptions, readStuckAfterSeconds } from "./contract";
 
 interface ColdStart {
   ports: Ports;
@@ -21,24 +21,9 @@ interface ColdStart {
 
 let coldStart: ColdStart | undefined;
 
-function parseOptions(raw: string | undefined): ProcessingOptions {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw ?? "{}");
-  } catch (error) {
-    throw new PipelineError("CONFIG_INVALID", `PIPELINE_OPTIONS is not valid JSON (${(error as Error).message}).`, { key: "PIPELINE_OPTIONS" });
-  }
-  const parsed = processingOptionsSchema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`).join("; ");
-    throw new PipelineError("CONFIG_INVALID", `PIPELINE_OPTIONS is invalid: ${problems}.`, { key: "PIPELINE_OPTIONS" });
-  }
-  return parsed.data;
-}
-
 /** Built on the first invocation, not at import, so a bad setting fails as a typed step error. */
 function resolveColdStart(): ColdStart {
-  coldStart ??= { ports: awsPortsFromEnv(), options: parseOptions(process.env.PIPELINE_OPTIONS) };
+  coldStart ??= { ports: awsPortsFromEnv(), options: readLambdaProcessingOptions(process.env) };
   return coldStart;
 }
 
@@ -66,8 +51,7 @@ export const notifyError = (event: unknown): Promise<unknown> => run("notifyErro
  */
 export const sweepStuckJobs = async (): Promise<SweepResult> => {
   try {
-    const stuckAfterSeconds = positiveNumberSetting(process.env.STUCK_AFTER_SECONDS, "STUCK_AFTER_SECONDS");
-    if (stuckAfterSeconds === undefined) throw new PipelineError("CONFIG_INVALID", "STUCK_AFTER_SECONDS is not set; deploy the stack again to set it.", { key: "STUCK_AFTER_SECONDS" });
+    const stuckAfterSeconds = readStuckAfterSeconds(process.env);
     return await runScheduledSweep(resolveColdStart().ports, { stuckAfterSeconds }, (line) => console.log(line));
   } catch (thrown) {
     const error = toPipelineError(thrown);

@@ -1,12 +1,11 @@
 import type { ActivityHandler } from "durable-functions";
-import { STEP_HANDLERS, type StepHandler } from "../../components/workflow";
-import { PipelineError } from "../core/errors";
-import { processingOptionsSchema, type ProcessingOptions } from "../core/options";
+import { STEP_HANDLERS, type StepHandler } from "../workflow";
+import type { ProcessingOptions } from "../core/options";
 import type { Ports } from "../ports";
 import { runStep } from "../steps";
 import { azurePortsFromEnv } from "./adapters";
 import { settleActivity } from "./failure";
-import { ACTIVITY_NAMES, PIPELINE_OPTIONS_SETTING } from "./names";
+import { ACTIVITY_NAMES, readAzureProcessingOptions } from "./contract";
 
 /**
  * One activity per step handler. Each runs the shared step with the Azure
@@ -20,34 +19,11 @@ export interface ActivityEnvironment {
   options: ProcessingOptions;
 }
 
-/**
- * The processing options the stack deployed (app setting PIPELINE_OPTIONS, the
- * JSON of config.processing), validated by the same schema as the stack config.
- *
- * @throws {PipelineError} CONFIG_INVALID when the setting is not valid JSON or not valid options.
- */
-export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ProcessingOptions {
-  const raw = env[PIPELINE_OPTIONS_SETTING];
-  let parsed: unknown = {};
-  if (raw) {
-    try {
-      parsed = JSON.parse(raw);
-    } catch {
-      throw new PipelineError("CONFIG_INVALID", `App setting ${PIPELINE_OPTIONS_SETTING} is not valid JSON; redeploy the stack to rewrite it.`, { key: PIPELINE_OPTIONS_SETTING });
-    }
-  }
-  const result = processingOptionsSchema.safeParse(parsed);
-  if (!result.success) {
-    throw new PipelineError("CONFIG_INVALID", `App setting ${PIPELINE_OPTIONS_SETTING} holds invalid processing options: ${result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}.`, { key: PIPELINE_OPTIONS_SETTING });
-  }
-  return result.data;
-}
-
 let environment: ActivityEnvironment | undefined;
 
 /** The app's ports and options, built on first use (SDK clients are created once and reused). */
 export function activityEnvironmentFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityEnvironment {
-  environment ??= { ports: azurePortsFromEnv(env), options: optionsFromEnv(env) };
+  environment ??= { ports: azurePortsFromEnv(env), options: readAzureProcessingOptions(env) };
   return environment;
 }
 

@@ -9,16 +9,10 @@ import { odata, TableClient, type TableEntity, type TableEntityResult } from "@a
 import { EventGridPublisherClient } from "@azure/eventgrid";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import { invalidParameterError, isPipelineError, PipelineError, type SerializedError } from "../core/errors";
-import { positiveNumberSetting, requiredSetting } from "../settings";
+import { requiredSetting } from "../settings";
+import { APP_SETTINGS, CONTAINERS, readAzureAppEnvironment, type AzureContainers } from "./contract";
 import type { Area, JobRecord, JobStore, Notifier, ObjectInfo, ObjectStore, PipelineEvent, Ports } from "../ports";
 
-export interface AzureContainers {
-  uploads: string;
-  work: string;
-  renditions: string;
-}
-
-export const DEFAULT_CONTAINERS: AzureContainers = { uploads: "uploads", work: "work", renditions: "renditions" };
 
 export interface AzurePortSettings {
   /** e.g. https://acct.blob.core.windows.net; derived from accountName when absent. */
@@ -143,7 +137,7 @@ export class BlobObjectStore implements ObjectStore {
     private readonly blobs: BlobServiceClient,
     containers: Partial<AzureContainers> = {},
   ) {
-    this.containers = { ...DEFAULT_CONTAINERS, ...containers };
+    this.containers = { ...CONTAINERS, ...containers };
   }
 
   /** The one place areas map to containers. */
@@ -487,27 +481,23 @@ export function createAzurePorts(settings: AzurePortSettings): Ports {
  * @throws {PipelineError} CONFIG_INVALID naming the setting that is missing or malformed.
  */
 export function azurePortsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AzurePortSettings> = {}): Ports {
-  const connectionString = env.STORAGE_CONNECTION_STRING || undefined;
+  const { connectionString, storageAccountName, containers, jobsTable, eventGridTopicEndpoint, retentionDays } = readAzureAppEnvironment(env);
   if (connectionString && !isLoopbackEndpoint(connectionString)) {
     throw new PipelineError(
       "CONFIG_INVALID",
-      "STORAGE_CONNECTION_STRING is for the local emulator only; in Azure set STORAGE_ACCOUNT_NAME and grant the function app's identity a data role.",
-      { key: "STORAGE_CONNECTION_STRING" },
+      `${APP_SETTINGS.storageConnectionString} is for the local emulator only; in Azure set ${APP_SETTINGS.storageAccountName} and grant the function app's identity a data role.`,
+      { key: APP_SETTINGS.storageConnectionString },
     );
   }
   const settings: AzurePortSettings = {
     connectionString,
-    accountName: connectionString ? undefined : requiredSetting(env.STORAGE_ACCOUNT_NAME, "STORAGE_ACCOUNT_NAME", "the storage account name"),
-    containers: {
-      uploads: env.UPLOADS_CONTAINER || DEFAULT_CONTAINERS.uploads,
-      work: env.WORK_CONTAINER || DEFAULT_CONTAINERS.work,
-      renditions: env.RENDITIONS_CONTAINER || DEFAULT_CONTAINERS.renditions,
-    },
-    tableName: requiredSetting(env.JOBS_TABLE, "JOBS_TABLE", "the jobs table name"),
-    eventGridEndpoint: env.EVENTGRID_TOPIC_ENDPOINT || undefined,
-    retentionDays: positiveNumberSetting(env.JOB_RETENTION_DAYS, "JOB_RETENTION_DAYS"),
+    accountName: storageAccountName,
+    containers,
+    tableName: jobsTable,
+    eventGridEndpoint: eventGridTopicEndpoint,
+    retentionDays,
     ...overrides,
   };
-  if (!settings.notifier) requiredSetting(settings.eventGridEndpoint, "EVENTGRID_TOPIC_ENDPOINT", "the Event Grid topic endpoint");
+  if (!settings.notifier) requiredSetting(settings.eventGridEndpoint, APP_SETTINGS.eventGridTopicEndpoint, "the Event Grid topic endpoint");
   return createAzurePorts(settings);
 }

@@ -1,7 +1,7 @@
 import * as df from "durable-functions";
-import { STEP_HANDLERS } from "../../components/workflow";
+import { STEP_HANDLERS } from "../workflow";
 import { activityHandlers } from "./activities";
-import { ACTIVITY_NAMES, ORCHESTRATOR_NAME, STARTER_NAME, STORAGE_CONNECTION, SWEEP_FUNCTION_NAME, SWEEP_SCHEDULE, UPLOAD_EVENTS_QUEUE } from "./names";
+import { ACTIVITY_NAMES, APP_SETTINGS, CONTAINERS, ORCHESTRATOR_NAME, STARTER_NAME, STORAGE_CONNECTION, SWEEP_FUNCTION_NAME, SWEEP_SCHEDULE, UPLOAD_EVENTS_QUEUE } from "./contract";
 import { pipelineOrchestrator } from "./orchestrator";
 import { createSweepHandler } from "./sweep";
 import { createUploadStarter } from "./trigger";
@@ -17,7 +17,7 @@ import { createUploadStarter } from "./trigger";
 df.app.client.storageQueue(STARTER_NAME, {
   queueName: UPLOAD_EVENTS_QUEUE,
   connection: STORAGE_CONNECTION,
-  handler: createUploadStarter(process.env.UPLOADS_CONTAINER || "uploads"),
+  handler: createUploadStarter(process.env[APP_SETTINGS.uploadsContainer] || CONTAINERS.uploads),
 });
 
 df.app.orchestration(ORCHESTRATOR_NAME, pipelineOrchestrator);

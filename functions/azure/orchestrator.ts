@@ -1,9 +1,9 @@
 import * as df from "durable-functions";
 import type { OrchestrationContext, OrchestrationHandler, Task } from "durable-functions";
-import { workflow as pipelineWorkflow, type ParallelStep, type RetryPolicy, type TaskStep, type WorkflowDefinition } from "../../components/workflow";
+import { workflow as pipelineWorkflow, type ParallelStep, type RetryPolicy, type TaskStep, type WorkflowDefinition } from "../workflow";
 import type { StartInput, StepFailure } from "../steps/types";
 import { activityFailure, failureFromError } from "./failure";
-import { ACTIVITY_NAMES } from "./names";
+import { ACTIVITY_NAMES } from "./contract";
 
 /**
  * The Durable orchestrator: walks the cloud-neutral workflow definition at run

@@ -1,6 +1,6 @@
 import type { InvocationContext, Timer } from "@azure/functions";
 import type { DurableClient } from "durable-functions";
-import { workflow } from "../../components/workflow";
+import { workflow } from "../workflow";
 import { toPipelineError } from "../core/errors";
 import { runScheduledSweep, stuckAfterSeconds, type SweepResult } from "../steps";
 import { activityEnvironmentFromEnv, type ActivityEnvironment } from "./activities";

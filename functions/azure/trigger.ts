@@ -2,7 +2,7 @@ import type { InvocationContext } from "@azure/functions";
 import type { DurableClient } from "durable-functions";
 import { jobIdFor } from "../steps/jobId";
 import type { StartInput } from "../steps/types";
-import { ORCHESTRATOR_NAME } from "./names";
+import { ORCHESTRATOR_NAME } from "./contract";
 
 /**
  * The starter: one Durable orchestration per upload. Event Grid delivers the

@@ -1,4 +1,4 @@
-import type { StepHandler } from "../../components/workflow";
+import type { StepHandler } from "../workflow";
 import { formatErrorMessage, toPipelineError, type ErrorCode } from "../core/errors";
 import type { ProcessingOptions } from "../core/options";
 import type { Ports } from "../ports";

@@ -1,4 +1,4 @@
-import type { WorkflowDefinition } from "../../components/workflow";
+import type { WorkflowDefinition } from "../workflow";
 import { PipelineError, toPipelineError, type ErrorCode } from "../core/errors";
 import type { JobRecord, Ports } from "../ports";
 import { announce } from "./announce";

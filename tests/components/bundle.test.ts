@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { buildFunctionBundle, BundleTooLargeError, MAX_BUNDLE_BYTES, PROJECT_ROOT, sharpVersion, type BundleCpu, type FunctionBundle } from "../../components/bundle";
-import { STEP_HANDLERS, SWEEP_HANDLER } from "../../components/workflow";
+import { STEP_HANDLERS, SWEEP_HANDLER } from "../../functions/workflow";
 
 /** ELF `e_machine` values of the two Lambda architectures. */
 const ELF_MACHINE: Record<BundleCpu, number> = { x64: 62, arm64: 183 };

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { renderAsl } from "../../components/aws/asl";
-import { workflow } from "../../components/workflow";
+import { workflow } from "../../functions/workflow";
 import { PipelineError } from "../../functions/core/errors";
 import { samplePhoto } from "../../functions/core/sample";
 import type { Ports } from "../../functions/ports";

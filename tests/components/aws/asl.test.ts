@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { aslTaskStates, LAMBDA_RETRY_ERRORS, NOTIFY_FAILURE_KEY, renderAsl, type AslStateMachine } from "../../../components/aws/asl";
-import { STEP_HANDLERS, taskSteps, workflow, type StepHandler, type WorkflowDefinition } from "../../../components/workflow";
+import { STEP_HANDLERS, taskSteps, workflow, type StepHandler, type WorkflowDefinition } from "../../../functions/workflow";
 
 // Node 20 lacks Promise.withResolvers, which aws-local-stepfunctions uses on every Task.
 const promiseStatics = Promise as unknown as { withResolvers?: unknown };

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { stateMachinePolicy, startExecutionPolicy, stepFunctionPolicy, tlsOnlyBucketPolicy, UNSCOPED_ACTIONS, type StepPolicyRefs } from "../../../components/aws/iam";
 import { assertLeastPrivilege, grants } from "./policyAssertions";
-import { STEP_HANDLERS, type StepHandler } from "../../../components/workflow";
+import { STEP_HANDLERS, type StepHandler } from "../../../functions/workflow";
 
 const REFS: StepPolicyRefs = {
   uploadsBucketArn: "arn:aws:s3:::p-uploads",

@@ -9,7 +9,7 @@ import type { PolicyDocument } from "../../../components/aws/iam";
 import { AwsImagePipeline, lambdaName } from "../../../components/aws/imagePipeline";
 import { MAX_BUNDLE_BYTES } from "../../../components/bundle";
 import { loadConfig } from "../../../components/config";
-import { STEP_HANDLERS } from "../../../components/workflow";
+import { STEP_HANDLERS } from "../../../functions/workflow";
 import { acceptsInput, isTaggable, outputValue, setupPulumiMocks, type PulumiMocks } from "../../helpers/pulumiMocks";
 import { assertLeastPrivilege, grants } from "./policyAssertions";
 

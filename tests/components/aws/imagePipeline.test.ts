@@ -5,7 +5,7 @@ import type { PolicyDocument, TrustPolicyDocument } from "../../../components/aw
 import { AwsImagePipeline } from "../../../components/aws/imagePipeline";
 import { START_INPUT_TEMPLATE } from "../../../components/aws/trigger";
 import { loadConfig } from "../../../components/config";
-import { STEP_HANDLERS, SWEEP_HANDLER, taskSteps, workflow, type FunctionHandler } from "../../../components/workflow";
+import { STEP_HANDLERS, SWEEP_HANDLER, taskSteps, workflow, type FunctionHandler } from "../../../functions/workflow";
 import { stuckAfterSeconds } from "../../../functions/steps/sweep";
 import { isTaggable, outputValue, setupPulumiMocks, type PulumiMocks, type RecordedResource } from "../../helpers/pulumiMocks";
 import { assertLeastPrivilege, grants } from "./policyAssertions";

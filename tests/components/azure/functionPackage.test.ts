@@ -13,7 +13,7 @@ import {
   type AzureFunctionPackage,
 } from "../../../components/azure/functionPackage";
 import { loadConfig } from "../../../components/config";
-import { ACTIVITY_NAMES, ORCHESTRATOR_NAME, STARTER_NAME, SWEEP_FUNCTION_NAME } from "../../../functions/azure/names";
+import { ACTIVITY_NAMES, ORCHESTRATOR_NAME, STARTER_NAME, SWEEP_FUNCTION_NAME } from "../../../functions/azure/contract";
 
 const readFromZip = (zipPath: string, entry: string): string => execFileSync("unzip", ["-p", zipPath, entry], { encoding: "utf8" });
 

@@ -7,7 +7,7 @@ import { loadConfig, type PipelineConfig } from "../../../components/config";
 import { FLEX_FORBIDDEN_SETTINGS } from "../../../components/azure/appSettings";
 import { AzureImagePipeline, storageAccountStem } from "../../../components/azure/imagePipeline";
 import { deployerPrincipalType, ROLES } from "../../../components/azure/roles";
-import { UPLOAD_EVENTS_QUEUE } from "../../../functions/azure/names";
+import { UPLOAD_EVENTS_QUEUE } from "../../../functions/azure/contract";
 import { isTaggable, outputValue, setupPulumiMocks, type PulumiMocks, type RecordedResource } from "../../helpers/pulumiMocks";
 
 const T = {

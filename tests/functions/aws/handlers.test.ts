@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import { STEP_HANDLERS, SWEEP_HANDLER } from "../../../components/workflow";
+import { STEP_HANDLERS, SWEEP_HANDLER } from "../../../functions/workflow";
 import { awsPortsFromEnv } from "../../../functions/aws/adapters";
 import * as handlers from "../../../functions/aws/handlers";
 import type { ValidatedJob } from "../../../functions/steps";

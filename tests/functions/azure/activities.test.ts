@@ -1,9 +1,9 @@
 import * as assert from "node:assert/strict";
 import type { ActivityHandler } from "durable-functions";
-import { STEP_HANDLERS } from "../../../components/workflow";
-import { createActivityHandler, optionsFromEnv } from "../../../functions/azure/activities";
+import { STEP_HANDLERS } from "../../../functions/workflow";
+import { createActivityHandler } from "../../../functions/azure/activities";
 import { FAILURE_KEY } from "../../../functions/azure/failure";
-import { ACTIVITY_NAMES, ORCHESTRATOR_NAME } from "../../../functions/azure/names";
+import { ACTIVITY_NAMES, ORCHESTRATOR_NAME } from "../../../functions/azure/contract";
 import { pipelineOrchestrator } from "../../../functions/azure/orchestrator";
 import { callActivitiesFrom, HistoryEventType, runOrchestration } from "../../../functions/azure/replay";
 import { defaultProcessingOptions } from "../../../functions/core/options";
@@ -68,9 +68,4 @@ describe("Azure activities with the real steps", function () {
     assert.match((result as { [FAILURE_KEY]: { Cause: string } })[FAILURE_KEY].Cause, /^NOT_FOUND: /);
   });
 
-  it("reads the deployed processing options, and fails permanently on a broken setting", () => {
-    assert.deepEqual(optionsFromEnv({ PIPELINE_OPTIONS: JSON.stringify({ formats: ["avif"] }) }).formats, ["avif"]);
-    assert.throws(() => optionsFromEnv({ PIPELINE_OPTIONS: "{" }), { code: "CONFIG_INVALID" });
-    assert.throws(() => optionsFromEnv({ PIPELINE_OPTIONS: JSON.stringify({ formats: ["bmp"] }) }), { code: "CONFIG_INVALID" });
-  });
 });

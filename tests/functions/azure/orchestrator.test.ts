@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
-import { workflow } from "../../../components/workflow";
+import { workflow } from "../../../functions/workflow";
 import { FAILURE_KEY, settleActivity } from "../../../functions/azure/failure";
-import { ACTIVITY_NAMES, ORCHESTRATOR_NAME } from "../../../functions/azure/names";
+import { ACTIVITY_NAMES, ORCHESTRATOR_NAME } from "../../../functions/azure/contract";
 import { PipelineRunFailed, pipelineOrchestrator, retryOptionsFor } from "../../../functions/azure/orchestrator";
 import {
   HistoryEventType,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { InvocationContext, type Timer } from "@azure/functions";
-import { workflow } from "../../../components/workflow";
+import { workflow } from "../../../functions/workflow";
 import { createAzurePorts } from "../../../functions/azure/adapters";
-import { SWEEP_SCHEDULE } from "../../../functions/azure/names";
+import { SWEEP_SCHEDULE } from "../../../functions/azure/contract";
 import { createSweepHandler } from "../../../functions/azure/sweep";
 import { defaultProcessingOptions } from "../../../functions/core/options";
 import type { Ports } from "../../../functions/ports";

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import type { DurableOrchestrationStatus } from "durable-functions";
-import { ORCHESTRATOR_NAME } from "../../../functions/azure/names";
+import { ORCHESTRATOR_NAME } from "../../../functions/azure/contract";
 import { parseBlobCreatedEvent, startPipeline } from "../../../functions/azure/trigger";
 import { jobIdFor } from "../../../functions/steps/jobId";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { workflow } from "../../../components/workflow";
+import { workflow } from "../../../functions/workflow";
 import type { JobRecord } from "../../../functions/ports";
 import { PipelineError } from "../../../functions/core/errors";
 import { stuckAfterSeconds, sweepFailure, sweepStuckJobs } from "../../../functions/steps";

@@ -6,7 +6,7 @@
  * No Pulumi or cloud SDK import here: the Azure function bundle includes this file.
  */
 
-import { TRANSIENT_ERROR_NAME } from "../functions/core/errors";
+import { TRANSIENT_ERROR_NAME } from "./core/errors";
 
 /** Handler names: each is one Lambda on AWS and one activity on Azure. */
 export const STEP_HANDLERS = ["validate", "resize", "applyFilters", "optimize", "notifySuccess", "notifyError"] as const;

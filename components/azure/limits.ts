@@ -1,0 +1,30 @@
+import type { PipelineConfig, PlatformCheck } from "../config";
+
+/** Function timeout ceilings per plan (host.json functionTimeout); Flex/Premium/Dedicated may be unbounded, we cap at a sane value. */
+export const AZURE_LIMITS = {
+  flex: { maxTimeoutSeconds: 3600 },
+  premium: { maxTimeoutSeconds: 3600 },
+  dedicated: { maxTimeoutSeconds: 3600 },
+} as const;
+
+/** Memory of one EP1 / P1v3 instance; Flex takes azure.flexInstanceMemoryMb. */
+const INSTANCE_MEMORY_MB = { premium: 3584, dedicated: 8192 } as const;
+
+/** What the stack config may ask of Azure: the steps share the instances of one plan. */
+export const checkAzureLimits: PlatformCheck = (config: PipelineConfig, steps, report) => {
+  const plan = config.azure.plan;
+  const maxTimeout = AZURE_LIMITS[plan].maxTimeoutSeconds;
+  const instanceMb = plan === "flex" ? config.azure.flexInstanceMemoryMb : INSTANCE_MEMORY_MB[plan];
+  for (const step of steps) {
+    if (step.timeoutSeconds < 1 || step.timeoutSeconds > maxTimeout) {
+      report(step.timeoutKey, `the Azure ${plan} plan is configured for steps of at most ${maxTimeout} s; got ${step.timeoutSeconds}. Lower it.`);
+    }
+    // Steps share one instance per plan: a step cannot have more memory than it has.
+    if (step.memoryMb > instanceMb) {
+      const wayOut =
+        plan === "flex" && instanceMb < 4096 ? "Set azure.flexInstanceMemoryMb to 4096, or lower it" : plan === "dedicated" ? "Lower it" : "Lower it, or choose the dedicated plan (P1v3, 8192 MB)";
+      const who = step.memoryKey.length > 1 ? `step ${step.handler} asks` : "every step asks";
+      report(step.memoryKey, `an instance of the Azure ${plan} plan has ${instanceMb} MB for all steps; ${who} for ${step.memoryMb} MB. ${wayOut}.`);
+    }
+  }
+};

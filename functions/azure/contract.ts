@@ -1,0 +1,122 @@
+import type { ProcessingOptions } from "../core/options";
+import { parseProcessingOptions, positiveNumberSetting, requiredSetting } from "../settings";
+import { SWEEP_INTERVAL_MINUTES, taskSteps, workflow, type StepHandler } from "../workflow";
+
+/**
+ * The contract between the Function App's code and the infrastructure that deploys
+ * it: function names, the upload-events queue, container names and the app settings
+ * the code reads. components/azure writes these settings; functions/azure reads them,
+ * both through this module. No SDK import, so components/azure can import it without
+ * pulling the runtime in.
+ */
+
+/** The Durable orchestrator that walks functions/workflow.ts. */
+export const ORCHESTRATOR_NAME = "ImagePipeline";
+
+/** The queue-triggered durable client that starts one orchestration per upload. */
+export const STARTER_NAME = "StartImagePipeline";
+
+/** Event Grid delivers the uploads container's BlobCreated events to this queue (CloudEvents 1.0 JSON). */
+export const UPLOAD_EVENTS_QUEUE = "upload-events";
+
+/**
+ * App setting prefix of the identity-based storage connection the host, Durable
+ * Functions and the queue trigger share (`AzureWebJobsStorage__queueServiceUri`...).
+ */
+export const STORAGE_CONNECTION = "AzureWebJobsStorage";
+
+/** One activity function per step handler, named after its workflow step (the orchestrator schedules these names). */
+export const ACTIVITY_NAMES: Readonly<Record<StepHandler, string>> = Object.fromEntries(
+  taskSteps(workflow).map((step) => [step.handler, step.name]),
+) as Record<StepHandler, string>;
+
+/** The timer-triggered stuck-job sweep (functions/steps/sweep.ts), and its NCRONTAB schedule. */
+export const SWEEP_FUNCTION_NAME = "SweepStuckJobs";
+export const SWEEP_SCHEDULE = `0 */${SWEEP_INTERVAL_MINUTES} * * * *`;
+
+/** The pipeline's blob containers, one per storage area of the ports. */
+export interface AzureContainers {
+  uploads: string;
+  work: string;
+  renditions: string;
+}
+
+export const CONTAINERS: Readonly<AzureContainers> = { uploads: "uploads", work: "work", renditions: "renditions" };
+
+/** App settings the step code reads, by what they hold. */
+export const APP_SETTINGS = {
+  storageAccountName: "STORAGE_ACCOUNT_NAME",
+  uploadsContainer: "UPLOADS_CONTAINER",
+  workContainer: "WORK_CONTAINER",
+  renditionsContainer: "RENDITIONS_CONTAINER",
+  jobsTable: "JOBS_TABLE",
+  eventGridTopicEndpoint: "EVENTGRID_TOPIC_ENDPOINT",
+  pipelineOptions: "PIPELINE_OPTIONS",
+  jobRetentionDays: "JOB_RETENTION_DAYS",
+  /** Local emulator (azurite) only: a key-bearing connection string; refused for anything but loopback. */
+  storageConnectionString: "STORAGE_CONNECTION_STRING",
+} as const;
+
+/** What the step code needs to know about its stack; the component writes it, the adapters read it. */
+export interface AzureStepSettings {
+  storageAccountName: string;
+  containers: AzureContainers;
+  jobsTable: string;
+  eventGridTopicEndpoint: string;
+  processing: ProcessingOptions;
+  retentionDays: number;
+}
+
+/** The app settings for `settings` (the writer's side). */
+export function azureStepAppSettings(settings: AzureStepSettings): Record<string, string> {
+  return {
+    [APP_SETTINGS.storageAccountName]: settings.storageAccountName,
+    [APP_SETTINGS.uploadsContainer]: settings.containers.uploads,
+    [APP_SETTINGS.workContainer]: settings.containers.work,
+    [APP_SETTINGS.renditionsContainer]: settings.containers.renditions,
+    [APP_SETTINGS.jobsTable]: settings.jobsTable,
+    [APP_SETTINGS.eventGridTopicEndpoint]: settings.eventGridTopicEndpoint,
+    [APP_SETTINGS.pipelineOptions]: JSON.stringify(settings.processing),
+    [APP_SETTINGS.jobRetentionDays]: String(settings.retentionDays),
+  };
+}
+
+/** The settings as the app reads them (the reader's side); optional ones stay undefined when unset. */
+export interface AzureAppEnvironment {
+  storageAccountName?: string;
+  connectionString?: string;
+  containers: AzureContainers;
+  jobsTable: string;
+  eventGridTopicEndpoint?: string;
+  retentionDays?: number;
+}
+
+/**
+ * Reads the storage and job-store settings.
+ *
+ * @throws {PipelineError} CONFIG_INVALID naming the setting that is missing or malformed.
+ */
+export function readAzureAppEnvironment(env: NodeJS.ProcessEnv): AzureAppEnvironment {
+  const connectionString = env[APP_SETTINGS.storageConnectionString] || undefined;
+  return {
+    connectionString,
+    storageAccountName: connectionString ? undefined : requiredSetting(env[APP_SETTINGS.storageAccountName], APP_SETTINGS.storageAccountName, "the storage account name"),
+    containers: {
+      uploads: env[APP_SETTINGS.uploadsContainer] || CONTAINERS.uploads,
+      work: env[APP_SETTINGS.workContainer] || CONTAINERS.work,
+      renditions: env[APP_SETTINGS.renditionsContainer] || CONTAINERS.renditions,
+    },
+    jobsTable: requiredSetting(env[APP_SETTINGS.jobsTable], APP_SETTINGS.jobsTable, "the jobs table name"),
+    eventGridTopicEndpoint: env[APP_SETTINGS.eventGridTopicEndpoint] || undefined,
+    retentionDays: positiveNumberSetting(env[APP_SETTINGS.jobRetentionDays], APP_SETTINGS.jobRetentionDays),
+  };
+}
+
+/**
+ * The processing options the stack deployed, validated by the stack config's own schema.
+ *
+ * @throws {PipelineError} CONFIG_INVALID when the setting is not valid JSON or not valid options.
+ */
+export function readAzureProcessingOptions(env: NodeJS.ProcessEnv): ProcessingOptions {
+  return parseProcessingOptions(env[APP_SETTINGS.pipelineOptions], `App setting ${APP_SETTINGS.pipelineOptions}`);
+}
