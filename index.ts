@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig, readRawConfig, type PipelineConfig } from "./components/config";
 import { isPipelineError } from "./functions/core/errors";
-import { AwsImagePipeline } from "./components/aws/imagePipeline";
-import { AzureImagePipeline } from "./components/azure/imagePipeline";
+import { PIPELINE_COMPONENTS } from "./components/clouds";
 import type { ImagePipelineOutputs } from "./components/outputs";
 
 // Reads and validates the stack config, then wires one component. No resource logic here.
@@ -21,8 +20,7 @@ function readConfig(): PipelineConfig {
 const config = readConfig();
 const name = `${pulumi.getProject()}-${pulumi.getStack()}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 40);
 
-const pipeline: ImagePipelineOutputs =
-  config.cloud === "aws" ? new AwsImagePipeline(name, { config }) : new AzureImagePipeline(name, { config });
+const pipeline: ImagePipelineOutputs = new PIPELINE_COMPONENTS[config.cloud](name, { config });
 
 export const cloud = config.cloud;
 export const uploadsStore = pipeline.uploadsStore;

@@ -7,7 +7,7 @@ import { deflate, inflate } from "node:zlib";
 import sharp from "sharp";
 import type { OutputInfo, ResizeOptions, Sharp } from "sharp";
 import {
-  applyFilters,
+  filterImage,
   decodeIntermediate,
   defaultProcessingOptions,
   encodeIntermediate,
@@ -19,7 +19,7 @@ import {
   validateImage,
   type Pixels,
 } from "../functions/core";
-import { samplePhoto } from "../functions/core/sample";
+import { samplePhoto } from "../local/sampleImages";
 import { canPin, childSpec, reportToParent, runInChild } from "./child";
 import type { BenchContext, BenchResult, Benchmark } from "./types";
 
@@ -84,7 +84,7 @@ const VARIANTS: Record<VariantName, Variant> = {
     baseline: false,
     async run(input) {
       await validateImage(input, options);
-      const [renditions, filtered] = await Promise.all([resizeImage(input, options), applyFilters(input, options)]);
+      const [renditions, filtered] = await Promise.all([resizeImage(input, options), filterImage(input, options)]);
       const encoded = (await Promise.all([...renditions, ...filtered.effects].map((item) => optimizeImage(item.data, item.name, item.kind, options)))).flat();
       const placeholder = filtered.placeholder;
       return [...encoded.map((o) => summary(o.name, o.format, o.data, o)), ...(placeholder ? [{ name: "placeholder", format: "webp", width: placeholder.width, height: placeholder.height, bytes: placeholder.bytes }] : [])];

@@ -2,11 +2,14 @@ import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
 import sharp from "sharp";
 import { defaultProcessingOptions, processImage, type ProcessingOptions } from "../functions/core";
-import { samplePhoto } from "../functions/core/sample";
+import { samplePhoto } from "../local/sampleImages";
 import type { Notifier } from "../functions/ports";
 import { runStep, type ValidatedJob } from "../functions/steps";
-import { memoryPorts } from "../tests/helpers/memoryPorts";
-import { startFlavour, type Cloud, type LocalFlavour } from "../local/runtime";
+import { memoryPorts } from "../local/memoryPorts";
+import { startFlavour } from "../local/runtime";
+import { CLOUDS, type Cloud } from "../components/config";
+import { LOCAL_CLOUDS } from "../local/clouds";
+import type { LocalFlavour } from "../local/flavour";
 import { childSpec, reportToParent, runInChild } from "./child";
 import type { BenchContext, BenchResult, Benchmark } from "./types";
 
@@ -101,7 +104,7 @@ interface Target {
 async function flavourTarget(cloud: Cloud, processing: ProcessingOptions, defaultHeapGrowth: boolean): Promise<Target> {
   const [flavour, startupMs] = await timed<LocalFlavour>(() => startFlavour(cloud, { processing, notifier: quietNotifier, defaultHeapGrowth }));
   const target: Target = {
-    what: `local pipeline, ${cloud === "aws" ? "AWS (ASL engine, s3rver, dynalite)" : "Azure (Durable replay, azurite)"}`,
+    what: `local pipeline, ${LOCAL_CLOUDS[cloud].describe}`,
     times: [],
     uploads: [],
     startupMs,
@@ -130,7 +133,7 @@ export async function benchPipeline(options: PipelineBenchOptions = {}): Promise
     images: count = 8,
     width = 4000,
     height = 3000,
-    clouds = ["aws", "azure"],
+    clouds = [...CLOUDS],
     processing = defaultProcessingOptions(),
     defaultHeapGrowth = false,
     log = () => undefined,

@@ -44,6 +44,8 @@ export interface FunctionBundle {
   bytes: number;
   /** Zip entries, sorted. */
   files: string[];
+  /** The project's own source files bundled into index.js (paths from the project root, sorted), to check what ships. */
+  sources: string[];
   cpu: BundleCpu;
 }
 
@@ -118,6 +120,7 @@ async function doBuild(options: FunctionBundleOptions, key: string): Promise<Fun
     // Entries outside the project (tests' temporary files) still resolve the project's dependencies.
     nodePaths: [path.join(PROJECT_ROOT, "node_modules")],
     logLevel: "silent",
+    metafile: true,
   });
   if (result.errors.length > 0) throw new Error(`esbuild failed for ${entry}: ${result.errors.map((e) => e.text).join("; ")}`);
 
@@ -130,7 +133,9 @@ async function doBuild(options: FunctionBundleOptions, key: string): Promise<Fun
   await writeZip(zipPath, entries);
   const { size: bytes } = await fs.stat(zipPath);
   if (bytes > maxBytes) throw new BundleTooLargeError(zipPath, bytes, maxBytes);
-  return { zipPath, bytes, files: entries.map((e) => e.name).sort(), cpu };
+  // esbuild's metafile names inputs relative to absWorkingDir (the project root).
+  const sources = Object.keys(result.metafile?.inputs ?? {}).filter((input) => !input.includes("node_modules/")).sort();
+  return { zipPath, bytes, files: entries.map((e) => e.name).sort(), sources, cpu };
 }
 
 function cacheKey(options: FunctionBundleOptions): string {

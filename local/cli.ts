@@ -6,14 +6,15 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { load as loadYaml } from "js-yaml";
-import { loadConfig, type PipelineConfig } from "../components/config";
+import { CLOUDS, loadConfig, type Cloud, type PipelineConfig } from "../components/config";
 import { isPipelineError } from "../functions/core/errors";
 import type { PipelineEvent } from "../functions/ports";
 import { isLocalRuntimeError } from "./errors";
 import { watchInbox } from "./inbox";
 import { createProgress, formatEvent, formatSummary, formatTable, summarize, type Progress } from "./report";
 import { defaultSampleSet } from "./samples";
-import { collectInputs, exitCodeFor, IMAGE_ERROR_CODES, LocalInputError, runLocal, type Cloud, type EmulatorPorts, type InputFile, type JobRow } from "./runtime";
+import { collectInputs, exitCodeFor, IMAGE_ERROR_CODES, LocalInputError, runLocal, type InputFile, type JobRow } from "./runtime";
+import type { EmulatorPorts } from "./flavour";
 
 /**
  * `npm start [-- <folders or files>] [options]`: the whole pipeline on this
@@ -74,7 +75,7 @@ function program(io: CliIo): Command {
   return new Command("npm start --")
     .description("Run the image pipeline locally: emulators, the real workflow engine and step handlers, no cloud account.")
     .argument("[paths...]", "image files or folders (recursed); every file is uploaded and the pipeline decides. Default: a generated sample set")
-    .addOption(new Option("--cloud <cloud>", "which cloud's engine and emulators").choices(["aws", "azure"]).default("aws"))
+    .addOption(new Option("--cloud <cloud>", "which cloud's engine and emulators").choices([...CLOUDS]).default("aws"))
     .option("--out <dir>", "where renditions, events.jsonl and jobs.json go (default: ./out/<time>-<cloud>)")
     .option("--concurrency <n>", "executions running at once", integer("--concurrency", 1, 64), Math.min(4, availableParallelism()))
     .option("--no-progress", "no progress bar (it is only drawn on a terminal anyway)")

@@ -3,7 +3,9 @@ import path from "node:path";
 import { watch } from "chokidar";
 import type { ProcessingOptions } from "../functions/core/options";
 import type { PipelineEvent } from "../functions/ports";
-import { copyOutputs, eventsNotifier, expireWork, processInput, startFlavour, type Cloud, type EmulatorPorts, type JobRow, type LocalFlavour } from "./runtime";
+import { copyOutputs, eventsNotifier, expireWork, processInput, startFlavour, type JobRow } from "./runtime";
+import type { Cloud } from "../components/config";
+import type { EmulatorPorts, LocalFlavour } from "./flavour";
 
 /**
  * Watch mode: the local stand-in for the upload trigger. Every file written into

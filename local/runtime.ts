@@ -1,104 +1,26 @@
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { StepHandler } from "../functions/workflow";
 import type { ProcessingOptions } from "../functions/core/options";
-import type { JobRecord, Notifier, PipelineEvent, Ports } from "../functions/ports";
+import type { JobRecord, Notifier, PipelineEvent } from "../functions/ports";
 import { jobIdFor, type Manifest } from "../functions/steps";
-import { startAwsFlavour } from "./aws";
-import { startAzureFlavour } from "./azure";
+import type { Cloud } from "../components/config";
+import { LOCAL_CLOUDS } from "./clouds";
+import type { EmulatorPorts, ExecutionResult, FlavourOptions, LocalFlavour, UploadEvent } from "./flavour";
 import { tuneHeapForLocalRuntime } from "./heap";
 import { JsonLinesNotifier } from "./notifier";
 
 /**
  * The embedded default: the pipeline's real step handlers and real workflow
- * definition, run on this machine against emulators (DESIGN.md, "The embedded
- * default"). This file is the cloud-neutral part: inputs, the concurrency-limited
- * run, job collection, copying outputs. local/aws.ts and local/azure.ts are the
- * two engines.
+ * definition, run on this machine against emulators. This file is the
+ * cloud-neutral part: inputs, the concurrency-limited run, job collection,
+ * copying outputs. Each cloud's engine and emulators are its flavour
+ * (local/<cloud>/flavour.ts, listed in local/clouds.ts).
  */
-
-export type Cloud = "aws" | "azure";
-
-/** Fixed ports for the emulators; unset = a free port picked by the OS. */
-export interface EmulatorPorts {
-  s3?: number;
-  dynamo?: number;
-  blob?: number;
-  queue?: number;
-  table?: number;
-}
-
-/** One handler invocation, as an engine makes it (retries included). */
-export interface StepCall {
-  handler: StepHandler;
-  /** Engine state / activity name. */
-  step: string;
-  runId: string;
-  /** 1 for the first call of this step in this run, 2 for its first retry... */
-  attempt: number;
-}
-
-export interface FlavourOptions {
-  processing: ProcessingOptions;
-  /** Receives the pipeline's events (stands in for SNS / Event Grid). */
-  notifier: Notifier;
-  emulatorPorts?: EmulatorPorts;
-  /** Pause before a retry, instead of the definition's seconds-long backoff (default 100 ms). */
-  retryDelayMs?: number;
-  /** Test hook: wraps the ports a handler call gets (fault injection). */
-  decoratePorts?: (ports: Ports, call: StepCall) => Ports;
-  /** Test hook: sees every handler call. */
-  onStepCall?: (call: StepCall) => void;
-  /** Keep V8's default heap growth instead of the local runtime's (local/heap.ts); for the benchmark's comparison. */
-  defaultHeapGrowth?: boolean;
-}
-
-/** What the upload trigger hands the workflow: the object's key and version. */
-export interface UploadEvent {
-  sourceKey: string;
-  sourceEtag?: string;
-  /** AWS: the S3 version id of this upload (see StartInput.sourceVersion). */
-  sourceVersion?: string;
-}
-
-export interface ExecutionResult {
-  runId: string;
-  /** The engine's verdict; a failed image ends `failed` after NotifyError ran. */
-  status: "succeeded" | "failed";
-  /** The delivery was a duplicate and did no work: the run ended at Validate (AWS) or the starter started nothing (Azure). */
-  duplicate?: boolean;
-  output?: unknown;
-  /** Engine error name and cause when the run failed. */
-  error?: { name: string; cause?: string };
-}
-
-/** One cloud's engine and emulators, started and provisioned. */
-export interface LocalFlavour {
-  readonly cloud: Cloud;
-  /** The ports over the emulators, undecorated: for uploads and for reading results. */
-  readonly ports: Ports;
-  /** Where the emulators listen, for the log line. */
-  readonly endpoints: Record<string, string>;
-  /** Puts a file in the uploads store, as a user's upload would, and returns the trigger's event. */
-  upload(key: string, body: Buffer, contentType?: string): Promise<UploadEvent>;
-  /**
-   * Delivers one upload event to the trigger and runs what it starts to its end.
-   * AWS: a new execution named `runId` (default: fresh). Azure: the starter derives
-   * the instance id from the upload, so `runId` is ignored.
-   */
-  execute(event: UploadEvent, runId?: string): Promise<ExecutionResult>;
-  /**
-   * Deletes a finished job's intermediates: the local stand-in for the work
-   * area's one-day lifecycle rule, so long runs and --watch do not fill the disk.
-   */
-  expireWork(jobId: string): Promise<void>;
-  stop(): Promise<void>;
-}
 
 /** Starts one flavour's emulators and engine. */
 export async function startFlavour(cloud: Cloud, options: FlavourOptions): Promise<LocalFlavour> {
   if (!options.defaultHeapGrowth) tuneHeapForLocalRuntime();
-  return cloud === "aws" ? startAwsFlavour(options) : startAzureFlavour(options);
+  return LOCAL_CLOUDS[cloud].start(options);
 }
 
 // ---------------------------------------------------------------------------

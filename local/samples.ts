@@ -9,7 +9,7 @@ import {
   sampleOriented,
   sampleRandomBytes,
   sampleWebp,
-} from "../functions/core/sample";
+} from "./sampleImages";
 
 /**
  * The sample set `npm start` runs when given no path: the core's generated images

@@ -72,10 +72,10 @@ export async function renderPlaceholder(pixels: Pixels): Promise<Placeholder> {
  * With only a placeholder configured the upload is decoded straight to 32 px
  * (JPEG shrink-on-load), which costs a fraction of a full decode.
  * @example
- * const { effects, placeholder } = await applyFilters(upload, options);
+ * const { effects, placeholder } = await filterImage(upload, options);
  * @throws {PipelineError} CORRUPT_IMAGE when the upload cannot be decoded; TOO_MANY_PIXELS
  */
-export async function applyFilters(input: Buffer, options: ProcessingOptions): Promise<{ effects: Intermediate[]; placeholder?: Placeholder }> {
+export async function filterImage(input: Buffer, options: ProcessingOptions): Promise<{ effects: Intermediate[]; placeholder?: Placeholder }> {
   const effects = configuredEffects(options);
   const wantsPlaceholder = options.filters.includes("placeholder");
   if (effects.length === 0 && !wantsPlaceholder) return { effects: [] };

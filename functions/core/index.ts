@@ -1,6 +1,6 @@
 /**
  * The image core: Buffer in, Buffer out, sharp and nothing cloud. The workflow
- * steps call validateImage → resizeImage + applyFilters → optimizeImage;
+ * steps call validateImage → resizeImage + filterImage → optimizeImage;
  * processImage does all of it in one process.
  *
  * No sharp globals are set here: `sharp.cache(false)` and `sharp.concurrency(1)`
@@ -14,7 +14,7 @@ export * from "./options";
 export * from "./types";
 export { validateImage } from "./validate";
 export { resizeImage, renderRenditions, type RenderedRendition } from "./resize";
-export { applyFilters, PLACEHOLDER_SIZE, type EffectName } from "./filters";
+export { filterImage, PLACEHOLDER_SIZE, type EffectName } from "./filters";
 export { optimizeImage, OUTPUT_TYPES } from "./optimize";
 export {
   encodeIntermediate,
@@ -24,6 +24,6 @@ export {
   INTERMEDIATE_EXTENSION,
   type IntermediateHeader,
 } from "./intermediate";
-export { processImage, type ProcessResult } from "./process";
+export { processImage, type ProcessedImage } from "./process";
 export { MAX_DIMENSION, type Pixels } from "./pixels";
 export type { Rights } from "./exif";

@@ -70,7 +70,7 @@ export async function encodePixels(pixels: Pixels, name: string, label: string, 
 
 /**
  * Optimize step: decodes an intermediate and encodes it to each configured format.
- * @param data an intermediate from `resizeImage` or `applyFilters`
+ * @param data an intermediate from `resizeImage` or `filterImage`
  * @example
  * const files = await optimizeImage(item.data, "thumb", "rendition", options); // thumb.webp, thumb.jpg
  * @throws {PipelineError} CORRUPT_IMAGE when `data` is not an intact intermediate

@@ -15,7 +15,7 @@ import { validateImage } from "./validate";
  * exist and run concurrently.
  */
 
-export interface ProcessResult {
+export interface ProcessedImage {
   info: ImageInfo;
   outputs: EncodedImage[];
   placeholder?: Placeholder;
@@ -27,7 +27,7 @@ export interface ProcessResult {
  * // outputs: thumb/medium/large × webp/jpeg, in configuration order
  * @throws {PipelineError} any validation code; CORRUPT_IMAGE when the pixel data cannot be decoded
  */
-export async function processImage(input: Buffer, options: ProcessingOptions): Promise<ProcessResult> {
+export async function processImage(input: Buffer, options: ProcessingOptions): Promise<ProcessedImage> {
   const info = await validateImage(input, options);
   const pending = new Map<string, Promise<EncodedImage[]>>();
   const encode = (key: string, pixels: Pixels, name: string, label: string) => {

@@ -1,19 +1,19 @@
-import { applyFilters as renderEffects, resizeImage, INTERMEDIATE_CONTENT_TYPE, INTERMEDIATE_EXTENSION, type Intermediate, type ProcessingOptions } from "../core";
+import { filterImage, resizeImage, INTERMEDIATE_CONTENT_TYPE, INTERMEDIATE_EXTENSION, type Intermediate, type ProcessingOptions } from "../core";
 import type { Ports } from "../ports";
 import { workKey } from "./keys";
-import type { IntermediateRef, ProcessResult, ValidatedJob } from "./types";
+import type { IntermediateRef, IntermediatesResult, ValidatedJob } from "./types";
 
 /** Resize: renders the configured renditions into the work area. */
-export async function resize(job: ValidatedJob, ports: Ports, options: ProcessingOptions): Promise<ProcessResult> {
+export async function resize(job: ValidatedJob, ports: Ports, options: ProcessingOptions): Promise<IntermediatesResult> {
   const source = await ports.objects.get("uploads", job.sourceKey);
   const items = await resizeImage(source, options);
   return { items: await storeIntermediates(job.jobId, items, ports) };
 }
 
 /** ApplyFilters: renders the configured effects into the work area; the placeholder travels inline. */
-export async function applyFilters(job: ValidatedJob, ports: Ports, options: ProcessingOptions): Promise<ProcessResult> {
+export async function applyFilters(job: ValidatedJob, ports: Ports, options: ProcessingOptions): Promise<IntermediatesResult> {
   const source = await ports.objects.get("uploads", job.sourceKey);
-  const { effects, placeholder } = await renderEffects(source, options);
+  const { effects, placeholder } = await filterImage(source, options);
   return { items: await storeIntermediates(job.jobId, effects, ports), placeholder };
 }
 

@@ -43,14 +43,14 @@ export interface IntermediateRef {
   height: number;
 }
 
-export interface ProcessResult {
+export interface IntermediatesResult {
   items: IntermediateRef[];
   placeholder?: { dataUri: string; width: number; height: number; bytes: number };
 }
 
 export interface ProcessedJob extends ValidatedJob {
   /** Results of the parallel branches, in branch order (Resize, ApplyFilters). */
-  processed: ProcessResult[];
+  processed: IntermediatesResult[];
 }
 
 export interface ManifestEntry {
@@ -72,7 +72,7 @@ export interface Manifest {
   source: ImageInfo;
   createdAt: string;
   outputs: ManifestEntry[];
-  placeholder?: ProcessResult["placeholder"];
+  placeholder?: IntermediatesResult["placeholder"];
 }
 
 export interface OptimizeResult {

@@ -195,4 +195,24 @@ describe("function bundle (esbuild + sharp's Linux binaries)", () => {
       assert.deepEqual(JSON.parse(exported), [...STEP_HANDLERS, SWEEP_HANDLER].sort());
     });
   });
+
+  describe("holds deployed code only", () => {
+    // Anything outside functions/ in a deployed bundle is infrastructure, a dev tool or a test that leaked in.
+    // The Functions Node worker provides @azure/functions-core; the Azure package is allowed 32 MiB.
+    const deployedEntries = [
+      { entry: "functions/aws/handlers.ts", external: [], maxBytes: MAX_BUNDLE_BYTES },
+      { entry: "functions/azure/app.ts", external: ["@azure/functions-core"], maxBytes: 32 * 1024 * 1024 },
+    ];
+    for (const { entry, external, maxBytes } of deployedEntries) {
+      it(`bundles only files under functions/ for ${entry}`, async function () {
+        this.timeout(180_000);
+
+        const bundle = await buildFunctionBundle({ entry, cpu: "x64", external, maxBytes, outDir: path.join(workDir, `sources-${path.basename(path.dirname(entry))}`) });
+
+        assert.ok(bundle.sources.includes(entry), `the entry itself is listed: ${bundle.sources.join(", ")}`);
+        assert.deepEqual(bundle.sources.filter((source) => !source.startsWith("functions/")), []);
+        assert.deepEqual(bundle.sources.filter((source) => /durableReplay|sampleImages|memoryPorts/.test(source)), []);
+      });
+    }
+  });
 });

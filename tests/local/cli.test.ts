@@ -6,7 +6,7 @@ import { createServer, type AddressInfo, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
-import { sampleTruncated, samplePhoto } from "../../functions/core/sample";
+import { sampleTruncated, samplePhoto } from "../../local/sampleImages";
 import { EXIT, main } from "../../local/cli";
 import { exitCodeFor, type JobRow } from "../../local/runtime";
 

@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { PipelineError } from "../../functions/core/errors";
 import { processingOptionsSchema } from "../../functions/core/options";
-import { sampleAlphaPng, sampleAnimated, sampleTruncated, sampleHugeHeaderPng, samplePhoto, sampleRandomBytes } from "../../functions/core/sample";
+import { sampleAlphaPng, sampleAnimated, sampleTruncated, sampleHugeHeaderPng, samplePhoto, sampleRandomBytes } from "../../local/sampleImages";
 import type { Area, JobRecord, ObjectStore, Ports } from "../../functions/ports";
 import { jobIdFor, type Manifest, type ProcessedJob } from "../../functions/steps";
-import { mapWithConcurrency, startFlavour, type Cloud, type LocalFlavour, type StepCall, type UploadEvent } from "../../local/runtime";
+import { mapWithConcurrency, startFlavour } from "../../local/runtime";
+import type { Cloud } from "../../components/config";
+import type { LocalFlavour, StepCall, UploadEvent } from "../../local/flavour";
 import { smallPhotos } from "../../local/samples";
-import { MemoryNotifier } from "../helpers/memoryPorts";
+import { MemoryNotifier } from "../../local/memoryPorts";
 
 /**
  * The end-to-end contract of a local flavour, run once per cloud by

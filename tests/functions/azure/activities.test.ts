@@ -5,11 +5,11 @@ import { createActivityHandler } from "../../../functions/azure/activities";
 import { FAILURE_KEY } from "../../../functions/azure/failure";
 import { ACTIVITY_NAMES, ORCHESTRATOR_NAME } from "../../../functions/azure/contract";
 import { pipelineOrchestrator } from "../../../functions/azure/orchestrator";
-import { callActivitiesFrom, HistoryEventType, runOrchestration } from "../../../functions/azure/replay";
+import { callActivitiesFrom, HistoryEventType, runOrchestration } from "../../../local/azure/durableReplay";
 import { defaultProcessingOptions } from "../../../functions/core/options";
-import { sampleCorruptJpeg, samplePhoto } from "../../../functions/core/sample";
+import { sampleCorruptJpeg, samplePhoto } from "../../../local/sampleImages";
 import { jobIdFor } from "../../../functions/steps/jobId";
-import { memoryPorts } from "../../helpers/memoryPorts";
+import { memoryPorts } from "../../../local/memoryPorts";
 
 // The Azure activities around the real steps, run by the real orchestrator in
 // the replay host, with in-memory ports in place of Blob, Table and Event Grid.

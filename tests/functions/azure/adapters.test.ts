@@ -13,7 +13,7 @@ import {
 import { PipelineError } from "../../../functions/core/errors";
 import type { PipelineEvent, Ports } from "../../../functions/ports";
 import { provisionAzure, startAzurite, type AzuriteEmulator } from "../../../local/emulators";
-import { MemoryNotifier } from "../../helpers/memoryPorts";
+import { MemoryNotifier } from "../../../local/memoryPorts";
 import { describePortContract, pipelineError, runningJob } from "../../helpers/portContract";
 
 const tableName = "jobs";

@@ -12,7 +12,7 @@ import {
   type ActivityCall,
   type HistoryEvent,
   type ReplayAction,
-} from "../../../functions/azure/replay";
+} from "../../../local/azure/durableReplay";
 
 // The real orchestrator, fed histories through durable-functions' own replay
 // engine (first by hand, event by event, then by the replay host).

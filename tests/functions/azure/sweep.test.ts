@@ -8,7 +8,7 @@ import { defaultProcessingOptions } from "../../../functions/core/options";
 import type { Ports } from "../../../functions/ports";
 import { stuckAfterSeconds } from "../../../functions/steps";
 import { provisionAzure, startAzurite, type AzuriteEmulator } from "../../../local/emulators";
-import { MemoryNotifier } from "../../helpers/memoryPorts";
+import { MemoryNotifier } from "../../../local/memoryPorts";
 
 /** A durable client fake that records terminations; instances in `gone` answer as the extension does for an unknown id. */
 function durableClient(gone: string[] = []) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import { applyFilters, decodeIntermediate, PLACEHOLDER_SIZE } from "../../../functions/core";
-import { sampleAlphaPng, samplePhoto, sampleTruncated } from "../../../functions/core/sample";
+import { filterImage, decodeIntermediate, PLACEHOLDER_SIZE } from "../../../functions/core";
+import { sampleAlphaPng, samplePhoto, sampleTruncated } from "../../../local/sampleImages";
 import { optionsWith, rejectsWith } from "./helpers";
 
 const everyFilter = optionsWith({ filters: ["grayscale", "sepia", "blur", "sharpen", "normalize", "placeholder"], filterWidth: 256 });
@@ -22,7 +22,7 @@ describe("applyFilters", () => {
   });
 
   it("renders one effect per configured filter at filterWidth, named after the filter", async () => {
-    const { effects } = await applyFilters(photo, everyFilter);
+    const { effects } = await filterImage(photo, everyFilter);
 
     assert.deepEqual(
       effects.map(({ name, kind, width, height }) => ({ name, kind, width, height })),
@@ -31,7 +31,7 @@ describe("applyFilters", () => {
   });
 
   it("makes grayscale grey and sepia warm", async () => {
-    const { effects } = await applyFilters(photo, optionsWith({ filters: ["grayscale", "sepia"], filterWidth: 256 }));
+    const { effects } = await filterImage(photo, optionsWith({ filters: ["grayscale", "sepia"], filterWidth: 256 }));
     const [grey, sepia] = await Promise.all(effects.map((effect) => decodeIntermediate(effect.data)));
 
     assert.ok(bandGap(grey, 0, 1) < 1 && bandGap(grey, 1, 2) < 1, "R = G = B");
@@ -41,7 +41,7 @@ describe("applyFilters", () => {
   });
 
   it("keeps alpha in every effect", async () => {
-    const { effects } = await applyFilters(await sampleAlphaPng(400, 300), everyFilter);
+    const { effects } = await filterImage(await sampleAlphaPng(400, 300), everyFilter);
 
     for (const effect of effects) {
       const pixels = await decodeIntermediate(effect.data);
@@ -53,13 +53,13 @@ describe("applyFilters", () => {
   it("never enlarges an image narrower than filterWidth", async () => {
     const small = await samplePhoto({ width: 120, height: 90, seed: 51 });
 
-    const { effects } = await applyFilters(small, optionsWith({ filters: ["blur"], filterWidth: 1024 }));
+    const { effects } = await filterImage(small, optionsWith({ filters: ["blur"], filterWidth: 1024 }));
 
     assert.deepEqual([effects[0].width, effects[0].height], [120, 90]);
   });
 
   it("makes a tiny blurred WebP placeholder as a data URI under 1 KB", async () => {
-    const { effects, placeholder } = await applyFilters(photo, optionsWith({ filters: ["placeholder"] }));
+    const { effects, placeholder } = await filterImage(photo, optionsWith({ filters: ["placeholder"] }));
 
     assert.deepEqual(effects, []);
     assert.ok(placeholder);
@@ -73,12 +73,12 @@ describe("applyFilters", () => {
   });
 
   it("returns nothing when no filter is configured", async () => {
-    const result = await applyFilters(photo, optionsWith({ filters: [] }));
+    const result = await filterImage(photo, optionsWith({ filters: [] }));
 
     assert.deepEqual(result, { effects: [] });
   });
 
   it("rejects a truncated JPEG as CORRUPT_IMAGE", async () => {
-    await rejectsWith(applyFilters(sampleTruncated(photo), everyFilter), "CORRUPT_IMAGE");
+    await rejectsWith(filterImage(sampleTruncated(photo), everyFilter), "CORRUPT_IMAGE");
   });
 });

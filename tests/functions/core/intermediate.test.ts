@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
 import { decodeIntermediate, encodeIntermediate, INTERMEDIATE_EXTENSION, readIntermediateHeader, type Pixels } from "../../../functions/core";
-import { samplePhoto, sampleRandomBytes, sampleTruncated } from "../../../functions/core/sample";
+import { samplePhoto, sampleRandomBytes, sampleTruncated } from "../../../local/sampleImages";
 import { rejectsWith } from "./helpers";
 
 function noisePixels(width: number, height: number, channels: 1 | 2 | 3 | 4): Pixels {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import sharp from "sharp";
 import { readRights } from "../../../functions/core/exif";
 import { sniffFormat } from "../../../functions/core/sniff";
-import { SAMPLE_EXIF, samplePhoto, samplePhotoWithGps, sampleSvg } from "../../../functions/core/sample";
+import { SAMPLE_EXIF, samplePhoto, samplePhotoWithGps, sampleSvg } from "../../../local/sampleImages";
 
 describe("readRights", () => {
   it("reads Copyright and Artist from a camera-style EXIF block", async () => {

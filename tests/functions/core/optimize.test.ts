@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import sharp from "sharp";
 import { optimizeImage, resizeImage, type Intermediate, type ProcessingOptions } from "../../../functions/core";
 import { readRights } from "../../../functions/core/exif";
-import { SAMPLE_EXIF, sampleAlphaPng, samplePhoto, samplePhotoWithGps, sampleRandomBytes } from "../../../functions/core/sample";
+import { SAMPLE_EXIF, sampleAlphaPng, samplePhoto, samplePhotoWithGps, sampleRandomBytes } from "../../../local/sampleImages";
 import { GPS_IFD_POINTER, ifd0Tags, optionsWith, pixelAt, rejectsWith } from "./helpers";
 
 const allFormats = optionsWith({ renditions: ["full:2048"], formats: ["jpeg", "webp", "avif"], avifEffort: 0 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import { applyFilters, optimizeImage, processImage, resizeImage, validateImage } from "../../../functions/core";
-import { ANIMATED_FRAME_COLOURS, sampleAnimated, sampleHugeHeaderPng, samplePhoto, samplePhotoWithGps, sampleRandomBytes, sampleSvg, sampleTruncated } from "../../../functions/core/sample";
+import { filterImage, optimizeImage, processImage, resizeImage, validateImage } from "../../../functions/core";
+import { ANIMATED_FRAME_COLOURS, sampleAnimated, sampleHugeHeaderPng, samplePhoto, samplePhotoWithGps, sampleRandomBytes, sampleSvg, sampleTruncated } from "../../../local/sampleImages";
 import { assertColourNear, optionsWith, pixelAt, rejectsWith } from "./helpers";
 
 describe("processImage", () => {
@@ -29,7 +29,7 @@ describe("processImage", () => {
 
     const inProcess = await processImage(input, options);
     await validateImage(input, options);
-    const items = [...(await resizeImage(input, options)), ...(await applyFilters(input, options)).effects];
+    const items = [...(await resizeImage(input, options)), ...(await filterImage(input, options)).effects];
     const viaSteps = (await Promise.all(items.map((item) => optimizeImage(item.data, item.name, item.kind, options)))).flat();
 
     const shape = (list: typeof viaSteps) => list.map(({ name, format, width, height }) => ({ name, format, width, height }));

@@ -12,7 +12,7 @@ import {
   samplePhoto,
   sampleRandomBytes,
   sampleTruncated,
-} from "../../../functions/core/sample";
+} from "../../../local/sampleImages";
 import { assertColourNear, optionsWith, rejectsWith } from "./helpers";
 
 const fullSize = optionsWith({ renditions: [{ name: "full", width: 2048 }] });

@@ -10,7 +10,7 @@ import {
   sampleRandomBytes,
   sampleSvg,
   sampleTruncated,
-} from "../../../functions/core/sample";
+} from "../../../local/sampleImages";
 import { optionsWith, rejectsWith } from "./helpers";
 
 describe("validateImage", () => {

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import sharp from "sharp";
 import { defaultProcessingOptions } from "../../../functions/core/options";
 import { PipelineError } from "../../../functions/core/errors";
-import { runStep, jobIdFor, failureToError, outputKey, manifestKey, type Manifest, type ProcessResult, type ValidatedJob, type OptimizeResult, type NotifyResult } from "../../../functions/steps";
-import { memoryPorts } from "../../helpers/memoryPorts";
+import { runStep, jobIdFor, failureToError, outputKey, manifestKey, type Manifest, type IntermediatesResult, type ValidatedJob, type OptimizeResult, type NotifyResult } from "../../../functions/steps";
+import { memoryPorts } from "../../../local/memoryPorts";
 
 const options = defaultProcessingOptions();
 
@@ -24,8 +24,8 @@ async function upload(body: Buffer, key = "photos/cat.jpg") {
 async function runHappyPath(ports: ReturnType<typeof memoryPorts>, sourceKey = "photos/cat.jpg", runId = "run-1") {
   const validated = (await runStep("validate", { sourceKey, sourceEtag: "etag-1", runId }, ports, options)) as ValidatedJob;
   const processed = [
-    (await runStep("resize", validated, ports, options)) as ProcessResult,
-    (await runStep("applyFilters", validated, ports, options)) as ProcessResult,
+    (await runStep("resize", validated, ports, options)) as IntermediatesResult,
+    (await runStep("applyFilters", validated, ports, options)) as IntermediatesResult,
   ];
   const optimized = (await runStep("optimize", { ...validated, processed }, ports, options)) as OptimizeResult;
   const notified = (await runStep("notifySuccess", { ...validated, processed, optimized }, ports, options)) as NotifyResult;

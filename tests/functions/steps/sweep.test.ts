@@ -3,7 +3,7 @@ import { workflow } from "../../../functions/workflow";
 import type { JobRecord } from "../../../functions/ports";
 import { PipelineError } from "../../../functions/core/errors";
 import { stuckAfterSeconds, sweepFailure, sweepStuckJobs } from "../../../functions/steps";
-import { memoryPorts } from "../../helpers/memoryPorts";
+import { memoryPorts } from "../../../local/memoryPorts";
 
 const NOW = new Date("2026-11-21T12:00:00.000Z");
 const minutesAgo = (minutes: number) => new Date(NOW.getTime() - minutes * 60_000).toISOString();

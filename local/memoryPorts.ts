@@ -1,5 +1,5 @@
-import { PipelineError } from "../../functions/core/errors";
-import type { Area, JobRecord, JobStore, Notifier, ObjectInfo, ObjectStore, PipelineEvent, Ports } from "../../functions/ports";
+import { PipelineError } from "../functions/core/errors";
+import type { Area, JobRecord, JobStore, Notifier, ObjectInfo, ObjectStore, PipelineEvent, Ports } from "../functions/ports";
 
 /**
  * In-memory ports with the same contract as the cloud adapters, for unit tests

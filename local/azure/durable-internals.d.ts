@@ -1,5 +1,5 @@
 // durable-functions keeps its replay engine out of the public types; the replay
-// driver (./replay.ts) drives it the way the Functions host does, so it declares
+// driver (./durableReplay.ts) drives it the way the Functions host does, so it declares
 // the one class it uses here.
 declare module "durable-functions/lib/src/orchestrations/Orchestrator" {
   import type { InvocationContext } from "@azure/functions";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { crc32 } from "node:zlib";
 import sharp from "sharp";
-import { PNG_SIGNATURE } from "../../../functions/core/png";
-import { samplePhoto, sampleHugeHeaderPng, sampleOriented } from "../../../functions/core/sample";
+import { PNG_SIGNATURE } from "../../functions/core/png";
+import { samplePhoto, sampleHugeHeaderPng, sampleOriented } from "../../local/sampleImages";
 
 describe("the sample images", () => {
   it("make the same photo for the same seed and another for another seed", async () => {

@@ -1,14 +1,14 @@
-import "./polyfills";
+import "../polyfills";
 import { randomUUID } from "node:crypto";
 import { ExecutionError, StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
-import { aslTaskStates, renderAsl, type AslStateMachine } from "../components/aws/asl";
-import { STEP_HANDLERS, workflow, type StepHandler, type WorkflowDefinition } from "../functions/workflow";
+import { aslTaskStates, renderAsl, type AslStateMachine } from "../../components/aws/asl";
+import { STEP_HANDLERS, workflow, type StepHandler, type WorkflowDefinition } from "../../functions/workflow";
 import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-import { createAwsPorts, LOCAL_AWS_CREDENTIALS, S3ObjectStore } from "../functions/aws/adapters";
-import type { Ports } from "../functions/ports";
-import { runStep, type StartInput } from "../functions/steps";
-import { provisionAws, startDynamo, startS3, type DynamoEmulator, type S3Emulator } from "./emulators";
-import type { ExecutionResult, FlavourOptions, LocalFlavour, StepCall, UploadEvent } from "./runtime";
+import { createAwsPorts, LOCAL_AWS_CREDENTIALS, S3ObjectStore } from "../../functions/aws/adapters";
+import type { Ports } from "../../functions/ports";
+import { runStep, type StartInput } from "../../functions/steps";
+import { provisionAws, startDynamo, startS3, type DynamoEmulator, type S3Emulator } from "../emulators";
+import type { ExecutionResult, FlavourOptions, LocalFlavour, StepCall, UploadEvent } from "../flavour";
 
 /**
  * The AWS flavour: S3 from s3rver, DynamoDB from dynalite, and the very ASL the

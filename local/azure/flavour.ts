@@ -1,23 +1,23 @@
 import { InvocationContext } from "@azure/functions";
 import type { DurableClient } from "durable-functions";
-import { STEP_HANDLERS, type StepHandler } from "../functions/workflow";
-import { createActivityHandler } from "../functions/azure/activities";
+import { STEP_HANDLERS, type StepHandler } from "../../functions/workflow";
+import { createActivityHandler } from "../../functions/azure/activities";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { BlobObjectStore, createAzurePorts } from "../functions/azure/adapters";
-import { ACTIVITY_NAMES, ORCHESTRATOR_NAME } from "../functions/azure/contract";
-import { pipelineOrchestrator } from "../functions/azure/orchestrator";
-import { runOrchestration, type ActivityCall, type OrchestrationResult } from "../functions/azure/replay";
-import { startPipeline } from "../functions/azure/trigger";
-import type { Ports } from "../functions/ports";
-import { LOCAL_HEAP_FLAG } from "./heap";
-import { provisionAzure, startAzurite, type AzuriteEmulator } from "./emulators";
-import type { ExecutionResult, FlavourOptions, LocalFlavour, StepCall, UploadEvent } from "./runtime";
+import { BlobObjectStore, createAzurePorts } from "../../functions/azure/adapters";
+import { ACTIVITY_NAMES, ORCHESTRATOR_NAME } from "../../functions/azure/contract";
+import { pipelineOrchestrator } from "../../functions/azure/orchestrator";
+import { runOrchestration, type ActivityCall, type OrchestrationResult } from "./durableReplay";
+import { startPipeline } from "../../functions/azure/trigger";
+import type { Ports } from "../../functions/ports";
+import { LOCAL_HEAP_FLAG } from "../heap";
+import { provisionAzure, startAzurite, type AzuriteEmulator } from "../emulators";
+import type { ExecutionResult, FlavourOptions, LocalFlavour, StepCall, UploadEvent } from "../flavour";
 
 /**
  * The Azure flavour: Blob and Table Storage from azurite (a child process on
  * 127.0.0.1), the real starter (functions/azure/trigger.ts) against a local
  * stand-in for the Durable client, and the real orchestrator driven by
- * durable-functions' own replay engine (functions/azure/replay.ts) calling the
+ * durable-functions' own replay engine (./durableReplay.ts) calling the
  * real activity handlers with the Azure adapters.
  */
 

@@ -1,6 +1,6 @@
 import sharp from "sharp";
 import type { Sharp } from "sharp";
-import { PNG_SIGNATURE, pngChunk } from "./png";
+import { PNG_SIGNATURE, pngChunk } from "../functions/core/png";
 
 /**
  * Deterministic sample images made with sharp: photo-like pictures for the
