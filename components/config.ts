@@ -4,6 +4,7 @@ import { processingOptionsSchema } from "../functions/core/options";
 import { STEP_HANDLERS, type StepHandler } from "../functions/workflow";
 import { checkAwsLimits } from "./aws/limits";
 import { checkAzureLimits } from "./azure/limits";
+import type { ReportProblem, StepLimitsInput } from "./platformLimits";
 
 /**
  * The whole stack config, read and validated in one place. index.ts passes the
@@ -18,20 +19,11 @@ import { checkAzureLimits } from "./azure/limits";
 export const CLOUDS = ["aws", "azure"] as const;
 export type Cloud = (typeof CLOUDS)[number];
 
-/** One step's memory and timeout, with the config key each came from (for messages). */
-export interface StepLimitsInput {
-  handler: StepHandler;
-  memoryMb: number;
-  timeoutSeconds: number;
-  memoryKey: string[];
-  timeoutKey: string[];
-}
-
-/** A cloud's platform limits (e.g. Lambda's 15-minute timeout): reports what the platform cannot honour. */
-export type PlatformCheck = (config: PipelineConfig, steps: StepLimitsInput[], report: (path: string[], message: string) => void) => void;
-
-/** Each cloud's checks, in components/<cloud>/limits.ts. */
-const PLATFORM_CHECKS: Record<Cloud, PlatformCheck> = { aws: checkAwsLimits, azure: checkAzureLimits };
+/** Each cloud's platform limits (e.g. Lambda's 15-minute timeout), in components/<cloud>/limits.ts. */
+const PLATFORM_CHECKS: Record<Cloud, (config: PipelineConfig, steps: StepLimitsInput[], report: ReportProblem) => void> = {
+  aws: checkAwsLimits,
+  azure: checkAzureLimits,
+};
 
 const emptyToUndefined = (value: unknown) => (value === "" || value === null ? undefined : value);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());

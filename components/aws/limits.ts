@@ -1,10 +1,10 @@
-import type { PipelineConfig, PlatformCheck } from "../config";
+import type { ReportProblem, StepLimitsInput } from "../platformLimits";
 
 /** Lambda's own limits on a function's memory and timeout. */
 export const LAMBDA_LIMITS = { minMemoryMb: 128, maxMemoryMb: 10240, maxTimeoutSeconds: 900 } as const;
 
 /** What the stack config may ask of AWS: each step is one Lambda function. */
-export const checkAwsLimits: PlatformCheck = (config: PipelineConfig, steps, report) => {
+export function checkAwsLimits(config: { kmsKeyArn?: string }, steps: StepLimitsInput[], report: ReportProblem): void {
   const { minMemoryMb, maxMemoryMb, maxTimeoutSeconds } = LAMBDA_LIMITS;
   for (const step of steps) {
     if (step.memoryMb < minMemoryMb || step.memoryMb > maxMemoryMb) {
@@ -17,4 +17,4 @@ export const checkAwsLimits: PlatformCheck = (config: PipelineConfig, steps, rep
   if (config.kmsKeyArn && !/^arn:aws[a-z-]*:kms:/.test(config.kmsKeyArn)) {
     report(["kmsKeyArn"], `expected a KMS key ARN (arn:aws:kms:...), got "${config.kmsKeyArn}"`);
   }
-};
+}

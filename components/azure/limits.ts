@@ -1,4 +1,4 @@
-import type { PipelineConfig, PlatformCheck } from "../config";
+import type { ReportProblem, StepLimitsInput } from "../platformLimits";
 
 /** Function timeout ceilings per plan (host.json functionTimeout); Flex/Premium/Dedicated may be unbounded, we cap at a sane value. */
 export const AZURE_LIMITS = {
@@ -11,7 +11,7 @@ export const AZURE_LIMITS = {
 const INSTANCE_MEMORY_MB = { premium: 3584, dedicated: 8192 } as const;
 
 /** What the stack config may ask of Azure: the steps share the instances of one plan. */
-export const checkAzureLimits: PlatformCheck = (config: PipelineConfig, steps, report) => {
+export function checkAzureLimits(config: { azure: { plan: "flex" | "premium" | "dedicated"; flexInstanceMemoryMb: number } }, steps: StepLimitsInput[], report: ReportProblem): void {
   const plan = config.azure.plan;
   const maxTimeout = AZURE_LIMITS[plan].maxTimeoutSeconds;
   const instanceMb = plan === "flex" ? config.azure.flexInstanceMemoryMb : INSTANCE_MEMORY_MB[plan];
@@ -27,4 +27,4 @@ export const checkAzureLimits: PlatformCheck = (config: PipelineConfig, steps, r
       report(step.memoryKey, `an instance of the Azure ${plan} plan has ${instanceMb} MB for all steps; ${who} for ${step.memoryMb} MB. ${wayOut}.`);
     }
   }
-};
+}
