@@ -30,3 +30,4 @@ export const jobsTable = pipeline.jobsTable;
 export const notificationsTopic = pipeline.notificationsTopic;
 export const uploadCommand = pipeline.uploadCommand;
 export const deadLetters = pipeline.deadLetters;
+export const uploadersGrant = pipeline.uploadersGrant;

@@ -25,6 +25,11 @@ const PLATFORM_CHECKS: Record<Cloud, (config: PipelineConfig, steps: StepLimitsI
   azure: checkAzureLimits,
 };
 
+/** An Azure uploader: a Microsoft Entra object id, of a user unless prefixed with its principal type. */
+const AZURE_UPLOADER = /^(?:(User|Group|ServicePrincipal):)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+/** Principals an IAM role trust policy can name: an account root, a user or a role. */
+const IAM_PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(root|user\/[\w+=,.@/-]+|role\/[\w+=,.@/-]+)$/;
+
 const emptyToUndefined = (value: unknown) => (value === "" || value === null ? undefined : value);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
 const optionalInt = (min: number, max: number) => z.preprocess((v) => (v === 0 || v === "" ? undefined : v), z.number().int().min(min).max(max).optional());
@@ -59,6 +64,8 @@ export const configSchema = z
     vpc: z.boolean().default(false),
     /** Protect the resources that hold data (buckets/containers, storage account, jobs table) from deletion by `pulumi destroy`. */
     protectData: z.boolean().default(true),
+    /** Who may upload besides the deployer: Entra object ids (Azure) or IAM principal ARNs (AWS). */
+    uploaders: z.array(z.string().trim().min(1, "an uploader must not be empty")).default([]),
     azure: z
       .object({
         plan: z.enum(["flex", "premium", "dedicated"]).default("flex"),
@@ -85,10 +92,39 @@ export const configSchema = z
       config.steps[handler]?.[field] !== undefined ? ["steps", handler, field] : [field];
     const steps = STEP_HANDLERS.map((handler) => ({ handler, ...stepSettings(config, handler), memoryKey: keyOf(handler, "memoryMb"), timeoutKey: keyOf(handler, "timeoutSeconds") }));
     PLATFORM_CHECKS[config.cloud](config, steps, report);
+    config.uploaders.forEach((uploader, index) => {
+      if (config.cloud === "azure" && !AZURE_UPLOADER.test(uploader)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["uploaders", index],
+          message: `expected a Microsoft Entra object id (a GUID) for a user, or "Group:<object id>" / "ServicePrincipal:<object id>", got "${uploader}". Find the id with \`az ad user show --id <email> --query id\` (or \`az ad group show\`, \`az ad sp show\`).`,
+        });
+      }
+      if (config.cloud === "aws" && !IAM_PRINCIPAL_ARN.test(uploader)) {
+        ctx.addIssue({ code: "custom", path: ["uploaders", index], message: `expected an IAM principal ARN (arn:aws:iam::<account>:root, :user/<name> or :role/<name>), got "${uploader}".` });
+      }
+    });
+    if (new Set(config.uploaders.map((u) => u.toLowerCase())).size !== config.uploaders.length) {
+      ctx.addIssue({ code: "custom", path: ["uploaders"], message: "lists the same principal twice; list each once." });
+    }
   });
 
 export type PipelineConfig = z.infer<typeof configSchema>;
 export type PipelineConfigInput = z.input<typeof configSchema>;
+
+/**
+ * An Azure `uploaders` entry as a role assignment needs it: the object id and its principal type
+ * (ARM refuses an assignment whose type does not match the principal).
+ *
+ * @example parseAzureUploader("Group:5f0c...") // { objectId: "5f0c...", principalType: "Group" }
+ */
+export function parseAzureUploader(entry: string): { objectId: string; principalType: "User" | "Group" | "ServicePrincipal" } {
+  const match = AZURE_UPLOADER.exec(entry.trim());
+  if (!match) throw new PipelineError("CONFIG_INVALID", `image-pipeline:uploaders: "${entry}" is not an object id or "<type>:<object id>".`);
+  const type = (match[1] ?? "User").toLowerCase();
+  const principalType = type === "group" ? "Group" : type === "serviceprincipal" ? "ServicePrincipal" : "User";
+  return { objectId: match[2]!.toLowerCase(), principalType };
+}
 
 /** Memory and timeout for one step: its override, else the stack-wide value. */
 export function stepSettings(config: Pick<PipelineConfig, "memoryMb" | "timeoutSeconds" | "steps">, handler: StepHandler): { memoryMb: number; timeoutSeconds: number } {
@@ -143,7 +179,7 @@ function liftProcessingKeys(raw: Record<string, unknown>): Record<string, unknow
 export const CONFIG_KEYS = [
   "cloud", ...PROCESSING_KEYS, "memoryMb", "timeoutSeconds", "steps", "workflowType", "notificationEmail", "retentionDays",
   "logRetentionDays", "renditionsInfrequentAccessDays", "tags", "dataClassification", "architecture", "region", "kmsKeyArn",
-  "reservedConcurrency", "vpc", "protectData", "azure",
+  "reservedConcurrency", "vpc", "protectData", "uploaders", "azure",
 ] as const;
 
 /**

@@ -14,4 +14,9 @@ export interface ImagePipelineOutputs {
   readonly uploadCommand: pulumi.Output<string>;
   /** Where upload events that could not start a run are kept: the SQS queue URL, or the dead-letters container URL. */
   readonly deadLetters: pulumi.Output<string>;
+  /**
+   * What the `uploaders` config grants: the IAM role ARN they assume to upload (AWS; "" when none are
+   * listed), or the uploads container's resource id their role assignments are scoped to (Azure).
+   */
+  readonly uploadersGrant: pulumi.Output<string>;
 }

@@ -23,7 +23,7 @@ const CLOUD_FAKES = Object.values(LOCAL_CLOUDS).map((cloud) => cloud.previewFake
 /** Fake id and outputs for a resource the program registers, from the fakes of the cloud whose package it belongs to. */
 export function fakeResource(ctx: FakeContext): { id: string | undefined; state: Record<string, unknown> } {
   if (ctx.type.startsWith("pulumi:providers:")) return { id: fakeUuid(ctx.urn), state: { ...ctx.inputs } };
-  const fakes = CLOUD_FAKES.find((candidate) => ctx.type.startsWith(candidate.typePrefix));
+  const fakes = CLOUD_FAKES.find((candidate) => candidate.typePrefixes.some((prefix) => ctx.type.startsWith(prefix)));
   return fakes ? fakes.resource(ctx) : { id: `${ctx.name}-${hex(ctx.urn, 7)}`, state: { ...ctx.inputs } };
 }
 

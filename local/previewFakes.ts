@@ -20,8 +20,8 @@ export interface FakeContext {
 
 /** One cloud's fake answers, for the resource types and data sources of its provider package. */
 export interface PreviewFakes {
-  /** Type tokens this cloud answers for start with this (e.g. `aws:`). */
-  typePrefix: string;
+  /** Type tokens this cloud answers for start with one of these (e.g. `aws:`). */
+  typePrefixes: string[];
   /** Fake id and outputs for a resource the program registers. */
   resource(ctx: FakeContext): { id: string; state: Record<string, unknown> };
   /** Fake answer for a data source, or undefined for a token this cloud does not know. */

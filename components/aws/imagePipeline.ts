@@ -11,7 +11,9 @@ import { PipelineStateMachine } from "./stateMachine";
 import { SecureBucket } from "./storage";
 import { SWEEP_MEMORY_MB, SWEEP_TIMEOUT_SECONDS, SweepSchedule } from "./sweep";
 import { UploadTrigger } from "./trigger";
+import { UploaderAccess } from "./uploaders";
 import type { ImagePipelineOutputs } from "../outputs";
+import { pipelineTags } from "../tags";
 
 /**
  * The image pipeline on AWS: uploads land in S3, EventBridge starts a Step
@@ -54,6 +56,8 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
   readonly notificationsTopic: pulumi.Output<string>;
   readonly uploadCommand: pulumi.Output<string>;
   readonly deadLetters: pulumi.Output<string>;
+  /** The role `uploaders` assume to put objects into the uploads bucket; "" when none are configured. */
+  readonly uploadersGrant: pulumi.Output<string>;
 
   // AWS names for the same things, and more.
   readonly uploadsBucket: pulumi.Output<string>;
@@ -227,6 +231,10 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
     this.notificationsTopic = this.topicArn;
     this.uploadCommand = pulumi.interpolate`aws s3 cp <image-file> s3://${uploads.bucketName}/ --region ${uploads.bucket.region}`;
     this.deadLetters = this.deadLetterQueueUrl;
+    this.uploadersGrant =
+      config.uploaders.length > 0
+        ? new UploaderAccess(`${name}-uploaders`, { principalArns: config.uploaders, uploadsBucketArn: uploads.arn, kmsKeyArn, tags }, { parent: this }).roleArn
+        : pulumi.output("");
 
     this.registerOutputs({
       uploadsStore: this.uploadsStore,
@@ -236,6 +244,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       notificationsTopic: this.notificationsTopic,
       uploadCommand: this.uploadCommand,
       deadLetters: this.deadLetters,
+      uploadersGrant: this.uploadersGrant,
       uploadsBucket: this.uploadsBucket,
       renditionsBucket: this.renditionsBucket,
       stateMachineArn: this.stateMachineArn,
@@ -246,11 +255,6 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       vpcId: this.vpcId,
     });
   }
-}
-
-/** Tags on every taggable resource; the three the policy pack requires win over config.tags. */
-export function pipelineTags(config: Pick<PipelineConfig, "tags" | "dataClassification">): Record<string, string> {
-  return { ...config.tags, project: pulumi.getProject(), stack: pulumi.getStack(), "data-classification": config.dataClassification };
 }
 
 /** The function's physical name: fixed, so its log group can be named before it exists. */

@@ -6,7 +6,7 @@ import { azureStepAppSettings, STORAGE_CONNECTION, type AzureContainers } from "
  * The Function App's settings, as one pure function of resolved values so the
  * rules (identity-based storage, what each plan accepts) are tested directly.
  * No key or connection string with a key ever appears: storage and Event Grid
- * are reached with the app's managed identity.
+ * are reached with the app's user-assigned managed identity.
  */
 
 export type AzurePlan = PipelineConfig["azure"]["plan"];
@@ -26,6 +26,8 @@ export interface AppSettingsInputs {
   packageSha256: string;
   /** Premium/Dedicated: the package blob's URL, fetched with the app's identity. */
   packageUrl?: string;
+  /** The user-assigned identity the app reaches storage, Event Grid and its package with. */
+  identity: { clientId: string; resourceId: string };
 }
 
 /** Settings the Flex Consumption plan rejects (it takes runtime and package from functionAppConfig). */
@@ -47,6 +49,10 @@ export function functionAppSettings(inputs: AppSettingsInputs): Record<string, s
     [`${STORAGE_CONNECTION}__queueServiceUri`]: trimSlash(inputs.endpoints.queue),
     [`${STORAGE_CONNECTION}__tableServiceUri`]: trimSlash(inputs.endpoints.table),
     [`${STORAGE_CONNECTION}__credential`]: "managedidentity",
+    // A user-assigned identity is named by its client id (https://learn.microsoft.com/en-us/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity).
+    [`${STORAGE_CONNECTION}__clientId`]: inputs.identity.clientId,
+    // The steps' DefaultAzureCredential picks the user-assigned identity by this variable (https://learn.microsoft.com/en-us/dotnet/api/azure.identity.defaultazurecredentialoptions.managedidentityclientid).
+    AZURE_CLIENT_ID: inputs.identity.clientId,
     // The step adapters (functions/azure/adapters.ts).
     ...azureStepAppSettings({
       storageAccountName: inputs.storageAccountName,
@@ -69,7 +75,7 @@ export function functionAppSettings(inputs: AppSettingsInputs): Record<string, s
     FUNCTIONS_EXTENSION_VERSION: "~4",
     FUNCTIONS_WORKER_RUNTIME: "node",
     WEBSITE_RUN_FROM_PACKAGE: inputs.packageUrl,
-    // Fetch the package with the system-assigned identity: no SAS token to expire or leak.
-    WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: "SystemAssigned",
+    // Fetch the package with the user-assigned identity: no SAS token to expire or leak (https://learn.microsoft.com/en-us/azure/azure-functions/run-functions-from-deployment-package).
+    WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: inputs.identity.resourceId,
   };
 }

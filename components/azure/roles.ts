@@ -1,3 +1,6 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as azure from "@pulumi/azure-native";
+
 /**
  * Built-in Azure role definitions the pipeline assigns, by their well-known
  * GUIDs (the same in every tenant). Each assignment is scoped to the one
@@ -6,7 +9,7 @@
 export const ROLES = {
   /** Host storage (AzureWebJobsStorage) with an identity needs Owner: leases, secrets, Durable task hub containers; it also covers the steps' containers and the code package. */
   storageBlobDataOwner: "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
-  /** The deploying identity uploads the code package into the deployments container; Event Grid writes undeliverable upload events into the dead-letters container. */
+  /** The deployer and `uploaders` upload images; the deployer uploads the Premium/Dedicated package; Event Grid writes undeliverable upload events into the dead-letters container. */
   storageBlobDataContributor: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
   /** Durable Functions control and work-item queues; the upload-events trigger and its poison queue. */
   storageQueueDataContributor: "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
@@ -25,14 +28,27 @@ export function roleDefinitionId(subscriptionId: string, role: RoleName): string
   return `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ROLES[role]}`;
 }
 
-/**
- * Azure CLI (and azd), Azure PowerShell and VS Code sign users in as these
- * first-party applications; any other client id is a service principal or a
- * managed identity. Role assignments must state the right principal type.
- */
-const USER_SIGN_IN_CLIENT_IDS = new Set(["04b07795-8ddb-461a-bbee-02f9e1bf7b46", "1950a258-227b-4e31-a9cf-717495945fc2", "aebc6443-996d-45c2-90f0-388ff96faa56"]);
+export interface RoleGrantArgs {
+  principalId: pulumi.Input<string>;
+  role: RoleName;
+  /** The one resource the role is for. */
+  scope: pulumi.Input<string>;
+  subscriptionId: pulumi.Input<string>;
+  /**
+   * Always stated: azure-native sends "User" when it is missing, and ARM refuses a type that does not match.
+   * "ServicePrincipal" for an identity this stack creates also lets ARM skip the directory lookup that fails
+   * (PrincipalNotFound) while a new principal replicates
+   * (https://learn.microsoft.com/en-us/azure/role-based-access-control/role-assignments-template#new-service-principal).
+   */
+  principalType: pulumi.Input<"User" | "ServicePrincipal" | "Group">;
+}
 
-/** The principal type of the identity a deployment runs as, from the client id it signed in with. */
-export function deployerPrincipalType(clientId: string): "User" | "ServicePrincipal" {
-  return USER_SIGN_IN_CLIENT_IDS.has(clientId.toLowerCase()) ? "User" : "ServicePrincipal";
+/** One role assignment. */
+export function grantRole(name: string, args: RoleGrantArgs, opts: pulumi.CustomResourceOptions): azure.authorization.RoleAssignment {
+  const { principalId, role, scope, subscriptionId, principalType } = args;
+  return new azure.authorization.RoleAssignment(
+    name,
+    { principalId, principalType, roleDefinitionId: pulumi.output(subscriptionId).apply((id) => roleDefinitionId(id, role)), scope },
+    opts,
+  );
 }

@@ -168,4 +168,4 @@ function awsCall(token: string, inputs: Record<string, unknown>, providerInputs:
   }
 }
 
-export const awsPreviewFakes: PreviewFakes = { typePrefix: "aws:", resource: awsState, call: awsCall };
+export const awsPreviewFakes: PreviewFakes = { typePrefixes: ["aws:"], resource: awsState, call: awsCall };

@@ -25,12 +25,14 @@ const AZURE_RESOURCE_TYPES: Record<string, { path: string; nameKey: string; pare
   "azure-native:eventgrid:SystemTopicEventSubscription": { path: "Microsoft.EventGrid/systemTopics/{parent}/eventSubscriptions", nameKey: "eventSubscriptionName", parentKey: "systemTopicName" },
   "azure-native:eventgrid:Topic": { path: "Microsoft.EventGrid/topics", nameKey: "topicName" },
   "azure-native:managedidentity:UserAssignedIdentity": { path: "Microsoft.ManagedIdentity/userAssignedIdentities", nameKey: "resourceName" },
+  "azure-native:monitor:DiagnosticSetting": { path: "Microsoft.Insights/diagnosticSettings", nameKey: "name" },
   "azure-native:authorization:RoleAssignment": { path: "Microsoft.Authorization/roleAssignments", nameKey: "roleAssignmentName" },
   "azure-native:keyvault:Vault": { path: "Microsoft.KeyVault/vaults", nameKey: "vaultName" },
 };
 
 function azureState(ctx: FakeContext): { id: string; state: Record<string, unknown> } {
   const { type, name, inputs, urn } = ctx;
+  if (type.startsWith(AZURE_DYNAMIC_PREFIX)) return dynamicState(ctx);
   const [, module = "", kind = ""] = type.split(":");
   const known = AZURE_RESOURCE_TYPES[type];
   const nameKey = known?.nameKey ?? `${kind.charAt(0).toLowerCase()}${kind.slice(1)}Name`;
@@ -61,6 +63,10 @@ function azureState(ctx: FakeContext): { id: string; state: Record<string, unkno
     }
     case "azure-native:web:WebApp": {
       state.defaultHostName = `${physical}.azurewebsites.net`;
+      state.hostNameSslStates = [
+        { name: `${physical}.azurewebsites.net`, hostType: "Standard" },
+        { name: `${physical}.scm.azurewebsites.net`, hostType: "Repository" },
+      ];
       state.outboundIpAddresses = "20.0.0.1,20.0.0.2";
       state.customDomainVerificationId = hex(`${urn}#domain`, 64).toUpperCase();
       break;
@@ -92,6 +98,15 @@ function azureState(ctx: FakeContext): { id: string; state: Record<string, unkno
   return { id, state };
 }
 
+/** The program's own dynamic resources on Azure (components/azure): what their providers would return at `pulumi up`. */
+const AZURE_DYNAMIC_PREFIX = "pulumi-nodejs:dynamic/azure:";
+
+function dynamicState(ctx: FakeContext): { id: string; state: Record<string, unknown> } {
+  // What the provider reads from the deployer's token (components/azure/deployer.ts).
+  if (ctx.type === `${AZURE_DYNAMIC_PREFIX}DeployerPrincipal`) return { id: String(ctx.inputs.objectId), state: { ...ctx.inputs, principalType: "User" } };
+  return { id: `${ctx.name}-${hex(ctx.urn, 7)}`, state: { ...ctx.inputs } };
+}
+
 /** Answers for the Azure data sources this program calls. */
 function azureCall(token: string): Record<string, unknown> | undefined {
   switch (token) {
@@ -108,4 +123,4 @@ function azureCall(token: string): Record<string, unknown> | undefined {
   }
 }
 
-export const azurePreviewFakes: PreviewFakes = { typePrefix: "azure-native:", resource: azureState, call: azureCall };
+export const azurePreviewFakes: PreviewFakes = { typePrefixes: ["azure-native:", AZURE_DYNAMIC_PREFIX], resource: azureState, call: azureCall };

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { loadConfig } from "../../../components/config";
+import { loadConfig, parseAzureUploader } from "../../../components/config";
 import { isPipelineError } from "../../../functions/core/errors";
 
 /** Asserts loadConfig rejects `raw` with CONFIG_INVALID and a message matching every pattern. */
@@ -49,5 +49,25 @@ describe("stack config on Azure: what a plan cannot honour", () => {
 
   it("rejects a Flex instance size the plan does not offer", () => {
     assertRejected({ cloud: "azure", azure: { flexInstanceMemoryMb: 1024 } }, /image-pipeline:azure\.flexInstanceMemoryMb/);
+  });
+});
+
+describe("stack config on Azure: uploaders", () => {
+  it("accepts object ids of users, and of groups and service principals by their type", () => {
+    const config = loadConfig({ cloud: "azure", uploaders: ["0a1b2c3d-0000-4000-8000-000000000001", "Group:0A1B2C3D-0000-4000-8000-000000000002"] });
+
+    assert.deepEqual(config.uploaders.map(parseAzureUploader), [
+      { objectId: "0a1b2c3d-0000-4000-8000-000000000001", principalType: "User" },
+      { objectId: "0a1b2c3d-0000-4000-8000-000000000002", principalType: "Group" },
+    ]);
+  });
+
+  it("rejects an email or an unknown type, saying where to find the object id", () => {
+    assertRejected({ cloud: "azure", uploaders: ["alice@example.com"] }, /image-pipeline:uploaders\.0/, /az ad user show --id <email> --query id/, /alice@example\.com/);
+    assertRejected({ cloud: "azure", uploaders: ["Device:0a1b2c3d-0000-4000-8000-000000000001"] }, /image-pipeline:uploaders\.0/);
+  });
+
+  it("rejects the same principal listed twice", () => {
+    assertRejected({ cloud: "azure", uploaders: ["0a1b2c3d-0000-4000-8000-000000000001", "0A1B2C3D-0000-4000-8000-000000000001"] }, /image-pipeline:uploaders: lists the same principal twice/);
   });
 });

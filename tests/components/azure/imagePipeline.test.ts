@@ -6,7 +6,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { loadConfig, type PipelineConfig } from "../../../components/config";
 import { FLEX_FORBIDDEN_SETTINGS } from "../../../components/azure/appSettings";
 import { AzureImagePipeline, storageAccountStem } from "../../../components/azure/imagePipeline";
-import { deployerPrincipalType, ROLES } from "../../../components/azure/roles";
+import { ROLES } from "../../../components/azure/roles";
 import { UPLOAD_EVENTS_QUEUE } from "../../../functions/azure/contract";
 import { isTaggable, outputValue, setupPulumiMocks, type PulumiMocks, type RecordedResource } from "../../helpers/pulumiMocks";
 
@@ -19,6 +19,10 @@ const T = {
   table: "azure-native:storage:Table",
   queue: "azure-native:storage:Queue",
   packageBlob: "pulumi-nodejs:dynamic/azure:PackageBlob",
+  deployment: "pulumi-nodejs:dynamic/azure:CodeDeployment",
+  identity: "azure-native:managedidentity:UserAssignedIdentity",
+  deployer: "pulumi-nodejs:dynamic/azure:DeployerPrincipal",
+  diagnostics: "azure-native:monitor:DiagnosticSetting",
   workspace: "azure-native:operationalinsights:Workspace",
   insights: "azure-native:applicationinsights:Component",
   topic: "azure-native:eventgrid:Topic",
@@ -32,6 +36,7 @@ const T = {
 } as const;
 
 const SUBSCRIPTION = "11111111-2222-3333-4444-555555555555";
+const UPLOADER = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
 const CONNECTION_STRING = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/";
 
 /** Outputs Azure computes, shaped like the real ones. */
@@ -44,6 +49,9 @@ const azureOutputs = {
   [T.container]: (args: pulumi.runtime.MockResourceArgs) => ({ name: args.inputs.containerName }),
   [T.table]: (args: pulumi.runtime.MockResourceArgs) => ({ name: args.inputs.tableName }),
   [T.queue]: (args: pulumi.runtime.MockResourceArgs) => ({ name: args.inputs.queueName }),
+  // What the provider reads from the deployer's token at `pulumi up`: here, a service principal.
+  [T.deployer]: () => ({ principalType: "ServicePrincipal" }),
+  [T.identity]: (args: pulumi.runtime.MockResourceArgs) => ({ principalId: `principal-of-${args.name}`, clientId: `client-of-${args.name}` }),
   [T.packageBlob]: (args: pulumi.runtime.MockResourceArgs) => ({ url: `${args.inputs.blobEndpoint}${args.inputs.containerName}/${args.inputs.blobName}` }),
   [T.app]: (args: pulumi.runtime.MockResourceArgs) => ({
     name: `${args.name}-a1b2c3`,
@@ -56,7 +64,13 @@ const azureOutputs = {
 };
 
 const configs = {
-  flex: loadConfig({ cloud: "azure", tags: { owner: "platform-team" }, dataClassification: "confidential", steps: { optimize: { timeoutSeconds: 300 } } }),
+  flex: loadConfig({
+    cloud: "azure",
+    tags: { owner: "platform-team", project: "someone-else" },
+    dataClassification: "confidential",
+    steps: { optimize: { timeoutSeconds: 300 } },
+    uploaders: [`Group:${UPLOADER.toUpperCase()}`],
+  }),
   premium: loadConfig({ cloud: "azure", azure: { plan: "premium", premiumMinInstances: 2, resourceGroupName: "shared-rg" }, renditionsInfrequentAccessDays: 90, retentionDays: 60 }),
   dedicated: loadConfig({ cloud: "azure", azure: { plan: "dedicated" }, protectData: false }),
 };
@@ -110,6 +124,7 @@ describe("AzureImagePipeline", function () {
           notificationsTopic: pipeline.notificationsTopic,
           uploadCommand: pipeline.uploadCommand,
           deadLetters: pipeline.deadLetters,
+          uploadersGrant: pipeline.uploadersGrant,
         },
       };
     }
@@ -128,7 +143,11 @@ describe("AzureImagePipeline", function () {
         [T.lifecycle]: 1,
         [T.table]: 1,
         [T.queue]: 1,
-        [T.packageBlob]: 1,
+        [T.packageBlob]: 0,
+        [T.deployment]: 1,
+        [T.identity]: 1,
+        [T.diagnostics]: 1,
+        [T.deployer]: 1,
         [T.workspace]: 1,
         [T.insights]: 1,
         [T.topic]: 1,
@@ -138,7 +157,7 @@ describe("AzureImagePipeline", function () {
         [T.app]: 1,
         [T.scmAllowed]: 0,
         [T.ftpAllowed]: 0,
-        [T.role]: 7,
+        [T.role]: 8,
       });
     });
 
@@ -147,9 +166,13 @@ describe("AzureImagePipeline", function () {
       for (const r of of("premium", T.account)) assert.equal(r.inputs.resourceGroupName, "shared-rg");
     });
 
-    it("parents every resource to the component", () => {
-      const children = mocks.customResources().filter((r) => r.urn?.includes("image-pipeline:azure:ImagePipeline"));
-      assert.equal(children.length, mocks.customResources().length);
+    it("parents every resource to the pipeline or one of its parts", () => {
+      const parts = ["ImagePipeline", "Storage", "FunctionApp", "UploadTrigger", "Observability"].map((part) => `image-pipeline:azure:${part}`);
+      for (const r of mocks.customResources()) assert.ok(parts.includes(r.parentType ?? ""), `${r.type} ${r.name} is a child of ${r.parentType}`);
+      assert.deepEqual(
+        mocks.resources.filter((r) => !r.custom && r.name === "ip-flex").map((r) => r.type).sort(),
+        ["image-pipeline:azure:FunctionApp", "image-pipeline:azure:ImagePipeline", "image-pipeline:azure:Observability", "image-pipeline:azure:Storage", "image-pipeline:azure:UploadTrigger"],
+      );
     });
 
     it("makes no provider call but the client config lookup (no host keys, no listKeys)", () => {
@@ -158,9 +181,9 @@ describe("AzureImagePipeline", function () {
 
     it("tags everything taggable with project, stack, data classification and the configured tags", () => {
       const taggable = of("flex", T.account).concat(...Object.values(T).filter((t) => t !== T.account).map((t) => of("flex", t))).filter((r) => isTaggable(r.type));
-      assert.deepEqual([...new Set(taggable.map((r) => r.type))].sort(), [T.insights, T.topic, T.systemTopic, T.workspace, T.resourceGroup, T.account, T.plan, T.app].sort());
+      assert.deepEqual([...new Set(taggable.map((r) => r.type))].sort(), [T.insights, T.topic, T.systemTopic, T.workspace, T.resourceGroup, T.account, T.plan, T.app, T.identity].sort());
       for (const r of taggable) {
-        assert.deepEqual(r.inputs.tags, { project: "image-pipeline", stack: "dev-azure", "data-classification": "confidential", owner: "platform-team" }, `${r.type} ${r.name}`);
+        assert.deepEqual(r.inputs.tags, { project: "image-pipeline", stack: "dev-azure", "data-classification": "confidential", owner: "platform-team" }, `${r.type} ${r.name}: the required tags win over a user tag "project"`);
       }
     });
   });
@@ -178,23 +201,23 @@ describe("AzureImagePipeline", function () {
       }
     });
 
-    it("uploads the code package with the deploying identity, allowed into the deployments container only", () => {
-      const account = one("flex", T.account);
-      const deployments = of("flex", T.container).find((r) => r.inputs.containerName === "deployments")!;
-      const upload = one("flex", T.packageBlob);
-      const deployerGrant = of("flex", T.role).find((r) => r.inputs.principalId === "deployer")!;
+    it("Premium: uploads the code package with the deploying identity, allowed into the deployments container only", () => {
+      const account = one("premium", T.account);
+      const deployments = of("premium", T.container).find((r) => r.inputs.containerName === "deployments")!;
+      const upload = one("premium", T.packageBlob);
+      const deployerGrant = of("premium", T.role).find((r) => r.name === "ip-premium-deployer-package")!;
 
       assert.equal(upload.inputs.blobEndpoint, account.state.primaryEndpoints.blob);
       assert.equal(upload.inputs.containerName, "deployments");
       assert.match(upload.inputs.sha256, /^[0-9a-f]{64}$/);
+      assert.equal(deployerGrant.inputs.principalId, "deployer");
       assert.equal(deployerGrant.inputs.scope, deployments.id);
       assert.equal(deployerGrant.inputs.roleDefinitionId, `/subscriptions/${SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/${ROLES.storageBlobDataContributor}`);
-      assert.equal(deployerGrant.inputs.principalType, "ServicePrincipal", "the mocked deployer signed in as its own app");
     });
 
-    it("tells a user deploying with az login from a service principal", () => {
-      assert.equal(deployerPrincipalType("04b07795-8ddb-461a-bbee-02f9e1bf7b46"), "User");
-      assert.equal(deployerPrincipalType("0f4c4c7e-0000-4000-8000-000000000001"), "ServicePrincipal");
+    it("Flex: uploads no package blob and gives the deployer no role on the deployments container (One Deploy writes it)", () => {
+      assert.equal(of("flex", T.packageBlob).length, 0);
+      assert.equal(of("flex", T.role).filter((r) => r.name.endsWith("-deployer-package")).length, 0);
     });
 
     it("versions blobs and soft-deletes blobs and containers", () => {
@@ -241,29 +264,29 @@ describe("AzureImagePipeline", function () {
   });
 
   describe("function app", () => {
-    it("runs on a Flex Consumption plan with the package in a blob container reached by identity", () => {
+    it("runs on a Flex Consumption plan with the package in a blob container reached by the user-assigned identity", () => {
       const plan = one("flex", T.plan);
       const app = one("flex", T.app);
       const account = one("flex", T.account);
+      const identity = one("flex", T.identity);
 
       assert.deepEqual(plan.inputs.sku, { name: "FC1", tier: "FlexConsumption" });
       assert.equal(plan.inputs.reserved, true);
       assert.equal(app.inputs.kind, "functionapp,linux");
       assert.deepEqual(app.inputs.functionAppConfig, {
-        deployment: { storage: { type: "blobContainer", value: `${account.state.primaryEndpoints.blob}deployments`, authentication: { type: "SystemAssignedIdentity" } } },
+        deployment: {
+          storage: { type: "blobContainer", value: `${account.state.primaryEndpoints.blob}deployments`, authentication: { type: "UserAssignedIdentity", userAssignedIdentityResourceId: identity.id } },
+        },
         runtime: { name: "node", version: "22" },
         scaleAndConcurrency: { instanceMemoryMB: 2048, maximumInstanceCount: 100 },
       });
-      const upload = one("flex", T.packageBlob);
-      assert.equal(upload.inputs.blobName, "released-package.zip");
-      assert.equal(upload.inputs.containerName, "deployments");
       assert.equal(app.inputs.siteConfig.linuxFxVersion, undefined, "Flex takes the runtime from functionAppConfig");
     });
 
-    it("locks the app down: managed identity, HTTPS only, no FTP, TLS 1.2", () => {
+    it("locks the app down: managed identities, HTTPS only, no FTP, TLS 1.2", () => {
       for (const plan of Object.keys(configs) as Plan[]) {
         const app = one(plan, T.app);
-        assert.deepEqual(app.inputs.identity, { type: "SystemAssigned" });
+        assert.deepEqual(app.inputs.identity, { type: "SystemAssigned, UserAssigned", userAssignedIdentities: [one(plan, T.identity).id] });
         assert.equal(app.inputs.httpsOnly, true);
         assert.equal(app.inputs.siteConfig.ftpsState, "Disabled");
         assert.equal(app.inputs.siteConfig.minTlsVersion, "1.2");
@@ -291,6 +314,8 @@ describe("AzureImagePipeline", function () {
         }
         const data = one(plan, T.account);
         assert.equal(values.AzureWebJobsStorage__credential, "managedidentity");
+        assert.equal(values.AzureWebJobsStorage__clientId, `client-of-ip-${plan}-app-identity`);
+        assert.equal(values.AZURE_CLIENT_ID, `client-of-ip-${plan}-app-identity`, "the steps' DefaultAzureCredential picks the same identity");
         assert.equal(values.AzureWebJobsStorage__blobServiceUri, `https://${data.state.name}.blob.core.windows.net`);
         assert.equal(values.AzureWebJobsStorage__queueServiceUri, `https://${data.state.name}.queue.core.windows.net`);
         assert.equal(values.AzureWebJobsStorage__tableServiceUri, `https://${data.state.name}.table.core.windows.net`);
@@ -333,7 +358,7 @@ describe("AzureImagePipeline", function () {
       assert.equal(app.inputs.functionAppConfig, undefined);
       assert.match(upload.inputs.blobName, /^ippremium-[0-9a-f]{16}\.zip$/, "content-addressed");
       assert.equal(values.WEBSITE_RUN_FROM_PACKAGE, upload.state.url);
-      assert.equal(values.WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID, "SystemAssigned");
+      assert.equal(values.WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID, one("premium", T.identity).id);
       assert.equal(values.FUNCTIONS_WORKER_RUNTIME, "node");
       assert.equal(values.FUNCTIONS_EXTENSION_VERSION, "~4");
       assert.equal(values.WEBSITE_CONTENTAZUREFILECONNECTIONSTRING, undefined, "no Azure Files share: it would need a key");
@@ -354,29 +379,72 @@ describe("AzureImagePipeline", function () {
         .sort();
     }
 
-    it("grants exactly the data roles Durable Functions, the steps, Event Grid and the upload need, each on its own resource", () => {
-      const app = one("flex", T.app);
+    it("grants exactly the data roles Durable Functions, the steps, Event Grid and the uploaders need, each on its own resource", () => {
       const account = one("flex", T.account);
-      const deployments = of("flex", T.container).find((r) => r.inputs.containerName === "deployments")!;
-      const deadLetters = of("flex", T.container).find((r) => r.inputs.containerName === "dead-letters")!;
+      const container = (name: string) => of("flex", T.container).find((r) => r.inputs.containerName === name)!;
       const topic = one("flex", T.topic);
       const queue = one("flex", T.queue);
       const systemTopic = one("flex", T.systemTopic);
-      const appPrincipal = app.state.identity.principalId;
+      const appIdentity = "principal-of-ip-flex-app-identity";
 
       assert.deepEqual(
         grants("flex"),
         [
-          [roleId(ROLES.storageBlobDataOwner), account.id, appPrincipal],
-          [roleId(ROLES.storageQueueDataContributor), account.id, appPrincipal],
-          [roleId(ROLES.storageTableDataContributor), account.id, appPrincipal],
-          [roleId(ROLES.eventGridDataSender), topic.id, appPrincipal],
+          [roleId(ROLES.storageBlobDataOwner), account.id, appIdentity],
+          [roleId(ROLES.storageQueueDataContributor), account.id, appIdentity],
+          [roleId(ROLES.storageTableDataContributor), account.id, appIdentity],
+          [roleId(ROLES.eventGridDataSender), topic.id, appIdentity],
           [roleId(ROLES.storageQueueDataMessageSender), queue.id, systemTopic.state.identity.principalId],
-          [roleId(ROLES.storageBlobDataContributor), deadLetters.id, systemTopic.state.identity.principalId],
-          [roleId(ROLES.storageBlobDataContributor), deployments.id, "deployer"],
+          [roleId(ROLES.storageBlobDataContributor), container("dead-letters").id, systemTopic.state.identity.principalId],
+          [roleId(ROLES.storageBlobDataContributor), container("uploads").id, "deployer"],
+          [roleId(ROLES.storageBlobDataContributor), container("uploads").id, UPLOADER],
         ].sort(),
       );
-      for (const r of of("flex", T.role).filter((role) => role.inputs.principalId !== "deployer")) assert.equal(r.inputs.principalType, "ServicePrincipal");
+    });
+
+    it("states each principal's type: its identities as service principals, the deployer as its token says, uploaders as configured", () => {
+      const deployerType = one("flex", T.deployer);
+      const types = Object.fromEntries(of("flex", T.role).map((r) => [r.name, r.inputs.principalType]));
+
+      assert.equal(deployerType.inputs.objectId, "deployer");
+      assert.deepEqual(types, {
+        "ip-flex-app-blob-owner": "ServicePrincipal",
+        "ip-flex-app-queue-contributor": "ServicePrincipal",
+        "ip-flex-app-table-contributor": "ServicePrincipal",
+        "ip-flex-app-events-sender": "ServicePrincipal",
+        "ip-flex-storage-events-queue-sender": "ServicePrincipal",
+        "ip-flex-storage-events-dead-letter-writer": "ServicePrincipal",
+        "ip-flex-deployer-uploads": "ServicePrincipal",
+        [`ip-flex-uploader-${UPLOADER}`]: "Group",
+      });
+    });
+
+    it("creates the app after its identity's role assignments", async () => {
+      const app = one("flex", T.app);
+      const identityGrants = of("flex", T.role).filter((r) => r.inputs.principalId === "principal-of-ip-flex-app-identity");
+
+      assert.equal(identityGrants.length, 4);
+      assert.equal(app.inputs.identity.userAssignedIdentities[0], one("flex", T.identity).id, "the identity exists before the app");
+    });
+  });
+
+  describe("code deployment", () => {
+    it("Flex: deploys the package through One Deploy on the app's SCM site, with a bounded retry", () => {
+      const deployment = one("flex", T.deployment);
+      const app = one("flex", T.app);
+
+      assert.equal(deployment.inputs.method, "onedeploy");
+      assert.equal(deployment.inputs.appName, app.state.name);
+      assert.equal(deployment.inputs.subscriptionId, SUBSCRIPTION);
+      assert.equal(deployment.inputs.scmEndpoint, `https://${app.state.name}.scm.azurewebsites.net`);
+      assert.equal(deployment.inputs.armEndpoint, "https://management.azure.com");
+      assert.match(deployment.inputs.sha256, /^[0-9a-f]{64}$/);
+      assert.equal(deployment.inputs.sha256, settings("flex").PIPELINE_PACKAGE_SHA256);
+      assert.equal(deployment.inputs.timeoutSeconds, 600);
+    });
+
+    it("Premium and Dedicated: syncs triggers after the package URL changes", () => {
+      for (const plan of ["premium", "dedicated"] as const) assert.equal(one(plan, T.deployment).inputs.method, "syncTriggers");
     });
   });
 
@@ -418,6 +486,18 @@ describe("AzureImagePipeline", function () {
   });
 
   describe("observability", () => {
+    it("logs every blob read, write and delete of the storage account to the workspace", () => {
+      const setting = one("flex", T.diagnostics);
+
+      assert.equal(setting.inputs.resourceUri, `${one("flex", T.account).id}/blobServices/default`);
+      assert.equal(setting.inputs.workspaceId, one("flex", T.workspace).id);
+      assert.deepEqual(setting.inputs.logs, [
+        { category: "StorageRead", enabled: true },
+        { category: "StorageWrite", enabled: true },
+        { category: "StorageDelete", enabled: true },
+      ]);
+    });
+
     it("sends telemetry to workspace-based Application Insights", () => {
       const workspace = one("flex", T.workspace);
       const insights = one("flex", T.insights);
@@ -429,7 +509,7 @@ describe("AzureImagePipeline", function () {
   });
 
   describe("outputs", () => {
-    it("exposes the seven values index.ts exports", async () => {
+    it("exposes the eight values index.ts exports", async () => {
       const data = one("flex", T.account);
       const app = one("flex", T.app);
       const topic = one("flex", T.topic);
@@ -443,6 +523,7 @@ describe("AzureImagePipeline", function () {
         notificationsTopic: topic.state.endpoint,
         uploadCommand: `az storage blob upload --auth-mode login --account-name ${data.state.name} --container-name uploads --file ./photo.jpg --name photo.jpg`,
         deadLetters: `https://${data.state.name}.blob.core.windows.net/dead-letters`,
+        uploadersGrant: of("flex", T.container).find((r) => r.inputs.containerName === "uploads")!.id,
       });
     });
   });
