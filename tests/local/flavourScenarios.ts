@@ -12,7 +12,7 @@ import { MemoryNotifier } from "../../local/memoryPorts";
 
 /**
  * The end-to-end contract of a local flavour, run once per cloud by
- * runtime-aws.test.ts and runtime-azure.test.ts: real emulators, the real
+ * aws/flavour.test.ts and azure/flavour.test.ts: real emulators, the real
  * engine, the real step handlers, images made with sharp.
  */
 

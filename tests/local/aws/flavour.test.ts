@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import { renderAsl } from "../../components/aws/asl";
-import { workflow } from "../../functions/workflow";
-import { PipelineError } from "../../functions/core/errors";
-import { samplePhoto } from "../../local/sampleImages";
-import type { Ports } from "../../functions/ports";
-import { jobIdFor } from "../../functions/steps";
-import { localAsl, localFunctionArns } from "../../local/aws/flavour";
-import { startFlavour } from "../../local/runtime";
-import type { LocalFlavour, StepCall } from "../../local/flavour";
-import { MemoryNotifier } from "../../local/memoryPorts";
-import { describeFlavourContract, TEST_PROCESSING } from "./flavourScenarios";
+import { renderAsl } from "../../../components/aws/asl";
+import { workflow } from "../../../functions/workflow";
+import { PipelineError } from "../../../functions/core/errors";
+import { samplePhoto } from "../../../local/sampleImages";
+import type { Ports } from "../../../functions/ports";
+import { jobIdFor } from "../../../functions/steps";
+import { localAsl, localFunctionArns } from "../../../local/aws/flavour";
+import { startFlavour } from "../../../local/runtime";
+import type { LocalFlavour, StepCall } from "../../../local/flavour";
+import { MemoryNotifier } from "../../../local/memoryPorts";
+import { describeFlavourContract, TEST_PROCESSING } from "../flavourScenarios";
 
 describe("local AWS runtime", function () {
   it("runs the ASL the deployed state machine is rendered from, with local function ARNs", function () {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import type { AzureFlavour } from "../../local/azure/flavour";
-import { LOCAL_HEAP_FLAG } from "../../local/heap";
-import { mapWithConcurrency, startFlavour } from "../../local/runtime";
-import { MemoryNotifier } from "../../local/memoryPorts";
-import { describeFlavourContract, mixedInputs, outcomeOf, startHarness, TEST_PROCESSING, type Harness, type Outcome } from "./flavourScenarios";
+import type { AzureFlavour } from "../../../local/azure/flavour";
+import { LOCAL_HEAP_FLAG } from "../../../local/heap";
+import { mapWithConcurrency, startFlavour } from "../../../local/runtime";
+import { MemoryNotifier } from "../../../local/memoryPorts";
+import { describeFlavourContract, mixedInputs, outcomeOf, startHarness, TEST_PROCESSING, type Harness, type Outcome } from "../flavourScenarios";
 
 /** The command line a process was started with (Linux /proc). */
 function commandLine(pid: number): string[] {
