@@ -62,7 +62,7 @@ describe("the local CLI (npm start)", function () {
     assert.match(table, /nested\/corrupt\.jpg\s+failed.*CORRUPT_IMAGE/);
     assert.match(table, /notes\.txt\s+failed.*(UNSUPPORTED_FORMAT|CORRUPT_IMAGE)/);
     assert.match(table, /3 images: 1 succeeded, 2 failed/);
-    const manifest = JSON.parse(await readFile(path.join(out, "renditions", "photo", "manifest.json"), "utf8")) as { outputs: { key: string }[] };
+    const manifest = JSON.parse(await readFile(path.join(out, "renditions", "photo.jpg", "manifest.json"), "utf8")) as { outputs: { key: string }[] };
     for (const output of manifest.outputs) assert.ok(existsSync(path.join(out, "renditions", ...output.key.split("/"))), `${output.key} was not copied`);
     const events = (await readFile(path.join(out, "events.jsonl"), "utf8")).trim().split("\n").map((line) => JSON.parse(line) as { type: string });
     assert.deepEqual(events.map((event) => event.type).sort(), ["image.failed", "image.failed", "image.processed"]);
@@ -77,7 +77,7 @@ describe("the local CLI (npm start)", function () {
 
     assert.equal(code, EXIT.ok, streams.stderr.text);
     assert.match(streams.stdout.text, /3 images: 1 succeeded, 2 failed/);
-    assert.ok(existsSync(path.join(out, "renditions", "photo", "manifest.json")));
+    assert.ok(existsSync(path.join(out, "renditions", "photo.jpg", "manifest.json")));
   });
 
   it("says in one line that a path does not exist, and exits 2", async function () {
@@ -141,7 +141,7 @@ describe("the local CLI (npm start)", function () {
 
     assert.equal(code, EXIT.ok, streams.stderr.text);
     assert.match(streams.stdout.text, /stopped: 1 image: 1 succeeded/);
-    assert.ok(existsSync(path.join(out, "renditions", "dropped", "manifest.json")));
+    assert.ok(existsSync(path.join(out, "renditions", "dropped.jpg", "manifest.json")));
     assert.ok((await readdir(inbox)).includes("dropped.jpg"), "the inbox file was removed");
   });
 

@@ -35,7 +35,7 @@ describe("Azure activities with the real steps", function () {
     assert.equal(result.status, "Completed", String(result.error));
     const job = await ports.jobs.get(jobIdFor("photos/cat.jpg", "e1"));
     assert.equal(job?.status, "succeeded");
-    assert.ok(ports.objects.keys("renditions").includes("photos/cat/manifest.json"));
+    assert.ok(ports.objects.keys("renditions").includes("photos/cat.jpg/manifest.json"));
     assert.deepEqual(ports.notifier.events.map((e) => e.type), ["image.processed"]);
     assert.deepEqual(ports.objects.keys("uploads"), ["photos/cat.jpg"], "the upload stays");
   });

@@ -270,10 +270,24 @@ describe("jobIdFor", () => {
 });
 
 describe("output keys", () => {
-  it("put outputs beside each other under the upload's name", () => {
-    assert.equal(outputKey("photos/cat.jpg", "rendition", "thumb", "webp"), "photos/cat/thumb.webp");
-    assert.equal(outputKey("photos/cat.jpg", "effect", "grayscale", "jpg"), "photos/cat/effect-grayscale.jpg");
+  it("put outputs beside each other under the upload's whole name", () => {
+    assert.equal(outputKey("photos/cat.jpg", "rendition", "thumb", "webp"), "photos/cat.jpg/thumb.webp");
+    assert.equal(outputKey("photos/cat.jpg", "effect", "grayscale", "jpg"), "photos/cat.jpg/effect-grayscale.jpg");
     assert.equal(manifestKey("cat"), "cat/manifest.json");
+  });
+
+  it("keep two uploads that differ only by extension apart: neither overwrites the other's outputs", async () => {
+    const ports = await upload(await photo(600, 400), "photos/cat.jpg");
+    await ports.objects.put("uploads", "photos/cat.png", await sharp(await photo(300, 200)).png().toBuffer(), "image/png");
+
+    const jpeg = await runHappyPath(ports, "photos/cat.jpg", "run-jpeg");
+    const png = await runHappyPath(ports, "photos/cat.png", "run-png");
+
+    assert.deepEqual([jpeg.optimized.manifestKey, png.optimized.manifestKey], ["photos/cat.jpg/manifest.json", "photos/cat.png/manifest.json"]);
+    const manifests = await Promise.all([jpeg, png].map(async (run) => JSON.parse((await ports.objects.get("renditions", run.optimized.manifestKey)).toString()) as Manifest));
+    assert.deepEqual(manifests.map((m) => [m.sourceKey, m.source.width]), [["photos/cat.jpg", 600], ["photos/cat.png", 300]]);
+    const jpegKeys = manifests[0].outputs.map((o) => o.key);
+    assert.ok(manifests[1].outputs.every((o) => !jpegKeys.includes(o.key)), "no output key is shared");
   });
 });
 
@@ -296,7 +310,7 @@ describe("validate's upload key", () => {
     const { validated, optimized } = await runHappyPath(ports, "photos/red+flower+caf%C3%A9.jpg");
 
     assert.equal(validated.sourceKey, "photos/red flower café.jpg");
-    assert.equal(optimized.manifestKey, "photos/red flower café/manifest.json");
+    assert.equal(optimized.manifestKey, "photos/red flower café.jpg/manifest.json");
     assert.equal((await ports.jobs.get(validated.jobId))?.status, "succeeded");
   });
 
