@@ -1,15 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
-import { loadConfig, readRawConfig, type PipelineConfig } from "./components/config";
+import { configFromStackValues, type PipelineConfig } from "./components/config";
 import { isPipelineError } from "./functions/core/errors";
 import { PIPELINE_COMPONENTS } from "./components/clouds";
 import type { ImagePipelineOutputs } from "./components/outputs";
 
 // Reads and validates the stack config, then wires one component. No resource logic here.
-const stackConfig = new pulumi.Config("image-pipeline");
-
 function readConfig(): PipelineConfig {
   try {
-    return loadConfig(readRawConfig((key) => stackConfig.get(key)));
+    // The whole config map, so a misspelt key is reported too: https://www.pulumi.com/docs/reference/pkg/nodejs/pulumi/pulumi/functions/runtime.allConfig.html
+    return configFromStackValues(pulumi.runtime.allConfig());
   } catch (error) {
     // RunError prints the message without a stack trace: the message says what to fix.
     if (isPipelineError(error)) throw new pulumi.RunError(`[${error.code}] ${error.message}`);

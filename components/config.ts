@@ -1,3 +1,4 @@
+import { closest, distance } from "fastest-levenshtein";
 import { z } from "zod";
 import { PipelineError } from "../functions/core/errors";
 import { processingOptionsSchema } from "../functions/core/options";
@@ -7,13 +8,17 @@ import { checkAzureLimits } from "./azure/limits";
 import type { ReportProblem, StepLimitsInput } from "./platformLimits";
 
 /**
- * The whole stack config, read and validated in one place. index.ts passes the
- * raw `image-pipeline:*` values in; everything a platform cannot honour is
- * rejected here, before any resource is declared, with `CONFIG_INVALID`, the key,
- * the limit and the way out.
+ * The whole stack config, read and validated in one place. index.ts passes every
+ * `image-pipeline:*` value in, as the Pulumi language host hands them over; every
+ * unknown key, misspelt value and anything a platform cannot honour is rejected
+ * here, before any resource is declared, with `CONFIG_INVALID`, the key, the limit
+ * and the way out.
  *
  * No Pulumi import: the local runtime and the offline preview use it too.
  */
+
+/** The config namespace: the project name in Pulumi.yaml. */
+export const CONFIG_NAMESPACE = "image-pipeline";
 
 /** The clouds a stack can target. Adding one here makes the compiler name every registry that needs its entry. */
 export const CLOUDS = ["aws", "azure"] as const;
@@ -34,13 +39,13 @@ const emptyToUndefined = (value: unknown) => (value === "" || value === null ? u
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
 const optionalInt = (min: number, max: number) => z.preprocess((v) => (v === 0 || v === "" ? undefined : v), z.number().int().min(min).max(max).optional());
 
-const stepSettingSchema = z.object({
+const stepSettingSchema = z.strictObject({
   memoryMb: z.number().int().optional(),
   timeoutSeconds: z.number().int().optional(),
 });
 
 export const configSchema = z
-  .object({
+  .strictObject({
     cloud: z.enum(CLOUDS).default("aws"),
     /** Image processing: renditions, filters, formats, quality, limits (functions/core/options.ts). */
     processing: processingOptionsSchema.prefault({}),
@@ -67,7 +72,7 @@ export const configSchema = z
     /** Who may upload besides the deployer: Entra object ids (Azure) or IAM principal ARNs (AWS). */
     uploaders: z.array(z.string().trim().min(1, "an uploader must not be empty")).default([]),
     azure: z
-      .object({
+      .strictObject({
         plan: z.enum(["flex", "premium", "dedicated"]).default("flex"),
         location: z.string().min(1).default("westeurope"),
         /** Use an existing resource group instead of creating one. */
@@ -133,69 +138,194 @@ export function stepSettings(config: Pick<PipelineConfig, "memoryMb" | "timeoutS
 }
 
 /**
- * Parses raw config (stack values, flat keys as Pulumi stores them) into the
- * validated config. Flat processing keys (`renditions`, `formats`...) are
- * accepted at the top level too, since that is how `pulumi config set` writes them.
+ * How each key is declared in Pulumi.yaml's `config:` (string, integer, boolean or array of
+ * strings), or "object" for the keys set with `pulumi config set --path`, since a project
+ * cannot declare objects: https://www.pulumi.com/docs/iac/concepts/projects/project-file/
+ * tests/components/config.test.ts checks Pulumi.yaml and the schema against this table.
+ */
+export const CONFIG_KEY_TYPES = {
+  cloud: "string",
+  renditions: "array",
+  filters: "array",
+  filterWidth: "integer",
+  formats: "array",
+  quality: "object",
+  avifEffort: "integer",
+  keepMetadata: "string",
+  limits: "object",
+  animated: "string",
+  memoryMb: "integer",
+  timeoutSeconds: "integer",
+  steps: "object",
+  workflowType: "string",
+  notificationEmail: "string",
+  retentionDays: "integer",
+  logRetentionDays: "integer",
+  renditionsInfrequentAccessDays: "integer",
+  tags: "object",
+  dataClassification: "string",
+  architecture: "string",
+  region: "string",
+  kmsKeyArn: "string",
+  reservedConcurrency: "integer",
+  vpc: "boolean",
+  protectData: "boolean",
+  uploaders: "array",
+  azure: "object",
+} as const satisfies Record<string, "string" | "integer" | "boolean" | "array" | "object">;
+
+export type ConfigKey = keyof typeof CONFIG_KEY_TYPES;
+
+/** Every key of the `image-pipeline` namespace. */
+export const CONFIG_KEYS = Object.keys(CONFIG_KEY_TYPES) as ConfigKey[];
+
+/** Top-level config keys that belong to the image core. */
+export const PROCESSING_KEYS = ["renditions", "filters", "filterWidth", "formats", "quality", "avifEffort", "keepMetadata", "limits", "animated"] as const;
+
+const isConfigKey = (key: string): key is ConfigKey => Object.hasOwn(CONFIG_KEY_TYPES, key);
+
+/**
+ * The validated config of a stack, from its values exactly as the Pulumi language host
+ * passes them to the program (`pulumi.runtime.allConfig()`: `namespace:key` → text, objects
+ * and arrays as JSON). The one reader of stack config: index.ts, the offline preview and
+ * `npm start --stack` all come through here.
+ *
+ * `pulumi config set` stores top-level values as text (https://www.pulumi.com/docs/iac/cli/commands/pulumi_config_set/)
+ * and the CLI accepts text that parses as the declared integer or boolean
+ * (https://github.com/pulumi/pulumi/blob/master/sdk/go/common/workspace/project.go, ValidateConfigValue),
+ * so keys Pulumi.yaml declares integer or boolean are read from that text; values inside
+ * objects set with `--path` keep their YAML types.
+ *
+ * @throws {PipelineError} `CONFIG_INVALID`, naming every bad key with its limit.
+ * @example configFromStackValues({ "image-pipeline:memoryMb": "2048" }).memoryMb // 2048
+ */
+export function configFromStackValues(values: Readonly<Record<string, string>>): PipelineConfig {
+  const raw: Record<string, unknown> = {};
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  for (const [name, text] of Object.entries(values)) {
+    if (!name.startsWith(prefix)) continue;
+    const key = name.slice(prefix.length);
+    raw[key] = decodeStackValue(text, isConfigKey(key) ? CONFIG_KEY_TYPES[key] : "object");
+  }
+  return loadConfig(raw);
+}
+
+/** Text that is not of the declared type is kept as text, so the schema names the key and the value. */
+function decodeStackValue(text: string, type: (typeof CONFIG_KEY_TYPES)[ConfigKey]): unknown {
+  switch (type) {
+    case "string":
+      return text;
+    case "integer":
+      // Go's strconv.Atoi, which the CLI's check uses: an optional sign and decimal digits.
+      return /^[+-]?\d+$/.test(text) ? Number(text) : text;
+    case "boolean":
+      return text === "true" ? true : text === "false" ? false : text;
+    default:
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return text;
+      }
+  }
+}
+
+/**
+ * Parses raw config (top-level keys of the `image-pipeline` namespace, already decoded)
+ * into the validated config. Every key at every level must be known; a misspelt one is
+ * reported with the closest known key.
  *
  * @throws {PipelineError} `CONFIG_INVALID`, naming every bad key with its limit.
  * @example loadConfig({ cloud: "aws", renditions: ["thumb:320"] })
  */
 export function loadConfig(raw: Record<string, unknown>): PipelineConfig {
-  const result = configSchema.safeParse(liftProcessingKeys(raw), { reportInput: true });
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const given = "input" in issue && issue.input !== undefined && typeof issue.input !== "object" ? ` (got ${JSON.stringify(issue.input)})` : "";
-    return `  - ${configKeyName(issue.path)}: ${issue.message}${given}`;
+  const problems: string[] = [];
+  const known: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    if (isConfigKey(key)) known[key] = value;
+    else problems.push(`${configKeyName([key])}: unknown key${didYouMean(key, CONFIG_KEYS, [])}`);
+  }
+  // The core also reads `{name, width}` (its own parsed form), but Pulumi.yaml declares renditions as strings.
+  if (Array.isArray(known.renditions)) {
+    known.renditions.forEach((rendition: unknown, i) => {
+      if (typeof rendition !== "string") problems.push(`${configKeyName(["renditions", i])}: a rendition is "name:width" text, e.g. "thumb:320" (Pulumi.yaml declares an array of strings); got ${JSON.stringify(rendition)}`);
+    });
+  }
+
+  // Zod reports unknown keys per object; the error map is where the object's own keys are at hand.
+  const keysAt = new Map<string, readonly string[]>();
+  const result = configSchema.safeParse(liftProcessingKeys(known), {
+    reportInput: true,
+    error: (issue) => {
+      if (issue.code === "unrecognized_keys") keysAt.set(pathId(issue.path ?? []), objectKeys(issue.inst));
+      return undefined;
+    },
   });
+  if (result.success && problems.length === 0) return result.data;
+  const issues = result.success ? [] : result.error.issues;
+  for (const issue of issues) problems.push(...describeIssue(issue, keysAt));
   throw new PipelineError(
     "CONFIG_INVALID",
-    `The stack configuration is invalid:\n${problems.join("\n")}\nFix it with \`pulumi config set <key> <value>\` (see README, "Configuration").`,
-    { issues: result.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) },
+    `The stack configuration is invalid:\n${problems.map((problem) => `  - ${problem}`).join("\n")}\nFix it with \`pulumi config set <key> <value>\` (see README, "Configuration").`,
+    { issues: problems },
   );
 }
 
-/** The key as the user sets it: processing keys live at the top level of the stack config. */
-function configKeyName(path: PropertyKey[]): string {
-  const parts = path.map(String);
-  if (parts[0] === "processing" && parts.length > 1) parts.shift();
-  return `image-pipeline:${parts.join(".") || "(root)"}`;
-}
-
-/** Top-level config keys that belong to the image core. */
-export const PROCESSING_KEYS = ["renditions", "filters", "filterWidth", "formats", "quality", "avifEffort", "keepMetadata", "limits", "animated"] as const;
-
-function liftProcessingKeys(raw: Record<string, unknown>): Record<string, unknown> {
-  const processing: Record<string, unknown> = { ...((raw.processing as Record<string, unknown>) ?? {}) };
-  const rest: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(raw)) {
-    if (value === undefined) continue;
-    if ((PROCESSING_KEYS as readonly string[]).includes(key)) processing[key] = value;
-    else if (key !== "processing") rest[key] = value;
+function describeIssue(issue: z.core.$ZodIssue, keysAt: ReadonlyMap<string, readonly string[]>): string[] {
+  const path = userPath(issue.path);
+  if (issue.code === "unrecognized_keys") {
+    const candidates = keysAt.get(pathId(issue.path)) ?? [];
+    return issue.keys.map((key) => `${configKeyName([...path, key])}: unknown key${didYouMean(key, candidates, path)}`);
   }
-  return { ...rest, processing };
+  const input = "input" in issue ? issue.input : undefined;
+  const given = input !== undefined && typeof input !== "object" ? ` (got ${JSON.stringify(input)})` : "";
+  const hint = issue.code === "invalid_value" && typeof input === "string" ? didYouMean(input, issue.values.map(String), undefined) : "";
+  return [`${configKeyName(path)}: ${issue.message}${given}${hint}`];
 }
 
-/** Every stack config key index.ts reads from Pulumi (flat keys of the `image-pipeline` namespace). */
-export const CONFIG_KEYS = [
-  "cloud", ...PROCESSING_KEYS, "memoryMb", "timeoutSeconds", "steps", "workflowType", "notificationEmail", "retentionDays",
-  "logRetentionDays", "renditionsInfrequentAccessDays", "tags", "dataClassification", "architecture", "region", "kmsKeyArn",
-  "reservedConcurrency", "vpc", "protectData", "uploaders", "azure",
-] as const;
+/** The keys a strict object (or a record with enum keys, like `steps`) accepts. */
+function objectKeys(schema: unknown): readonly string[] {
+  if (schema instanceof z.ZodObject) return Object.keys(schema.shape);
+  if (schema instanceof z.ZodRecord && schema.keyType instanceof z.ZodEnum) return schema.keyType.options.map(String);
+  return [];
+}
 
 /**
- * Reads every key from a string getter (Pulumi's `config.get`, or a stack file),
- * decoding JSON values (arrays, objects, numbers, booleans) and keeping plain strings.
+ * `; did you mean "image-pipeline:limits.maxBytes"?` for the closest candidate within a
+ * few edits (case ignored), else the candidates when they are few. `path` is where a
+ * suggested key lives; undefined suggests a value instead.
  */
-export function readRawConfig(get: (key: string) => string | undefined): Record<string, unknown> {
-  const raw: Record<string, unknown> = {};
-  for (const key of CONFIG_KEYS) {
-    const text = get(key);
-    if (text === undefined) continue;
-    try {
-      raw[key] = JSON.parse(text);
-    } catch {
-      raw[key] = text;
-    }
+function didYouMean(word: string, candidates: readonly string[], path: PropertyKey[] | undefined): string {
+  if (candidates.length === 0) return "";
+  const lower = candidates.map((candidate) => candidate.toLowerCase());
+  const best = closest(word.toLowerCase(), lower);
+  const name = (candidate: string) => (path ? configKeyName([...path, candidate]) : candidate);
+  const tolerance = Math.max(word.length >= 4 ? 2 : 1, Math.floor(word.length / 3));
+  if (distance(word.toLowerCase(), best) <= tolerance) return `; did you mean "${name(candidates[lower.indexOf(best)])}"?`;
+  return candidates.length <= 12 ? `; known: ${candidates.map(name).join(", ")}` : "";
+}
+
+function pathId(path: readonly PropertyKey[]): string {
+  return JSON.stringify(path.map(String));
+}
+
+/** The path as the user writes it: processing keys live at the top level of the stack config. */
+function userPath(path: readonly PropertyKey[]): PropertyKey[] {
+  return path[0] === "processing" ? path.slice(1) : [...path];
+}
+
+/** `image-pipeline:limits.formats[2]`, the form `pulumi config set --path` takes. */
+function configKeyName(path: readonly PropertyKey[]): string {
+  const text = path.map((part, i) => (typeof part === "number" ? `[${part}]` : `${i === 0 ? "" : "."}${String(part)}`)).join("");
+  return `${CONFIG_NAMESPACE}:${text || "(root)"}`;
+}
+
+function liftProcessingKeys(raw: Record<string, unknown>): Record<string, unknown> {
+  const processing: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if ((PROCESSING_KEYS as readonly string[]).includes(key)) processing[key] = value;
+    else rest[key] = value;
   }
-  return raw;
+  return { ...rest, processing };
 }

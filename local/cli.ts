@@ -1,11 +1,9 @@
 // Only emulators are called here: the SDK's notice about future Node versions is noise in a local run.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
-import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { load as loadYaml } from "js-yaml";
 import { CLOUDS, loadConfig, type Cloud, type PipelineConfig } from "../components/config";
 import { isPipelineError } from "../functions/core/errors";
 import type { PipelineEvent } from "../functions/ports";
@@ -15,6 +13,7 @@ import { createProgress, formatEvent, formatSummary, formatTable, summarize, typ
 import { defaultSampleSet } from "./samples";
 import { collectInputs, exitCodeFor, IMAGE_ERROR_CODES, LocalInputError, runLocal, type InputFile, type JobRow } from "./runtime";
 import type { EmulatorPorts } from "./flavour";
+import { loadStackPipelineConfig, StackConfigError } from "./stackConfig";
 
 /**
  * `npm start [-- <folders or files>] [options]`: the whole pipeline on this
@@ -75,13 +74,13 @@ function program(io: CliIo): Command {
   return new Command("npm start --")
     .description("Run the image pipeline locally: emulators, the real workflow engine and step handlers, no cloud account.")
     .argument("[paths...]", "image files or folders (recursed); every file is uploaded and the pipeline decides. Default: a generated sample set")
-    .addOption(new Option("--cloud <cloud>", "which cloud's engine and emulators").choices([...CLOUDS]).default("aws"))
+    .addOption(new Option("--cloud <cloud>", "which cloud's engine and emulators (default: the --stack's cloud, else aws)").choices([...CLOUDS]))
     .option("--out <dir>", "where renditions, events.jsonl and jobs.json go (default: ./out/<time>-<cloud>)")
     .option("--concurrency <n>", "executions running at once", integer("--concurrency", 1, 64), Math.min(4, availableParallelism()))
     .option("--no-progress", "no progress bar (it is only drawn on a terminal anyway)")
     .option("--watch", "keep running and process every file dropped into the inbox folder, until Ctrl-C", false)
     .option("--inbox <dir>", "the folder --watch watches (created if missing)", "inbox")
-    .option("--stack <file>", "read image settings (renditions, formats, filters, limits...) from a Pulumi stack file, e.g. Pulumi.dev.yaml")
+    .option("--stack <name or file>", "use a Pulumi stack's settings (renditions, formats, filters, limits...) and cloud, validated as `pulumi up` does: a stack name (dev, dev-azure) or its file (Pulumi.dev.yaml)")
     .addOption(new Option("--retry-delay <ms>", "pause before a retried step, instead of the definition's seconds").argParser(integer("--retry-delay", 0, 60_000)).default(100))
     .addOption(new Option("--port-s3 <port>", "fixed port for the S3 emulator (default: a free one)").argParser(port("--port-s3")))
     .addOption(new Option("--port-dynamo <port>", "fixed port for the DynamoDB emulator").argParser(port("--port-dynamo")))
@@ -103,19 +102,13 @@ set when the process starts (glibc reads it only then). Runs use all cores anywa
     .showSuggestionAfterError();
 }
 
-/** Processing settings: the defaults, or a Pulumi stack file's `image-pipeline:*` keys. */
-async function readStackConfig(file: string | undefined, cloud: Cloud): Promise<PipelineConfig> {
-  if (!file) return loadConfig({ cloud });
-  const text = await readFile(file, "utf8").catch(() => {
-    throw new UsageError(`No such stack file: "${file}".`);
-  });
-  const document = (loadYaml(text) ?? {}) as { config?: Record<string, unknown> };
-  const raw: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(document.config ?? {})) {
-    if (key.startsWith("image-pipeline:")) raw[key.slice("image-pipeline:".length)] = value;
-  }
-  // The stack's cloud does not matter here: --cloud picks the local engine.
-  return loadConfig({ ...raw, cloud });
+/** Processing settings and cloud: the defaults, or a stack's, read and validated by the same function as `pulumi up` and the preview. */
+function readStackConfig(given: string | undefined, cloudOption: Cloud | undefined, cwd: string): { config: PipelineConfig; cloud: Cloud; note?: string } {
+  if (given === undefined) return { config: loadConfig({}), cloud: cloudOption ?? "aws" };
+  const { stack, config } = loadStackPipelineConfig(cwd, given);
+  const source = `stack ${stack.stack} (${shownPath(cwd, stack.stackFile)})`;
+  if (cloudOption === undefined || cloudOption === config.cloud) return { config, cloud: config.cloud, note: `${source}: cloud ${config.cloud}, the stack's` };
+  return { config, cloud: cloudOption, note: `${source}: cloud ${cloudOption} from --cloud (the stack deploys to ${config.cloud})` };
 }
 
 /** Relative to the current folder when inside it, absolute otherwise. */
@@ -147,7 +140,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const emulatorPorts: EmulatorPorts = { s3: options.portS3, dynamo: options.portDynamo, blob: options.portBlob, table: options.portTable, queue: options.portQueue };
   let progress: Progress | undefined;
   try {
-    const config = await readStackConfig(options.stack && path.resolve(cwd, options.stack), options.cloud);
+    // --cloud has no default: unset, the stack's cloud applies.
+    const { config, cloud, note } = readStackConfig(options.stack, options.cloud as Cloud | undefined, cwd);
+    options.cloud = cloud;
+    if (note) write(io.stdout, note);
     if (options.watch) {
       if (paths.length > 0) throw new UsageError("--watch takes no paths: drop files into the inbox folder (--inbox) instead.");
       return await watch(options, config, emulatorPorts, cwd, io);
@@ -210,6 +206,10 @@ function reportError(error: unknown, io: CliIo): number {
     return EXIT.environment;
   }
   if (error instanceof LocalInputError) {
+    line(`[${error.code}] ${error.message}`);
+    return EXIT.usage;
+  }
+  if (error instanceof StackConfigError) {
     line(`[${error.code}] ${error.message}`);
     return EXIT.usage;
   }

@@ -1,6 +1,10 @@
 import * as assert from "node:assert/strict";
-import { loadConfig, stepSettings } from "../../components/config";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { load } from "js-yaml";
+import { CONFIG_KEY_TYPES, CONFIG_KEYS, configFromStackValues, configSchema, loadConfig, stepSettings, type ConfigKey } from "../../components/config";
 import { PipelineError } from "../../functions/core/errors";
+import { processingOptionsSchema } from "../../functions/core/options";
 
 /** Asserts loadConfig rejects `raw` with CONFIG_INVALID and a message naming `key`. */
 function assertRejected(raw: Record<string, unknown>, key: string, also?: RegExp): void {
@@ -122,5 +126,160 @@ describe("config errors for per-step values", () => {
     const lines = problemLines({ steps: { resize: { timeoutSeconds: 1200 } } });
 
     assert.deepEqual(lines.map((line) => line.split(":")[1]), ["steps.resize.timeoutSeconds"]);
+  });
+});
+
+describe("config as users write it", () => {
+  /** The problem lines of a refused config. */
+  const problems = (run: () => unknown): string[] => {
+    assert.throws(run, (error: unknown) => error instanceof PipelineError && error.code === "CONFIG_INVALID");
+    try {
+      run();
+    } catch (error) {
+      return (error as Error).message.split("\n").filter((line) => line.startsWith("  - "));
+    }
+    return [];
+  };
+
+  describe("unknown keys, at every level, with the closest known key", () => {
+    it("refuses a misspelt top-level key instead of using the default", () => {
+      assert.deepEqual(problems(() => loadConfig({ fromats: ["avif"] })), ['  - image-pipeline:fromats: unknown key; did you mean "image-pipeline:formats"?']);
+    });
+
+    it("refuses misspelt nested keys of limits, quality, steps and azure", () => {
+      const lines = problems(() =>
+        loadConfig({ limits: { maxbytes: 10 }, quality: { jpg: 90 }, steps: { resise: {}, optimize: { memorymb: 2048 } }, azure: { plann: "premium" } }),
+      );
+
+      assert.deepEqual(lines.sort(), [
+        '  - image-pipeline:azure.plann: unknown key; did you mean "image-pipeline:azure.plan"?',
+        '  - image-pipeline:limits.maxbytes: unknown key; did you mean "image-pipeline:limits.maxBytes"?',
+        '  - image-pipeline:quality.jpg: unknown key; did you mean "image-pipeline:quality.jpeg"?',
+        '  - image-pipeline:steps.optimize.memorymb: unknown key; did you mean "image-pipeline:steps.optimize.memoryMb"?',
+        '  - image-pipeline:steps.resise: unknown key; did you mean "image-pipeline:steps.resize"?',
+      ]);
+    });
+
+    it("names the keys an object takes when nothing is close", () => {
+      assert.deepEqual(problems(() => loadConfig({ quality: { png: 90 } })), ['  - image-pipeline:quality.png: unknown key; known: image-pipeline:quality.jpeg, image-pipeline:quality.webp, image-pipeline:quality.avif']);
+    });
+
+    it("refuses the internal processing object as a key", () => {
+      assert.deepEqual(problems(() => loadConfig({ processing: { formats: ["jpeg"] } })), ["  - image-pipeline:processing: unknown key"]);
+    });
+
+    it("suggests the closest value of a misspelt choice", () => {
+      assert.match(problems(() => loadConfig({ formats: ["wepb"] }))[0]!, /^ {2}- image-pipeline:formats\[0\]: .*\(got "wepb"\); did you mean "webp"\?$/);
+    });
+  });
+
+  describe("values as the Pulumi CLI stores them", () => {
+    it("reads integers and booleans that `pulumi config set` stored as text where Pulumi.yaml declares them", () => {
+      const config = configFromStackValues({ "image-pipeline:memoryMb": "2048", "image-pipeline:avifEffort": "0", "image-pipeline:vpc": "true", "image-pipeline:protectData": "false" });
+
+      assert.equal(config.memoryMb, 2048);
+      assert.equal(config.processing.avifEffort, 0);
+      assert.equal(config.vpc, true);
+      assert.equal(config.protectData, false);
+    });
+
+    it("refuses text that is not the declared integer or boolean, naming the value", () => {
+      assert.deepEqual(problems(() => configFromStackValues({ "image-pipeline:memoryMb": "2048.5" })), ['  - image-pipeline:memoryMb: Invalid input: expected number, received string (got "2048.5")']);
+      assert.match(problems(() => configFromStackValues({ "image-pipeline:vpc": "yes" }))[0]!, /image-pipeline:vpc: .*\(got "yes"\)/);
+    });
+
+    it("keeps string keys as text even when they look like numbers", () => {
+      assert.deepEqual(problems(() => configFromStackValues({ "image-pipeline:cloud": "1" }))[0]?.startsWith('  - image-pipeline:cloud: Invalid option: expected one of "aws"|"azure" (got "1")'), true);
+    });
+
+    it("keeps the YAML types of values set inside objects with --path", () => {
+      assert.equal(configFromStackValues({ "image-pipeline:limits": '{"maxBytes":1000}' }).processing.limits.maxBytes, 1000);
+      assert.match(problems(() => configFromStackValues({ "image-pipeline:limits": '{"maxBytes":"1000"}' }))[0]!, /image-pipeline:limits\.maxBytes: .*expected number, received string/);
+    });
+
+    it("reads arrays as the JSON the language host passes, and ignores other namespaces", () => {
+      const config = configFromStackValues({ "image-pipeline:formats": '["avif"]', "aws:region": "eu-west-1", "azure-native:location": "westeurope" });
+
+      assert.deepEqual(config.processing.formats, ["avif"]);
+    });
+
+    it("refuses an unknown key of the namespace set with pulumi config set", () => {
+      assert.deepEqual(problems(() => configFromStackValues({ "image-pipeline:memoryMB": "2048" })), ['  - image-pipeline:memoryMB: unknown key; did you mean "image-pipeline:memoryMb"?']);
+    });
+  });
+
+  describe("lists", () => {
+    it("refuse a format, filter or input format listed twice", () => {
+      assert.deepEqual(problems(() => loadConfig({ formats: ["webp", "jpeg", "webp"], filters: ["blur", "blur"], limits: { formats: ["png", "jpeg", "png"] } })), [
+        '  - image-pipeline:formats[2]: "webp" is listed twice; list each once',
+        '  - image-pipeline:filters[1]: "blur" is listed twice; list each once',
+        '  - image-pipeline:limits.formats[2]: "png" is listed twice; list each once',
+      ]);
+    });
+
+    it("refuse input formats the bundled sharp cannot decode, with the way out", () => {
+      const lines = problems(() => loadConfig({ limits: { formats: ["jpeg", "jp2", "heif"] } }));
+
+      assert.equal(lines.length, 2);
+      assert.match(lines[0]!, /^ {2}- image-pipeline:limits\.formats\[1\]: the bundled sharp cannot decode JPEG 2000 .*remove "jp2"/);
+      assert.match(lines[1]!, /^ {2}- image-pipeline:limits\.formats\[2\]: the bundled sharp decodes AVIF .* not HEVC-coded HEIC .*remove "heif"/);
+    });
+
+    it("accept SVG input when asked for", () => {
+      assert.deepEqual(loadConfig({ limits: { formats: ["jpeg", "svg"] } }).processing.limits.formats, ["jpeg", "svg"]);
+    });
+
+    it("take renditions as the name:width text Pulumi.yaml declares, not objects", () => {
+      assert.deepEqual(loadConfig({ renditions: ["small:200"] }).processing.renditions, [{ name: "small", width: 200 }]);
+      assert.deepEqual(problems(() => loadConfig({ renditions: [{ name: "small", width: 200 }] })), [
+        '  - image-pipeline:renditions[0]: a rendition is "name:width" text, e.g. "thumb:320" (Pulumi.yaml declares an array of strings); got {"name":"small","width":200}',
+      ]);
+    });
+  });
+});
+
+describe("Pulumi.yaml and the config schema", () => {
+  interface Declaration {
+    type: string;
+    items?: { type: string };
+    default?: unknown;
+  }
+  const project = load(readFileSync(path.join(__dirname, "../../Pulumi.yaml"), "utf8")) as { config: Record<string, Declaration> };
+  const declared = project.config;
+  const objectKeys = ["quality", "limits", "steps", "tags", "azure"];
+
+  it("declares every key the schema takes that Pulumi can declare, with the type the program reads", () => {
+    const declarable = CONFIG_KEYS.filter((key) => CONFIG_KEY_TYPES[key] !== "object");
+
+    assert.deepEqual(Object.keys(declared).sort(), [...declarable].sort());
+    for (const [key, declaration] of Object.entries(declared)) {
+      assert.equal(declaration.type, CONFIG_KEY_TYPES[key as ConfigKey], key);
+      if (declaration.type === "array") assert.deepEqual(declaration.items, { type: "string" }, `${key}: an array of strings`);
+    }
+  });
+
+  it("leaves only objects undeclared (Pulumi declares string, integer, boolean and array), each documented as set with --path", () => {
+    const readme = readFileSync(path.join(__dirname, "../../README.md"), "utf8");
+
+    assert.deepEqual(CONFIG_KEYS.filter((key) => CONFIG_KEY_TYPES[key] === "object"), objectKeys);
+    for (const key of objectKeys) assert.match(readme, new RegExp(`^\\| \`${key}\` \\|.*--path`, "m"), `README's Configuration row for ${key}`);
+  });
+
+  it("has a table entry for exactly the keys the schema accepts", () => {
+    const topLevel = Object.keys(configSchema.shape).filter((key) => key !== "processing");
+    const processing = Object.keys(processingOptionsSchema.shape);
+
+    assert.deepEqual([...topLevel, ...processing].sort(), [...CONFIG_KEYS].sort());
+  });
+
+  it("gives, through each declared default as the CLI passes it, the schema's own default", () => {
+    // JSON drops the difference between an absent optional value and an undefined one.
+    const plain = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
+    const schemaDefaults = plain(loadConfig({}));
+    for (const [key, declaration] of Object.entries(declared)) {
+      const text = typeof declaration.default === "string" ? declaration.default : JSON.stringify(declaration.default);
+
+      assert.deepEqual(plain(configFromStackValues({ [`image-pipeline:${key}`]: text })), schemaDefaults, key);
+    }
   });
 });

@@ -26,7 +26,7 @@ describe("uploaders on AWS", () => {
   it("refuses an uploader that is not an IAM principal ARN, naming the entry", () => {
     assert.throws(
       () => loadConfig({ cloud: "aws", uploaders: ["arn:aws:iam::123456789012:role/ci", "alice@example.com"] }),
-      (error: unknown) => isPipelineError(error) && error.code === "CONFIG_INVALID" && /image-pipeline:uploaders\.1: expected an IAM principal ARN.*"alice@example\.com"/.test(error.message),
+      (error: unknown) => isPipelineError(error) && error.code === "CONFIG_INVALID" && /image-pipeline:uploaders\[1\]: expected an IAM principal ARN.*"alice@example\.com"/.test(error.message),
     );
   });
 });

@@ -63,8 +63,8 @@ describe("stack config on Azure: uploaders", () => {
   });
 
   it("rejects an email or an unknown type, saying where to find the object id", () => {
-    assertRejected({ cloud: "azure", uploaders: ["alice@example.com"] }, /image-pipeline:uploaders\.0/, /az ad user show --id <email> --query id/, /alice@example\.com/);
-    assertRejected({ cloud: "azure", uploaders: ["Device:0a1b2c3d-0000-4000-8000-000000000001"] }, /image-pipeline:uploaders\.0/);
+    assertRejected({ cloud: "azure", uploaders: ["alice@example.com"] }, /image-pipeline:uploaders\[0\]/, /az ad user show --id <email> --query id/, /alice@example\.com/);
+    assertRejected({ cloud: "azure", uploaders: ["Device:0a1b2c3d-0000-4000-8000-000000000001"] }, /image-pipeline:uploaders\[0\]/);
   });
 
   it("rejects the same principal listed twice", () => {
