@@ -30,6 +30,12 @@ export interface RetryPolicy {
   /** Attempts after the first one. */
   maxRetries: number;
   maxDelaySeconds: number;
+  /**
+   * Attempts after the first one for a step that ran past its timeout. Kept low: a timeout is mostly
+   * deterministic (the same image needs the same time), and every retry costs a whole timeout.
+   * Default: maxRetries.
+   */
+  maxTimeoutRetries?: number;
 }
 
 export interface TaskStep {
@@ -96,9 +102,20 @@ export const workflow: WorkflowDefinition = {
     backoffRate: 2,
     maxRetries: 3,
     maxDelaySeconds: 30,
+    maxTimeoutRetries: 1,
   },
   timeoutSeconds: 15 * 60,
 };
+
+/**
+ * The handlers a state runs: itself for a task, its branches for a parallel block (whose failure the
+ * engines report under the block's name). Empty for a name the workflow does not have.
+ */
+export function handlersOfState(stateName: string, definition: WorkflowDefinition = workflow): StepHandler[] {
+  const step = [...definition.steps, definition.onError].find((candidate) => candidate.name === stateName);
+  if (!step) return [];
+  return step.kind === "parallel" ? step.branches.map((branch) => branch.handler) : [step.handler];
+}
 
 /** The steps that call a handler, in definition order (parallel branches flattened). */
 export function taskSteps(definition: WorkflowDefinition = workflow): TaskStep[] {

@@ -13,14 +13,28 @@ import type { ParallelStep, StepHandler, TaskStep, WorkflowDefinition } from "..
  * both forms.
  */
 
-/** Lambda service errors worth a retry, as AWS recommends for every Lambda task; plus task timeouts. */
+/**
+ * Lambda service errors worth a retry, as AWS recommends for every Lambda task, plus throttling
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
+ */
 export const LAMBDA_RETRY_ERRORS = [
   "Lambda.ServiceException",
   "Lambda.AWSLambdaException",
   "Lambda.SdkClientException",
+  "Lambda.ClientExecutionTimeoutException",
   "Lambda.TooManyRequestsException",
-  "States.Timeout",
 ] as const;
+
+/**
+ * A function that ran past its own timeout (Lambda reports `Sandbox.Timedout`:
+ * https://docs.aws.amazon.com/lambda/latest/dg/troubleshooting-invocation.html), or a Task past its
+ * TimeoutSeconds (`States.Timeout`: https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
+ * Retried by a retrier of their own, fewer times: each retry costs a whole timeout.
+ */
+export const TIMEOUT_RETRY_ERRORS = ["Sandbox.Timedout", "States.Timeout"] as const;
+
+/** Where the catchers put the failure's state name, next to its Error and Cause, for NotifyError's message. */
+export const FAILED_STEP_FIELD = "Step";
 
 /** Where a failure of NotifyError itself is kept, so the Fail state still reports the original error. */
 export const NOTIFY_FAILURE_KEY = "notificationError";
@@ -82,7 +96,15 @@ export interface AslFailState {
   CausePath: string;
 }
 
-export type AslState = AslTaskState | AslParallelState | AslChoiceState | AslSucceedState | AslFailState;
+export interface AslPassState {
+  Type: "Pass";
+  Comment?: string;
+  Result: string;
+  ResultPath: string;
+  Next: string;
+}
+
+export type AslState = AslTaskState | AslParallelState | AslChoiceState | AslSucceedState | AslFailState | AslPassState;
 
 export interface AslStateMachine {
   Comment?: string;
@@ -102,10 +124,12 @@ export interface RenderAslOptions {
 /**
  * Renders the workflow as an ASL state machine.
  *
- * - every Task retries `definition.retry.errors` plus {@link LAMBDA_RETRY_ERRORS} with the definition's backoff;
- * - every top-level Task and the Parallel catch `States.ALL` into the onError step, with the failure at
- *   `$.<errorKey>` next to the original input; tasks inside a Parallel branch cannot jump out of it,
- *   so their failures reach the same catcher through the Parallel;
+ * - every Task retries `definition.retry.errors` plus {@link LAMBDA_RETRY_ERRORS} with the definition's backoff,
+ *   and {@link TIMEOUT_RETRY_ERRORS} with a retrier of their own (`retry.maxTimeoutRetries` attempts);
+ * - every top-level Task and the Parallel catch `States.ALL` with the failure at `$.<errorKey>` next to the
+ *   original input, then a Pass state `<name>Failed` adds the state's name (`$.<errorKey>.Step`) and goes on
+ *   to the onError step; tasks inside a Parallel branch cannot jump out of it, so their failures reach the
+ *   same catcher through the Parallel (named after the Parallel);
  * - a step with `endWhen` is followed by a Choice that ends the run successfully when that field is true;
  * - the onError step ends in a Fail state that reports the original error and cause.
  *
@@ -119,14 +143,26 @@ export function renderAsl(definition: WorkflowDefinition, functionArns: Record<S
   const errorPath = `$.${errorKey}`;
   const failStateName = "Failed";
 
-  const retrier: AslRetrier = {
-    ErrorEquals: [...new Set([...retry.errors, ...LAMBDA_RETRY_ERRORS])],
-    IntervalSeconds: retry.intervalSeconds,
-    BackoffRate: retry.backoffRate,
-    MaxAttempts: retry.maxRetries,
-    MaxDelaySeconds: retry.maxDelaySeconds,
-  };
+  const backoff = { IntervalSeconds: retry.intervalSeconds, BackoffRate: retry.backoffRate, MaxDelaySeconds: retry.maxDelaySeconds };
+  const retriers = (): AslRetrier[] => [
+    { ErrorEquals: [...new Set([...retry.errors, ...LAMBDA_RETRY_ERRORS])], ...backoff, MaxAttempts: retry.maxRetries },
+    { ErrorEquals: [...TIMEOUT_RETRY_ERRORS], ...backoff, MaxAttempts: retry.maxTimeoutRetries ?? retry.maxRetries },
+  ];
   const catchInto = (next: string, resultPath: string): AslCatcher[] => [{ ErrorEquals: ["States.ALL"], ResultPath: resultPath, Next: next }];
+
+  const states: Record<string, AslState> = {};
+  /** Catches into a Pass state that names the failed state, then the onError step. */
+  const catchNamed = (stateName: string): AslCatcher[] => {
+    const recorder = `${stateName}Failed`;
+    states[recorder] = {
+      Type: "Pass",
+      Comment: `Names ${stateName} as the failed step, for ${onError.name}'s message.`,
+      Result: stateName,
+      ResultPath: `${errorPath}.${FAILED_STEP_FIELD}`,
+      Next: onError.name,
+    };
+    return catchInto(recorder, errorPath);
+  };
 
   const task = (step: TaskStep, transition: Transition, catchers?: AslCatcher[]): AslTaskState => {
     const resource = functionArns[step.handler];
@@ -139,7 +175,7 @@ export function renderAsl(definition: WorkflowDefinition, functionArns: Record<S
       ...(step.receivesRunId ? { Parameters: { "input.$": "$", "runId.$": "$$.Execution.Id" } } : {}),
       ...(step.resultKey ? { ResultPath: `$.${step.resultKey}` } : {}),
       ...(timeout ? { TimeoutSeconds: timeout } : {}),
-      Retry: [{ ...retrier, ErrorEquals: [...retrier.ErrorEquals] }],
+      Retry: retriers(),
       ...(catchers ? { Catch: catchers } : {}),
       ...transition,
     };
@@ -150,11 +186,10 @@ export function renderAsl(definition: WorkflowDefinition, functionArns: Record<S
     Branches: step.branches.map((branch) => ({ StartAt: branch.name, States: { [branch.name]: task(branch, { End: true }) } })),
     ResultPath: `$.${step.resultKey}`,
     // No Retry here: the branch tasks retry themselves; retrying the block would redo the branch that succeeded.
-    Catch: catchInto(onError.name, errorPath),
+    Catch: catchNamed(step.name),
     ...transition,
   });
 
-  const states: Record<string, AslState> = {};
   steps.forEach((step, index) => {
     const next = steps[index + 1]?.name;
     if (step.kind === "parallel") {
@@ -162,13 +197,13 @@ export function renderAsl(definition: WorkflowDefinition, functionArns: Record<S
       return;
     }
     if (!step.endWhen) {
-      states[step.name] = task(step, next ? { Next: next } : { End: true }, catchInto(onError.name, errorPath));
+      states[step.name] = task(step, next ? { Next: next } : { End: true }, catchNamed(step.name));
       return;
     }
     const field = step.endWhen.charAt(0).toUpperCase() + step.endWhen.slice(1);
     const choiceName = `Is${field}`;
     const endName = `Skip${field}`;
-    states[step.name] = task(step, { Next: choiceName }, catchInto(onError.name, errorPath));
+    states[step.name] = task(step, { Next: choiceName }, catchNamed(step.name));
     states[choiceName] = {
       Type: "Choice",
       Comment: `Ends the run when ${step.name} sets "${step.endWhen}" (a duplicate delivery of the same upload).`,

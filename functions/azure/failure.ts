@@ -1,5 +1,6 @@
-import { PERMANENT_CODES, PERMANENT_ERROR_NAME, TRANSIENT_CODES, TRANSIENT_ERROR_NAME } from "../core/errors";
+import { formatErrorMessage, outOfMemoryError, PERMANENT_CODES, PERMANENT_ERROR_NAME, stepTimeoutError, TRANSIENT_CODES, TRANSIENT_ERROR_NAME } from "../core/errors";
 import type { StepFailure } from "../steps/types";
+import { handlersOfState } from "../workflow";
 
 /**
  * How a step's failure crosses the activity → orchestrator boundary on Azure.
@@ -70,23 +71,34 @@ function withCodedMessage(error: unknown): unknown {
 }
 
 const CODE_PATTERN = new RegExp(`\\b(${[...PERMANENT_CODES, ...TRANSIENT_CODES].join("|")}): ([^\\r\\n]*)`);
-// The Functions host's wording when an invocation outlives host.json functionTimeout.
-const HOST_TIMEOUT_PATTERN = /Timeout value of [\d:.]+ (?:was )?exceeded/i;
+// The Functions host's wording when an invocation outlives host.json functionTimeout (https://github.com/Azure/azure-functions-host/issues/4067).
+const HOST_TIMEOUT_PATTERN = /Timeout value of [\d:.]+ (?:was )?exceeded|FunctionTimeoutException/i;
+// A Node worker killed for memory: V8's heap limit aborts it (134), the kernel's OOM killer kills it (137); the host reports
+// WorkerProcessExitException "node exited with code N" (https://github.com/Azure/azure-functions-durable-js/issues/543).
+const OUT_OF_MEMORY_PATTERN = /OutOfMemory|heap out of memory|node exited with code (?:134|137)\b/i;
 
 /**
  * Turns what the orchestrator caught from a failed (retried-out) task into the
- * `{ Error, Cause }` NotifyError takes. The host wraps the activity's message in
+ * `{ Error, Cause, Step }` NotifyError takes. The host wraps the activity's message in
  * its own text (and, with FailureDetails, an error type), so the `CODE: text`
- * part is searched for rather than expected at the start.
+ * part is searched for rather than expected at the start. The host's own failures,
+ * a timeout or a worker that ran out of memory, become TIMEOUT or OUT_OF_MEMORY naming the step.
+ *
+ * @param step the workflow state that failed (a parallel block's name for its branches)
  */
-export function failureFromError(error: unknown): StepFailure {
+export function failureFromError(error: unknown, step?: string): StepFailure {
   const details = (error as { failureDetails?: { errorType?: string; errorMessage?: string } } | undefined)?.failureDetails;
   const text = details ? `${details.errorType ?? ""}: ${details.errorMessage ?? ""}` : error instanceof Error ? error.message : String(error);
   const name = text.includes(PERMANENT_ERROR_NAME) ? PERMANENT_ERROR_NAME : TRANSIENT_ERROR_NAME;
+  const named = step ? { Step: step } : {};
   const coded = CODE_PATTERN.exec(text);
-  if (coded) return { Error: name, Cause: `${coded[1]}: ${coded[2].trim()}` };
+  if (coded) return { Error: name, Cause: `${coded[1]}: ${coded[2].trim()}`, ...named };
+  const keysFor = (field: "timeoutSeconds" | "memoryMb") => [...(step ? handlersOfState(step) : []).map((handler) => `steps.${handler}.${field}`), field];
   if (HOST_TIMEOUT_PATTERN.test(text)) {
-    return { Error: TRANSIENT_ERROR_NAME, Cause: "TIMEOUT: A step ran past the Function App's functionTimeout; raise timeoutSeconds for that step or lower the input limits." };
+    return { Error: TRANSIENT_ERROR_NAME, Cause: formatErrorMessage(stepTimeoutError(step, keysFor("timeoutSeconds"))), ...named };
   }
-  return { Error: name, Cause: text.split(/\r?\n/)[0].trim() };
+  if (OUT_OF_MEMORY_PATTERN.test(text)) {
+    return { Error: PERMANENT_ERROR_NAME, Cause: formatErrorMessage(outOfMemoryError(step, keysFor("memoryMb"))), ...named };
+  }
+  return { Error: name, Cause: text.split(/\r?\n/)[0].trim(), ...named };
 }

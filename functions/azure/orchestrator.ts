@@ -75,7 +75,7 @@ function* runSteps(context: OrchestrationContext, definition: WorkflowDefinition
       }
     } catch (error) {
       // A task that threw until its retries ran out (transient errors only reach here).
-      return { kind: "failed", failure: failureFromError(error), state };
+      return { kind: "failed", failure: failureFromError(error, step.name), state };
     }
   }
   return { kind: "completed", state };

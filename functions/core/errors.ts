@@ -13,6 +13,8 @@ export const PERMANENT_CODES = [
   "EMPTY_INPUT",
   "NOT_FOUND",
   "CONFIG_INVALID",
+  // A step that ran out of memory runs out again on retry: raise its memory instead.
+  "OUT_OF_MEMORY",
 ] as const;
 
 export const TRANSIENT_CODES = ["STORAGE_UNAVAILABLE", "THROTTLED", "TIMEOUT", "INTERNAL"] as const;
@@ -87,6 +89,38 @@ export function parseErrorMessage(message: string | undefined): PipelineError | 
   const code = match[1] as ErrorCode;
   if (![...PERMANENT_CODES, ...TRANSIENT_CODES].includes(code as never)) return undefined;
   return new PipelineError(code, match[2]);
+}
+
+/**
+ * A step ran past its function's timeout (Lambda's `Sandbox.Timedout`, Step Functions' `States.Timeout`,
+ * the Functions host's FunctionTimeoutException), after its retries.
+ *
+ * @param step the workflow state that timed out, when the engine says which
+ * @param settingKeys the config keys that set its timeout, e.g. `["steps.resize.timeoutSeconds"]`
+ */
+export function stepTimeoutError(step?: string, settingKeys: string[] = ["timeoutSeconds"]): PipelineError {
+  const which = step ? `The ${step} step` : "A step";
+  return new PipelineError(
+    "TIMEOUT",
+    `${which} ran past its timeout; raise ${settingKeys.join(" or ")} for it, or lower the input limits (limits.maxPixels).`,
+    step ? { step } : {},
+  );
+}
+
+/**
+ * A step's function ran out of memory (Lambda's `Runtime.OutOfMemory`, an Azure worker killed for memory).
+ * Permanent: the same image needs the same memory on a retry.
+ *
+ * @param step the workflow state that ran out of memory, when the engine says which
+ * @param settingKeys the config keys that set its memory, e.g. `["steps.resize.memoryMb"]`
+ */
+export function outOfMemoryError(step?: string, settingKeys: string[] = ["memoryMb"]): PipelineError {
+  const which = step ? `The ${step} step` : "A step";
+  return new PipelineError(
+    "OUT_OF_MEMORY",
+    `${which} ran out of memory; raise ${settingKeys.join(" or ")} for it, or lower the input limits (limits.maxPixels).`,
+    step ? { step } : {},
+  );
 }
 
 /** One factory for bad parameters, so every message has the same shape. */

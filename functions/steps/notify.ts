@@ -1,4 +1,5 @@
-import { parseErrorMessage, PipelineError, type SerializedError } from "../core/errors";
+import { outOfMemoryError, parseErrorMessage, PipelineError, stepTimeoutError, type SerializedError } from "../core/errors";
+import { handlersOfState } from "../workflow";
 import type { Ports } from "../ports";
 import { finishAndAnnounce } from "./announce";
 import { jobIdFor } from "./jobId";
@@ -32,23 +33,40 @@ export async function notifyError(event: FailedJob | RunScopedInput<FailedJob>, 
   return { jobId, status: "failed", published };
 }
 
+/** Lambda's own names for a function stopped at its timeout, and Step Functions' for a Task past TimeoutSeconds. */
+const TIMEOUT_ERRORS = ["Sandbox.Timedout", "States.Timeout"];
+/** Lambda's name for a function that ran out of memory. */
+const OUT_OF_MEMORY_ERRORS = ["Runtime.OutOfMemory"];
+
 /**
- * Recovers the typed error from what an engine caught: ASL's `{ Error, Cause }`
- * where Cause is Lambda's JSON (`errorMessage`) or a plain `CODE: text` message.
+ * Recovers the typed error from what an engine caught: ASL's `{ Error, Cause, Step }`
+ * where Cause is Lambda's JSON (`errorType`, `errorMessage`) or a plain `CODE: text` message,
+ * and Step the state that failed. A Lambda timeout or out-of-memory becomes TIMEOUT or
+ * OUT_OF_MEMORY naming the step and the config keys that size it.
  */
 export function failureToError(failure: StepFailure | undefined): SerializedError {
   const cause = failure?.Cause ?? "";
   let message: string | undefined = cause;
+  let errorType: string | undefined;
   try {
-    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    const parsed = JSON.parse(cause) as { errorMessage?: string; errorType?: string };
     if (parsed && typeof parsed.errorMessage === "string") message = parsed.errorMessage;
+    if (parsed && typeof parsed.errorType === "string") errorType = parsed.errorType;
   } catch {
     // Cause was a plain message.
   }
   const typed = parseErrorMessage(message);
   if (typed) return typed.toJSON();
-  if (failure?.Error === "States.Timeout") {
-    return new PipelineError("TIMEOUT", "A step ran past its timeout; raise timeoutSeconds for that step or lower the input limits.").toJSON();
+  const names = [failure?.Error, errorType];
+  // The optimized lambda:invoke integration reports both as Lambda.Unknown, with Lambda's message as the cause.
+  const unknown = failure?.Error === "Lambda.Unknown" ? (message ?? "") : "";
+  const handlers = failure?.Step ? handlersOfState(failure.Step) : [];
+  const keysFor = (field: "timeoutSeconds" | "memoryMb") => [...handlers.map((handler) => `steps.${handler}.${field}`), field];
+  if (names.some((name) => name && TIMEOUT_ERRORS.includes(name)) || /Task timed out after/.test(unknown)) {
+    return stepTimeoutError(failure?.Step, keysFor("timeoutSeconds")).toJSON();
+  }
+  if (names.some((name) => name && OUT_OF_MEMORY_ERRORS.includes(name)) || /Runtime\.OutOfMemory/.test(unknown)) {
+    return outOfMemoryError(failure?.Step, keysFor("memoryMb")).toJSON();
   }
   return new PipelineError("INTERNAL", `The workflow failed with ${failure?.Error ?? "an unknown error"}; see the function logs for details.`).toJSON();
 }

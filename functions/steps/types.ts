@@ -90,6 +90,8 @@ export interface OptimizedJob extends ProcessedJob {
 export interface StepFailure {
   Error: string;
   Cause?: string;
+  /** The workflow state that failed, when the engine names it (ASL: a Pass state after the catcher). */
+  Step?: string;
 }
 
 export interface FailedJob extends StartInput {

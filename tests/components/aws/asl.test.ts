@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
-import { aslTaskStates, LAMBDA_RETRY_ERRORS, NOTIFY_FAILURE_KEY, renderAsl, type AslStateMachine } from "../../../components/aws/asl";
+import { aslTaskStates, NOTIFY_FAILURE_KEY, renderAsl, type AslStateMachine } from "../../../components/aws/asl";
+import { failureToError } from "../../../functions/steps/notify";
 import { STEP_HANDLERS, taskSteps, workflow, type StepHandler, type WorkflowDefinition } from "../../../functions/workflow";
 
 // Node 20 lacks Promise.withResolvers, which aws-local-stepfunctions uses on every Task.
@@ -49,31 +50,42 @@ describe("ASL rendered from the workflow definition", () => {
     );
   });
 
-  it("retries every Task on TransientError and Lambda service errors with the definition's backoff", () => {
+  it("retries every Task on TransientError and the Lambda service errors AWS recommends, and a timeout once", () => {
     for (const { name, state } of tasks) {
       assert.deepEqual(
         state.Retry,
         [
           {
-            ErrorEquals: ["TransientError", ...LAMBDA_RETRY_ERRORS],
-            IntervalSeconds: workflow.retry.intervalSeconds,
-            BackoffRate: workflow.retry.backoffRate,
-            MaxAttempts: workflow.retry.maxRetries,
-            MaxDelaySeconds: workflow.retry.maxDelaySeconds,
+            ErrorEquals: [
+              "TransientError",
+              "Lambda.ServiceException",
+              "Lambda.AWSLambdaException",
+              "Lambda.SdkClientException",
+              "Lambda.ClientExecutionTimeoutException",
+              "Lambda.TooManyRequestsException",
+            ],
+            IntervalSeconds: 2,
+            BackoffRate: 2,
+            MaxDelaySeconds: 30,
+            MaxAttempts: 3,
           },
+          { ErrorEquals: ["Sandbox.Timedout", "States.Timeout"], IntervalSeconds: 2, BackoffRate: 2, MaxDelaySeconds: 30, MaxAttempts: 1 },
         ],
         name,
       );
-      assert.ok(!state.Retry.some((r) => r.ErrorEquals.includes("PermanentError") || r.ErrorEquals.includes("States.ALL")), `${name} never retries permanent errors`);
+      const retried = state.Retry.flatMap((r) => r.ErrorEquals);
+      for (const never of ["PermanentError", "States.ALL", "Runtime.OutOfMemory"]) assert.ok(!retried.includes(never), `${name} never retries ${never}`);
     }
   });
 
-  it("catches everything on every top-level Task and on the Parallel into NotifyError, keeping the input", () => {
+  it("catches everything on every top-level Task and on the Parallel, names the state, then runs NotifyError", () => {
     const catchers = Object.entries(machine.States).filter(([name, state]) => (state.Type === "Task" || state.Type === "Parallel") && name !== "NotifyError");
 
     assert.deepEqual(catchers.map(([name]) => name), ["Validate", "Process", "Optimize", "NotifySuccess"]);
     for (const [name, state] of catchers) {
-      assert.deepEqual("Catch" in state && state.Catch, [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "NotifyError" }], name);
+      assert.deepEqual("Catch" in state && state.Catch, [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: `${name}Failed` }], name);
+      const recorder = machine.States[`${name}Failed`];
+      assert.deepEqual(recorder && { ...recorder, Comment: undefined }, { Type: "Pass", Comment: undefined, Result: name, ResultPath: "$.error.Step", Next: "NotifyError" }, name);
     }
   });
 
@@ -115,6 +127,10 @@ describe("ASL rendered from the workflow definition", () => {
       NotifySuccess: "$.notified",
       NotifyError: "$.notified",
       Failed: undefined,
+      ValidateFailed: "$.error.Step",
+      ProcessFailed: "$.error.Step",
+      OptimizeFailed: "$.error.Step",
+      NotifySuccessFailed: "$.error.Step",
     });
     assert.equal(machine.States.NotifySuccess?.Type === "Task" && machine.States.NotifySuccess.End, true);
   });
@@ -128,9 +144,11 @@ describe("ASL rendered from the workflow definition", () => {
   it("follows a change of retry policy in the definition", () => {
     const changed: WorkflowDefinition = { ...workflow, retry: { ...workflow.retry, maxRetries: 6, intervalSeconds: 1 } };
 
-    const retry = aslTaskStates(renderAsl(changed, ARNS)).map(({ state }) => state.Retry[0]);
+    const retry = aslTaskStates(renderAsl(changed, ARNS)).flatMap(({ state }) => state.Retry);
 
-    assert.ok(retry.every((r) => r?.MaxAttempts === 6 && r.IntervalSeconds === 1));
+    assert.equal(retry.length, 12);
+    assert.ok(retry.every((r) => r.IntervalSeconds === 1));
+    assert.deepEqual([...new Set(retry.map((r) => r.MaxAttempts))], [6, 1]);
   });
 
   it("refuses to render without an ARN for a handler the workflow calls", () => {
@@ -252,6 +270,81 @@ describe("ASL run by aws-local-stepfunctions (the local runtime's engine)", () =
     assert.equal(result.error?.name, "TransientError");
     assert.equal(result.calls.filter((c) => c.state === "Validate").length, 1 + workflow.retry.maxRetries);
     assert.deepEqual((result.calls.find((c) => c.state === "NotifyError")?.input as { input: { sourceKey: string } }).input.sourceKey, "photo.jpg");
+  });
+
+  /** What Lambda hands Step Functions when it stops a function at its timeout. */
+  const lambdaTimeout = () =>
+    Object.assign(new Error(JSON.stringify({ errorType: "Sandbox.Timedout", errorMessage: "RequestId: 4e1c Error: Task timed out after 30.00 seconds" })), { name: "Sandbox.Timedout" });
+
+  /** NotifyError as deployed turns the caught failure into the recorded code (functions/steps/notify.ts). */
+  const recordingNotifyError = (i: Record<string, unknown>) => {
+    const { input } = i as { input: { jobId?: string; error: { Error: string; Cause?: string; Step?: string } } };
+    return { jobId: input.jobId ?? "unknown", status: "failed", published: true, recorded: failureToError(input.error) };
+  };
+
+  it("retries a Lambda timeout (Sandbox.Timedout) once, then NotifyError records TIMEOUT naming the step", async () => {
+    let attempts = 0;
+    const result = await run(
+      { sourceKey: "huge.jpg" },
+      {
+        Optimize: () => {
+          attempts += 1;
+          throw lambdaTimeout();
+        },
+        NotifyError: recordingNotifyError,
+      },
+    );
+
+    assert.equal(result.status, "failed");
+    assert.equal(result.error?.name, "Sandbox.Timedout");
+    assert.equal(attempts, 2, "the first attempt and one retry");
+    const notifyError = result.calls.filter((c) => c.state === "NotifyError");
+    assert.equal(notifyError.length, 1);
+    const { input } = notifyError[0]?.input as { input: { error: { Error: string; Step: string } } };
+    assert.equal(input.error.Error, "Sandbox.Timedout");
+    assert.equal(input.error.Step, "Optimize");
+    const recorded = recordingNotifyError(notifyError[0]!.input).recorded;
+    assert.equal(recorded.code, "TIMEOUT");
+    assert.match(recorded.message, /The Optimize step ran past its timeout; raise steps\.optimize\.timeoutSeconds or timeoutSeconds/);
+  });
+
+  it("goes on when a timed-out step succeeds on its retry", async () => {
+    let attempts = 0;
+    const result = await run(
+      { sourceKey: "photo.jpg" },
+      {
+        Validate: ({ input: i }) => {
+          attempts += 1;
+          if (attempts === 1) throw lambdaTimeout();
+          return { jobId: "job-photo.jpg", sourceKey: (i as Record<string, unknown>).sourceKey, duplicate: false };
+        },
+      },
+    );
+
+    assert.equal(result.status, "succeeded");
+    assert.equal(attempts, 2);
+  });
+
+  it("never retries an out-of-memory in a branch; NotifyError records OUT_OF_MEMORY naming the block", async () => {
+    let attempts = 0;
+    const result = await run(
+      { sourceKey: "huge.png" },
+      {
+        Resize: () => {
+          attempts += 1;
+          throw Object.assign(new Error(JSON.stringify({ errorType: "Runtime.OutOfMemory", errorMessage: "RequestId: 9a2b Error: Runtime exited with error: signal: killed" })), { name: "Runtime.OutOfMemory" });
+        },
+        NotifyError: recordingNotifyError,
+      },
+    );
+
+    assert.equal(result.status, "failed");
+    assert.equal(attempts, 1);
+    const notifyError = result.calls.find((c) => c.state === "NotifyError");
+    const recorded = recordingNotifyError(notifyError!.input).recorded;
+    assert.equal(recorded.code, "OUT_OF_MEMORY");
+    assert.equal(recorded.permanent, true);
+    assert.match(recorded.message, /The Process step ran out of memory; raise steps\.resize\.memoryMb or steps\.applyFilters\.memoryMb or memoryMb/);
   });
 
   it("still fails with the original error when NotifyError itself fails", async () => {

@@ -209,7 +209,7 @@ describe("Azure orchestrator (durable-functions replay engine)", () => {
       assert.equal(calls.filter((c) => c.name === "Optimize").length, workflow.retry.maxRetries + 1);
       assert.deepEqual(sleeps, [2000, 4000, 8000, 16000], "the extension times a backoff after the last attempt too");
       const notifyError = calls.find((c) => c.name === "NotifyError");
-      assert.deepEqual((notifyError?.input as { input: { error: unknown } }).input.error, { Error: "TransientError", Cause: "THROTTLED: Blob Storage throttled the request; the step will be retried." });
+      assert.deepEqual((notifyError?.input as { input: { error: unknown } }).input.error, { Error: "TransientError", Cause: "THROTTLED: Blob Storage throttled the request; the step will be retried.", Step: "Optimize" });
       assert.equal(calls.at(-1)?.name, "NotifyError");
       assert.match(String(result.output), /^TransientError: THROTTLED: /);
     });
