@@ -54,6 +54,8 @@ export const configSchema = z
     /** Per-step overrides, e.g. `{ resize: { memoryMb: 2048 } }`. */
     steps: z.partialRecord(z.enum(STEP_HANDLERS), stepSettingSchema).default({}),
     workflowType: z.enum(["STANDARD", "EXPRESS"]).default("STANDARD"),
+    /** Whole-run timeout in seconds; unset = 300 for EXPRESS, 900 (or what the steps need) for STANDARD. */
+    workflowTimeoutSeconds: optionalInt(1, 365 * 24 * 3600),
     notificationEmail: z.preprocess(emptyToUndefined, z.email().optional()),
     /** Days uploads' noncurrent versions, incomplete uploads and job records are kept. */
     retentionDays: z.number().int().min(1, "retention below 1 day would delete data before anyone can look at it").max(3650).default(30),
@@ -158,6 +160,7 @@ export const CONFIG_KEY_TYPES = {
   timeoutSeconds: "integer",
   steps: "object",
   workflowType: "string",
+  workflowTimeoutSeconds: "integer",
   notificationEmail: "string",
   retentionDays: "integer",
   logRetentionDays: "integer",

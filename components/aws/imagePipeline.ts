@@ -6,6 +6,7 @@ import { JOBS_TABLE_KEY, JOBS_TABLE_TTL_ATTRIBUTE, LAMBDA_ENV, lambdaEnvironment
 import { stuckAfterSeconds } from "../../functions/steps/sweep";
 import { STEP_HANDLERS, SWEEP_HANDLER, workflow as defaultWorkflow, type FunctionHandler, type StepHandler, type WorkflowDefinition } from "../../functions/workflow";
 import { StepFunction } from "./functions";
+import { runTimeoutSeconds } from "./limits";
 import { PrivateNetwork } from "./network";
 import { PipelineStateMachine } from "./stateMachine";
 import { SecureBucket } from "./storage";
@@ -78,7 +79,9 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
 
   constructor(name: string, args: AwsImagePipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:aws:ImagePipeline", name, {}, opts);
-    const { config, entry = AWS_HANDLERS_ENTRY, workflow = defaultWorkflow } = args;
+    const { config, entry = AWS_HANDLERS_ENTRY, workflow: baseWorkflow = defaultWorkflow } = args;
+    // The run timeout the state machine enforces (Express: at most 5 minutes); the sweep's threshold follows it.
+    const workflow: WorkflowDefinition = { ...baseWorkflow, timeoutSeconds: runTimeoutSeconds(config, baseWorkflow) };
     const { region, kmsKeyArn, retentionDays, logRetentionDays } = config;
     const regional = region ? { region } : {};
     const tags = pipelineTags(config);
@@ -191,7 +194,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       { parent: this },
     );
 
-    // The stuck-job sweep: the same bundle and access, a small fixed size, one at a time, on a schedule.
+    // The stuck-job sweep: the same bundle and access, a small fixed size, on a schedule.
     const sweeper = new StepFunction(
       `${name}-${SWEEP_HANDLER}`,
       {
@@ -204,7 +207,9 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
         environment: { ...environment, [LAMBDA_ENV.stuckAfterSeconds]: String(stuckAfterSeconds(workflow)) },
         logRetentionDays,
         access,
-        reservedConcurrency: 1,
+        // Reserving even 1 fails on accounts whose quota leaves under 100 unreserved (new accounts: 10), so only on request
+        // (https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html; https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+        reservedConcurrency: config.reservedConcurrency,
         vpc,
         tags,
         region,

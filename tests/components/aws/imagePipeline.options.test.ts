@@ -38,7 +38,7 @@ describe("AwsImagePipeline, every option on", () => {
       retentionDays: 7,
       logRetentionDays: 90,
       dataClassification: "confidential",
-      steps: { optimize: { memoryMb: 3008, timeoutSeconds: 120 } },
+      steps: { optimize: { memoryMb: 3008, timeoutSeconds: 45 } },
       protectData: false,
     });
     pipeline = new AwsImagePipeline(NAME, { config, code: stubCode() });
@@ -148,6 +148,16 @@ describe("AwsImagePipeline, every option on", () => {
     for (const resource of pipeline.dataResources) assert.equal((resource as unknown as { __protect?: boolean }).__protect, false);
   });
 
+  it("times an Express run out at its 5-minute ceiling, and the sweep's threshold follows it", () => {
+    const asl = JSON.parse(one("aws:sfn/stateMachine:StateMachine", `${NAME}-workflow`).inputs.definition) as AslStateMachine;
+    const sweep = one("aws:lambda/function:Function", `${NAME}-sweepStuckJobs`).inputs;
+
+    assert.equal(asl.TimeoutSeconds, 300);
+    // 300 s run timeout plus the sweep's 5-minute margin.
+    assert.equal(sweep.environment.variables.STUCK_AFTER_SECONDS, "600");
+    assert.equal(sweep.reservedConcurrentExecutions, 5, "reserved only because reservedConcurrency asks for it");
+  });
+
   it("logs an Express workflow at level ALL, still without execution data", () => {
     const { inputs } = one("aws:sfn/stateMachine:StateMachine", `${NAME}-workflow`);
 
@@ -162,12 +172,12 @@ describe("AwsImagePipeline, every option on", () => {
       assert.deepEqual(inputs.architectures, ["x86_64"]);
       assert.equal(inputs.reservedConcurrentExecutions, 5);
       assert.equal(inputs.memorySize, handler === "optimize" ? 3008 : 1024);
-      assert.equal(inputs.timeout, handler === "optimize" ? 120 : 30);
+      assert.equal(inputs.timeout, handler === "optimize" ? 45 : 30);
       assert.equal(inputs.environment.variables.JOB_RETENTION_DAYS, "7");
       assert.equal(one("aws:cloudwatch/logGroup:LogGroup", `${NAME}-${handler}-logs`).inputs.retentionInDays, 90);
     }
     const asl = JSON.parse(one("aws:sfn/stateMachine:StateMachine", `${NAME}-workflow`).inputs.definition) as AslStateMachine;
-    assert.equal(aslTaskStates(asl).find((t) => t.name === "Optimize")?.state.TimeoutSeconds, 130);
+    assert.equal(aslTaskStates(asl).find((t) => t.name === "Optimize")?.state.TimeoutSeconds, 55);
   });
 
   it("subscribes the notification email to the topic", () => {

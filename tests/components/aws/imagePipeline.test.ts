@@ -6,7 +6,6 @@ import { AwsImagePipeline } from "../../../components/aws/imagePipeline";
 import { START_INPUT_TEMPLATE } from "../../../components/aws/trigger";
 import { loadConfig } from "../../../components/config";
 import { STEP_HANDLERS, SWEEP_HANDLER, taskSteps, workflow, type FunctionHandler } from "../../../functions/workflow";
-import { stuckAfterSeconds } from "../../../functions/steps/sweep";
 import { isTaggable, outputValue, setupPulumiMocks, type PulumiMocks, type RecordedResource } from "../../helpers/pulumiMocks";
 import { assertLeastPrivilege, grants } from "./policyAssertions";
 
@@ -243,7 +242,7 @@ describe("AwsImagePipeline, default stack", () => {
       );
     });
 
-    it("runs the stuck-job sweep every 5 minutes, small, one at a time, invocable only by its schedule", () => {
+    it("runs the stuck-job sweep every 5 minutes, small, unreserved, invocable only by its schedule", () => {
       const { inputs } = fn(SWEEP_HANDLER);
       const rule = mocks.get(T.rule, `${NAME}-sweep-rule`);
       const target = mocks.get(T.target, `${NAME}-sweep-target`);
@@ -251,8 +250,10 @@ describe("AwsImagePipeline, default stack", () => {
 
       assert.equal(inputs.memorySize, 256);
       assert.equal(inputs.timeout, 120);
-      assert.equal(inputs.reservedConcurrentExecutions, 1);
-      assert.equal(inputs.environment.variables.STUCK_AFTER_SECONDS, String(stuckAfterSeconds(workflow)));
+      // A new account's quota of 10 leaves no room to reserve any: nothing is reserved unless reservedConcurrency asks.
+      assert.equal(inputs.reservedConcurrentExecutions, undefined);
+      // Standard: the 15-minute run timeout plus the 5-minute margin.
+      assert.equal(inputs.environment.variables.STUCK_AFTER_SECONDS, "1200");
       assert.equal(rule.inputs.scheduleExpression, "rate(5 minutes)");
       assert.equal(target.inputs.rule, rule.state.name ?? `${NAME}-sweep-rule`);
       assert.equal(target.inputs.arn, functionArn(SWEEP_HANDLER));
@@ -379,7 +380,7 @@ describe("AwsImagePipeline, default stack", () => {
       );
     });
 
-    it("retries every Task and catches into NotifyError, with task timeouts just over the functions' own", () => {
+    it("retries every Task and catches into NotifyError (through a state naming the failed step), with task timeouts just over the functions' own", () => {
       for (const { name, state, inBranch } of aslTaskStates(asl())) {
         assert.ok(state.Retry[0]?.ErrorEquals.includes("TransientError"), `${name} retries transient errors`);
         assert.equal(state.TimeoutSeconds, 40, `${name} times out after the function's 30 s plus a margin`);
@@ -387,7 +388,7 @@ describe("AwsImagePipeline, default stack", () => {
       }
       const parallel = asl().States.Process;
       assert.ok(parallel?.Type === "Parallel");
-      assert.deepEqual(parallel.Catch, [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "NotifyError" }]);
+      assert.deepEqual(parallel.Catch, [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "ProcessFailed" }]);
     });
 
     it("has a role Step Functions assumes for this account, allowed to invoke only its six functions", () => {
