@@ -69,6 +69,8 @@ export const configSchema = z
     kmsKeyArn: optionalString,
     reservedConcurrency: optionalInt(1, 10000),
     vpc: z.boolean().default(false),
+    /** AWS: S3 server access logs of the uploads and renditions buckets into a dedicated log bucket, or none. */
+    accessLogging: z.enum(["server", "off"]).default("server"),
     /** Protect the resources that hold data (buckets/containers, storage account, jobs table) from deletion by `pulumi destroy`. */
     protectData: z.boolean().default(true),
     /** Who may upload besides the deployer: Entra object ids (Azure) or IAM principal ARNs (AWS). */
@@ -172,6 +174,7 @@ export const CONFIG_KEY_TYPES = {
   kmsKeyArn: "string",
   reservedConcurrency: "integer",
   vpc: "boolean",
+  accessLogging: "string",
   protectData: "boolean",
   uploaders: "array",
   azure: "object",

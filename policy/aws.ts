@@ -170,6 +170,23 @@ export const s3UploadsVersioning: StackValidationPolicy = {
   },
 };
 
+export const s3UploadsAccessLogging: StackValidationPolicy = {
+  name: "aws-s3-uploads-access-logging",
+  description:
+    "The uploads bucket (recognized as for aws-s3-uploads-versioning) has S3 server access logging into another bucket, so who uploaded, read or deleted an original can be audited. Advisory: the accessLogging config key may turn it off.",
+  enforcementLevel: "advisory",
+  severity: "medium",
+  configSchema: { properties: { uploadsNamePattern: { type: "string", default: UPLOADS_DEFAULTS.uploadsNamePattern } } },
+  validateStack: (args, report) => {
+    const pattern = new RegExp(configOf(args, UPLOADS_DEFAULTS).uploadsNamePattern, "i");
+    eachBucketNeeds(args, report, AWS.logging,
+      (logging) => { const target = logging.props.targetBucket; return isUnknown(target) || (typeof target === "string" && target.length > 0); },
+      (bucket) => (asArray(bucket.props.loggings) ?? []).length > 0,
+      (bucket) => `${label(bucket.resource.type, bucket.resource.name)} holds uploads but has no server access logging; add a BucketLogging with a targetBucket (a dedicated log bucket), or set accessLogging to server.`,
+      (bucket) => isUploadsBucket(bucket, pattern));
+  },
+};
+
 function hasTlsOnlyStatement(document: ParsedDocument): boolean {
   return document.kind === "unknown" || (document.kind === "document" && (document.unknownStatements > 0 || document.statements.some(isTlsOnlyStatement)));
 }
@@ -500,6 +517,6 @@ export const awsResourcePolicies = [
   iamNoWildcardResources,
 ];
 
-export const awsStackPolicies = [s3BucketPublicAccessBlocked, s3BucketDefaultEncryption, s3UploadsVersioning, s3BucketTlsOnly, s3BucketLifecycle, eventTriggerDeadLetter];
+export const awsStackPolicies = [s3BucketPublicAccessBlocked, s3BucketDefaultEncryption, s3UploadsVersioning, s3UploadsAccessLogging, s3BucketTlsOnly, s3BucketLifecycle, eventTriggerDeadLetter];
 
 export const awsPolicies = [...awsResourcePolicies, ...awsStackPolicies];

@@ -13,6 +13,7 @@ export const AWS = {
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
   ],
   versioning: ["aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2"],
+  logging: ["aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2"],
   bucketPolicy: ["aws:s3/bucketPolicy:BucketPolicy"],
   lifecycle: [
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",

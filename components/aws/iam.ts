@@ -239,3 +239,26 @@ export function tlsOnlyBucketPolicy(bucketArn: string): PolicyDocument & { State
     ],
   };
 }
+
+/**
+ * The access-log bucket's policy: TLS only, and S3's logging service may write under `prefix` for the
+ * named source buckets of this account only, as the S3 guide's example grants it
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html).
+ */
+export function accessLogBucketPolicy(bucketArn: string, prefix: string, sourceBucketArns: string[], accountId: string): PolicyDocument & { Statement: (PolicyStatement & { Principal: string | { Service: string } })[] } {
+  const tlsOnly = tlsOnlyBucketPolicy(bucketArn);
+  return {
+    ...tlsOnly,
+    Statement: [
+      ...tlsOnly.Statement,
+      {
+        Sid: "S3ServerAccessLogsDelivery",
+        Effect: "Allow",
+        Principal: { Service: "logging.s3.amazonaws.com" },
+        Action: ["s3:PutObject"],
+        Resource: [`${bucketArn}/${prefix}*`],
+        Condition: { ArnLike: { "aws:SourceArn": sourceBucketArns }, StringEquals: { "aws:SourceAccount": accountId } },
+      },
+    ],
+  };
+}

@@ -6,6 +6,7 @@ import { JOBS_TABLE_KEY, JOBS_TABLE_TTL_ATTRIBUTE, LAMBDA_ENV, lambdaEnvironment
 import { stuckAfterSeconds } from "../../functions/steps/sweep";
 import { STEP_HANDLERS, SWEEP_HANDLER, workflow as defaultWorkflow, type FunctionHandler, type StepHandler, type WorkflowDefinition } from "../../functions/workflow";
 import { StepFunction } from "./functions";
+import { AccessLogs } from "./accessLogs";
 import { runTimeoutSeconds } from "./limits";
 import { PrivateNetwork } from "./network";
 import { PipelineStateMachine } from "./stateMachine";
@@ -76,6 +77,8 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
   readonly sweepFunctionName: pulumi.Output<string>;
   /** The private VPC when `config.vpc` is on. */
   readonly vpcId?: pulumi.Output<string>;
+  /** The S3 server access log bucket when `config.accessLogging` is `server`. */
+  readonly accessLogsBucket?: pulumi.Output<string>;
 
   constructor(name: string, args: AwsImagePipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:aws:ImagePipeline", name, {}, opts);
@@ -128,6 +131,16 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       dataOptions,
     );
     this.dataResources = [uploads.bucket, renditions.bucket, table];
+
+    // Who read, wrote or deleted which image: renditions too, since they are the processed copies users fetch.
+    const accessLogs =
+      config.accessLogging === "server"
+        ? new AccessLogs(
+            `${name}-access-logs`,
+            { sources: { uploads: { bucket: uploads.bucketName, arn: uploads.arn }, renditions: { bucket: renditions.bucketName, arn: renditions.arn } }, retentionDays, accountId, tags, region },
+            { parent: this },
+          )
+        : undefined;
 
     const topic = new aws.sns.Topic(`${name}-notifications`, { kmsMasterKeyId: kmsKeyArn ?? "alias/aws/sns", ...regional, tags }, { parent: this });
     if (config.notificationEmail) {
@@ -228,6 +241,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
     this.tableName = table.name;
     this.topicArn = topic.arn;
     this.vpcId = network?.vpcId;
+    this.accessLogsBucket = accessLogs?.bucketName;
 
     this.uploadsStore = this.uploadsBucket;
     this.renditionsStore = this.renditionsBucket;
@@ -258,6 +272,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       sweepFunctionName: this.sweepFunctionName,
       deadLetterQueueUrl: this.deadLetterQueueUrl,
       vpcId: this.vpcId,
+      accessLogsBucket: this.accessLogsBucket,
     });
   }
 }

@@ -25,16 +25,21 @@ export interface SecureBucketArgs {
   kmsKeyArn?: pulumi.Input<string>;
   /** Send object events to EventBridge (the pipeline's trigger). */
   eventBridge?: boolean;
+  /** Current objects expire after this many days (logs); unset = never. */
+  expireAfterDays?: number;
+  /** The bucket policy document for the bucket's ARN; default: TLS only. */
+  policy?: (bucketArn: string) => pulumi.Input<string>;
 }
 
 export class SecureBucket extends pulumi.ComponentResource {
   readonly bucket: aws.s3.Bucket;
   readonly bucketName: pulumi.Output<string>;
   readonly arn: pulumi.Output<string>;
+  readonly policy: aws.s3.BucketPolicy;
 
   constructor(name: string, args: SecureBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:aws:SecureBucket", name, {}, opts);
-    const { tags, region, versioning = false, retentionDays, expiringPrefixes = {}, infrequentAccessAfterDays, kmsKeyArn, eventBridge = false } = args;
+    const { tags, region, versioning = false, retentionDays, expiringPrefixes = {}, infrequentAccessAfterDays, kmsKeyArn, eventBridge = false, expireAfterDays, policy } = args;
     const regional = region ? { region } : {};
     const child = { parent: this };
 
@@ -86,6 +91,9 @@ export class SecureBucket extends pulumi.ComponentResource {
     for (const [prefix, days] of Object.entries(expiringPrefixes)) {
       rules.push({ id: `expire-${prefix.replace(/[^a-zA-Z0-9-]/g, "") || "all"}`, status: "Enabled", filter: { prefix }, expiration: { days } });
     }
+    if (expireAfterDays) {
+      rules.push({ id: "expire-current", status: "Enabled", filter: { prefix: "" }, expiration: { days: expireAfterDays } });
+    }
     if (infrequentAccessAfterDays) {
       rules.push({
         id: "infrequent-access",
@@ -107,9 +115,9 @@ export class SecureBucket extends pulumi.ComponentResource {
       { parent: this, dependsOn: versioningConfig ? [versioningConfig] : [] },
     );
 
-    new aws.s3.BucketPolicy(
+    this.policy = new aws.s3.BucketPolicy(
       `${name}-policy`,
-      { bucket, policy: this.bucket.arn.apply((arn) => JSON.stringify(tlsOnlyBucketPolicy(arn))), ...regional },
+      { bucket, policy: this.bucket.arn.apply((arn): pulumi.Output<string> => pulumi.output(policy ? policy(arn) : JSON.stringify(tlsOnlyBucketPolicy(arn)))), ...regional },
       // S3 applies bucket settings one at a time; ordering avoids "conflicting conditional operation".
       { parent: this, dependsOn: [publicAccess, ownership] },
     );

@@ -16,6 +16,7 @@ import {
   s3BucketTlsOnly,
   s3EncryptionConfigured,
   s3PublicAccessBlockComplete,
+  s3UploadsAccessLogging,
   s3UploadsVersioning,
   sfnLoggingEnabled,
   sfnTracingEnabled,
@@ -145,6 +146,33 @@ describe("AWS policies", () => {
       assert.deepEqual(await violationsOf(s3BucketDefaultEncryption, [renditionsBucket]), [
         'The aws.s3.Bucket "pipeline-renditions" has no BucketServerSideEncryptionConfiguration; add one with SSE-S3 (AES256) or SSE-KMS.',
       ]);
+    });
+  });
+
+  describe("aws-s3-uploads-access-logging", () => {
+    const logBucket: TestResource = { type: BUCKET, name: "pipeline-access-logs-bucket", props: { bucket: "pipeline-access-logs-bucket-9f8e7d6" } };
+    const logging = (targetBucket: unknown) => attached(AWS.logging[0], uploadsBucket, { targetBucket, targetPrefix: "s3-access/uploads/" });
+
+    it("passes an uploads bucket that logs its requests into a log bucket, and ignores other buckets", async () => {
+      assert.deepEqual(await violationsOf(s3UploadsAccessLogging, [uploadsBucket, logging("pipeline-access-logs-bucket-9f8e7d6"), logBucket, renditionsBucket]), []);
+    });
+
+    it("reports an uploads bucket without server access logging", async () => {
+      assert.deepEqual(await violationsOf(s3UploadsAccessLogging, [uploadsBucket, logBucket, renditionsBucket]), [
+        'The aws.s3.Bucket "pipeline-uploads" holds uploads but has no server access logging; add a BucketLogging with a targetBucket (a dedicated log bucket), or set accessLogging to server.',
+      ]);
+    });
+
+    it("reports an uploads bucket whose logging names no target bucket", async () => {
+      assert.equal((await violationsOf(s3UploadsAccessLogging, [uploadsBucket, logging("")])).length, 1);
+    });
+
+    it("accepts a target bucket not known until the deploy (preview)", async () => {
+      assert.deepEqual(await violationsOf(s3UploadsAccessLogging, [uploadsBucket, logging(UNKNOWN)]), []);
+    });
+
+    it("is advisory, since the accessLogging config key may turn logging off", () => {
+      assert.equal(s3UploadsAccessLogging.enforcementLevel, "advisory");
     });
   });
 

@@ -158,6 +158,12 @@ describe("AwsImagePipeline, every option on", () => {
     assert.equal(sweep.reservedConcurrentExecutions, 5, "reserved only because reservedConcurrency asks for it");
   });
 
+  it("encrypts the access-log bucket with SSE-S3 even with a KMS key (log delivery does not support SSE-KMS)", () => {
+    assert.deepEqual(one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", `${NAME}-access-logs-bucket-encryption`).inputs.rules, [
+      { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
+    ]);
+  });
+
   it("logs an Express workflow at level ALL, still without execution data", () => {
     const { inputs } = one("aws:sfn/stateMachine:StateMachine", `${NAME}-workflow`);
 

@@ -38,6 +38,7 @@ const T = {
   permission: "aws:lambda/permission:Permission",
   queue: "aws:sqs/queue:Queue",
   queuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
+  logging: "aws:s3/bucketLogging:BucketLogging",
 } as const;
 
 const bucketArn = (name: string) => `arn:aws:s3:::${name}`;
@@ -73,14 +74,16 @@ describe("AwsImagePipeline, default stack", () => {
         [T.role]: 9,
         [T.rolePolicy]: 9,
         [T.fn]: 7,
-        [T.bucket]: 2,
-        [T.lifecycle]: 2,
+        // Uploads, renditions, and the access-log bucket with their server access logging.
+        [T.bucket]: 3,
+        [T.lifecycle]: 3,
         [T.notification]: 1,
-        [T.ownership]: 2,
-        [T.bucketPolicy]: 2,
-        [T.publicAccess]: 2,
-        [T.encryption]: 2,
-        [T.versioning]: 1,
+        [T.ownership]: 3,
+        [T.bucketPolicy]: 3,
+        [T.publicAccess]: 3,
+        [T.encryption]: 3,
+        [T.versioning]: 2,
+        [T.logging]: 2,
         [T.stateMachine]: 1,
         [T.topic]: 1,
       });
@@ -91,6 +94,8 @@ describe("AwsImagePipeline, default stack", () => {
 
       assert.deepEqual(components.sort(), [
         `image-pipeline:aws:ImagePipeline ${NAME}`,
+        `image-pipeline:aws:AccessLogs ${NAME}-access-logs`,
+        `image-pipeline:aws:SecureBucket ${NAME}-access-logs-bucket`,
         `image-pipeline:aws:SecureBucket ${NAME}-renditions`,
         `image-pipeline:aws:SecureBucket ${NAME}-uploads`,
         `image-pipeline:aws:StateMachine ${NAME}-workflow`,
@@ -103,7 +108,8 @@ describe("AwsImagePipeline, default stack", () => {
     it("parents every resource to the pipeline or one of its components, and names it after the pipeline", () => {
       const components = new Set(mocks.resources.filter((r) => !r.custom).map((r) => r.type));
       for (const r of mocks.resources.filter((r) => r.type !== "image-pipeline:aws:ImagePipeline")) {
-        const expectedParent = r.custom ? components : new Set(["image-pipeline:aws:ImagePipeline"]);
+        // The access-log bucket is a SecureBucket of the AccessLogs component.
+        const expectedParent = r.custom ? components : new Set(["image-pipeline:aws:ImagePipeline", ...(r.type === "image-pipeline:aws:SecureBucket" ? ["image-pipeline:aws:AccessLogs"] : [])]);
         assert.ok(r.parentType && expectedParent.has(r.parentType), `${r.type} ${r.name} has parent ${r.parentType}`);
         assert.ok(r.name.startsWith(`${NAME}-`), `${r.type} ${r.name} derives its name from the pipeline`);
       }
@@ -112,7 +118,7 @@ describe("AwsImagePipeline, default stack", () => {
     it("tags every taggable resource with project, stack, data-classification and the configured tags", () => {
       const taggable = mocks.customResources().filter((r) => isTaggable(r.type));
 
-      assert.equal(taggable.length, 2 + 1 + 1 + 8 + 9 + 7 + 1 + 2 + 1, "buckets, table, topic, log groups, roles, functions, state machine, rules, dead-letter queue");
+      assert.equal(taggable.length, 3 + 1 + 1 + 8 + 9 + 7 + 1 + 2 + 1, "buckets, table, topic, log groups, roles, functions, state machine, rules, dead-letter queue");
       for (const r of taggable) {
         assert.deepEqual(r.inputs.tags, { owner: "platform-team", project: "image-pipeline", stack: "dev", "data-classification": "internal" }, `${r.type} ${r.name}`);
       }
@@ -130,9 +136,47 @@ describe("AwsImagePipeline, default stack", () => {
       return found;
     };
 
-    it("versions uploads only", () => {
+    it("versions uploads (and the access-log bucket), not renditions", () => {
       assert.deepEqual(forBucket(T.versioning, "uploads", "versioning").inputs.versioningConfiguration, { status: "Enabled" });
-      assert.equal(mocks.ofType(T.versioning).length, 1);
+      assert.deepEqual(mocks.ofType(T.versioning).map((v) => v.name).sort(), [`${NAME}-access-logs-bucket-versioning`, `${NAME}-uploads-versioning`]);
+    });
+
+    it("logs every request to uploads and renditions into the access-log bucket, date-partitioned", () => {
+      for (const bucket of ["uploads", "renditions"] as const) {
+        const logging = mocks.get(T.logging, `${NAME}-access-logs-${bucket}`);
+        assert.equal(logging.inputs.bucket, `${NAME}-${bucket}`);
+        assert.equal(logging.inputs.targetBucket, `${NAME}-access-logs-bucket`);
+        assert.equal(logging.inputs.targetPrefix, `s3-access/${bucket}/`);
+        assert.deepEqual(logging.inputs.targetObjectKeyFormat, { partitionedPrefix: { partitionDateSource: "EventTime" } });
+      }
+    });
+
+    it("keeps access logs private, TLS-only and SSE-S3 encrypted, writable only by S3 log delivery for these buckets of this account", () => {
+      const logs = bucketArn(`${NAME}-access-logs-bucket`);
+      const policy = JSON.parse(mocks.get(T.bucketPolicy, `${NAME}-access-logs-bucket-policy`).inputs.policy);
+
+      assert.deepEqual(policy.Statement, [
+        { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: ["s3:*"], Resource: [logs, `${logs}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } },
+        {
+          Sid: "S3ServerAccessLogsDelivery",
+          Effect: "Allow",
+          Principal: { Service: "logging.s3.amazonaws.com" },
+          Action: ["s3:PutObject"],
+          Resource: [`${logs}/s3-access/*`],
+          Condition: { ArnLike: { "aws:SourceArn": [bucketArn(`${NAME}-uploads`), bucketArn(`${NAME}-renditions`)] }, StringEquals: { "aws:SourceAccount": ACCOUNT } },
+        },
+      ]);
+      assert.deepEqual(mocks.get(T.encryption, `${NAME}-access-logs-bucket-encryption`).inputs.rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]);
+      const block = mocks.get(T.publicAccess, `${NAME}-access-logs-bucket-public-access`).inputs;
+      assert.deepEqual([block.blockPublicAcls, block.blockPublicPolicy, block.ignorePublicAcls, block.restrictPublicBuckets], [true, true, true, true]);
+      assert.equal(mocks.ofType(T.logging).some((l) => l.inputs.bucket === `${NAME}-access-logs-bucket`), false, "the log bucket does not log itself");
+    });
+
+    it("expires access logs and their noncurrent versions after retentionDays (30)", () => {
+      const rules = mocks.get(T.lifecycle, `${NAME}-access-logs-bucket-lifecycle`).inputs.rules as { id: string; expiration?: unknown; noncurrentVersionExpiration?: unknown }[];
+
+      assert.deepEqual(rules.find((r) => r.id === "expire-current")?.expiration, { days: 30 });
+      assert.deepEqual(rules.find((r) => r.id === "expire-noncurrent-versions")?.noncurrentVersionExpiration, { noncurrentDays: 30 });
     });
 
     it("encrypts both buckets with SSE-S3 by default", () => {
