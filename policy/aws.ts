@@ -173,8 +173,8 @@ export const s3UploadsVersioning: StackValidationPolicy = {
 export const s3UploadsAccessLogging: StackValidationPolicy = {
   name: "aws-s3-uploads-access-logging",
   description:
-    "The uploads bucket (recognized as for aws-s3-uploads-versioning) has S3 server access logging into another bucket, so who uploaded, read or deleted an original can be audited. Advisory: the accessLogging config key may turn it off.",
-  enforcementLevel: "advisory",
+    "The uploads bucket (recognized as for aws-s3-uploads-versioning) has S3 server access logging into another bucket, so who uploaded, read or deleted an original can be audited. A stack with accessLogging off disables this rule in its policy config.",
+  enforcementLevel: "mandatory",
   severity: "medium",
   configSchema: { properties: { uploadsNamePattern: { type: "string", default: UPLOADS_DEFAULTS.uploadsNamePattern } } },
   validateStack: (args, report) => {

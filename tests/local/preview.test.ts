@@ -77,7 +77,7 @@ describe("offline preview", function () {
       const bucket = result.resources.find((r) => r.type === "aws:s3/bucket:Bucket");
       const component = result.resources.find((r) => r.type === "fixture:index:UploadsStore");
       assert.equal(bucket?.parent, component?.urn);
-      assert.equal(result.resources.filter((r) => r.custom).length, 10);
+      assert.equal(result.resources.filter((r) => r.custom).length, 11);
       assert.equal(result.outputs.awsAccount, "123456789012");
       assert.equal(result.outputs.awsRegion, "eu-west-1");
       assert.match(String(result.outputs.functionArn), /^arn:aws:lambda:eu-west-1:123456789012:function:fixture-validate-[0-9a-f]{7}$/);
@@ -103,6 +103,7 @@ describe("offline preview", function () {
         "aws-s3-bucket-lifecycle",
         "aws-s3-bucket-public-access-blocked",
         "aws-s3-bucket-tls-only",
+        "aws-s3-uploads-access-logging",
         "aws-s3-uploads-versioning",
         "required-tags",
       ]);

@@ -171,8 +171,8 @@ describe("AWS policies", () => {
       assert.deepEqual(await violationsOf(s3UploadsAccessLogging, [uploadsBucket, logging(UNKNOWN)]), []);
     });
 
-    it("is advisory, since the accessLogging config key may turn logging off", () => {
-      assert.equal(s3UploadsAccessLogging.enforcementLevel, "advisory");
+    it("is mandatory: turning logging off is a stated decision in the policy config", () => {
+      assert.equal(s3UploadsAccessLogging.enforcementLevel, "mandatory");
     });
   });
 

@@ -109,7 +109,7 @@ describe("the policy pack", () => {
       request.setResourcesList([bucket]);
       const response = await call<analyzerProto.AnalyzeStackRequest, analyzerProto.AnalyzeResponse>(client!.analyzeStack, request);
       const policiesHit = response.getDiagnosticsList().map((d) => d.getPolicyname()).sort();
-      assert.deepEqual(policiesHit, ["aws-s3-bucket-default-encryption", "aws-s3-bucket-lifecycle", "aws-s3-bucket-public-access-blocked", "aws-s3-bucket-tls-only", "aws-s3-uploads-versioning"]);
+      assert.deepEqual(policiesHit, ["aws-s3-bucket-default-encryption", "aws-s3-bucket-lifecycle", "aws-s3-bucket-public-access-blocked", "aws-s3-bucket-tls-only", "aws-s3-uploads-access-logging", "aws-s3-uploads-versioning"]);
     });
   });
 });
