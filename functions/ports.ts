@@ -16,15 +16,44 @@ export type Area = "uploads" | "work" | "renditions";
 
 export interface ObjectInfo {
   bytes: number;
+  /** Without quotes. */
   etag?: string;
+  /** The S3 version id, where the store keeps versions. */
+  versionId?: string;
   contentType?: string;
 }
 
+/**
+ * The version of an object a read must return: the one the upload event named,
+ * so a job renders the bytes it was started for even when the key is
+ * overwritten meanwhile (the newer upload has its own job).
+ */
+export interface ObjectVersion {
+  /** S3: the version id; S3 keeps the version after an overwrite, so the read still returns its bytes. */
+  versionId?: string;
+  /** The ETag (quotes optional): an object with another ETag is not this version (Azure: If-Match). */
+  etag?: string;
+}
+
+/** Set (true) in the details of the NOT_FOUND a read throws when the version it was asked for is gone. */
+export const VERSION_GONE_DETAIL = "versionGone";
+
+/** True for the NOT_FOUND of a pinned read whose version was replaced or deleted (see ObjectStore.get). */
+export function isVersionGone(error: unknown): boolean {
+  const details = (error as { code?: string; details?: Record<string, unknown> } | undefined)?.details;
+  return (error as { code?: string } | undefined)?.code === "NOT_FOUND" && details?.[VERSION_GONE_DETAIL] === true;
+}
+
 export interface ObjectStore {
-  /** Whole object. Throws `NOT_FOUND` if absent. */
-  get(area: Area, key: string): Promise<Buffer>;
-  /** Size and etag without the body. Throws `NOT_FOUND` if absent. */
-  head(area: Area, key: string): Promise<ObjectInfo>;
+  /**
+   * Whole object: the newest version, or the one `version` names. Throws
+   * `NOT_FOUND` if absent, and `NOT_FOUND` with `details.versionGone` when the
+   * named version cannot be read any more (overwritten on a store that keeps no
+   * versions, or expired): never another version's bytes.
+   */
+  get(area: Area, key: string, version?: ObjectVersion): Promise<Buffer>;
+  /** Size and etag without the body, of the newest version or the one `version` names; fails as `get` does. */
+  head(area: Area, key: string, version?: ObjectVersion): Promise<ObjectInfo>;
   /** Writes (overwrites) an object. */
   put(area: Area, key: string, body: Buffer, contentType: string): Promise<void>;
 }

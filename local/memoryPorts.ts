@@ -1,32 +1,64 @@
+import { createHash } from "node:crypto";
+import { etagDiffers, versionGoneError } from "../functions/adapters";
 import { PipelineError } from "../functions/core/errors";
-import type { Area, JobRecord, JobStore, Notifier, ObjectInfo, ObjectStore, PipelineEvent, Ports } from "../functions/ports";
+import type { Area, JobRecord, JobStore, Notifier, ObjectInfo, ObjectStore, ObjectVersion, PipelineEvent, Ports } from "../functions/ports";
 
 /**
  * In-memory ports with the same contract as the cloud adapters, for unit tests
  * of the step handlers. The adapters themselves are tested against emulators.
  */
+interface StoredVersion {
+  body: Buffer;
+  contentType: string;
+  etag: string;
+  versionId: string;
+}
+
+/**
+ * Objects in memory. The uploads area keeps every version, as the versioned
+ * uploads bucket does on AWS: a read pinned to a version id returns that
+ * version after an overwrite; a pin with only an ETag (Azure's If-Match) fails
+ * NOT_FOUND (versionGone) once the object was overwritten.
+ */
 export class MemoryObjectStore implements ObjectStore {
-  readonly objects = new Map<string, { body: Buffer; contentType: string }>();
+  /** The newest version of each object, by `area/key`. */
+  readonly objects = new Map<string, StoredVersion>();
+  /** Older versions of uploads, by `uploads/key`. */
+  private readonly history = new Map<string, StoredVersion[]>();
   readonly puts: string[] = [];
+  private written = 0;
 
   private id(area: Area, key: string): string {
     return `${area}/${key}`;
   }
 
-  async get(area: Area, key: string): Promise<Buffer> {
-    const found = this.objects.get(this.id(area, key));
-    if (!found) throw new PipelineError("NOT_FOUND", `No object ${key} in ${area}.`);
-    return found.body;
+  private read(area: Area, key: string, version?: ObjectVersion): StoredVersion {
+    const target = { service: "Memory", resource: `area "${area}"`, item: `object "${key}"`, details: { area, key } };
+    const current = this.objects.get(this.id(area, key));
+    if (!current) throw new PipelineError("NOT_FOUND", `No object ${key} in ${area}.`);
+    const found = version?.versionId ? [current, ...(this.history.get(this.id(area, key)) ?? [])].find((stored) => stored.versionId === version.versionId) : current;
+    if (!found) throw versionGoneError(target, version as ObjectVersion, "NoSuchVersion");
+    if (etagDiffers(version, found.etag)) throw versionGoneError(target, version as ObjectVersion, `ETag ${found.etag}`);
+    return found;
   }
 
-  async head(area: Area, key: string): Promise<ObjectInfo> {
-    const body = await this.get(area, key);
-    return { bytes: body.length, contentType: this.objects.get(this.id(area, key))?.contentType };
+  async get(area: Area, key: string, version?: ObjectVersion): Promise<Buffer> {
+    return this.read(area, key, version).body;
+  }
+
+  async head(area: Area, key: string, version?: ObjectVersion): Promise<ObjectInfo> {
+    const { body, contentType, etag, versionId } = this.read(area, key, version);
+    return { bytes: body.length, contentType, etag, versionId };
   }
 
   async put(area: Area, key: string, body: Buffer, contentType: string): Promise<void> {
-    this.puts.push(this.id(area, key));
-    this.objects.set(this.id(area, key), { body, contentType });
+    const id = this.id(area, key);
+    this.puts.push(id);
+    const previous = this.objects.get(id);
+    if (previous && area === "uploads") this.history.set(id, [previous, ...(this.history.get(id) ?? [])]);
+    // Like S3, the ETag is the content's MD5; each write is a new version.
+    this.written += 1;
+    this.objects.set(id, { body, contentType, etag: createHash("md5").update(body).digest("hex"), versionId: `v${this.written}` });
   }
 
   keys(area: Area): string[] {

@@ -8,9 +8,10 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from 
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { invalidParameterError, isPipelineError, PipelineError } from "../core/errors";
+import { checkRetentionDays, etagDiffers, expiresAtAfterDays, isLoopbackUrl, storageError, unquoteEtag, versionGoneError, type Target } from "../adapters";
+import { invalidParameterError, PipelineError } from "../core/errors";
 import { positiveNumberSetting, requiredSetting } from "../settings";
-import type { Area, JobRecord, JobStore, Notifier, ObjectInfo, ObjectStore, PipelineEvent, Ports } from "../ports";
+import type { Area, JobRecord, JobStore, Notifier, ObjectInfo, ObjectStore, ObjectVersion, PipelineEvent, Ports } from "../ports";
 import { LAMBDA_ENV, OPEN_JOBS_INDEX, readLambdaEnvironment, WORK_PREFIX } from "./contract";
 
 export interface AwsCredentials {
@@ -50,15 +51,7 @@ const LOCAL_REGION = "us-east-1";
 // ---------------------------------------------------------------------------
 // Error mapping
 
-/** What a failed call was about, for messages that name the bucket/table and key. */
-interface Target {
-  service: "S3" | "DynamoDB" | "SNS";
-  /** e.g. `bucket "uploads"` */
-  resource: string;
-  /** e.g. `object "a.jpg"` */
-  item?: string;
-  details: Record<string, unknown>;
-}
+type AwsTarget = Target & { service: "S3" | "DynamoDB" | "SNS" };
 
 interface SdkErrorShape {
   name?: string;
@@ -68,7 +61,7 @@ interface SdkErrorShape {
   $retryable?: { throttling?: boolean };
 }
 
-const NOT_FOUND_NAMES = new Set(["NoSuchKey", "NotFound", "NoSuchBucket", "ResourceNotFoundException", "NotFoundException"]);
+const NOT_FOUND_NAMES = new Set(["NoSuchKey", "NotFound", "NoSuchBucket", "NoSuchVersion", "ResourceNotFoundException", "NotFoundException"]);
 const THROTTLING_NAMES = new Set([
   "ThrottlingException",
   "Throttling",
@@ -90,61 +83,29 @@ const UNAVAILABLE_NAMES = new Set([
   "InternalServerError",
   "InternalFailure",
 ]);
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ECONNABORTED",
-  "UND_ERR_SOCKET",
-]);
-const DENIED_STATUSES = new Set([401, 403]);
-
-function describe(target: Target): string {
-  return target.item ? `${target.item} in ${target.resource}` : target.resource;
-}
 
 /**
- * Turns any SDK failure into a PipelineError: missing → NOT_FOUND (permanent),
- * throttling → THROTTLED, 5xx/network → STORAGE_UNAVAILABLE (both retried).
+ * Turns any SDK failure into a PipelineError (functions/adapters.ts, storageError)
+ * by the AWS SDK's error names and HTTP status.
  */
-export function toAwsError(thrown: unknown, target: Target): PipelineError {
-  if (isPipelineError(thrown)) return thrown;
+export function toAwsError(thrown: unknown, target: AwsTarget): PipelineError {
   const error = (thrown ?? {}) as SdkErrorShape;
   const name = error.name ?? "Error";
-  const status = error.$metadata?.httpStatusCode;
-  const reason = error.code ?? name;
-  const details = { ...target.details, service: target.service, sdkError: name, status, reason };
-  const cause = { cause: thrown };
-  const where = describe(target);
-
-  if (NOT_FOUND_NAMES.has(name) || status === 404) {
-    return new PipelineError("NOT_FOUND", `${target.service} found no ${where}.`, details, cause);
-  }
-  if (THROTTLING_NAMES.has(name) || error.$retryable?.throttling || status === 429 || status === 503) {
-    return new PipelineError("THROTTLED", `${target.service} throttled the request for ${where} (${reason}); the step will be retried.`, details, cause);
-  }
-  if (UNAVAILABLE_NAMES.has(name) || NETWORK_CODES.has(error.code ?? "") || (status !== undefined && status >= 500)) {
-    return new PipelineError(
-      "STORAGE_UNAVAILABLE",
-      `${target.service} was unavailable for ${where} (${reason}); the step will be retried.`,
-      details,
-      cause,
-    );
-  }
-  if (status !== undefined && DENIED_STATUSES.has(status)) {
-    return new PipelineError(
-      "CONFIG_INVALID",
-      `${target.service} denied access to ${where} (${reason}); grant the function's role access to it.`,
-      details,
-      cause,
-    );
-  }
-  return new PipelineError("INTERNAL", `${target.service} failed for ${where} (${reason}: ${error.message ?? "no message"}).`, details, cause);
+  return storageError(
+    thrown,
+    target,
+    {
+      status: error.$metadata?.httpStatusCode,
+      reason: error.code ?? name,
+      networkCode: error.code,
+      notFound: NOT_FOUND_NAMES.has(name),
+      throttled: THROTTLING_NAMES.has(name) || error.$retryable?.throttling === true,
+      unavailable: UNAVAILABLE_NAMES.has(name),
+      message: error.message,
+      details: { sdkError: name },
+    },
+    { grantAdvice: "grant the function's role access to it" },
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -174,26 +135,47 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async get(area: Area, key: string): Promise<Buffer> {
+  async get(area: Area, key: string, version?: ObjectVersion): Promise<Buffer> {
     const location = this.keyFor(area, key);
+    const target = this.target(location);
+    // GetObject with VersionId returns that version, also after an overwrite (needs s3:GetObjectVersion): https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
+    const response = await this.readPinned(target, version, (VersionId) => this.s3.send(new GetObjectCommand({ ...location, VersionId })));
     try {
-      const response = await this.s3.send(new GetObjectCommand(location));
       if (!response.Body) return Buffer.alloc(0);
       const bytes = await response.Body.transformToByteArray();
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     } catch (thrown) {
-      throw toAwsError(thrown, this.target(location));
+      throw toAwsError(thrown, target);
     }
   }
 
-  async head(area: Area, key: string): Promise<ObjectInfo> {
+  async head(area: Area, key: string, version?: ObjectVersion): Promise<ObjectInfo> {
     const location = this.keyFor(area, key);
+    // HeadObject takes the same VersionId: https://docs.aws.amazon.com/AmazonS3/latest/userguide/RetMetaOfObjVersion.html
+    const response = await this.readPinned(this.target(location), version, (VersionId) => this.s3.send(new HeadObjectCommand({ ...location, VersionId })));
+    return { bytes: response.ContentLength ?? 0, etag: unquoteEtag(response.ETag), versionId: response.VersionId, contentType: response.ContentType };
+  }
+
+  /**
+   * Sends a read of the pinned version. A store without versions (an unversioned bucket, the
+   * local emulator) answers with the newest object whatever the VersionId: its ETag gives it away,
+   * as S3 events carry the object's ETag (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html).
+   */
+  private async readPinned<R extends { ETag?: string; Body?: unknown }>(target: AwsTarget, version: ObjectVersion | undefined, send: (versionId: string | undefined) => Promise<R>): Promise<R> {
+    let response: R;
     try {
-      const response = await this.s3.send(new HeadObjectCommand(location));
-      return { bytes: response.ContentLength ?? 0, etag: unquote(response.ETag), contentType: response.ContentType };
+      response = await send(version?.versionId);
     } catch (thrown) {
-      throw toAwsError(thrown, this.target(location));
+      const error = toAwsError(thrown, target);
+      // A 404 for a named version: S3 answers NoSuchVersion (HEAD has no body, so only the status) once it expired or was deleted.
+      if (version?.versionId && error.code === "NOT_FOUND") throw versionGoneError(target, version, String(error.details.reason), thrown);
+      throw error;
     }
+    if (etagDiffers(version, response.ETag)) {
+      (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
+      throw versionGoneError(target, version as ObjectVersion, `ETag ${unquoteEtag(response.ETag)}`);
+    }
+    return response;
   }
 
   async put(area: Area, key: string, body: Buffer, contentType: string): Promise<void> {
@@ -205,22 +187,13 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  private target({ Bucket, Key }: { Bucket: string; Key: string }): Target {
+  private target({ Bucket, Key }: { Bucket: string; Key: string }): AwsTarget {
     return { service: "S3", resource: `bucket "${Bucket}"`, item: `object "${Key}"`, details: { bucket: Bucket, key: Key } };
   }
 }
 
-/** S3 quotes ETags; S3 events do not. Job ids derive from the unquoted form. */
-function unquote(etag: string | undefined): string | undefined {
-  return etag?.replace(/^"(.*)"$/, "$1");
-}
-
 // ---------------------------------------------------------------------------
 // DynamoDB
-
-function epochSecondsAfterDays(days: number | undefined): number | undefined {
-  return days === undefined ? undefined : Math.floor(Date.now() / 1000) + Math.round(days * 86_400);
-}
 
 function isConditionFailure(thrown: unknown): boolean {
   return (thrown as SdkErrorShape | undefined)?.name === "ConditionalCheckFailedException";
@@ -247,7 +220,7 @@ export class DynamoJobStore implements JobStore {
   async create(record: JobRecord): Promise<boolean> {
     // Open (in the open-jobs index) until its outcome event is out.
     const open = record.announcedAt === undefined ? { [OPEN_JOBS_INDEX.partitionKey]: OPEN_JOBS_INDEX.shard } : {};
-    const item = defined({ ...record, ...open, expiresAt: record.expiresAt ?? epochSecondsAfterDays(this.retentionDays) });
+    const item = defined({ ...record, ...open, expiresAt: record.expiresAt ?? expiresAtAfterDays(this.retentionDays) });
     try {
       await this.documents.send(
         new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: "attribute_not_exists(jobId)" }),
@@ -264,7 +237,7 @@ export class DynamoJobStore implements JobStore {
     const fields: Record<string, unknown> = defined({
       ...patch,
       updatedAt: patch.updatedAt ?? now,
-      expiresAt: patch.expiresAt ?? epochSecondsAfterDays(this.retentionDays),
+      expiresAt: patch.expiresAt ?? expiresAtAfterDays(this.retentionDays),
     });
     delete fields.jobId;
     // A finished job stays open (in the open-jobs index) until its outcome event is out.
@@ -355,7 +328,7 @@ export class DynamoJobStore implements JobStore {
     }
   }
 
-  private target(jobId: string): Target {
+  private target(jobId: string): AwsTarget {
     return { service: "DynamoDB", resource: `table "${this.tableName}"`, item: `job "${jobId}"`, details: { table: this.tableName, jobId } };
   }
 }
@@ -404,18 +377,8 @@ interface AwsClients {
 /** One set of clients per distinct connection settings, kept for the life of the process (the cold start). */
 const clientCache = new Map<string, AwsClients>();
 
-function isLoopback(url: string | undefined): boolean {
-  if (!url) return false;
-  try {
-    const host = new URL(url).hostname;
-    return host === "127.0.0.1" || host === "localhost" || host === "[::1]" || host === "::1";
-  } catch {
-    return false;
-  }
-}
-
 function clientsFor(settings: AwsPortSettings): AwsClients {
-  const local = isLoopback(settings.endpoint) || isLoopback(settings.dynamoEndpoint);
+  const local = isLoopbackUrl(settings.endpoint) || isLoopbackUrl(settings.dynamoEndpoint);
   const region = settings.region ?? (local ? LOCAL_REGION : undefined);
   const credentials = settings.credentials ?? (local ? LOCAL_AWS_CREDENTIALS : undefined);
   const cacheKey = JSON.stringify([region, settings.endpoint, settings.dynamoEndpoint, settings.maxAttempts, credentials?.accessKeyId, credentials?.sessionToken]);
@@ -461,9 +424,7 @@ export function createAwsPorts(settings: AwsPortSettings): Ports {
   const renditionsBucket = requiredSetting(settings.renditionsBucket, "renditionsBucket", "an S3 bucket name");
   const tableName = requiredSetting(settings.tableName, "tableName", "a DynamoDB table name");
   if (!settings.notifier && !settings.topicArn) throw invalidParameterError("topicArn", "an SNS topic ARN (or a notifier)", settings.topicArn);
-  if (settings.retentionDays !== undefined && !(settings.retentionDays > 0)) {
-    throw invalidParameterError("retentionDays", "a positive number of days", settings.retentionDays);
-  }
+  checkRetentionDays(settings.retentionDays);
   const clients = clientsFor(settings);
   return {
     objects: new S3ObjectStore(clients.s3, { uploadsBucket, renditionsBucket, workPrefix: settings.workPrefix }),

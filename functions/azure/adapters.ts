@@ -8,10 +8,11 @@ import { BlobServiceClient, type StoragePipelineOptions } from "@azure/storage-b
 import { odata, TableClient, type TableEntity, type TableEntityResult } from "@azure/data-tables";
 import { EventGridPublisherClient } from "@azure/eventgrid";
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
-import { invalidParameterError, isPipelineError, PipelineError, type SerializedError } from "../core/errors";
+import { checkRetentionDays, expiresAtAfterDays, isLoopbackUrl, quoteEtag, storageError, unquoteEtag, versionGoneError, type Target } from "../adapters";
+import { invalidParameterError, PipelineError, type SerializedError } from "../core/errors";
 import { requiredSetting } from "../settings";
 import { APP_SETTINGS, CONTAINERS, readAzureAppEnvironment, type AzureContainers } from "./contract";
-import type { Area, JobRecord, JobStore, Notifier, ObjectInfo, ObjectStore, PipelineEvent, Ports } from "../ports";
+import type { Area, JobRecord, JobStore, Notifier, ObjectInfo, ObjectStore, ObjectVersion, PipelineEvent, Ports } from "../ports";
 
 
 export interface AzurePortSettings {
@@ -39,14 +40,7 @@ export interface AzurePortSettings {
 // ---------------------------------------------------------------------------
 // Error mapping
 
-interface Target {
-  service: "Blob Storage" | "Table Storage" | "Event Grid";
-  /** e.g. `container "uploads"` */
-  resource: string;
-  /** e.g. `blob "a.jpg"` */
-  item?: string;
-  details: Record<string, unknown>;
-}
+type AzureTarget = Target & { service: "Blob Storage" | "Table Storage" | "Event Grid" };
 
 interface RestErrorShape {
   name?: string;
@@ -58,25 +52,7 @@ interface RestErrorShape {
 
 const NOT_FOUND_CODES = new Set(["BlobNotFound", "ContainerNotFound", "ResourceNotFound", "TableNotFound"]);
 const THROTTLING_CODES = new Set(["ServerBusy", "TooManyRequests", "OperationTimedOutThrottled"]);
-const UNAVAILABLE_CODES = new Set([
-  "InternalError",
-  "OperationTimedOut",
-  "ServiceUnavailable",
-  "REQUEST_SEND_ERROR",
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ECONNABORTED",
-]);
-
-function describe(target: Target): string {
-  return target.item ? `${target.item} in ${target.resource}` : target.resource;
-}
+const UNAVAILABLE_CODES = new Set(["InternalError", "OperationTimedOut", "ServiceUnavailable", "REQUEST_SEND_ERROR"]);
 
 function restStatus(thrown: unknown): number | undefined {
   return (thrown as RestErrorShape | undefined)?.statusCode;
@@ -89,42 +65,27 @@ function restCode(thrown: unknown): string | undefined {
 }
 
 /**
- * Turns any SDK failure into a PipelineError: missing → NOT_FOUND (permanent),
- * 429/503/ServerBusy → THROTTLED, other 5xx/network → STORAGE_UNAVAILABLE (both retried).
+ * Turns any SDK failure into a PipelineError (functions/adapters.ts, storageError)
+ * by the storage service's error codes and HTTP status.
  */
-export function toAzureError(thrown: unknown, target: Target): PipelineError {
-  if (isPipelineError(thrown)) return thrown;
+export function toAzureError(thrown: unknown, target: AzureTarget): PipelineError {
   const error = (thrown ?? {}) as RestErrorShape;
   const status = error.statusCode;
   const code = restCode(thrown);
-  const reason = code ?? (status !== undefined ? `HTTP ${status}` : (error.name ?? "Error"));
-  const details = { ...target.details, service: target.service, status, reason };
-  const cause = { cause: thrown };
-  const where = describe(target);
-
-  if (status === 404 || NOT_FOUND_CODES.has(code ?? "")) {
-    return new PipelineError("NOT_FOUND", `${target.service} found no ${where}.`, details, cause);
-  }
-  if (status === 429 || status === 503 || THROTTLING_CODES.has(code ?? "")) {
-    return new PipelineError("THROTTLED", `${target.service} throttled the request for ${where} (${reason}); the step will be retried.`, details, cause);
-  }
-  if ((status !== undefined && status >= 500) || UNAVAILABLE_CODES.has(code ?? "") || error.name === "AbortError") {
-    return new PipelineError(
-      "STORAGE_UNAVAILABLE",
-      `${target.service} was unavailable for ${where} (${reason}); the step will be retried.`,
-      details,
-      cause,
-    );
-  }
-  if (status === 401 || status === 403) {
-    return new PipelineError(
-      "CONFIG_INVALID",
-      `${target.service} denied access to ${where} (${reason}); grant the function app's identity a data role on it.`,
-      details,
-      cause,
-    );
-  }
-  return new PipelineError("INTERNAL", `${target.service} failed for ${where} (${reason}: ${error.message ?? "no message"}).`, details, cause);
+  return storageError(
+    thrown,
+    target,
+    {
+      status,
+      reason: code ?? (status !== undefined ? `HTTP ${status}` : (error.name ?? "Error")),
+      networkCode: code,
+      notFound: NOT_FOUND_CODES.has(code ?? ""),
+      throttled: THROTTLING_CODES.has(code ?? ""),
+      unavailable: UNAVAILABLE_CODES.has(code ?? "") || error.name === "AbortError",
+      message: error.message,
+    },
+    { grantAdvice: "grant the function app's identity a data role on it" },
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -147,22 +108,23 @@ export class BlobObjectStore implements ObjectStore {
     return container;
   }
 
-  async get(area: Area, key: string): Promise<Buffer> {
+  async get(area: Area, key: string, version?: ObjectVersion): Promise<Buffer> {
     const container = this.containerFor(area);
     try {
-      return await this.blobs.getContainerClient(container).getBlobClient(key).downloadToBuffer();
+      // The condition goes on the size probe and on every ranged chunk, so a download never mixes two uploads' bytes.
+      return await this.blobs.getContainerClient(container).getBlobClient(key).downloadToBuffer(0, undefined, { conditions: pinned(version) });
     } catch (thrown) {
-      throw toAzureError(thrown, this.target(container, key));
+      throw readError(thrown, this.target(container, key), version);
     }
   }
 
-  async head(area: Area, key: string): Promise<ObjectInfo> {
+  async head(area: Area, key: string, version?: ObjectVersion): Promise<ObjectInfo> {
     const container = this.containerFor(area);
     try {
-      const properties = await this.blobs.getContainerClient(container).getBlobClient(key).getProperties();
-      return { bytes: properties.contentLength ?? 0, etag: properties.etag?.replace(/^"(.*)"$/, "$1"), contentType: properties.contentType };
+      const properties = await this.blobs.getContainerClient(container).getBlobClient(key).getProperties({ conditions: pinned(version) });
+      return { bytes: properties.contentLength ?? 0, etag: unquoteEtag(properties.etag), contentType: properties.contentType };
     } catch (thrown) {
-      throw toAzureError(thrown, this.target(container, key));
+      throw readError(thrown, this.target(container, key), version);
     }
   }
 
@@ -175,9 +137,24 @@ export class BlobObjectStore implements ObjectStore {
     }
   }
 
-  private target(container: string, key: string): Target {
+  private target(container: string, key: string): AzureTarget {
     return { service: "Blob Storage", resource: `container "${container}"`, item: `blob "${key}"`, details: { container, key } };
   }
+}
+
+/**
+ * A version pin on Azure is the ETag, sent as If-Match: BlobCreated events carry
+ * the blob's eTag and no version id (https://learn.microsoft.com/en-us/javascript/api/@azure/eventgrid/storageblobcreatedeventdata),
+ * and azurite does not implement blob versions. The S3 version id is ignored here.
+ */
+function pinned(version: ObjectVersion | undefined): { ifMatch?: string } {
+  return version?.etag ? { ifMatch: quoteEtag(version.etag) } : {};
+}
+
+/** If-Match fails with 412 (ConditionNotMet) once the blob was overwritten: https://learn.microsoft.com/en-us/rest/api/storageservices/specifying-conditional-headers-for-blob-service-operations */
+function readError(thrown: unknown, target: AzureTarget, version: ObjectVersion | undefined): PipelineError {
+  if (version?.etag && restStatus(thrown) === 412) return versionGoneError(target, version, restCode(thrown) ?? "HTTP 412", thrown);
+  return toAzureError(thrown, target);
 }
 
 // ---------------------------------------------------------------------------
@@ -200,10 +177,6 @@ type JobEntity = TableEntity<Record<string, EntityValue>>;
 function entityValue(value: unknown): EntityValue {
   if (typeof value === "number" && !(Number.isInteger(value) && Math.abs(value) < 2 ** 31)) return { value, type: "Double" };
   return value as string | number | boolean;
-}
-
-function epochSecondsAfterDays(days: number | undefined): number | undefined {
-  return days === undefined ? undefined : Math.floor(Date.now() / 1000) + Math.round(days * 86_400);
 }
 
 /** Table keys cannot hold / \ # ? or control characters; job ids are hex, so this is normally the identity. */
@@ -238,7 +211,7 @@ export class TableJobStore implements JobStore {
   ) {}
 
   async create(record: JobRecord): Promise<boolean> {
-    const entity = toEntity(record.jobId, { ...record, expiresAt: record.expiresAt ?? epochSecondsAfterDays(this.retentionDays) }, record.announcedAt === undefined);
+    const entity = toEntity(record.jobId, { ...record, expiresAt: record.expiresAt ?? expiresAtAfterDays(this.retentionDays) }, record.announcedAt === undefined);
     try {
       await this.table.createEntity(entity);
       return true;
@@ -253,7 +226,7 @@ export class TableJobStore implements JobStore {
     const fields: Partial<JobRecord> = {
       ...patch,
       updatedAt: patch.updatedAt ?? now,
-      expiresAt: patch.expiresAt ?? epochSecondsAfterDays(this.retentionDays),
+      expiresAt: patch.expiresAt ?? expiresAtAfterDays(this.retentionDays),
     };
     try {
       for (let round = 0; round < FINISH_ROUNDS; round += 1) {
@@ -333,7 +306,7 @@ export class TableJobStore implements JobStore {
     }
   }
 
-  private target(jobId: string): Target {
+  private target(jobId: string): AzureTarget {
     return { service: "Table Storage", resource: `table "${this.table.tableName}"`, item: `job "${jobId}"`, details: { table: this.table.tableName, jobId } };
   }
 }
@@ -395,13 +368,7 @@ function credentialId(credential: TokenCredential | undefined): number {
 function isLoopbackEndpoint(connectionString: string): boolean {
   const endpoints = [...connectionString.matchAll(/(?:Blob|Table)Endpoint=([^;]+)/gi)].map((match) => match[1]);
   if (endpoints.length === 0) return /UseDevelopmentStorage=true/i.test(connectionString);
-  return endpoints.every((url) => {
-    try {
-      return ["127.0.0.1", "localhost", "[::1]"].includes(new URL(url).hostname);
-    } catch {
-      return false;
-    }
-  });
+  return endpoints.every((url) => isLoopbackUrl(url));
 }
 
 function clientsFor(settings: AzurePortSettings): AzureClients {
@@ -458,9 +425,7 @@ export function createAzurePorts(settings: AzurePortSettings): Ports {
   if (!settings.notifier && !settings.eventGridEndpoint) {
     throw invalidParameterError("eventGridEndpoint", "an Event Grid topic endpoint (or a notifier)", settings.eventGridEndpoint);
   }
-  if (settings.retentionDays !== undefined && !(settings.retentionDays > 0)) {
-    throw invalidParameterError("retentionDays", "a positive number of days", settings.retentionDays);
-  }
+  checkRetentionDays(settings.retentionDays);
   const clients = clientsFor(settings);
   return {
     objects: new BlobObjectStore(clients.blobs, settings.containers),

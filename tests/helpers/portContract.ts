@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { PipelineError } from "../../functions/core/errors";
-import type { JobRecord, Ports } from "../../functions/ports";
+import { isVersionGone, type JobRecord, type Ports } from "../../functions/ports";
 
 /**
  * The behaviour every Ports implementation promises (functions/ports.ts): the AWS and
@@ -23,19 +23,92 @@ export function pipelineError(code: string, ...patterns: RegExp[]) {
   };
 }
 
-export function describePortContract(ports: () => Ports): void {
+export interface ContractOptions {
+  /**
+   * The object store keeps an upload's older versions (S3 with versioning, the
+   * in-memory store): a read pinned to a version id returns its bytes after an
+   * overwrite. Otherwise (azurite, s3rver) that read fails NOT_FOUND (versionGone).
+   */
+  keepsVersions: boolean;
+}
+
+/** An assert.rejects validator: the NOT_FOUND of a pinned read whose version was replaced, naming the key. */
+export function versionGone(key: string) {
+  return (error: unknown) => {
+    pipelineError("NOT_FOUND", /replaced by a newer upload/)(error);
+    assert.equal(isVersionGone(error), true, "details.versionGone is set");
+    assert.ok((error as Error).message.includes(key), `the message names ${key}`);
+    return true;
+  };
+}
+
+export function describePortContract(ports: () => Ports, { keepsVersions }: ContractOptions): void {
   describe("the ports contract", () => {
     // Ids unique per run, so the suite can share a store with other tests.
     const id = (name: string) => `contract-${name}-${process.hrtime.bigint()}`;
+    const first = Buffer.from("the first upload");
+    const second = Buffer.from("the second, longer upload of the same key");
 
-    it("returns the bytes it stored, with their size", async () => {
+    it("reads the newest version when none is named", async () => {
+      const key = `${id("newest")}/cat.jpg`;
+      await ports().objects.put("uploads", key, first, "image/jpeg");
+      await ports().objects.put("uploads", key, second, "image/jpeg");
+
+      assert.deepEqual(await ports().objects.get("uploads", key), second);
+      assert.equal((await ports().objects.head("uploads", key)).bytes, second.length);
+    });
+
+    it("reads the version head named while it is the newest, and gives an overwrite another ETag", async () => {
+      const key = `${id("pinned")}/cat.jpg`;
+      await ports().objects.put("uploads", key, first, "image/jpeg");
+      const named = await ports().objects.head("uploads", key);
+
+      assert.deepEqual(await ports().objects.get("uploads", key, named), first);
+      assert.equal((await ports().objects.head("uploads", key, named)).bytes, first.length);
+      await ports().objects.put("uploads", key, second, "image/jpeg");
+      assert.notEqual((await ports().objects.head("uploads", key)).etag, named.etag);
+    });
+
+    it(
+      keepsVersions
+        ? "reads the named version's own bytes after the key was overwritten"
+        : "refuses a named version after the key was overwritten with NOT_FOUND saying it was replaced, never the newer bytes",
+      async () => {
+        const key = `${id("overwritten")}/cat.jpg`;
+        await ports().objects.put("uploads", key, first, "image/jpeg");
+        const named = await ports().objects.head("uploads", key);
+        await ports().objects.put("uploads", key, second, "image/jpeg");
+
+        if (keepsVersions) {
+          assert.deepEqual(await ports().objects.get("uploads", key, named), first);
+          assert.equal((await ports().objects.head("uploads", key, named)).bytes, first.length);
+        } else {
+          await assert.rejects(ports().objects.get("uploads", key, named), versionGone(key));
+          await assert.rejects(ports().objects.head("uploads", key, named), versionGone(key));
+        }
+      },
+    );
+
+    it("refuses a version named by its ETag alone once the key was overwritten (If-Match), on every store", async () => {
+      const key = `${id("etag")}/cat.jpg`;
+      await ports().objects.put("uploads", key, first, "image/jpeg");
+      const { etag } = await ports().objects.head("uploads", key);
+      await ports().objects.put("uploads", key, second, "image/jpeg");
+
+      await assert.rejects(ports().objects.get("uploads", key, { etag }), versionGone(key));
+      await assert.rejects(ports().objects.head("uploads", key, { etag }), versionGone(key));
+    });
+
+    it("returns the bytes it stored, with their size and content type", async () => {
       const body = Buffer.from("not really a jpeg");
       const key = `${id("object")}/cat.jpg`;
 
       await ports().objects.put("uploads", key, body, "image/jpeg");
+      const info = await ports().objects.head("uploads", key);
 
       assert.deepEqual(await ports().objects.get("uploads", key), body);
-      assert.equal((await ports().objects.head("uploads", key)).bytes, body.length);
+      assert.equal(info.bytes, body.length);
+      assert.equal(info.contentType, "image/jpeg");
     });
 
     it("keeps the areas apart", async () => {
@@ -46,10 +119,15 @@ export function describePortContract(ports: () => Ports): void {
       await assert.rejects(ports().objects.get("renditions", key), pipelineError("NOT_FOUND"));
     });
 
-    it("reports a missing object as a permanent NOT_FOUND", async () => {
-      await assert.rejects(ports().objects.get("uploads", `${id("missing")}.jpg`), (error: PipelineError) => {
+    it("reports a missing object as a permanent NOT_FOUND naming its key and where it was looked for", async () => {
+      const key = `${id("missing")}.jpg`;
+
+      await assert.rejects(ports().objects.get("uploads", key), pipelineError("NOT_FOUND", new RegExp(key), /uploads/));
+      await assert.rejects(ports().objects.head("renditions", key), (error: PipelineError) => {
         assert.equal(error.code, "NOT_FOUND");
         assert.equal(error.permanent, true);
+        assert.equal(error.name, "PermanentError");
+        assert.match(error.message, /renditions/);
         return true;
       });
     });
@@ -176,9 +254,12 @@ export function describePortContract(ports: () => Ports): void {
       for (const record of [running, announced]) assert.deepEqual(Object.keys(record ?? {}).filter((field) => !known.includes(field)), []);
     });
 
-    it("ignores markAnnounced for a job that no longer exists", async () => {
-      await ports().jobs.markAnnounced(id("expired"));
-      assert.equal(await ports().jobs.get(id("expired")), undefined);
+    it("ignores markAnnounced for a job that no longer exists, creating no record", async () => {
+      const jobId = id("expired");
+
+      await ports().jobs.markAnnounced(jobId);
+
+      assert.equal(await ports().jobs.get(jobId), undefined);
     });
 
     it("returns undefined for a job that does not exist", async () => {

@@ -4,5 +4,5 @@ import { memoryPorts } from "../../local/memoryPorts";
 // The step tests run on these fakes; this holds them to the adapters' contract.
 describe("in-memory ports", () => {
   const ports = memoryPorts();
-  describePortContract(() => ports);
+  describePortContract(() => ports, { keepsVersions: true });
 });

@@ -34,20 +34,16 @@ describe("Azure adapters against azurite", () => {
     await azurite?.stop();
   });
 
-  describePortContract(() => ports);
+  // azurite does not implement blob versions; the adapter pins an upload by its ETag anyway (If-Match).
+  describePortContract(() => ports, { keepsVersions: false });
 
   describe("BlobObjectStore", () => {
-    it("returns the bytes it stored, with their size, etag and content type", async () => {
-      const body = Buffer.from("not really a jpeg");
+    it("reports the ETag without quotes, as upload events carry it", async () => {
+      await ports.objects.put("uploads", "photos/cat.jpg", Buffer.from("not really a jpeg"), "image/jpeg");
 
-      await ports.objects.put("uploads", "photos/cat.jpg", body, "image/jpeg");
-      const read = await ports.objects.get("uploads", "photos/cat.jpg");
       const info = await ports.objects.head("uploads", "photos/cat.jpg");
 
-      assert.deepEqual(read, body);
-      assert.equal(info.bytes, body.length);
-      assert.equal(info.contentType, "image/jpeg");
-      assert.match(info.etag ?? "", /^0x[0-9A-F]+$/, "the etag is unquoted");
+      assert.match(info.etag ?? "", /^0x[0-9A-F]+$/);
     });
 
     it("keeps each area in its own container", async () => {
@@ -60,15 +56,6 @@ describe("Azure adapters against azurite", () => {
 
       assert.equal(raw.toString(), "png");
       assert.equal(new BlobObjectStore({} as BlobServiceClient, { renditions: "out" }).containerFor("renditions"), "out");
-    });
-
-    it("reports a missing blob as a permanent NOT_FOUND naming the container and key", async () => {
-      await assert.rejects(ports.objects.get("uploads", "photos/missing.jpg"), pipelineError("NOT_FOUND", /photos\/missing\.jpg/, /"uploads"/));
-      await assert.rejects(ports.objects.head("renditions", "missing.webp"), (error: PipelineError) => {
-        assert.equal(error.code, "NOT_FOUND");
-        assert.equal(error.name, "PermanentError");
-        return true;
-      });
     });
   });
 
