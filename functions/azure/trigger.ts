@@ -9,6 +9,8 @@ import { ORCHESTRATOR_NAME } from "./contract";
  * storage account's BlobCreated events for the uploads container to a queue
  * (at least once); this handler reads one event, derives the instance id from
  * the blob name and ETag, and starts nothing when that instance already exists.
+ * The ETag also pins every read of the upload (If-Match), so the run renders
+ * the bytes this event announced or ends NOT_FOUND once they were overwritten.
  */
 
 /** The upload a BlobCreated event is about. */

@@ -14,7 +14,8 @@ export interface StartInput {
    * The S3 version id of the upload (the uploads bucket is versioned). S3's ETag
    * is the content's MD5, so without it a re-upload of the same bytes would look
    * like a duplicate event and never run again. Azure's ETag changes on every
-   * write, so Azure needs no version.
+   * write, so Azure needs no version. Every step reads this version (and ETag) of
+   * the upload, never a newer one (ObjectStore.get).
    */
   sourceVersion?: string;
   jobId?: string;
@@ -28,7 +29,10 @@ export interface StartInput {
 export interface ValidatedJob {
   jobId: string;
   sourceKey: string;
+  /** The ETag of the upload this job renders: the event's, or the one Validate read when the event named none. */
   sourceEtag?: string;
+  /** The S3 version id this job renders, likewise (see StartInput.sourceVersion). */
+  sourceVersion?: string;
   /** True when this upload event was already taken by another run: the workflow ends here. */
   duplicate: boolean;
   image?: ImageInfo;

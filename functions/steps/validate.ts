@@ -1,5 +1,5 @@
 import { isPipelineError, PipelineError, validateImage, type ProcessingOptions } from "../core";
-import type { Ports } from "../ports";
+import { isVersionGone, type ObjectInfo, type ObjectVersion, type Ports } from "../ports";
 import { jobIdFor } from "./jobId";
 import { unwrapRunScoped, type RunScopedInput } from "./runScoped";
 import type { StartInput, ValidatedJob } from "./types";
@@ -26,28 +26,33 @@ export async function validate(event: StartInput | RunScopedInput<StartInput>, p
     if (!ownRetry) return { jobId, sourceKey, sourceEtag, duplicate: true };
   }
 
-  const { key, bytes } = await findUpload(ports, sourceKey);
+  // The version the event names, so an overwrite while the job runs cannot mix another upload's bytes in.
+  const named: ObjectVersion = { versionId: sourceVersion, etag: sourceEtag };
+  const { key, info } = await findUpload(ports, sourceKey, named);
   // Checked before download so an oversized upload costs no transfer.
-  if (bytes > options.limits.maxBytes) {
-    throw new PipelineError("TOO_LARGE", `The upload is ${bytes} bytes, over the limit of ${options.limits.maxBytes} bytes; upload a smaller file or raise limits.maxBytes.`, { bytes, limit: options.limits.maxBytes });
+  if (info.bytes > options.limits.maxBytes) {
+    throw new PipelineError("TOO_LARGE", `The upload is ${info.bytes} bytes, over the limit of ${options.limits.maxBytes} bytes; upload a smaller file or raise limits.maxBytes.`, { bytes: info.bytes, limit: options.limits.maxBytes });
   }
-  const body = await ports.objects.get("uploads", key);
+  // An event that names no version (a manual start) pins the one read here, for the later steps.
+  const pinned = { versionId: sourceVersion ?? info.versionId, etag: sourceEtag ?? info.etag };
+  const body = await ports.objects.get("uploads", key, pinned);
   const image = await validateImage(body, options);
-  // Later steps read and name outputs by the key that exists.
-  return { jobId, sourceKey: key, sourceEtag, duplicate: false, image };
+  // Later steps read and name outputs by the key that exists, in the version read here.
+  return { jobId, sourceKey: key, sourceEtag: pinned.etag, ...(pinned.versionId ? { sourceVersion: pinned.versionId } : {}), duplicate: false, image };
 }
 
 /**
  * Storage events may carry the key URL-encoded (S3 notifications write "red flower.jpg"
- * as "red+flower.jpg"). The key as given wins; its decoded form is tried only when it is absent.
+ * as "red+flower.jpg"). The key as given wins; its decoded form is tried only when it is
+ * absent (not when its version was replaced).
  */
-async function findUpload(ports: Ports, sourceKey: string): Promise<{ key: string; bytes: number }> {
+async function findUpload(ports: Ports, sourceKey: string, version: ObjectVersion): Promise<{ key: string; info: ObjectInfo }> {
   try {
-    return { key: sourceKey, ...(await ports.objects.head("uploads", sourceKey)) };
+    return { key: sourceKey, info: await ports.objects.head("uploads", sourceKey, version) };
   } catch (error) {
     const decoded = decodeKey(sourceKey);
-    if (!isPipelineError(error) || error.code !== "NOT_FOUND" || decoded === undefined || decoded === sourceKey) throw error;
-    return { key: decoded, ...(await ports.objects.head("uploads", decoded)) };
+    if (!isPipelineError(error) || error.code !== "NOT_FOUND" || isVersionGone(error) || decoded === undefined || decoded === sourceKey) throw error;
+    return { key: decoded, info: await ports.objects.head("uploads", decoded, version) };
   }
 }
 

@@ -58,8 +58,9 @@ describe("AWS Lambda entry file", () => {
     const image = await sharp({ create: { width: 64, height: 48, channels: 3, background: "orange" } }).jpeg().toBuffer();
     const ports = awsPortsFromEnv();
     await ports.objects.put("uploads", "photos/cat.jpg", image, "image/jpeg");
+    const { etag } = await ports.objects.head("uploads", "photos/cat.jpg");
 
-    const validated = (await handlers.validate({ sourceKey: "photos/cat.jpg", sourceEtag: "etag-1" })) as ValidatedJob;
+    const validated = (await handlers.validate({ sourceKey: "photos/cat.jpg", sourceEtag: etag })) as ValidatedJob;
 
     assert.equal(validated.duplicate, false);
     assert.equal((await ports.jobs.get(validated.jobId))?.status, "running");

@@ -20,7 +20,15 @@ function pipeline() {
   const handlers: Record<string, ActivityHandler> = Object.fromEntries(
     STEP_HANDLERS.map((handler) => [ACTIVITY_NAMES[handler], createActivityHandler(handler, () => ({ ports, options }))]),
   );
-  return { ports, run: (sourceKey: string) => runOrchestration(pipelineOrchestrator, { instanceId: jobIdFor(sourceKey, "e1"), input: { sourceKey, sourceEtag: "e1", jobId: jobIdFor(sourceKey, "e1") }, callActivity: callActivitiesFrom(handlers), sleep: async () => undefined, name: ORCHESTRATOR_NAME }) };
+  // Started as the starter starts it: the upload's key and ETag (from BlobCreated), the job id as instance id.
+  const run = async (sourceKey: string) => {
+    const { etag } = await ports.objects.head("uploads", sourceKey);
+    const jobId = jobIdFor(sourceKey, etag);
+    const input = { sourceKey, sourceEtag: etag, jobId };
+    const result = await runOrchestration(pipelineOrchestrator, { instanceId: jobId, input, callActivity: callActivitiesFrom(handlers), sleep: async () => undefined, name: ORCHESTRATOR_NAME });
+    return { ...result, jobId };
+  };
+  return { ports, run };
 }
 
 describe("Azure activities with the real steps", function () {
@@ -33,7 +41,7 @@ describe("Azure activities with the real steps", function () {
     const result = await run("photos/cat.jpg");
 
     assert.equal(result.status, "Completed", String(result.error));
-    const job = await ports.jobs.get(jobIdFor("photos/cat.jpg", "e1"));
+    const job = await ports.jobs.get(result.jobId);
     assert.equal(job?.status, "succeeded");
     assert.ok(ports.objects.keys("renditions").includes("photos/cat.jpg/manifest.json"));
     assert.deepEqual(ports.notifier.events.map((e) => e.type), ["image.processed"]);
@@ -51,7 +59,7 @@ describe("Azure activities with the real steps", function () {
     const scheduled = result.history.filter((e) => e.EventType === HistoryEventType.TaskScheduled).map((e) => e.Name);
     assert.equal(new Set(scheduled).size, scheduled.length, `no step ran twice: ${scheduled.join(", ")}`);
     assert.equal(scheduled.at(-1), "NotifyError");
-    const job = await ports.jobs.get(jobIdFor("bad.jpg", "e1"));
+    const job = await ports.jobs.get(result.jobId);
     assert.equal(job?.status, "failed");
     assert.equal(job?.error?.permanent, true);
     assert.deepEqual(ports.notifier.events.map((e) => e.type), ["image.failed"]);

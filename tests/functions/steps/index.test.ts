@@ -20,9 +20,15 @@ async function upload(body: Buffer, key = "photos/cat.jpg") {
   return ports;
 }
 
+/** The start input the trigger gives for the upload now stored under `storedKey`: its key as the event spells it, ETag and version. */
+async function uploadEvent(ports: ReturnType<typeof memoryPorts>, sourceKey = "photos/cat.jpg", storedKey = sourceKey) {
+  const { etag, versionId } = await ports.objects.head("uploads", storedKey);
+  return { sourceKey, sourceEtag: etag, sourceVersion: versionId };
+}
+
 /** Runs the workflow's happy path through the real step handlers, as an engine would. */
-async function runHappyPath(ports: ReturnType<typeof memoryPorts>, sourceKey = "photos/cat.jpg", runId = "run-1") {
-  const validated = (await runStep("validate", { sourceKey, sourceEtag: "etag-1", runId }, ports, options)) as ValidatedJob;
+async function runHappyPath(ports: ReturnType<typeof memoryPorts>, sourceKey = "photos/cat.jpg", runId = "run-1", storedKey = sourceKey) {
+  const validated = (await runStep("validate", { ...(await uploadEvent(ports, sourceKey, storedKey)), runId }, ports, options)) as ValidatedJob;
   const processed = [
     (await runStep("resize", validated, ports, options)) as IntermediatesResult,
     (await runStep("applyFilters", validated, ports, options)) as IntermediatesResult,
@@ -58,10 +64,11 @@ describe("workflow steps", () => {
 
   it("treat a second run for the same upload as a duplicate that writes nothing", async () => {
     const ports = await upload(await photo());
-    const first = (await runStep("validate", { sourceKey: "photos/cat.jpg", sourceEtag: "e", runId: "run-1" }, ports, options)) as ValidatedJob;
+    const event = await uploadEvent(ports);
+    const first = (await runStep("validate", { ...event, runId: "run-1" }, ports, options)) as ValidatedJob;
     const putsBefore = ports.objects.puts.length;
 
-    const second = (await runStep("validate", { sourceKey: "photos/cat.jpg", sourceEtag: "e", runId: "run-2" }, ports, options)) as ValidatedJob;
+    const second = (await runStep("validate", { ...event, runId: "run-2" }, ports, options)) as ValidatedJob;
 
     assert.equal(first.duplicate, false);
     assert.equal(second.duplicate, true);
@@ -181,12 +188,16 @@ describe("a re-upload of the same file", () => {
   it("runs again as a new job when the event carries a new version id, and is a duplicate for the same one", async () => {
     const body = await sharp({ create: { width: 32, height: 24, channels: 3, background: "olive" } }).jpeg().toBuffer();
     const ports = await upload(body);
-    const first = { sourceKey: "photos/cat.jpg", sourceEtag: "same-md5", sourceVersion: "version-1" };
+    const first = await uploadEvent(ports);
 
     const original = (await runStep("validate", { input: first, runId: "run-1" }, ports, options)) as ValidatedJob;
     const redelivered = (await runStep("validate", { input: first, runId: "run-2" }, ports, options)) as ValidatedJob;
-    const reuploaded = (await runStep("validate", { input: { ...first, sourceVersion: "version-2" }, runId: "run-3" }, ports, options)) as ValidatedJob;
+    await ports.objects.put("uploads", "photos/cat.jpg", body, "image/jpeg");
+    const second = await uploadEvent(ports);
+    const reuploaded = (await runStep("validate", { input: second, runId: "run-3" }, ports, options)) as ValidatedJob;
 
+    assert.equal(second.sourceEtag, first.sourceEtag, "the same bytes have the same ETag");
+    assert.notEqual(second.sourceVersion, first.sourceVersion);
     assert.equal(redelivered.duplicate, true);
     assert.equal(reuploaded.duplicate, false);
     assert.notEqual(reuploaded.jobId, original.jobId);
@@ -196,7 +207,7 @@ describe("a re-upload of the same file", () => {
 describe("an outcome whose publish failed", () => {
   it("goes out when the step is retried, once, and the job is closed", async () => {
     const ports = await upload(await sharp({ create: { width: 64, height: 48, channels: 3, background: "teal" } }).jpeg().toBuffer());
-    const job = (await runStep("validate", { sourceKey: "photos/cat.jpg", sourceEtag: "e1" }, ports, options)) as ValidatedJob;
+    const job = (await runStep("validate", await uploadEvent(ports), ports, options)) as ValidatedJob;
     const optimized = { manifestKey: "photos/cat/manifest.json", outputs: 6, bytesIn: 100, bytesOut: 60 };
     const publish = ports.notifier.publish.bind(ports.notifier);
     let outage = true;
@@ -307,7 +318,7 @@ describe("validate's upload key", () => {
   it("finds an upload whose event carried the key URL-encoded, and names outputs by the real key", async () => {
     const ports = await upload(await photo(300, 200), "photos/red flower café.jpg");
 
-    const { validated, optimized } = await runHappyPath(ports, "photos/red+flower+caf%C3%A9.jpg");
+    const { validated, optimized } = await runHappyPath(ports, "photos/red+flower+caf%C3%A9.jpg", "run-1", "photos/red flower café.jpg");
 
     assert.equal(validated.sourceKey, "photos/red flower café.jpg");
     assert.equal(optimized.manifestKey, "photos/red flower café.jpg/manifest.json");
@@ -326,5 +337,76 @@ describe("validate's upload key", () => {
 
   it("still reports NOT_FOUND when neither the key nor its decoded form exists", async () => {
     await assert.rejects(runStep("validate", { sourceKey: "photos/no+such%20file.jpg" }, memoryPorts(), options), { code: "NOT_FOUND" });
+  });
+});
+
+describe("an upload overwritten while its job runs", () => {
+  const landscape = () => photo(1200, 800);
+  const portrait = () => photo(400, 600);
+
+  it("is rendered in the version its event named when the store keeps versions (S3): every output is the first upload's", async () => {
+    const ports = await upload(await landscape());
+    const event = await uploadEvent(ports);
+    const validated = (await runStep("validate", { ...event, runId: "run-1" }, ports, options)) as ValidatedJob;
+    await ports.objects.put("uploads", "photos/cat.jpg", await portrait(), "image/jpeg");
+
+    const processed = [(await runStep("resize", validated, ports, options)) as IntermediatesResult, (await runStep("applyFilters", validated, ports, options)) as IntermediatesResult];
+    const optimized = (await runStep("optimize", { ...validated, processed }, ports, options)) as OptimizeResult;
+
+    const manifest = JSON.parse((await ports.objects.get("renditions", optimized.manifestKey)).toString()) as Manifest;
+    assert.equal(manifest.source.width, 1200);
+    assert.ok(manifest.outputs.length > 0);
+    for (const entry of manifest.outputs) {
+      const { width, height } = await sharp(await ports.objects.get("renditions", entry.key)).metadata();
+      assert.ok(width > height, `${entry.key} is ${width}×${height}, not the first upload's landscape`);
+    }
+  });
+
+  it("ends with NOT_FOUND saying it was replaced when only its ETag pins it (Azure), and the job is recorded failed", async () => {
+    const ports = await upload(await landscape());
+    const { sourceKey, sourceEtag } = await uploadEvent(ports);
+    const validated = (await runStep("validate", { sourceKey, sourceEtag, runId: "run-1" }, ports, options)) as ValidatedJob;
+    await ports.objects.put("uploads", "photos/cat.jpg", await portrait(), "image/jpeg");
+
+    let cause = "";
+    await assert.rejects(runStep("resize", { ...validated, sourceVersion: undefined }, ports, options), (error: Error & { code?: string }) => {
+      assert.equal(error.name, "PermanentError");
+      assert.equal(error.code, "NOT_FOUND");
+      assert.match(error.message, /^NOT_FOUND: .*photos\/cat\.jpg.*replaced by a newer upload, which runs as its own job/);
+      cause = error.message;
+      return true;
+    });
+    await runStep("notifyError", { input: { ...validated, error: { Error: "PermanentError", Cause: cause } }, runId: "run-1" }, ports, options);
+
+    const record = await ports.jobs.get(validated.jobId);
+    assert.equal(record?.status, "failed");
+    assert.equal(record?.error?.code, "NOT_FOUND");
+    assert.deepEqual(ports.objects.keys("renditions"), [], "nothing was rendered from either upload");
+  });
+
+  it("is pinned by Validate to the version it read when the start input names none", async () => {
+    const ports = await upload(await landscape());
+    const stored = await ports.objects.head("uploads", "photos/cat.jpg");
+
+    const validated = (await runStep("validate", { sourceKey: "photos/cat.jpg", runId: "run-1" }, ports, options)) as ValidatedJob;
+    await ports.objects.put("uploads", "photos/cat.jpg", await portrait(), "image/jpeg");
+    const resized = (await runStep("resize", validated, ports, options)) as IntermediatesResult;
+
+    assert.equal(validated.sourceEtag, stored.etag);
+    assert.equal(validated.sourceVersion, stored.versionId);
+    assert.ok(resized.items.every((item) => item.width > item.height), JSON.stringify(resized.items));
+  });
+
+  it("fails Validate itself with NOT_FOUND saying it was replaced, without trying the key's decoded form", async () => {
+    const ports = await upload(await landscape(), "photos/a+b.jpg");
+    await ports.objects.put("uploads", "photos/a b.jpg", await portrait(), "image/jpeg");
+    const { sourceKey, sourceEtag } = await uploadEvent(ports, "photos/a+b.jpg");
+    await ports.objects.put("uploads", "photos/a+b.jpg", await portrait(), "image/jpeg");
+
+    await assert.rejects(runStep("validate", { sourceKey, sourceEtag }, ports, options), (error: Error & { code?: string }) => {
+      assert.equal(error.code, "NOT_FOUND");
+      assert.match(error.message, /"photos\/a\+b\.jpg".*replaced by a newer upload/);
+      return true;
+    });
   });
 });
