@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import sharp from "sharp";
 import { PipelineError } from "../../functions/core/errors";
 import { processingOptionsSchema } from "../../functions/core/options";
 import { sampleAlphaPng, sampleAnimated, sampleTruncated, sampleHugeHeaderPng, samplePhoto, sampleRandomBytes } from "../../local/sampleImages";
@@ -7,6 +8,7 @@ import { jobIdFor, type Manifest, type ProcessedJob } from "../../functions/step
 import { mapWithConcurrency, startFlavour } from "../../local/runtime";
 import type { Cloud } from "../../components/config";
 import type { LocalFlavour, StepCall, UploadEvent } from "../../local/flavour";
+import type { StepHandler } from "../../functions/workflow";
 import { smallPhotos } from "../../local/samples";
 import { MemoryNotifier } from "../../local/memoryPorts";
 
@@ -28,7 +30,24 @@ type Operation = "put" | "head";
 /** Object store calls that should fail once, by key prefix: the fault-injecting decorator's plan. */
 export class FaultPlan {
   private readonly failOnce: Array<{ operation: Operation; area: Area; prefix: string; remaining: number }> = [];
+  private readonly holds: Array<{ key: string; handlers: StepHandler[]; action: () => Promise<void>; runId?: string; done?: Promise<void> }> = [];
   readonly injected: string[] = [];
+
+  /**
+   * The first read of the upload `key` by one of `handlers` runs `action` first (e.g. an
+   * overwrite between Validate and Resize); that run's other reads of it wait for it too.
+   */
+  beforeUploadRead(key: string, handlers: StepHandler[], action: () => Promise<void>): void {
+    this.holds.push({ key, handlers, action });
+  }
+
+  async holdRead(area: Area, key: string, call: StepCall): Promise<void> {
+    const hold = this.holds.find((h) => area === "uploads" && h.key === key && h.handlers.includes(call.handler) && (h.runId ?? call.runId) === call.runId);
+    if (!hold) return;
+    hold.runId = call.runId;
+    hold.done ??= hold.action();
+    await hold.done;
+  }
 
   /** The next `operation` in `area` on a key starting with `prefix` throws a transient error. */
   failNext(operation: Operation, area: Area, prefix: string): void {
@@ -44,13 +63,16 @@ export class FaultPlan {
   }
 }
 
-/** An ObjectStore that consults the plan before every put, and counts renditions written. */
-export function faultyObjects(objects: ObjectStore, plan: FaultPlan, renditionPuts: string[]): ObjectStore {
+/** An ObjectStore that consults the plan before every read and put, and counts renditions written. */
+export function faultyObjects(objects: ObjectStore, plan: FaultPlan, renditionPuts: string[], call: StepCall): ObjectStore {
   return {
-    get: (area, key) => objects.get(area, key),
-    head: async (area, key) => {
+    get: async (area, key, version) => {
+      await plan.holdRead(area, key, call);
+      return objects.get(area, key, version);
+    },
+    head: async (area, key, version) => {
       plan.maybeFail("head", area, key);
-      return objects.head(area, key);
+      return objects.head(area, key, version);
     },
     put: async (area, key, body, contentType) => {
       plan.maybeFail("put", area, key);
@@ -78,7 +100,7 @@ export async function startHarness(cloud: Cloud): Promise<Harness> {
     notifier,
     retryDelayMs: 10,
     onStepCall: (call) => calls.push(call),
-    decoratePorts: (ports: Ports): Ports => ({ ...ports, objects: faultyObjects(ports.objects, plan, renditionPuts) }),
+    decoratePorts: (ports: Ports, call: StepCall): Ports => ({ ...ports, objects: faultyObjects(ports.objects, plan, renditionPuts, call) }),
   });
   return { flavour, notifier, calls, plan, renditionPuts };
 }
@@ -236,6 +258,44 @@ export function describeFlavourContract(cloud: Cloud): void {
       assert.notEqual(jobIdFor(second.sourceKey, second.sourceEtag, second.sourceVersion), jobIdFor(first.sourceKey, first.sourceEtag, first.sourceVersion));
       assert.equal((await jobOf(flavour, second)).status, "succeeded");
       assert.equal(notifier.events.filter((e) => e.sourceKey === "again/photo.jpg" && e.type === "image.processed").length, 2);
+    });
+
+    // Neither emulator keeps versions (s3rver has no versioning, azurite no blob versions), so here, as on
+    // Azure, the overwritten job ends NOT_FOUND; on S3 it renders its own version (tests/functions/steps).
+    it("ends an upload overwritten while its job runs as its own failed job, never mixed, and runs the newer upload as a job of its own", async function () {
+      const { flavour, plan, notifier } = harness;
+      const key = "overwritten/photo.jpg";
+      const landscape = await sharp({ create: { width: 160, height: 96, channels: 3, background: "navy" } }).jpeg().toBuffer();
+      const portrait = await sharp({ create: { width: 72, height: 120, channels: 3, background: "gold" } }).png().toBuffer();
+      const first = await flavour.upload(key, landscape);
+      let second: UploadEvent | undefined;
+      plan.beforeUploadRead(key, ["resize", "applyFilters"], async () => {
+        second = await flavour.upload(key, portrait);
+      });
+
+      const firstRun = await flavour.execute(first);
+      assert.ok(second, "the upload was not overwritten between Validate and Resize");
+      const secondRun = await flavour.execute(second);
+
+      const firstJob = await jobOf(flavour, first);
+      assert.equal(firstRun.status, "failed");
+      assert.equal(firstJob.status, "failed");
+      assert.equal(firstJob.error?.code, "NOT_FOUND");
+      assert.match(firstJob.error?.message ?? "", /overwritten\/photo\.jpg.*replaced by a newer upload, which runs as its own job/);
+      assert.equal(firstJob.manifestKey, undefined);
+      const secondJob = await jobOf(flavour, second);
+      assert.notEqual(secondJob.jobId, firstJob.jobId);
+      assert.equal(secondRun.status, "succeeded");
+      assert.equal(secondJob.status, "succeeded", JSON.stringify(secondJob.error));
+      const manifest = await manifestOf(flavour, secondJob);
+      assert.equal(manifest.jobId, secondJob.jobId);
+      assert.deepEqual([manifest.source.width, manifest.source.height, manifest.source.format], [72, 120, "png"]);
+      for (const output of manifest.outputs) {
+        const { width, height } = await sharp(await flavour.ports.objects.get("renditions", output.key)).metadata();
+        assert.ok(height > width, `${output.key} is ${width}×${height}: not the second upload's portrait`);
+      }
+      const events = notifier.events.filter((e) => e.sourceKey === key).map((e) => [e.type, e.jobId]);
+      assert.deepEqual(events, [["image.failed", firstJob.jobId], ["image.processed", secondJob.jobId]]);
     });
 
     it("expires a finished job's intermediates and nothing else (the local lifecycle rule)", async function () {

@@ -45,7 +45,7 @@ describe("local AWS runtime", function () {
         }
         if (call.runId === "owner-run" && call.handler === "resize") {
           // The owning run pauses after Validate recorded the job, until the duplicate has failed.
-          return { ...ports, objects: { ...ports.objects, get: async (area, key) => (await held, ports.objects.get(area, key)), head: ports.objects.head.bind(ports.objects), put: ports.objects.put.bind(ports.objects) } };
+          return { ...ports, objects: { ...ports.objects, get: async (area, key, version) => (await held, ports.objects.get(area, key, version)), head: ports.objects.head.bind(ports.objects), put: ports.objects.put.bind(ports.objects) } };
         }
         return ports;
       };
