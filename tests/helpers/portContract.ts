@@ -32,6 +32,22 @@ export interface ContractOptions {
   keepsVersions: boolean;
 }
 
+/**
+ * For ports whose emulators were stopped: object and job store calls fail as a
+ * transient STORAGE_UNAVAILABLE naming what they were about, never a raw SDK error.
+ */
+export async function assertStoresUnavailable(ports: Ports): Promise<void> {
+  await assert.rejects(ports.objects.get("uploads", "a.jpg"), (error: PipelineError) => {
+    assert.equal(error.code, "STORAGE_UNAVAILABLE");
+    assert.equal(error.name, "TransientError");
+    assert.match(error.message, /"uploads"/);
+    assert.match(error.message, /a\.jpg/);
+    return true;
+  });
+  await assert.rejects(ports.jobs.create(runningJob("job-down")), pipelineError("STORAGE_UNAVAILABLE", /"jobs"/, /job-down/));
+  await assert.rejects(ports.jobs.finish("job-down", { status: "failed" }), pipelineError("STORAGE_UNAVAILABLE", /job-down/));
+}
+
 /** An assert.rejects validator: the NOT_FOUND of a pinned read whose version was replaced, naming the key. */
 export function versionGone(key: string) {
   return (error: unknown) => {

@@ -10,11 +10,10 @@ import {
   TableJobStore,
   toAzureError,
 } from "../../../functions/azure/adapters";
-import { PipelineError } from "../../../functions/core/errors";
 import type { PipelineEvent, Ports } from "../../../functions/ports";
 import { provisionAzure, startAzurite, type AzuriteEmulator } from "../../../local/emulators";
 import { MemoryNotifier } from "../../../local/memoryPorts";
-import { describePortContract, pipelineError, runningJob } from "../../helpers/portContract";
+import { assertStoresUnavailable, describePortContract, pipelineError } from "../../helpers/portContract";
 
 const tableName = "jobs";
 
@@ -95,15 +94,7 @@ describe("Azure adapters against azurite", () => {
       const downPorts = createAzurePorts({ connectionString: down.connectionString, tableName, notifier: new MemoryNotifier(), maxAttempts: 1 });
       await down.stop();
 
-      await assert.rejects(downPorts.objects.get("uploads", "a.jpg"), (error: PipelineError) => {
-        assert.equal(error.code, "STORAGE_UNAVAILABLE");
-        assert.equal(error.name, "TransientError");
-        assert.match(error.message, /"uploads"/);
-        assert.match(error.message, /a\.jpg/);
-        return true;
-      });
-      await assert.rejects(downPorts.jobs.create(runningJob("job-down")), pipelineError("STORAGE_UNAVAILABLE", /"jobs"/, /job-down/));
-      await assert.rejects(downPorts.jobs.finish("job-down", { status: "failed" }), pipelineError("STORAGE_UNAVAILABLE", /job-down/));
+      await assertStoresUnavailable(downPorts);
     });
   });
 
