@@ -106,13 +106,14 @@ export function stepFunctionPolicy(handler: FunctionHandler, refs: StepPolicyRef
 
   switch (handler) {
     case "validate":
-      allow("ReadUpload", ["s3:GetObject"], [uploads]);
+      // A read of the version the event named needs s3:GetObjectVersion (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html).
+      allow("ReadUpload", ["s3:GetObject", "s3:GetObjectVersion"], [uploads]);
       allow("ListUploads", ["s3:ListBucket"], [uploadsBucketArn]);
       allow("CreateJob", ["dynamodb:PutItem", "dynamodb:GetItem"], [tableArn]);
       break;
     case "resize":
     case "applyFilters":
-      allow("ReadUpload", ["s3:GetObject"], [uploads]);
+      allow("ReadUpload", ["s3:GetObject", "s3:GetObjectVersion"], [uploads]);
       allow("ListUploads", ["s3:ListBucket"], [uploadsBucketArn]);
       allow("WriteIntermediates", ["s3:PutObject"], [work]);
       break;
@@ -209,7 +210,7 @@ export function vpcEndpointPolicy(service: "s3" | "dynamodb" | "sns", refs: Endp
       return {
         Version: "2012-10-17",
         Statement: [
-          allow("PipelineObjects", ["s3:GetObject", "s3:PutObject"], refs.bucketArns.map((arn) => `${arn}/*`)),
+          allow("PipelineObjects", ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], refs.bucketArns.map((arn) => `${arn}/*`)),
           allow("PipelineBuckets", ["s3:ListBucket"], [...refs.bucketArns]),
         ],
       };

@@ -18,10 +18,11 @@ describe("IAM policies", () => {
         "dynamodb:GetItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
         "dynamodb:PutItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
         "s3:GetObject arn:aws:s3:::p-uploads/*",
+        "s3:GetObjectVersion arn:aws:s3:::p-uploads/*",
         "s3:ListBucket arn:aws:s3:::p-uploads",
       ],
-      resize: ["s3:GetObject arn:aws:s3:::p-uploads/*", "s3:ListBucket arn:aws:s3:::p-uploads", "s3:PutObject arn:aws:s3:::p-renditions/work/*"],
-      applyFilters: ["s3:GetObject arn:aws:s3:::p-uploads/*", "s3:ListBucket arn:aws:s3:::p-uploads", "s3:PutObject arn:aws:s3:::p-renditions/work/*"],
+      resize: ["s3:GetObject arn:aws:s3:::p-uploads/*", "s3:GetObjectVersion arn:aws:s3:::p-uploads/*", "s3:ListBucket arn:aws:s3:::p-uploads", "s3:PutObject arn:aws:s3:::p-renditions/work/*"],
+      applyFilters: ["s3:GetObject arn:aws:s3:::p-uploads/*", "s3:GetObjectVersion arn:aws:s3:::p-uploads/*", "s3:ListBucket arn:aws:s3:::p-uploads", "s3:PutObject arn:aws:s3:::p-renditions/work/*"],
       optimize: ["s3:GetObject arn:aws:s3:::p-renditions/work/*", "s3:ListBucket arn:aws:s3:::p-renditions", "s3:PutObject arn:aws:s3:::p-renditions/*"],
       notifySuccess: [
         "dynamodb:GetItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",

@@ -80,7 +80,7 @@ describe("AwsImagePipeline, every option on", () => {
       const table = one("aws:dynamodb/table:Table", `${NAME}-jobs`).state.arn as string;
       const topic = one("aws:sns/topic:Topic", `${NAME}-notifications`).state.arn as string;
 
-      assert.deepEqual(grants(policy("s3")), [`s3:GetObject ${renditions}/*`, `s3:GetObject ${uploads}/*`, `s3:ListBucket ${renditions}`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/*`, `s3:PutObject ${uploads}/*`].sort());
+      assert.deepEqual(grants(policy("s3")), [`s3:GetObject ${renditions}/*`, `s3:GetObject ${uploads}/*`, `s3:GetObjectVersion ${renditions}/*`, `s3:GetObjectVersion ${uploads}/*`, `s3:ListBucket ${renditions}`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/*`, `s3:PutObject ${uploads}/*`].sort());
       assert.deepEqual(grants(policy("dynamodb")), ["GetItem", "PutItem", "Query", "UpdateItem"].flatMap((action) => [`dynamodb:${action} ${table}`, `dynamodb:${action} ${table}/index/*`]).sort());
       assert.deepEqual(grants(policy("sns")), [`sns:Publish ${topic}`]);
     });

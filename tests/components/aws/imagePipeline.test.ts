@@ -369,9 +369,9 @@ describe("AwsImagePipeline, default stack", () => {
       const uploads = bucketArn(`${NAME}-uploads`);
       const renditions = bucketArn(`${NAME}-renditions`);
       const expected: Record<FunctionHandler, string[]> = {
-        validate: [`dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `s3:GetObject ${uploads}/*`, `s3:ListBucket ${uploads}`],
-        resize: [`s3:GetObject ${uploads}/*`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/work/*`],
-        applyFilters: [`s3:GetObject ${uploads}/*`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/work/*`],
+        validate: [`dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `s3:GetObject ${uploads}/*`, `s3:GetObjectVersion ${uploads}/*`, `s3:ListBucket ${uploads}`],
+        resize: [`s3:GetObject ${uploads}/*`, `s3:GetObjectVersion ${uploads}/*`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/work/*`],
+        applyFilters: [`s3:GetObject ${uploads}/*`, `s3:GetObjectVersion ${uploads}/*`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/work/*`],
         optimize: [`s3:GetObject ${renditions}/work/*`, `s3:ListBucket ${renditions}`, `s3:PutObject ${renditions}/*`],
         notifySuccess: [`dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
         notifyError: [`dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
