@@ -5,7 +5,7 @@ import { stepSettings, type PipelineConfig } from "../config";
 import { JOBS_TABLE_KEY, JOBS_TABLE_TTL_ATTRIBUTE, LAMBDA_ENV, lambdaEnvironment, OPEN_JOBS_INDEX, WORK_PREFIX } from "../../functions/aws/contract";
 import { stuckAfterSeconds } from "../../functions/steps/sweep";
 import { STEP_HANDLERS, SWEEP_HANDLER, workflow as defaultWorkflow, type FunctionHandler, type StepHandler, type WorkflowDefinition } from "../../functions/workflow";
-import { StepFunction } from "./functions";
+import { StepLambda } from "./stepLambda";
 import { AccessLogs } from "./accessLogs";
 import { runTimeoutSeconds } from "./limits";
 import { PrivateNetwork } from "./network";
@@ -165,10 +165,10 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
 
     const access = { uploadsBucketArn: uploads.arn, renditionsBucketArn: renditions.arn, workPrefix: WORK_PREFIX, tableArn: table.arn, topicArn: topic.arn, kmsKeyArn };
     const vpc = network ? { subnetIds: network.subnetIds, securityGroupIds: [network.functionsSecurityGroupId] } : undefined;
-    const functions = {} as Record<StepHandler, StepFunction>;
+    const functions = {} as Record<StepHandler, StepLambda>;
     for (const handler of STEP_HANDLERS) {
       const { memoryMb, timeoutSeconds } = stepSettings(config, handler);
-      functions[handler] = new StepFunction(
+      functions[handler] = new StepLambda(
         `${name}-${handler}`,
         {
           handler,
@@ -208,7 +208,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
     );
 
     // The stuck-job sweep: the same bundle and access, a small fixed size, on a schedule.
-    const sweeper = new StepFunction(
+    const sweeper = new StepLambda(
       `${name}-${SWEEP_HANDLER}`,
       {
         handler: SWEEP_HANDLER,

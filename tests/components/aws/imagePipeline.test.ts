@@ -99,7 +99,7 @@ describe("AwsImagePipeline, default stack", () => {
         `image-pipeline:aws:SecureBucket ${NAME}-renditions`,
         `image-pipeline:aws:SecureBucket ${NAME}-uploads`,
         `image-pipeline:aws:StateMachine ${NAME}-workflow`,
-        ...[...STEP_HANDLERS, SWEEP_HANDLER].map((h) => `image-pipeline:aws:StepFunction ${NAME}-${h}`),
+        ...[...STEP_HANDLERS, SWEEP_HANDLER].map((h) => `image-pipeline:aws:StepLambda ${NAME}-${h}`),
         `image-pipeline:aws:SweepSchedule ${NAME}-sweep`,
         `image-pipeline:aws:UploadTrigger ${NAME}-trigger`,
       ].sort());

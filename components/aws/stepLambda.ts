@@ -17,7 +17,7 @@ import { assumeRolePolicy, stepFunctionPolicy } from "./iam";
  */
 export const LAMBDA_RUNTIME = aws.lambda.Runtime.NodeJS24dX;
 
-export interface StepFunctionAccess {
+export interface StepLambdaAccess {
   uploadsBucketArn: pulumi.Input<string>;
   renditionsBucketArn: pulumi.Input<string>;
   workPrefix: string;
@@ -26,7 +26,7 @@ export interface StepFunctionAccess {
   kmsKeyArn?: pulumi.Input<string>;
 }
 
-export interface StepFunctionArgs {
+export interface StepLambdaArgs {
   handler: FunctionHandler;
   /** Physical name, known before the function exists so its log group can be `/aws/lambda/<name>`. */
   functionName: string;
@@ -37,7 +37,7 @@ export interface StepFunctionArgs {
   environment: pulumi.Input<Record<string, pulumi.Input<string>>>;
   logRetentionDays: number;
   /** What the step may touch; turned into its role policy. */
-  access: StepFunctionAccess;
+  access: StepLambdaAccess;
   /** Caps the step's concurrency (a cost and blast-radius guard); unset = unreserved. */
   reservedConcurrency?: number;
   vpc?: { subnetIds: pulumi.Input<string[]>; securityGroupIds: pulumi.Input<string>[] };
@@ -45,15 +45,16 @@ export interface StepFunctionArgs {
   region?: pulumi.Input<string>;
 }
 
-export class StepFunction extends pulumi.ComponentResource {
+export class StepLambda extends pulumi.ComponentResource {
   readonly function: aws.lambda.Function;
   readonly arn: pulumi.Output<string>;
   readonly functionName: pulumi.Output<string>;
   readonly roleArn: pulumi.Output<string>;
   readonly logGroupName: pulumi.Output<string>;
 
-  constructor(name: string, args: StepFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("image-pipeline:aws:StepFunction", name, {}, opts);
+  constructor(name: string, args: StepLambdaArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Formerly image-pipeline:aws:StepFunction: the alias keeps existing stacks' functions in place instead of replacing them.
+    super("image-pipeline:aws:StepLambda", name, {}, { ...opts, aliases: [...(opts?.aliases ?? []), { type: "image-pipeline:aws:StepFunction" }] });
     const { handler, functionName, code, architecture, memoryMb, timeoutSeconds, environment, logRetentionDays, access, reservedConcurrency, vpc, tags, region } = args;
     const regional = region ? { region } : {};
 
