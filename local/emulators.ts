@@ -168,7 +168,14 @@ let exitHooksInstalled = false;
 function cleanUpNow(): void {
   for (const child of liveChildren) child.kill("SIGKILL");
   liveChildren.clear();
-  for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
+  // A child killed a moment ago may still be writing its folder: retry, and never throw from an exit hook.
+  for (const dir of liveDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+    } catch {
+      // Left in the temp folder; the OS cleans it.
+    }
+  }
   liveDirs.clear();
 }
 
@@ -277,6 +284,23 @@ export interface AzuriteOptions {
   nodeFlags?: string[];
 }
 
+/**
+ * Runs azurite inside a small host (`node -e`): it quits, removing azurite's temp
+ * folder, as soon as its IPC channel to us closes: when we stop it, and when this
+ * process ends in any way, SIGKILL included (the kernel closes the channel). Azurite
+ * answers SIGTERM by closing its servers gracefully, which waits for open keep-alive
+ * connections, so a signal alone could leave it running.
+ * argv: [node, azurite entry, folder to remove, ...azurite's own arguments].
+ */
+const AZURITE_HOST = [
+  "const [entry, dir, ...args] = process.argv.slice(1);",
+  "const removeDir = () => { try { require('node:fs').rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 }); } catch {} };",
+  "process.on('exit', removeDir);",
+  "process.on('disconnect', () => process.exit(0));",
+  "process.argv = [process.argv[0], entry, ...args];",
+  "require(entry);",
+].join("\n");
+
 const LISTENING = /Azurite (Blob|Queue|Table) service is successfully listening at http:\/\/[^:]+:(\d+)/;
 
 function azuriteEntry(): string {
@@ -296,7 +320,10 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteEm
   const dir = await freshDir("image-pipeline-azurite-");
   const args = [
     ...(opts.nodeFlags ?? []),
+    "-e",
+    AZURITE_HOST,
     azuriteEntry(),
+    dir,
     "--disableTelemetry",
     "--silent",
     "--skipApiVersionCheck",
@@ -309,8 +336,10 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteEm
   // Custom accounts in the environment would replace the dev account the connection string names.
   const env = { ...process.env };
   delete env.AZURITE_ACCOUNTS;
-  // Own process group: a terminal's Ctrl-C reaches only us, so a graceful shutdown can still use azurite; we kill it on exit.
-  const child = spawn(process.execPath, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"], env, detached: true });
+  // Own process group: a terminal's Ctrl-C reaches only us, so a graceful shutdown can still use azurite; it ends with us (AZURITE_HOST).
+  const child = spawn(process.execPath, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe", "ipc"], env, detached: true });
+  // The channel is azurite's lifeline, not a reason to keep this process running.
+  child.channel?.unref();
   liveChildren.add(child);
 
   const output: string[] = [];
@@ -339,7 +368,9 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteEm
   const stop = once(async () => {
     liveChildren.delete(child);
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
+      // Closing the channel makes the host quit (and remove the folder); SIGKILL if it does not within 5 s.
+      if (child.connected) child.disconnect();
+      else child.kill("SIGKILL");
       const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
       await exited;
       clearTimeout(timer);
