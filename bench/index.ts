@@ -1,7 +1,8 @@
+import { statSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { coreBenchmarks } from "./core";
 import { pipelineBenchmarks } from "./pipeline";
 import type { BenchContext, BenchResult, Benchmark } from "./types";
@@ -22,6 +23,24 @@ interface Args {
   json?: string;
 }
 
+/** A bad option: one `[USAGE_INVALID]` line on stderr, exit code 2 (as `npm start`'s). */
+class BenchUsageError extends Error {}
+
+/** Commander's own messages as one coded line. */
+function codedUsageLine(text: string): string {
+  const message = text.replace(/^error:\s*/i, "").split(/\r?\n/).map((line) => line.trim()).filter(Boolean).join(" ");
+  return `[USAGE_INVALID] ${message}${/[.!?)]$/.test(message) ? "" : "."} See --help.\n`;
+}
+
+/** `--json`'s folder must exist: found out before minutes of benchmarks, not after. */
+function jsonTarget(value: string): string {
+  if (value.trim() === "") throw new InvalidArgumentError("--json needs a file name.");
+  const folder = path.dirname(path.resolve(value));
+  if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory()) throw new InvalidArgumentError(`the folder of ${value} does not exist.`);
+  if (statSync(value, { throwIfNoEntry: false })?.isDirectory()) throw new InvalidArgumentError(`${value} is a folder; give a file name.`);
+  return value;
+}
+
 function parseArgs(argv: string[]): Args {
   const names = BENCHMARKS.map((b) => b.name);
   const program = new Command("npm run bench --")
@@ -32,14 +51,28 @@ function parseArgs(argv: string[]): Args {
       return only;
     })
     .option("--quick", "fewer images and rounds, for a smoke run", false)
-    .option("--json <file>", "also write the raw figures as JSON")
+    .option("--json <file>", "also write the raw figures as JSON", jsonTarget)
     .addHelpText("after", `\nBenchmarks:\n${BENCHMARKS.map((b) => `  ${b.name.padEnd(14)} ${b.description}`).join("\n")}`)
-    .parse(argv, { from: "user" });
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(codedUsageLine(text)) });
+  try {
+    program.parse(argv, { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) throw new BenchUsageError(error.message, { cause: error });
+    throw error;
+  }
   return program.opts<Args>();
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  let args: Args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof BenchUsageError)) throw error;
+    // --help and --version end here too, with commander's exit code 0.
+    process.exit((error.cause as CommanderError).exitCode === 0 ? 0 : 2);
+  }
   const selected = BENCHMARKS.filter((b) => !args.only || args.only.includes(b.name));
   const context: BenchContext = {
     quick: args.quick,

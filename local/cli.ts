@@ -1,17 +1,17 @@
 // Only emulators are called here: the SDK's notice about future Node versions is noise in a local run.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
-import { availableParallelism } from "node:os";
+import { fork } from "node:child_process";
+import { availableParallelism, constants as osConstants } from "node:os";
 import path from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { CLOUDS, loadConfig, type Cloud, type PipelineConfig } from "../components/config";
 import { isPipelineError } from "../functions/core/errors";
 import type { PipelineEvent } from "../functions/ports";
-import { isLocalRuntimeError } from "./errors";
-import { watchInbox } from "./inbox";
-import { createProgress, formatEvent, formatSummary, formatTable, summarize, type Progress } from "./report";
-import { defaultSampleSet } from "./samples";
-import { collectInputs, exitCodeFor, IMAGE_ERROR_CODES, LocalInputError, runLocal, type InputFile, type JobRow } from "./runtime";
+import { isLocalInputError, isLocalRuntimeError, LocalInputError } from "./errors";
+import { collectInputs, type InputFile } from "./inputs";
+import { createProgress, exitCodeFor, formatEvent, formatSummary, formatTable, IMAGE_ERROR_CODES, summarize, type Progress } from "./report";
+import type { JobRow } from "./runtime";
 import type { EmulatorPorts } from "./flavour";
 import { loadStackPipelineConfig, StackConfigError } from "./stackConfig";
 
@@ -29,6 +29,10 @@ import { loadStackPipelineConfig, StackConfigError } from "./stackConfig";
  * setting it now would just switch off sharp's guard (more libvips threads) while
  * leaving the allocator unbounded. Executions run concurrently instead, which
  * keeps the cores busy; `npm run bench -- --only pipeline` measures both settings.
+ *
+ * The emulators, engines and SDKs (local/runtime.ts, local/inbox.ts) take seconds
+ * to load, so they are imported when a run starts, not with this file: run as a
+ * script, this file first starts itself again as a worker (see `supervise`).
  */
 
 export const EXIT = { ok: 0, jobsFailed: 1, usage: 2, environment: 3, interrupted: 130 } as const;
@@ -58,8 +62,35 @@ interface CliOptions {
   portQueue?: number;
 }
 
-/** A usage problem: printed as one line, exit code 2. */
-class UsageError extends Error {}
+/**
+ * The heavy modules, loaded when a run needs them. require(), not import(): the
+ * test runner's TypeScript hook (tsx/cjs) serves require() only.
+ */
+function load(module: "./runtime"): typeof import("./runtime");
+function load(module: "./samples"): typeof import("./samples");
+function load(module: "./inbox"): typeof import("./inbox");
+function load(module: string): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(module);
+}
+
+/** A usage problem: printed as one `[USAGE_INVALID]` line, exit code 2. */
+class UsageError extends Error {
+  readonly code = "USAGE_INVALID";
+}
+
+/** Commander's own messages ("error: unknown option...", a suggestion on the next line) as one coded line. */
+function codedUsageLine(text: string): string {
+  const message = text.replace(/^error:\s*/i, "").split(/\r?\n/).map((line) => line.trim()).filter(Boolean).join(" ");
+  return `[USAGE_INVALID] ${message}${/[.!?)]$/.test(message) ? "" : "."} See --help.\n`;
+}
+
+function nonEmpty(name: string) {
+  return (value: string): string => {
+    if (value.trim() === "") throw new InvalidArgumentError(`${name} must not be empty (it would mean the current folder).`);
+    return value;
+  };
+}
 
 function integer(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -75,11 +106,11 @@ function program(io: CliIo): Command {
     .description("Run the image pipeline locally: emulators, the real workflow engine and step handlers, no cloud account.")
     .argument("[paths...]", "image files or folders (recursed); every file is uploaded and the pipeline decides. Default: a generated sample set")
     .addOption(new Option("--cloud <cloud>", "which cloud's engine and emulators (default: the --stack's cloud, else aws)").choices([...CLOUDS]))
-    .option("--out <dir>", "where renditions, events.jsonl and jobs.json go (default: ./out/<time>-<cloud>)")
+    .option("--out <dir>", "where renditions, events.jsonl and jobs.json go; refused if it already holds a run (default: a new ./out/<time>-<cloud>)", nonEmpty("--out"))
     .option("--concurrency <n>", "executions running at once", integer("--concurrency", 1, 64), Math.min(4, availableParallelism()))
     .option("--no-progress", "no progress bar (it is only drawn on a terminal anyway)")
     .option("--watch", "keep running and process every file dropped into the inbox folder, until Ctrl-C", false)
-    .option("--inbox <dir>", "the folder --watch watches (created if missing)", "inbox")
+    .option("--inbox <dir>", "the folder --watch watches (created if missing)", nonEmpty("--inbox"), "inbox")
     .option("--stack <name or file>", "use a Pulumi stack's settings (renditions, formats, filters, limits...) and cloud, validated as `pulumi up` does: a stack name (dev, dev-azure) or its file (Pulumi.dev.yaml)")
     .addOption(new Option("--retry-delay <ms>", "pause before a retried step, instead of the definition's seconds").argParser(integer("--retry-delay", 0, 60_000)).default(100))
     .addOption(new Option("--port-s3 <port>", "fixed port for the S3 emulator (default: a free one)").argParser(port("--port-s3")))
@@ -98,7 +129,7 @@ set when the process starts (glibc reads it only then). Runs use all cores anywa
 --concurrency; for a faster single image: MALLOC_ARENA_MAX=2 npm start -- photo.jpg`,
     )
     .exitOverride()
-    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text), outputError: (text, write) => write(codedUsageLine(text)) })
     .showSuggestionAfterError();
 }
 
@@ -132,7 +163,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     command.parse(argv as string[], { from: "user" });
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    throw error;
+    return reportError(error, io);
   }
   const options = command.opts<CliOptions>();
   const paths = command.args;
@@ -149,8 +180,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       return await watch(options, config, emulatorPorts, cwd, io);
     }
 
-    const inputs: InputFile[] = paths.length > 0 ? await collectInputs(paths.map((given) => path.resolve(cwd, given))) : await sampleInputs(io);
-    if (inputs.length === 0) throw new UsageError(`No files found in ${paths.join(", ")}.`);
+    // Inputs are checked before anything starts; what cannot be read is reported now and skipped.
+    const { inputs, problems } = paths.length > 0 ? await collectInputs(paths, cwd) : { inputs: await sampleInputs(io), problems: [] };
+    for (const problem of problems) write(io.stderr, `[${problem.code}] ${problem.message}`);
+    if (inputs.length === 0) {
+      const skipped = problems.length > 0 ? ` (${problems.length} skipped, see above)` : "";
+      throw new LocalInputError("INPUT_NONE", `No files to run in ${paths.join(", ")}${skipped}. Give image files or folders holding them.`);
+    }
+    const { runLocal } = load("./runtime");
     const outDir = path.resolve(cwd, options.out ?? path.join("out", `${timestamp()}-${options.cloud}`));
 
     write(io.stdout, `image-pipeline local (${options.cloud}): ${inputs.length} file${inputs.length === 1 ? "" : "s"}, concurrency ${options.concurrency}`);
@@ -160,6 +197,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       cloud: options.cloud,
       inputs,
       outDir,
+      freshOutDir: options.out === undefined,
       concurrency: options.concurrency,
       processing: config.processing,
       emulatorPorts,
@@ -180,8 +218,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     write(io.stdout, `outputs: ${where(path.join(result.outDir, "renditions"))}   events: ${where(result.eventsFile)}   jobs: ${where(path.join(result.outDir, "jobs.json"))}`);
     explainFailures(result.rows, io);
     if (io.signal?.aborted) {
-      write(io.stderr, `Interrupted: ${inputs.length - result.rows.length} file(s) were not run.`);
+      const notRun = result.rows.filter((row) => row.errorCode === "INTERRUPTED").length;
+      write(io.stderr, `Interrupted: ${notRun} file(s) were not run (listed as "not run").`);
       return EXIT.interrupted;
+    }
+    if (problems.length > 0) {
+      write(io.stderr, `${problems.length} input(s) were skipped before the run (see the lines above).`);
+      return EXIT.jobsFailed;
     }
     return exitCodeFor(result.rows);
   } catch (error) {
@@ -193,44 +236,53 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 /** One line per failure that is not the image's fault: those are what make the exit code 1. */
 function explainFailures(rows: readonly JobRow[], io: CliIo): void {
   for (const row of rows) {
-    if (row.status === "succeeded" || IMAGE_ERROR_CODES.includes(row.errorCode ?? "")) continue;
-    io.stderr.write(`${row.status === "lost" ? "LOST" : "FAILED"} ${row.key}: ${row.errorCode} ${row.errorMessage ?? ""}\n`);
+    if (row.status === "succeeded" || row.errorCode === "INTERRUPTED" || IMAGE_ERROR_CODES.includes(row.errorCode ?? "")) continue;
+    const label = row.status === "lost" ? "LOST" : row.status === "skipped" ? "SKIPPED" : "FAILED";
+    io.stderr.write(`${label} ${row.key}: ${row.errorCode} ${row.errorMessage ?? ""}\n`);
   }
 }
 
-/** Known failures become one clear line (never a stack trace) and an exit code. */
+/** A Node file-system error that reached here: what the user gave could not be used. */
+function fileSystemError(error: unknown): { code: string; message: string } | undefined {
+  const errno = error as NodeJS.ErrnoException | undefined;
+  if (!errno || typeof errno.code !== "string" || !/^E[A-Z]+$/.test(errno.code)) return undefined;
+  const where = errno.path ? ` "${errno.path}"` : "";
+  return { code: "LOCAL_IO_FAILED", message: `A file operation on${where} failed (${errno.code}). Check the path exists and you may read or write it.` };
+}
+
+/** Known failures become one clear `[CODE] message` line (never a stack trace) and an exit code. */
 function reportError(error: unknown, io: CliIo): number {
-  const line = (text: string) => io.stderr.write(`${text}\n`);
+  const line = (text: string) => io.stderr.write(`${text.replace(/\s*\n\s*/g, " ")}\n`);
   if (isLocalRuntimeError(error)) {
     line(`[${error.code}] ${error.message}`);
     return EXIT.environment;
   }
-  if (error instanceof LocalInputError) {
+  if (isLocalInputError(error) || error instanceof UsageError || error instanceof StackConfigError) {
     line(`[${error.code}] ${error.message}`);
-    return EXIT.usage;
-  }
-  if (error instanceof StackConfigError) {
-    line(`[${error.code}] ${error.message}`);
-    return EXIT.usage;
-  }
-  if (error instanceof UsageError) {
-    line(error.message);
     return EXIT.usage;
   }
   if (isPipelineError(error)) {
     line(`[${error.code}] ${error.message}`);
     return error.code === "CONFIG_INVALID" ? EXIT.usage : EXIT.jobsFailed;
   }
-  line(`Unexpected failure of the local runtime: ${(error as Error)?.stack ?? String(error)}`);
+  const io_ = fileSystemError(error);
+  if (io_) {
+    line(`[${io_.code}] ${io_.message}`);
+    return EXIT.usage;
+  }
+  // A bug, not a usage problem: the stack is what a bug report needs.
+  io.stderr.write(`[INTERNAL] Unexpected failure of the local runtime: ${(error as Error)?.stack ?? String(error)}\n`);
   return EXIT.jobsFailed;
 }
 
 async function sampleInputs(io: CliIo): Promise<InputFile[]> {
   io.stdout.write("no paths given: generating the sample set (photos, alpha PNG, WebP, animated GIF, EXIF, CMYK, corrupt, over the pixel limit, not an image)\n");
+  const { defaultSampleSet } = load("./samples");
   return (await defaultSampleSet()).map(({ key, body }) => ({ key, body }));
 }
 
 async function watch(options: CliOptions, config: PipelineConfig, emulatorPorts: EmulatorPorts, cwd: string, io: CliIo): Promise<number> {
+  const { watchInbox } = load("./inbox");
   const inbox = path.resolve(cwd, options.inbox);
   const outDir = path.resolve(cwd, options.out ?? path.join("out", `${timestamp()}-${options.cloud}-watch`));
   const say = (text: string) => io.stdout.write(`${text}\n`);
@@ -238,13 +290,14 @@ async function watch(options: CliOptions, config: PipelineConfig, emulatorPorts:
     cloud: options.cloud,
     inbox,
     outDir,
+    freshOutDir: options.out === undefined,
     concurrency: options.concurrency,
     processing: config.processing,
     emulatorPorts,
     retryDelayMs: options.retryDelay,
     signal: io.signal,
-    onReady: (endpoints) =>
-      say(`watching ${shownPath(cwd, inbox)} (${options.cloud}; ${Object.entries(endpoints).map(([name, url]) => `${name} ${url}`).join(", ")}); outputs go to ${shownPath(cwd, outDir)}; Ctrl-C stops`),
+    onReady: (endpoints, _flavour, claimed) =>
+      say(`watching ${shownPath(cwd, inbox)} (${options.cloud}; ${Object.entries(endpoints).map(([name, url]) => `${name} ${url}`).join(", ")}); outputs go to ${shownPath(cwd, claimed)}; Ctrl-C stops`),
     onEvent: (event) => say(formatEvent(event)),
     onJob: (row) => say(formatTable([row]).split("\n")[2]),
   });
@@ -252,8 +305,92 @@ async function watch(options: CliOptions, config: PipelineConfig, emulatorPorts:
   return exitCodeFor(rows);
 }
 
-/** Ctrl-C once: finish what runs, stop emulators. Twice: leave now. */
-function interruptSignal(stderr: NodeJS.WritableStream): AbortSignal {
+// ---------------------------------------------------------------------------
+// Running as a script: a supervisor and a worker
+//
+// A terminal's Ctrl-C goes to every process of the foreground group, and launchers
+// relay it again: tsx's launcher waits 30 ms for its child to report the signal and
+// otherwise sends it again, then SIGKILLs the child if the report is still missing
+// (tsx 4.x, dist/cli.mjs "relaySignalToChild"). A busy child (image work, in-process
+// emulators) often misses 30 ms, so one Ctrl-C arrived twice or killed the run.
+// So the script's own process only supervises: it does nothing, answers at once, and
+// forwards each Ctrl-C it gets, numbered, to a worker in the same process group that
+// runs the CLI. The worker gets the terminal's copy too, and counts the larger of its
+// own and the supervisor's numbers, so one keystroke is one interrupt whichever way it
+// came. The worker quits at once (cleaning up) if the supervisor disappears.
+
+const WORKER_ENV = "IMAGE_PIPELINE_CLI_WORKER";
+
+/** A launcher's relay of the same Ctrl-C reaches the supervisor within tens of ms; a person's second one later. */
+const RELAY_WINDOW_MS = 200;
+
+interface InterruptMessage {
+  type: "interrupt";
+  count: number;
+}
+
+function isInterruptMessage(value: unknown): value is InterruptMessage {
+  return typeof value === "object" && value !== null && (value as InterruptMessage).type === "interrupt" && typeof (value as InterruptMessage).count === "number";
+}
+
+/** Starts the worker and relays interrupts to it; exits with its exit code. */
+function supervise(): void {
+  const worker = fork(__filename, process.argv.slice(2), { env: { ...process.env, [WORKER_ENV]: "1" }, stdio: ["inherit", "inherit", "inherit", "ipc"] });
+  let interrupts = 0;
+  let lastInterrupt = 0;
+  process.on("SIGINT", () => {
+    const now = Date.now();
+    if (interrupts > 0 && now - lastInterrupt < RELAY_WINDOW_MS) return;
+    interrupts++;
+    lastInterrupt = now;
+    if (worker.connected) worker.send({ type: "interrupt", count: interrupts } satisfies InterruptMessage);
+  });
+  for (const signal of ["SIGTERM", "SIGHUP"] as const) process.on(signal, () => worker.kill(signal));
+  worker.once("error", (error) => {
+    process.stderr.write(`[INTERNAL] The local runtime could not be started: ${error.message}\n`);
+    process.exit(EXIT.jobsFailed);
+  });
+  worker.once("exit", (code, signal) => process.exit(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0)));
+}
+
+/** The worker's Ctrl-C: once, finish what runs and report; twice, quit now (exit hooks stop emulators, remove temp folders). */
+function workerInterrupts(stderr: NodeJS.WritableStream): AbortSignal {
+  const controller = new AbortController();
+  let direct = 0;
+  let relayed = 0;
+  let handled = 0;
+  const onInterrupt = () => {
+    const count = Math.max(direct, relayed);
+    if (count <= handled) return;
+    handled = count;
+    if (count === 1) {
+      stderr.write("\nstopping: finishing running executions and stopping the emulators (Ctrl-C again to quit now)\n");
+      controller.abort();
+    } else {
+      stderr.write("\nquitting now: emulators stopped, temp folders removed, unfinished jobs not recorded\n");
+      process.exit(EXIT.interrupted);
+    }
+  };
+  process.on("SIGINT", () => {
+    direct++;
+    onInterrupt();
+  });
+  process.on("message", (message: unknown) => {
+    if (!isInterruptMessage(message)) return;
+    relayed = Math.max(relayed, message.count);
+    onInterrupt();
+  });
+  process.on("disconnect", quitWithoutSupervisor);
+  return controller.signal;
+}
+
+function quitWithoutSupervisor(): void {
+  process.stderr.write("\nquitting now: the launching process is gone\n");
+  process.exit(EXIT.interrupted);
+}
+
+/** Outside a supervisor (e.g. `node local/cli.ts` with a loader but no fork): Ctrl-C counted here alone. */
+function standaloneInterrupts(stderr: NodeJS.WritableStream): AbortSignal {
   const controller = new AbortController();
   process.on("SIGINT", () => {
     if (controller.signal.aborted) process.exit(EXIT.interrupted);
@@ -263,8 +400,19 @@ function interruptSignal(stderr: NodeJS.WritableStream): AbortSignal {
   return controller.signal;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: interruptSignal(process.stderr) }).then((code) => {
+function runWorker(): void {
+  const supervised = typeof process.send === "function";
+  const signal = supervised ? workerInterrupts(process.stderr) : standaloneInterrupts(process.stderr);
+  main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal }).then((code) => {
     process.exitCode = code;
+    if (supervised) {
+      process.off("disconnect", quitWithoutSupervisor);
+      process.disconnect();
+    }
   });
+}
+
+if (require.main === module) {
+  if (process.env[WORKER_ENV] === "1") runWorker();
+  else supervise();
 }

@@ -1,9 +1,11 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { watch } from "chokidar";
 import type { ProcessingOptions } from "../functions/core/options";
 import type { PipelineEvent } from "../functions/ports";
-import { copyOutputs, eventsNotifier, expireWork, processInput, startFlavour, type JobRow } from "./runtime";
+import { errnoCode, LocalInputError } from "./errors";
+import { claimRunFolder, releaseRunFolder } from "./runFolder";
+import { copyOutputs, eventsNotifier, expireWork, processInput, startFlavour, writeJobsFile, type JobRow } from "./runtime";
 import type { Cloud } from "../components/config";
 import type { EmulatorPorts, LocalFlavour } from "./flavour";
 
@@ -18,12 +20,15 @@ export interface WatchOptions {
   cloud: Cloud;
   inbox: string;
   outDir: string;
+  /** `outDir` is a default name: take `outDir-2`... when it exists (else a folder holding a run is refused). */
+  freshOutDir?: boolean;
   concurrency: number;
   processing: ProcessingOptions;
   emulatorPorts?: EmulatorPorts;
   retryDelayMs?: number;
   signal?: AbortSignal;
-  onReady?: (endpoints: Record<string, string>, flavour: LocalFlavour) => void;
+  /** `outDir`: the folder this run writes (the claimed one). */
+  onReady?: (endpoints: Record<string, string>, flavour: LocalFlavour, outDir: string) => void;
   onJob?: (row: JobRow) => void;
   onEvent?: (event: PipelineEvent) => void;
   /** Milliseconds a file must stay the same size before it counts as written (default 300). */
@@ -36,14 +41,26 @@ function isPartial(file: string): boolean {
   return name.startsWith(".") || name.endsWith("~") || /\.(part|crdownload|tmp|swp)$/i.test(name);
 }
 
+/** Creates the inbox if missing; refuses a path that is not a folder. */
+async function ensureInbox(inbox: string): Promise<void> {
+  const info = await stat(inbox).catch(() => undefined);
+  if (info && !info.isDirectory()) throw new LocalInputError("INBOX_NOT_A_FOLDER", `--inbox names "${inbox}", which is not a folder. Give a folder (it is created if missing).`);
+  await mkdir(inbox, { recursive: true }).catch((error: unknown) => {
+    const code = errnoCode(error);
+    if (code === "EEXIST" || code === "ENOTDIR") throw new LocalInputError("INBOX_NOT_A_FOLDER", `--inbox names "${inbox}", under a file rather than a folder. Give a folder.`, { cause: error });
+    throw new LocalInputError("INBOX_NOT_A_FOLDER", `The inbox "${inbox}" cannot be created (${code ?? (error as Error)?.message}). Give a folder you can write.`, { cause: error });
+  });
+}
+
 /**
  * Watches `inbox` until `signal` aborts; returns one row per file run.
+ * @throws {LocalInputError} INBOX_NOT_A_FOLDER, OUT_DIR_IN_USE, OUT_DIR_UNWRITABLE before any emulator starts.
  * @throws {LocalRuntimeError} when an emulator cannot start.
  */
 export async function watchInbox(options: WatchOptions): Promise<JobRow[]> {
-  const { inbox, outDir, signal } = options;
-  await mkdir(inbox, { recursive: true });
-  await mkdir(outDir, { recursive: true });
+  const { inbox, signal } = options;
+  await ensureInbox(inbox);
+  const outDir = await claimRunFolder(path.resolve(options.outDir), { fresh: options.freshOutDir ?? false, cloud: options.cloud });
   const eventsFile = path.join(outDir, "events.jsonl");
   const notifier = eventsNotifier(eventsFile, options.onEvent);
   const flavour = await startFlavour(options.cloud, {
@@ -51,6 +68,10 @@ export async function watchInbox(options: WatchOptions): Promise<JobRow[]> {
     notifier,
     emulatorPorts: options.emulatorPorts,
     retryDelayMs: options.retryDelayMs,
+  }).catch(async (error: unknown) => {
+    // Nothing ran: the folder is free for the next attempt.
+    await releaseRunFolder(outDir, ["events.jsonl"]);
+    throw error;
   });
   const rows: JobRow[] = [];
   const queue: string[] = [];
@@ -90,7 +111,7 @@ export async function watchInbox(options: WatchOptions): Promise<JobRow[]> {
 
   try {
     await new Promise<void>((resolve, reject) => {
-      watcher.once("ready", () => options.onReady?.(flavour.endpoints, flavour));
+      watcher.once("ready", () => options.onReady?.(flavour.endpoints, flavour, outDir));
       watcher.once("error", reject);
       if (signal?.aborted) resolve();
       signal?.addEventListener("abort", () => resolve(), { once: true });
@@ -99,7 +120,7 @@ export async function watchInbox(options: WatchOptions): Promise<JobRow[]> {
     await watcher.close();
     while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     await flavour.stop();
-    await writeFile(path.join(outDir, "jobs.json"), `${JSON.stringify(rows.map((row) => row.record ?? { jobId: row.jobId, sourceKey: row.key, status: row.status }), null, 2)}\n`);
+    await writeJobsFile(outDir, rows);
   }
   return rows;
 }

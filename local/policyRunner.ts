@@ -45,6 +45,35 @@ export interface AnalyzedResource {
 /** `--policy-pack-config` file contents: a level, or a level and properties, per rule; `all` sets every rule's level. */
 export type PolicyPackConfig = Record<string, EnforcementLevel | ({ enforcementLevel?: EnforcementLevel } & Record<string, unknown>)>;
 
+// The levels a policy config may set: https://pulumi.com/docs/using-pulumi/crossguard/configuration
+const ENFORCEMENT_LEVELS: readonly string[] = ["advisory", "mandatory", "remediate", "disabled"];
+
+/** A policy pack config that is not the shape the CLI reads. */
+export class PolicyConfigError extends Error {
+  readonly code = "POLICY_CONFIG_INVALID";
+  constructor(message: string) {
+    super(message);
+    this.name = "PolicyConfigError";
+  }
+}
+
+/**
+ * Checks a parsed `--policy-pack-config` document: an object whose entries are a
+ * level or an object with an optional `enforcementLevel` and the rule's properties.
+ *
+ * @throws {PolicyConfigError} POLICY_CONFIG_INVALID naming the entry and what it holds
+ */
+export function checkPolicyConfig(value: unknown, source = "the policy config"): PolicyPackConfig {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new PolicyConfigError(`${source} must be a JSON object of policy names; got ${Array.isArray(value) ? "an array" : JSON.stringify(value)}.`);
+  const levels = ENFORCEMENT_LEVELS.join(", ");
+  for (const [name, entry] of Object.entries(value)) {
+    const level = typeof entry === "string" ? entry : entry !== null && typeof entry === "object" && !Array.isArray(entry) ? (entry as { enforcementLevel?: unknown }).enforcementLevel : null;
+    if (level === null) throw new PolicyConfigError(`${source}: "${name}" must be a level (${levels}) or an object; got ${JSON.stringify(entry)}.`);
+    if (level !== undefined && !ENFORCEMENT_LEVELS.includes(level as string)) throw new PolicyConfigError(`${source}: "${name}" has enforcement level ${JSON.stringify(level)}; use one of ${levels}.`);
+  }
+  return value as PolicyPackConfig;
+}
+
 export interface PolicyDiagnostic {
   policyName: string;
   description: string;

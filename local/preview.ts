@@ -1,10 +1,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import * as pulumi from "@pulumi/pulumi";
 import type { PolicyProviderResource } from "@pulumi/policy";
 import { startMockRuntime, isUnknownValue, type RecordedResource } from "./mockRuntime";
-import { runPolicies, type AnalyzedResource, type PolicyDiagnostic, type PolicyPackConfig } from "./policyRunner";
+import { checkPolicyConfig, PolicyConfigError, runPolicies, type AnalyzedResource, type PolicyDiagnostic, type PolicyPackConfig } from "./policyRunner";
 import { loadStackConfig, StackConfigError, type StackConfig } from "./stackConfig";
 import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, policies as packPolicies } from "../policy/policies";
 
@@ -318,9 +318,34 @@ export function formatText(result: PreviewResult): string {
 
 // ------------------------------------------------------------------ CLI
 
+/** @throws {PolicyConfigError} POLICY_CONFIG_INVALID when the file is missing, unreadable, not JSON or not a policy config. */
 function readPolicyConfig(file: string | undefined): PolicyPackConfig | undefined {
-  if (!file) return undefined;
-  return JSON.parse(fs.readFileSync(file, "utf8")) as PolicyPackConfig;
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (error) {
+    throw new PolicyConfigError(`--policy-pack-config "${file}" cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Give a JSON file that exists.`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new PolicyConfigError(`--policy-pack-config "${file}" is not valid JSON: ${(error as Error).message}.`);
+  }
+  return checkPolicyConfig(parsed, `--policy-pack-config "${file}"`);
+}
+
+function timeoutSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) throw new InvalidArgumentError("--timeout must be a number of seconds above 0 and at most 3600.");
+  return seconds;
+}
+
+/** Commander's own messages as one line in this CLI's `error [CODE]: message` form. */
+function codedUsageLine(text: string): string {
+  const message = text.replace(/^error:\s*/i, "").split(/\r?\n/).map((line) => line.trim()).filter(Boolean).join(" ");
+  return `error [USAGE_INVALID]: ${message}${/[.!?)]$/.test(message) ? "" : "."} See --help.\n`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -332,23 +357,35 @@ export async function main(argv: string[]): Promise<number> {
     .option("--json", "print one JSON document for machines", false)
     .option("--policy-pack-config <file>", "policy config JSON, as for `pulumi preview --policy-pack-config`")
     .option("--no-policies", "only list the resources")
-    .addOption(new Option("--timeout <seconds>", "give up when the program is still registering after this long").default("120"))
+    .addOption(new Option("--timeout <seconds>", "give up when the program is still registering after this long").argParser(timeoutSeconds).default(120))
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+    .configureOutput({ writeErr: (text) => process.stderr.write(text), outputError: (text, write) => write(codedUsageLine(text)) });
   try {
     command.parse(argv);
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.failed;
     throw error;
   }
-  const opts = command.opts<{ stack: string; program?: string; cwd?: string; json: boolean; policyPackConfig?: string; policies: boolean; timeout: string }>();
+  const opts = command.opts<{ stack: string; program?: string; cwd?: string; json: boolean; policyPackConfig?: string; policies: boolean; timeout: number }>();
+  let policyConfig: PolicyPackConfig | undefined;
+  try {
+    policyConfig = readPolicyConfig(opts.policyPackConfig);
+  } catch (error) {
+    if (!(error instanceof PolicyConfigError)) throw error;
+    process.stderr.write(`error [${error.code}]: ${error.message}\n`);
+    return EXIT.failed;
+  }
+  if (opts.cwd !== undefined && !fs.statSync(opts.cwd, { throwIfNoEntry: false })?.isDirectory()) {
+    process.stderr.write(`error [USAGE_INVALID]: --cwd "${opts.cwd}" is not a folder. Give the project folder (it holds Pulumi.yaml).\n`);
+    return EXIT.failed;
+  }
 
   // In JSON mode stdout carries only the result; the program's own logging goes to stderr.
   const log = console.log;
   if (opts.json) console.log = (...args: unknown[]) => console.error(...args);
   let result: PreviewResult;
   try {
-    result = await runPreview({ stack: opts.stack, program: opts.program, cwd: opts.cwd, policyConfig: readPolicyConfig(opts.policyPackConfig), policies: opts.policies, timeoutMs: Number(opts.timeout) * 1000 });
+    result = await runPreview({ stack: opts.stack, program: opts.program, cwd: opts.cwd, policyConfig, policies: opts.policies, timeoutMs: opts.timeout * 1000 });
   } finally {
     console.log = log;
   }
@@ -361,7 +398,8 @@ if (require.main === module) {
   main(process.argv).then(
     (code) => process.exit(code),
     (error: unknown) => {
-      console.error(error);
+      // Not a problem of the stack or the options (those are coded above): a bug, whose stack is what a report needs.
+      process.stderr.write(`error [INTERNAL]: the offline preview failed: ${(error as Error)?.stack ?? String(error)}\n`);
       process.exit(EXIT.failed);
     },
   );

@@ -7,6 +7,15 @@ import type { JobRow } from "./runtime";
  * line per event, and a progress bar on stderr while images run.
  */
 
+/** Codes that say the image itself is bad: such a failure is the pipeline working, not failing. */
+export const IMAGE_ERROR_CODES: readonly string[] = ["UNSUPPORTED_FORMAT", "TOO_LARGE", "TOO_MANY_PIXELS", "TOO_MANY_FRAMES", "CORRUPT_IMAGE", "EMPTY_INPUT"];
+
+/** 0 when every job succeeded or failed for a reason in the image; 1 when any failed otherwise, was lost, or never ran. */
+export function exitCodeFor(rows: readonly JobRow[]): 0 | 1 {
+  const bad = rows.some((row) => row.status === "lost" || row.status === "skipped" || (row.status === "failed" && !IMAGE_ERROR_CODES.includes(row.errorCode ?? "")));
+  return bad ? 1 : 0;
+}
+
 /** 1536 → "1.5 KB". */
 export function formatBytes(bytes: number | undefined): string {
   if (bytes === undefined) return "-";
@@ -34,7 +43,7 @@ export function formatTable(rows: readonly JobRow[], maxFileWidth = 48): string 
   const header = ["file", "status", "renditions", "in", "out", "error"];
   const body = rows.map((row) => [
     clip(row.key, maxFileWidth),
-    row.status,
+    row.status === "skipped" ? "not run" : row.status,
     row.status === "succeeded" ? String(row.renditions) : "-",
     formatBytes(row.bytesIn),
     row.status === "succeeded" ? formatBytes(row.bytesOut) : "-",
@@ -55,6 +64,8 @@ export interface Summary {
   succeeded: number;
   failed: number;
   lost: number;
+  /** Never ran: interrupted before their turn, or unreadable by then. */
+  skipped: number;
 }
 
 export function summarize(rows: readonly JobRow[]): Summary {
@@ -63,12 +74,14 @@ export function summarize(rows: readonly JobRow[]): Summary {
     succeeded: rows.filter((row) => row.status === "succeeded").length,
     failed: rows.filter((row) => row.status === "failed").length,
     lost: rows.filter((row) => row.status === "lost").length,
+    skipped: rows.filter((row) => row.status === "skipped").length,
   };
 }
 
 export function formatSummary(summary: Summary): string {
   const parts = [`${summary.succeeded} succeeded`, `${summary.failed} failed`];
   if (summary.lost > 0) parts.push(`${summary.lost} LOST (no finished job record)`);
+  if (summary.skipped > 0) parts.push(`${summary.skipped} not run`);
   return `${summary.total} image${summary.total === 1 ? "" : "s"}: ${parts.join(", ")}`;
 }
 

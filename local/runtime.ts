@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ProcessingOptions } from "../functions/core/options";
 import type { JobRecord, Notifier, PipelineEvent } from "../functions/ports";
@@ -7,7 +7,9 @@ import type { Cloud } from "../components/config";
 import { LOCAL_CLOUDS } from "./clouds";
 import type { EmulatorPorts, ExecutionResult, FlavourOptions, LocalFlavour, UploadEvent } from "./flavour";
 import { tuneHeapForLocalRuntime } from "./heap";
+import type { InputFile } from "./inputs";
 import { JsonLinesNotifier } from "./notifier";
+import { claimRunFolder, releaseRunFolder } from "./runFolder";
 
 /**
  * The embedded default: the pipeline's real step handlers and real workflow
@@ -26,20 +28,9 @@ export async function startFlavour(cloud: Cloud, options: FlavourOptions): Promi
 // ---------------------------------------------------------------------------
 // Inputs
 
-/** A file to upload: read lazily from `file`, or given as `body`. */
-export interface InputFile {
-  key: string;
-  file?: string;
-  body?: Buffer;
-}
-
-export class LocalInputError extends Error {
-  readonly code = "INPUT_NOT_FOUND";
-  constructor(message: string) {
-    super(message);
-    this.name = "LocalInputError";
-  }
-}
+export { collectInputs, type CollectedInputs, type InputFile, type InputProblem } from "./inputs";
+export { LocalInputError } from "./errors";
+export { exitCodeFor, IMAGE_ERROR_CODES } from "./report";
 
 const CONTENT_TYPES: Record<string, string> = {
   ".jpg": "image/jpeg",
@@ -60,62 +51,11 @@ export function contentTypeFor(key: string): string {
   return CONTENT_TYPES[path.extname(key).toLowerCase()] ?? "application/octet-stream";
 }
 
-async function walk(folder: string): Promise<string[]> {
-  const entries = await readdir(folder, { withFileTypes: true });
-  const files = await Promise.all(
-    entries
-      .sort((a, b) => a.name.localeCompare(b.name))
-      .map(async (entry) => {
-        const full = path.join(folder, entry.name);
-        if (entry.isDirectory()) return walk(full);
-        if (entry.isFile()) return [full];
-        if (entry.isSymbolicLink()) {
-          const target = await stat(full).catch(() => undefined);
-          if (target?.isFile()) return [full];
-          if (target?.isDirectory()) return walk(full);
-        }
-        return [];
-      }),
-  );
-  return files.flat();
-}
-
-/**
- * Every file under the given folders (recursed) and files. Keys are paths
- * relative to the folder given (a file's own name for a file), with `/`.
- * Every file is uploaded, whatever its extension: the pipeline's validation decides.
- *
- * @throws {LocalInputError} INPUT_NOT_FOUND naming the first path that does not exist.
- */
-export async function collectInputs(paths: readonly string[]): Promise<InputFile[]> {
-  const inputs: InputFile[] = [];
-  const taken = new Set<string>();
-  for (const given of paths) {
-    const info = await stat(given).catch(() => undefined);
-    if (!info) throw new LocalInputError(`No such file or folder: "${given}". Give image files or folders that exist.`);
-    const files = info.isDirectory() ? await walk(given) : [given];
-    for (const file of files) {
-      const relative = info.isDirectory() ? path.relative(given, file) : path.basename(file);
-      inputs.push({ key: uniqueKey(relative.split(path.sep).join("/"), taken), file });
-    }
-  }
-  return inputs;
-}
-
-/** Two inputs with the same key would be the same upload: keep both by suffixing the later one. */
-function uniqueKey(key: string, taken: Set<string>): string {
-  let candidate = key;
-  const extension = path.posix.extname(key);
-  const stem = key.slice(0, key.length - extension.length);
-  for (let n = 2; taken.has(candidate); n++) candidate = `${stem}-${n}${extension}`;
-  taken.add(candidate);
-  return candidate;
-}
-
 // ---------------------------------------------------------------------------
 // Running inputs
 
-export type RowStatus = "succeeded" | "failed" | "lost";
+/** `skipped`: never ran (interrupted before it started, or its file could not be read when its turn came). */
+export type RowStatus = "succeeded" | "failed" | "lost" | "skipped";
 
 /** What became of one input: its job record, summarised. */
 export interface JobRow {
@@ -134,13 +74,9 @@ export interface JobRow {
   execution?: ExecutionResult;
 }
 
-/** Codes that say the image itself is bad: such a failure is the pipeline working, not failing. */
-export const IMAGE_ERROR_CODES: readonly string[] = ["UNSUPPORTED_FORMAT", "TOO_LARGE", "TOO_MANY_PIXELS", "TOO_MANY_FRAMES", "CORRUPT_IMAGE", "EMPTY_INPUT"];
-
-/** 0 when every job succeeded or failed for a reason in the image; 1 when any failed otherwise or was lost. */
-export function exitCodeFor(rows: readonly JobRow[]): 0 | 1 {
-  const bad = rows.some((row) => row.status === "lost" || (row.status === "failed" && !IMAGE_ERROR_CODES.includes(row.errorCode ?? "")));
-  return bad ? 1 : 0;
+/** The row of an input that never ran because the run was interrupted first. */
+export function notRunRow(input: InputFile): JobRow {
+  return { key: input.key, jobId: "", status: "skipped", renditions: 0, errorCode: "INTERRUPTED", errorMessage: "The run was interrupted before this file was uploaded." };
 }
 
 /** Runs `work` over `items` with at most `limit` in flight; results keep the input order. */
@@ -176,14 +112,20 @@ export async function jobRow(flavour: LocalFlavour, input: { key: string; bytes?
 /**
  * Uploads one input and runs it through the workflow: the local stand-in for
  * "a user uploads a file, the trigger starts an execution". Never throws: an
- * input that could not be read or uploaded, or whose run broke the engine, is `lost`.
+ * input that could not be uploaded, or whose run broke the engine, is `lost`; one
+ * whose file could no longer be read is `skipped` with INPUT_UNREADABLE.
  */
 export async function processInput(flavour: LocalFlavour, input: InputFile): Promise<JobRow> {
   let event: UploadEvent;
-  let bytes: number;
+  let body: Buffer;
   try {
-    const body = input.body ?? (await readFile(input.file as string));
-    bytes = body.length;
+    body = input.body ?? (await readFile(input.file as string));
+  } catch (thrown) {
+    // Checked readable before the run (local/inputs.ts); it changed since.
+    return { key: input.key, jobId: "", status: "skipped", renditions: 0, errorCode: "INPUT_UNREADABLE", errorMessage: `The file could not be read: ${(thrown as Error)?.message ?? String(thrown)}` };
+  }
+  const bytes = body.length;
+  try {
     event = await flavour.upload(input.key, body, contentTypeFor(input.key));
   } catch (thrown) {
     return { key: input.key, jobId: "", status: "lost", renditions: 0, errorCode: "LOST", errorMessage: `The upload failed: ${(thrown as Error)?.message ?? String(thrown)}` };
@@ -253,8 +195,10 @@ export function eventsNotifier(file: string, onEvent?: (event: PipelineEvent) =>
 export interface LocalRunOptions {
   cloud: Cloud;
   inputs: InputFile[];
-  /** Outputs, events and job records land here. */
+  /** Outputs, events and job records land here (see `freshOutDir`). */
   outDir: string;
+  /** `outDir` is a default name: take `outDir-2`, `-3`... when it exists. Otherwise a folder that already holds a run is refused. */
+  freshOutDir?: boolean;
   concurrency?: number;
   processing: ProcessingOptions;
   emulatorPorts?: EmulatorPorts;
@@ -262,12 +206,13 @@ export interface LocalRunOptions {
   onStarted?: (flavour: LocalFlavour) => void;
   onJob?: (row: JobRow) => void;
   onEvent?: (event: PipelineEvent) => void;
-  /** Aborting stops scheduling new inputs; runs in flight finish, then emulators stop. */
+  /** Aborting stops scheduling new inputs (they end `skipped`, INTERRUPTED); runs in flight finish, then emulators stop. */
   signal?: AbortSignal;
 }
 
 export interface LocalRunResult {
   cloud: Cloud;
+  /** One per input, in input order; inputs the run never started are `skipped`. */
   rows: JobRow[];
   outDir: string;
   eventsFile: string;
@@ -276,39 +221,58 @@ export interface LocalRunResult {
   elapsedMs: number;
 }
 
+/** What jobs.json holds for a row: the job record, or what is known when there is none. */
+export function jobsFileEntry(row: JobRow): unknown {
+  return row.record ?? { jobId: row.jobId || undefined, sourceKey: row.key, status: row.status, errorCode: row.errorCode };
+}
+
+/** Writes `<outDir>/jobs.json`. */
+export async function writeJobsFile(outDir: string, rows: readonly JobRow[]): Promise<void> {
+  await writeFile(path.join(outDir, "jobs.json"), `${JSON.stringify(rows.map(jobsFileEntry), null, 2)}\n`);
+}
+
 /**
- * The whole local run: start emulators, upload and run every input with a
- * concurrency limit, collect job records, copy outputs, stop everything (also
- * on failure). Rows keep the order of `inputs`.
+ * The whole local run: claim the out folder, start emulators, upload and run
+ * every input with a concurrency limit, collect job records, copy outputs, stop
+ * everything (also on failure). Rows keep the order of `inputs`.
+ *
+ * @throws {LocalInputError} OUT_DIR_IN_USE / OUT_DIR_UNWRITABLE before any emulator starts
+ * @throws {LocalRuntimeError} when an emulator cannot start
  */
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
   const started = Date.now();
-  const outDir = path.resolve(options.outDir);
-  await mkdir(outDir, { recursive: true });
+  const outDir = await claimRunFolder(path.resolve(options.outDir), { fresh: options.freshOutDir ?? false, cloud: options.cloud });
   const eventsFile = path.join(outDir, "events.jsonl");
   await writeFile(eventsFile, "");
   const notifier = eventsNotifier(eventsFile, options.onEvent);
   let flavour: LocalFlavour | undefined;
   try {
-    flavour = await startFlavour(options.cloud, {
-      processing: options.processing,
-      notifier,
-      emulatorPorts: options.emulatorPorts,
-      retryDelayMs: options.retryDelayMs,
-    });
-    options.onStarted?.(flavour);
+    if (!options.signal?.aborted) {
+      flavour = await startFlavour(options.cloud, {
+        processing: options.processing,
+        notifier,
+        emulatorPorts: options.emulatorPorts,
+        retryDelayMs: options.retryDelayMs,
+      }).catch(async (error: unknown) => {
+        // Nothing ran: the folder is free for the next attempt.
+        await releaseRunFolder(outDir, ["events.jsonl"]);
+        throw error;
+      });
+      options.onStarted?.(flavour);
+    }
     const running = flavour;
     const rows = await mapWithConcurrency(options.inputs, options.concurrency ?? 4, async (input) => {
-      if (options.signal?.aborted) return undefined;
+      if (!running || options.signal?.aborted) return notRunRow(input);
       const row = await processInput(running, input);
-      await copyOutputs(running, row, outDir);
+      await copyOutputs(running, row, outDir).catch((thrown: unknown) => {
+        row.errorMessage = `${row.errorMessage ?? ""} (outputs not copied: ${(thrown as Error)?.message})`.trim();
+      });
       await expireWork(running, row);
       options.onJob?.(row);
       return row;
     });
-    const finished = rows.filter((row): row is JobRow => row !== undefined);
-    await writeFile(path.join(outDir, "jobs.json"), `${JSON.stringify(finished.map((row) => row.record ?? { jobId: row.jobId, sourceKey: row.key, status: "lost" }), null, 2)}\n`);
-    return { cloud: options.cloud, rows: finished, outDir, eventsFile, events: notifier.events, endpoints: flavour.endpoints, elapsedMs: Date.now() - started };
+    await writeJobsFile(outDir, rows);
+    return { cloud: options.cloud, rows, outDir, eventsFile, events: notifier.events, endpoints: flavour?.endpoints ?? {}, elapsedMs: Date.now() - started };
   } finally {
     await flavour?.stop();
   }

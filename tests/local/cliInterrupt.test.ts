@@ -1,0 +1,168 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { samplePhoto } from "../../local/sampleImages";
+
+/**
+ * Ctrl-C as a terminal sends it: SIGINT to the whole foreground process group,
+ * here a group the CLI's launcher leads (spawned detached).
+ */
+
+const ROOT = path.join(__dirname, "..", "..");
+
+/** Processes whose process group is `group`, from /proc (field 5 of /proc/<pid>/stat). */
+function groupMembers(group: number): string[] {
+  const members: string[] = [];
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) === group) members.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").slice(0, 120)}`);
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return members;
+}
+
+/** Processes, in any group, that carry `tag` in their environment: everything the run started, azurite included. */
+function taggedProcesses(tag: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`IMAGE_PIPELINE_TEST_RUN=${tag}`)) found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").slice(0, 120)}`);
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return found;
+}
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
+describe("one Ctrl-C on the local CLI (a SIGINT to its process group)", function () {
+  this.timeout(240_000);
+  let work: string;
+  let images: string;
+  const IMAGE_COUNT = 12;
+
+  before(async function () {
+    work = await mkdtemp(path.join(tmpdir(), "image-pipeline-interrupt-"));
+    images = path.join(work, "images");
+    await mkdir(images);
+    for (let index = 0; index < IMAGE_COUNT; index++) await writeFile(path.join(images, `photo-${String(index).padStart(2, "0")}.jpg`), await samplePhoto({ width: 1200, height: 900, seed: 60 + index }));
+  });
+
+  after(async function () {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  const launchers = [
+    // What `npx tsx local/cli.ts` runs, without npx's own process (which, like npm, ends itself with SIGINT).
+    { name: "tsx local/cli.ts", command: path.join(ROOT, "node_modules", ".bin", "tsx"), args: ["local/cli.ts"], clouds: ["aws", "azure"] },
+    { name: "npm start", command: "npm", args: ["start", "--"], clouds: ["azure"] },
+  ] as const;
+  for (const launcher of launchers) {
+    for (const cloud of launcher.clouds) {
+      it(`through \`${launcher.name}\` (${cloud}): ends cleanly with the table and jobs.json, exit 130, nothing left running, temp folders gone`, async function () {
+        const tag = `${cloud}-${path.basename(launcher.command)}-${process.pid}`;
+        const temp = path.join(work, `tmp-${tag}`);
+        await mkdir(temp);
+        const out = path.join(work, `out-${tag}`);
+        const child = spawn(launcher.command, [...launcher.args, images, "--cloud", cloud, "--out", out, "--concurrency", "1", "--no-progress"], {
+          cwd: ROOT,
+          detached: true,
+          stdio: ["ignore", "pipe", "pipe"],
+          // TMPDIR: the emulators' temp folders land where this test can see them all.
+          env: { ...process.env, TMPDIR: temp, IMAGE_PIPELINE_TEST_RUN: tag },
+        });
+        const group = child.pid as number;
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("close", (code, signal) => resolve({ code, signal })));
+        try {
+          // Mid-run: the first image is done, the others are still to come.
+          assert.ok(await until(() => /event image\.processed/.test(stdout), 180_000), `the run never got going:\n${stdout}\n${stderr}`);
+          process.kill(-group, "SIGINT");
+
+          const { code, signal } = await ended;
+
+          // npm answers a script ended by Ctrl-C by killing itself with SIGINT, which a shell reports as 130 too.
+          if (launcher.command === "npm") assert.ok(code === 130 || signal === "SIGINT", `exit ${code} ${signal}\n${stderr}`);
+          else assert.equal(code, 130, stderr);
+          assert.match(stderr, /^stopping: finishing running executions/m);
+          assert.doesNotMatch(stderr, /quitting now/, "one Ctrl-C acted as two");
+          assert.match(stdout, /photo-00\.jpg\s+succeeded/);
+          assert.match(stdout, /photo-11\.jpg\s+not run\s.*INTERRUPTED/);
+          assert.match(stdout, new RegExp(`${IMAGE_COUNT} images: \\d+ succeeded, 0 failed, \\d+ not run`));
+          const jobs = JSON.parse(await readFile(path.join(out, "jobs.json"), "utf8")) as { sourceKey: string; status: string }[];
+          assert.equal(jobs.length, IMAGE_COUNT);
+          assert.equal(jobs.find((job) => job.sourceKey === "photo-00.jpg")?.status, "succeeded");
+          assert.equal(jobs.find((job) => job.sourceKey === "photo-11.jpg")?.status, "skipped");
+          assert.ok(await until(() => groupMembers(group).length === 0, 3_000), `still running in the group:\n${groupMembers(group).join("\n")}`);
+          assert.deepEqual(taggedProcesses(tag), []);
+          assert.deepEqual(
+            readdirSync(temp).filter((name) => name.startsWith("image-pipeline-")),
+            [],
+          );
+        } finally {
+          if (groupMembers(group).length > 0) process.kill(-group, "SIGKILL");
+          for (const line of taggedProcesses(tag)) process.kill(Number(line.split(" ")[0]), "SIGKILL");
+        }
+        assert.ok(existsSync(out));
+      });
+    }
+  }
+
+  it("a second Ctrl-C (azure, through `tsx local/cli.ts`) quits at once: exit 130, azurite stopped, temp folders gone", async function () {
+    const tag = `again-${process.pid}`;
+    const temp = path.join(work, `tmp-${tag}`);
+    await mkdir(temp);
+    const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), ["local/cli.ts", images, "--cloud", "azure", "--out", path.join(work, `out-${tag}`), "--concurrency", "1", "--no-progress"], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, TMPDIR: temp, IMAGE_PIPELINE_TEST_RUN: tag },
+    });
+    const group = child.pid as number;
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const ended = new Promise<number | null>((resolve) => child.once("close", resolve));
+    try {
+      assert.ok(await until(() => /emulators on/.test(stdout), 180_000), `the run never got going:\n${stdout}\n${stderr}`);
+      process.kill(-group, "SIGINT");
+      assert.ok(await until(() => /^stopping:/m.test(stderr), 30_000), stderr);
+      // A person's second keystroke, not a launcher's relay of the first.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      process.kill(-group, "SIGINT");
+
+      const code = await ended;
+
+      assert.equal(code, 130, stderr);
+      assert.match(stderr, /^quitting now/m);
+      assert.ok(await until(() => groupMembers(group).length === 0, 3_000), `still running in the group:\n${groupMembers(group).join("\n")}`);
+      assert.deepEqual(taggedProcesses(tag), []);
+      assert.deepEqual(
+        readdirSync(temp).filter((name) => name.startsWith("image-pipeline-")),
+        [],
+      );
+    } finally {
+      if (groupMembers(group).length > 0) process.kill(-group, "SIGKILL");
+      for (const line of taggedProcesses(tag)) process.kill(Number(line.split(" ")[0]), "SIGKILL");
+    }
+  });
+});
