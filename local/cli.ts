@@ -252,7 +252,7 @@ function fileSystemError(error: unknown): { code: string; message: string } | un
 
 /** Known failures become one clear `[CODE] message` line (never a stack trace) and an exit code. */
 function reportError(error: unknown, io: CliIo): number {
-  const line = (text: string) => io.stderr.write(`${text.replace(/\s*\n\s*/g, " ")}\n`);
+  const line = (text: string) => io.stderr.write(`${text}\n`);
   if (isLocalRuntimeError(error)) {
     line(`[${error.code}] ${error.message}`);
     return EXIT.environment;
@@ -317,7 +317,7 @@ async function watch(options: CliOptions, config: PipelineConfig, emulatorPorts:
 // forwards each Ctrl-C it gets, numbered, to a worker in the same process group that
 // runs the CLI. The worker gets the terminal's copy too, and counts the larger of its
 // own and the supervisor's numbers, so one keystroke is one interrupt whichever way it
-// came. The worker quits at once (cleaning up) if the supervisor disappears.
+// came. If the supervisor disappears, the worker stops as for one Ctrl-C.
 
 const WORKER_ENV = "IMAGE_PIPELINE_CLI_WORKER";
 
@@ -380,13 +380,13 @@ function workerInterrupts(stderr: NodeJS.WritableStream): AbortSignal {
     relayed = Math.max(relayed, message.count);
     onInterrupt();
   });
-  process.on("disconnect", quitWithoutSupervisor);
+  // The supervisor gone (a launcher SIGKILLs it when it answers a Ctrl-C late; or someone killed it): stop as for
+  // one Ctrl-C, not a second: this process is still in the terminal's group, so a real second one reaches it directly.
+  process.on("disconnect", () => {
+    relayed = Math.max(relayed, 1);
+    onInterrupt();
+  });
   return controller.signal;
-}
-
-function quitWithoutSupervisor(): void {
-  process.stderr.write("\nquitting now: the launching process is gone\n");
-  process.exit(EXIT.interrupted);
 }
 
 /** Outside a supervisor (e.g. `node local/cli.ts` with a loader but no fork): Ctrl-C counted here alone. */
@@ -406,8 +406,8 @@ function runWorker(): void {
   main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal }).then((code) => {
     process.exitCode = code;
     if (supervised) {
-      process.off("disconnect", quitWithoutSupervisor);
-      process.disconnect();
+      process.removeAllListeners("disconnect");
+      if (process.connected) process.disconnect();
     }
   });
 }

@@ -28,6 +28,21 @@ function groupMembers(group: number): string[] {
   return members;
 }
 
+/** Direct children of `parent`, from /proc (field 4 of /proc/<pid>/stat). */
+function childrenOf(parent: number): string[] {
+  const children: string[] = [];
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[1]) === parent) children.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ")}`);
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return children;
+}
+
 /** Processes, in any group, that carry `tag` in their environment: everything the run started, azurite included. */
 function taggedProcesses(tag: string): string[] {
   const found: string[] = [];
@@ -154,6 +169,49 @@ describe("one Ctrl-C on the local CLI (a SIGINT to its process group)", function
 
       assert.equal(code, 130, stderr);
       assert.match(stderr, /^quitting now/m);
+      assert.ok(await until(() => groupMembers(group).length === 0, 3_000), `still running in the group:\n${groupMembers(group).join("\n")}`);
+      assert.deepEqual(taggedProcesses(tag), []);
+      assert.deepEqual(
+        readdirSync(temp).filter((name) => name.startsWith("image-pipeline-")),
+        [],
+      );
+    } finally {
+      if (groupMembers(group).length > 0) process.kill(-group, "SIGKILL");
+      for (const line of taggedProcesses(tag)) process.kill(Number(line.split(" ")[0]), "SIGKILL");
+    }
+  });
+
+  it("when a launcher kills the supervisor right after the Ctrl-C (tsx does, if the supervisor answers late), the run still ends cleanly with the table and jobs.json, nothing left running", async function () {
+    const tag = `killed-${process.pid}`;
+    const temp = path.join(work, `tmp-${tag}`);
+    await mkdir(temp);
+    const out = path.join(work, `out-${tag}`);
+    const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), ["local/cli.ts", images, "--cloud", "azure", "--out", out, "--concurrency", "1", "--no-progress"], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, TMPDIR: temp, IMAGE_PIPELINE_TEST_RUN: tag },
+    });
+    const group = child.pid as number;
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const ended = new Promise<void>((resolve) => child.once("close", () => resolve()));
+    try {
+      assert.ok(await until(() => /event image\.processed/.test(stdout), 180_000), `the run never got going:\n${stdout}\n${stderr}`);
+      const supervisor = childrenOf(group).find((line) => line.includes("local/cli.ts"));
+      assert.ok(supervisor, `no supervisor under the launcher:\n${groupMembers(group).join("\n")}`);
+      process.kill(-group, "SIGINT");
+      process.kill(Number(supervisor.split(" ")[0]), "SIGKILL");
+
+      await ended;
+
+      assert.match(stderr, /^stopping: finishing running executions/m);
+      assert.doesNotMatch(stderr, /quitting now/);
+      assert.match(stdout, /photo-11\.jpg\s+not run\s.*INTERRUPTED/);
+      const jobs = JSON.parse(await readFile(path.join(out, "jobs.json"), "utf8")) as { sourceKey: string; status: string }[];
+      assert.equal(jobs.length, IMAGE_COUNT);
       assert.ok(await until(() => groupMembers(group).length === 0, 3_000), `still running in the group:\n${groupMembers(group).join("\n")}`);
       assert.deepEqual(taggedProcesses(tag), []);
       assert.deepEqual(
