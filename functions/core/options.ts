@@ -21,13 +21,16 @@ export type FilterName = (typeof FILTERS)[number];
  */
 export const DECODABLE_INPUT_FORMATS = ["jpeg", "png", "webp", "avif", "gif", "tiff", "svg"] as const satisfies readonly InputFormat[];
 
-type DecodableInputFormat = (typeof DECODABLE_INPUT_FORMATS)[number];
-const isDecodable = (format: InputFormat): format is DecodableInputFormat => (DECODABLE_INPUT_FORMATS as readonly string[]).includes(format);
+/** Input formats the core decodes itself, outside sharp: HEIC through libheif's WebAssembly build (functions/core/heic.ts). */
+export const WASM_DECODED_INPUT_FORMATS = ["heif"] as const satisfies readonly InputFormat[];
+
+type AcceptableInputFormat = (typeof DECODABLE_INPUT_FORMATS)[number] | (typeof WASM_DECODED_INPUT_FORMATS)[number];
+const isAcceptable = (format: InputFormat): format is AcceptableInputFormat =>
+  (DECODABLE_INPUT_FORMATS as readonly string[]).includes(format) || (WASM_DECODED_INPUT_FORMATS as readonly string[]).includes(format);
 
 /** Why a format the schema knows (it is recognised to be refused) cannot be accepted, and the way out. */
-const UNDECODABLE_INPUT: Record<Exclude<InputFormat, DecodableInputFormat>, string> = {
+const UNDECODABLE_INPUT: Record<Exclude<InputFormat, AcceptableInputFormat>, string> = {
   jp2: "the bundled sharp cannot decode JPEG 2000 (its prebuilt libvips has no OpenJPEG); remove \"jp2\" and convert such images to PNG or TIFF before uploading",
-  heif: "the bundled sharp decodes AVIF (accepted as \"avif\") but not HEVC-coded HEIC (its prebuilt libheif has no HEVC decoder); remove \"heif\" and convert HEIC photos to JPEG before uploading",
 };
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
@@ -38,19 +41,63 @@ function refuseDuplicates(list: readonly string[], path: (string | number)[], ct
   if (index >= 0) ctx.addIssue({ code: "custom", path: [...path, index], message: `"${list[index]}" is listed twice; list each once` });
 }
 
-/** A rendition is `{ name, width }`; the short form `"thumb:320"` fits Pulumi's typed array config. */
+export const FITS = ["inside", "cover", "contain"] as const;
+export const POSITIONS = ["centre", "attention", "entropy", "focal"] as const;
+export type Fit = (typeof FITS)[number];
+export type Position = (typeof POSITIONS)[number];
+
+const SHORT_RENDITION = /^([^:]*):(\d+)(?:x(\d+))?(?::([a-z]+))?(?::([a-z]+))?$/;
+
+/**
+ * The short form Pulumi's typed array config carries: `name:width[xheight][:fit][:position]`,
+ * e.g. "thumb:320", "card:600x400:cover:attention". Text that does not match goes to the schema
+ * as it is, so the message names the rendition and the expected form.
+ */
+export function parseRenditionText(text: string): unknown {
+  const match = SHORT_RENDITION.exec(text.trim());
+  if (!match) return { name: text, width: undefined, form: "invalid" };
+  const [, name, width, height, fit, position] = match;
+  return {
+    name,
+    width: Number(width),
+    ...(height !== undefined ? { height: Number(height) } : {}),
+    ...(fit !== undefined ? { fit } : {}),
+    ...(position !== undefined ? { position } : {}),
+  };
+}
+
+/**
+ * A rendition: `{ name, width, height?, fit?, position? }`. `inside` (default) fits the image
+ * inside width (x height), never enlarged; `cover` fills width x height and crops what is left
+ * over at `position`; `contain` fits inside width x height and pads the rest (transparent, white in JPEG).
+ */
 export const renditionSchema = z.preprocess(
-  (value) => {
-    if (typeof value !== "string") return value;
-    const [name, width] = value.split(":");
-    return { name, width: width === undefined ? undefined : Number(width) };
-  },
-  z.strictObject({
-    name: z.string().regex(NAME, "a rendition name is lowercase letters, digits and dashes (max 32)"),
-    width: z.number().int().min(16).max(8192),
-  }),
+  (value) => (typeof value === "string" ? parseRenditionText(value) : value),
+  z
+    .strictObject({
+      name: z.string().regex(NAME, "a rendition name is lowercase letters, digits and dashes (max 32)"),
+      width: z.number("a rendition is \"name:width[xheight][:fit][:position]\" text, e.g. \"thumb:320\" or \"card:600x400:cover:attention\"").int().min(16).max(8192),
+      height: z.number().int().min(16).max(8192).optional(),
+      fit: z.enum(FITS).default("inside"),
+      position: z.enum(POSITIONS).default("centre"),
+      form: z.literal("invalid").optional(),
+    })
+    .superRefine((value, ctx) => {
+      if (value.form === "invalid") ctx.addIssue({ code: "custom", path: [], message: `"${value.name}" is not "name:width[xheight][:fit][:position]" text, e.g. "card:600x400:cover:attention"` });
+      if (value.fit !== "inside" && value.height === undefined) {
+        ctx.addIssue({ code: "custom", path: ["height"], message: `fit "${value.fit}" needs a height, e.g. "${value.name}:${value.width}x${value.width}:${value.fit}"` });
+      }
+      if (value.position !== "centre" && value.fit !== "cover") {
+        ctx.addIssue({ code: "custom", path: ["position"], message: `position "${value.position}" chooses what a cover crop keeps; it needs fit "cover", e.g. "${value.name}:${value.width}x${value.height ?? value.width}:cover:${value.position}"` });
+      }
+    })
+    .transform(({ form: _form, ...rendition }) => rendition),
 );
 export type Rendition = z.infer<typeof renditionSchema>;
+
+/** Compact previews the manifest can carry besides the inline WebP placeholder. */
+export const PLACEHOLDERS = ["thumbhash", "blurhash", "color"] as const;
+export type PlaceholderKind = (typeof PLACEHOLDERS)[number];
 
 export const processingOptionsSchema = z
   .strictObject({
@@ -59,9 +106,9 @@ export const processingOptionsSchema = z
       .min(1, "at least one rendition is needed (e.g. thumb:320)")
       .max(10)
       .default([
-        { name: "thumb", width: 320 },
-        { name: "medium", width: 1024 },
-        { name: "large", width: 2048 },
+        { name: "thumb", width: 320, fit: "inside", position: "centre" },
+        { name: "medium", width: 1024, fit: "inside", position: "centre" },
+        { name: "large", width: 2048, fit: "inside", position: "centre" },
       ]),
     filters: z.array(z.enum(FILTERS)).max(FILTERS.length).default(["placeholder"]),
     /** Width the effects (other than the placeholder) are rendered at. */
@@ -83,11 +130,17 @@ export const processingOptionsSchema = z
         maxBytes: z.number().int().min(1).max(1024 * 1024 * 1024).default(50 * 1024 * 1024),
         maxPixels: z.number().int().min(1).max(1_000_000_000).default(100_000_000),
         maxFrames: z.number().int().min(1).max(10_000).default(100),
-        formats: z.array(z.enum(INPUT_FORMATS)).min(1).default(["jpeg", "png", "webp", "avif", "gif", "tiff"]),
+        formats: z.array(z.enum(INPUT_FORMATS)).min(1).default(["jpeg", "png", "webp", "avif", "gif", "tiff", "heif"]),
       })
       .prefault({}),
     /** Animated input: render the first frame (default) or reject it. */
     animated: z.enum(["first-frame", "reject"]).default("first-frame"),
+    /** ThumbHash and BlurHash strings and the dominant colour, in the manifest; none by default. */
+    placeholders: z.array(z.enum(PLACEHOLDERS)).max(PLACEHOLDERS.length).default([]),
+    /** Ready `srcset`/`sizes` strings and a `<picture>` snippet per rendition set, in the manifest. */
+    markup: z.boolean().default(false),
+    /** The `sizes` attribute of that markup: how wide the image is shown, e.g. "(max-width: 600px) 100vw, 50vw". */
+    sizes: z.string().trim().min(1).max(500).regex(/^[^<>"]*$/, "sizes is a media-condition list, without <, > or \"").default("100vw"),
   })
   .superRefine((value, ctx) => {
     const names = value.renditions.map((r) => r.name);
@@ -96,8 +149,9 @@ export const processingOptionsSchema = z
     refuseDuplicates(value.formats, ["formats"], ctx);
     refuseDuplicates(value.filters, ["filters"], ctx);
     refuseDuplicates(value.limits.formats, ["limits", "formats"], ctx);
+    refuseDuplicates(value.placeholders, ["placeholders"], ctx);
     value.limits.formats.forEach((format, i) => {
-      if (!isDecodable(format)) ctx.addIssue({ code: "custom", path: ["limits", "formats", i], message: UNDECODABLE_INPUT[format] });
+      if (!isAcceptable(format)) ctx.addIssue({ code: "custom", path: ["limits", "formats", i], message: UNDECODABLE_INPUT[format] });
     });
   });
 

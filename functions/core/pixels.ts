@@ -1,6 +1,7 @@
 import sharp from "sharp";
 import type { Metadata, ResizeOptions, Sharp, SharpOptions } from "sharp";
 import { readRights, type Rights } from "./exif";
+import { decodeHeic, isHeic } from "./heic";
 import type { ProcessingOptions } from "./options";
 import { guardSharp } from "./sharpErrors";
 
@@ -77,7 +78,9 @@ export async function decodeSource(input: Buffer, options: ProcessingOptions, bo
     "decoding the upload",
     async () => {
       const metadata = await sharp(input, sourceOptions(options)).metadata();
-      const image = sharp(input, sourceOptions(options, metadata.format));
+      // HEIC: libheif decodes the primary image to a PNG carrying the file's profile (./heic.ts).
+      const source = isHeic(metadata) ? await decodeHeic(input, metadata, options.limits.maxPixels) : input;
+      const image = sharp(source, sourceOptions(options, metadata.format));
       const icc = options.keepMetadata === "none" ? undefined : keepableProfile(metadata);
       if (icc) image.keepIccProfile();
       // sharp converts profiled 16-bit RGB to Display P3, then writes those values out as if sRGB; finish the conversion.

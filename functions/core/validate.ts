@@ -91,6 +91,15 @@ function rejectSniffed(input: Buffer, allowed: readonly InputFormat[]): void {
       { format: "svg", allowed },
     );
   }
+  if (sniffed === "heic") {
+    // Decoded by libheif's WebAssembly build (./heic.ts) when accepted.
+    if (allowed.includes("heif")) return;
+    throw new PipelineError(
+      "UNSUPPORTED_FORMAT",
+      `The upload is HEIC, which is not accepted (limits.formats: ${allowed.join(", ")}); convert it to JPEG, or add "heif" to limits.formats.`,
+      { format: "heif", allowed },
+    );
+  }
   throw new PipelineError(
     "UNSUPPORTED_FORMAT",
     `The upload is ${UNDECODABLE_NAMES[sniffed]}, which this pipeline cannot decode; convert it to JPEG, PNG, WebP or AVIF.`,
