@@ -158,6 +158,9 @@ export const CONFIG_KEY_TYPES = {
   keepMetadata: "string",
   limits: "object",
   animated: "string",
+  placeholders: "array",
+  markup: "boolean",
+  sizes: "string",
   memoryMb: "integer",
   timeoutSeconds: "integer",
   steps: "object",
@@ -186,7 +189,7 @@ export type ConfigKey = keyof typeof CONFIG_KEY_TYPES;
 export const CONFIG_KEYS = Object.keys(CONFIG_KEY_TYPES) as ConfigKey[];
 
 /** Top-level config keys that belong to the image core. */
-export const PROCESSING_KEYS = ["renditions", "filters", "filterWidth", "formats", "quality", "avifEffort", "keepMetadata", "limits", "animated"] as const;
+export const PROCESSING_KEYS = ["renditions", "filters", "filterWidth", "formats", "quality", "avifEffort", "keepMetadata", "limits", "animated", "placeholders", "markup", "sizes"] as const;
 
 const isConfigKey = (key: string): key is ConfigKey => Object.hasOwn(CONFIG_KEY_TYPES, key);
 
@@ -251,10 +254,10 @@ export function loadConfig(raw: Record<string, unknown>): PipelineConfig {
     if (isConfigKey(key)) known[key] = value;
     else problems.push(`${configKeyName([key])}: unknown key${didYouMean(key, CONFIG_KEYS, [])}`);
   }
-  // The core also reads `{name, width}` (its own parsed form), but Pulumi.yaml declares renditions as strings.
+  // The core also reads `{name, width, ...}` (its own parsed form), but Pulumi.yaml declares renditions as strings.
   if (Array.isArray(known.renditions)) {
     known.renditions.forEach((rendition: unknown, i) => {
-      if (typeof rendition !== "string") problems.push(`${configKeyName(["renditions", i])}: a rendition is "name:width" text, e.g. "thumb:320" (Pulumi.yaml declares an array of strings); got ${JSON.stringify(rendition)}`);
+      if (typeof rendition !== "string") problems.push(`${configKeyName(["renditions", i])}: a rendition is "name:width[xheight][:fit][:position]" text, e.g. "thumb:320" or "card:600x400:cover:attention" (Pulumi.yaml declares an array of strings); got ${JSON.stringify(rendition)}`);
     });
   }
 

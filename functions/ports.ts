@@ -21,6 +21,8 @@ export interface ObjectInfo {
   /** The S3 version id, where the store keeps versions. */
   versionId?: string;
   contentType?: string;
+  /** The uploader's metadata (S3 `x-amz-meta-*`, blob metadata), names lower-case without prefix; read by `focal` crops. */
+  metadata?: Record<string, string>;
 }
 
 /**

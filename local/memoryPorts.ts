@@ -12,6 +12,8 @@ interface StoredVersion {
   contentType: string;
   etag: string;
   versionId: string;
+  /** User metadata (S3 `x-amz-meta-*`, blob metadata). */
+  metadata?: Record<string, string>;
 }
 
 /**
@@ -47,8 +49,13 @@ export class MemoryObjectStore implements ObjectStore {
   }
 
   async head(area: Area, key: string, version?: ObjectVersion): Promise<ObjectInfo> {
-    const { body, contentType, etag, versionId } = this.read(area, key, version);
-    return { bytes: body.length, contentType, etag, versionId };
+    const { body, contentType, etag, versionId, metadata } = this.read(area, key, version);
+    return { bytes: body.length, contentType, etag, versionId, ...(metadata ? { metadata } : {}) };
+  }
+
+  /** Sets the newest version's user metadata, as an uploader's `x-amz-meta-*` headers or blob metadata would. */
+  setMetadata(area: Area, key: string, metadata: Record<string, string>): void {
+    this.read(area, key).metadata = metadata;
   }
 
   async put(area: Area, key: string, body: Buffer, contentType: string): Promise<void> {

@@ -153,7 +153,7 @@ export class S3ObjectStore implements ObjectStore {
     const location = this.keyFor(area, key);
     // HeadObject takes the same VersionId: https://docs.aws.amazon.com/AmazonS3/latest/userguide/RetMetaOfObjVersion.html
     const response = await this.readPinned(this.target(location), version, (VersionId) => this.s3.send(new HeadObjectCommand({ ...location, VersionId })));
-    return { bytes: response.ContentLength ?? 0, etag: unquoteEtag(response.ETag), versionId: response.VersionId, contentType: response.ContentType };
+    return { bytes: response.ContentLength ?? 0, etag: unquoteEtag(response.ETag), versionId: response.VersionId, contentType: response.ContentType, metadata: response.Metadata };
   }
 
   /**

@@ -122,7 +122,7 @@ export class BlobObjectStore implements ObjectStore {
     const container = this.containerFor(area);
     try {
       const properties = await this.blobs.getContainerClient(container).getBlobClient(key).getProperties({ conditions: pinned(version) });
-      return { bytes: properties.contentLength ?? 0, etag: unquoteEtag(properties.etag), contentType: properties.contentType };
+      return { bytes: properties.contentLength ?? 0, etag: unquoteEtag(properties.etag), contentType: properties.contentType, metadata: properties.metadata };
     } catch (thrown) {
       throw readError(thrown, this.target(container, key), version);
     }

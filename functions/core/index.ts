@@ -13,7 +13,7 @@ export * from "./errors";
 export * from "./options";
 export * from "./types";
 export { validateImage } from "./validate";
-export { resizeImage, renderRenditions, type RenderedRendition } from "./resize";
+export { resizeImage, renderRenditions, parseFocalPoint, type RenderedRendition } from "./resize";
 export { filterImage, PLACEHOLDER_SIZE, type EffectName } from "./filters";
 export { optimizeImage, OUTPUT_TYPES } from "./optimize";
 export {

@@ -1,9 +1,9 @@
-import { configuredEffects, PLACEHOLDER_SIZE, renderEffects, renderPlaceholder } from "./filters";
+import { configuredEffects, PLACEHOLDER_SIZE, PREVIEW_SIZE, renderEffects, renderPlaceholder, renderPreviews } from "./filters";
 import { encodePixels } from "./optimize";
 import type { ProcessingOptions } from "./options";
 import { decodeSource, resizePixels, widthBox, type Pixels } from "./pixels";
 import { renderRenditions, type RenderedRendition } from "./resize";
-import type { EncodedImage, ImageInfo, Placeholder } from "./types";
+import type { EncodedImage, FocalPoint, ImageInfo, Placeholder, Previews } from "./types";
 import { validateImage } from "./validate";
 
 /**
@@ -19,6 +19,7 @@ export interface ProcessedImage {
   info: ImageInfo;
   outputs: EncodedImage[];
   placeholder?: Placeholder;
+  previews?: Previews;
 }
 
 /**
@@ -27,7 +28,7 @@ export interface ProcessedImage {
  * // outputs: thumb/medium/large × webp/jpeg, in configuration order
  * @throws {PipelineError} any validation code; CORRUPT_IMAGE when the pixel data cannot be decoded
  */
-export async function processImage(input: Buffer, options: ProcessingOptions): Promise<ProcessedImage> {
+export async function processImage(input: Buffer, options: ProcessingOptions, focal?: FocalPoint): Promise<ProcessedImage> {
   const info = await validateImage(input, options);
   const pending = new Map<string, Promise<EncodedImage[]>>();
   const encode = (key: string, pixels: Pixels, name: string, label: string) => {
@@ -36,7 +37,7 @@ export async function processImage(input: Buffer, options: ProcessingOptions): P
     pending.set(key, encoded);
   };
 
-  const renditions = await renderRenditions(input, options, ({ rendition, pixels }) => encode(`rendition:${rendition.name}`, pixels, rendition.name, `rendition ${rendition.name}`));
+  const renditions = await renderRenditions(input, options, ({ rendition, pixels }) => encode(`rendition:${rendition.name}`, pixels, rendition.name, `rendition ${rendition.name}`), focal);
 
   const effects = configuredEffects(options);
   let placeholder: Placeholder | undefined;
@@ -50,9 +51,17 @@ export async function processImage(input: Buffer, options: ProcessingOptions): P
     placeholder = renderedPlaceholder;
   }
 
+  const previews = options.placeholders.length > 0 ? await renderPreviews(previewBase(renditions), options.placeholders) : undefined;
+
   const order = [...options.renditions.map((r) => `rendition:${r.name}`), ...effects.map((name) => `effect:${name}`)];
   const outputs = (await Promise.all(order.map((key) => pending.get(key) as Promise<EncodedImage[]>))).flat();
-  return placeholder ? { info, outputs, placeholder } : { info, outputs };
+  return { info, outputs, ...(placeholder ? { placeholder } : {}), ...(previews ? { previews } : {}) };
+}
+
+/** The smallest whole-image level the previews can be computed from (ThumbHash wants up to 100 px). */
+function previewBase(renditions: RenderedRendition[]): Pixels {
+  const smallestFirst = renditions.map((r) => r.level).sort((a, b) => a.width - b.width);
+  return smallestFirst.find((p) => p.width >= PREVIEW_SIZE || p.height >= PREVIEW_SIZE) ?? smallestFirst[smallestFirst.length - 1];
 }
 
 /**
@@ -60,7 +69,7 @@ export async function processImage(input: Buffer, options: ProcessingOptions): P
  * the smallest rendition that is at least as large, else one more decode.
  */
 async function filterBases(input: Buffer, options: ProcessingOptions, renditions: RenderedRendition[], wantsEffects: boolean): Promise<[Pixels, Pixels]> {
-  const smallestFirst = renditions.map((r) => r.pixels).sort((a, b) => a.width - b.width);
+  const smallestFirst = renditions.map((r) => r.level).sort((a, b) => a.width - b.width);
   const largest = smallestFirst[smallestFirst.length - 1];
   const placeholderBase = smallestFirst.find((p) => p.width >= PLACEHOLDER_SIZE || p.height >= PLACEHOLDER_SIZE) ?? largest;
   if (!wantsEffects) return [placeholderBase, placeholderBase];

@@ -1,7 +1,10 @@
+import sharp from "sharp";
+import type { ResizeOptions } from "sharp";
 import { encodeIntermediate } from "./intermediate";
-import type { ProcessingOptions, Rendition } from "./options";
-import { decodeSource, resizePixels, widthBox, type Pixels } from "./pixels";
-import type { Intermediate } from "./types";
+import type { Position, ProcessingOptions, Rendition } from "./options";
+import { decodeSource, fromPixels, MAX_DIMENSION, resizePixels, sourceOptions, transformPixels, widthBox, type Pixels } from "./pixels";
+import { guardSharp } from "./sharpErrors";
+import type { CropBox, FocalPoint, Intermediate } from "./types";
 
 /**
  * Renditions are sized by width (what `srcset` `w` descriptors describe): fit
@@ -20,11 +23,41 @@ import type { Intermediate } from "./types";
 export interface RenderedRendition {
   rendition: Rendition;
   pixels: Pixels;
+  /** The whole image at the size this rendition was cut from (effects and placeholders start from these). */
+  level: Pixels;
+  crop?: CropBox;
+}
+
+/** Transparent padding for `contain`; JPEG flattens it to white. */
+const PADDING = { r: 255, g: 255, b: 255, alpha: 0 };
+
+/** A rendition that is the whole image inside its width: the cascade's plain step. */
+const isPlain = (rendition: Rendition) => rendition.fit === "inside" && rendition.height === undefined;
+
+/**
+ * The box the whole image is scaled into before a rendition is cut from it: its width for
+ * plain renditions, width x height for `inside`/`contain`, and for `cover` the smallest size
+ * that covers width x height. Never larger than the source.
+ */
+function levelBox(rendition: Rendition, source: { width: number; height: number }): ResizeOptions {
+  if (isPlain(rendition)) return widthBox(rendition.width);
+  const height = rendition.height ?? MAX_DIMENSION;
+  if (rendition.fit !== "cover") return { width: rendition.width, height, fit: "inside", withoutEnlargement: true };
+  const scale = Math.min(1, Math.max(rendition.width / source.width, height / source.height));
+  return widthBox(Math.max(1, Math.ceil(source.width * scale)));
+}
+
+/** The width `box` gives the source: what orders the cascade. */
+function levelWidth(box: ResizeOptions, source: { width: number; height: number }): number {
+  const scale = Math.min(1, (box.width ?? Infinity) / source.width, (box.height ?? Infinity) / source.height);
+  return Math.round(source.width * scale);
 }
 
 /**
- * Decodes once and cascades through the renditions, largest first.
+ * Decodes once and cascades through the renditions, largest first: each one's whole-image
+ * level is resized from the previous level, then cropped (`cover`) or padded (`contain`).
  * @param onRendered called as soon as each rendition's pixels exist (largest first), so callers can start encoding early
+ * @param focal the upload's focal point, for `position: focal` (else those crops use `attention`)
  * @returns the renditions in configuration order
  * @throws {PipelineError} CORRUPT_IMAGE when the upload cannot be decoded; TOO_MANY_PIXELS
  */
@@ -32,34 +65,105 @@ export async function renderRenditions(
   input: Buffer,
   options: ProcessingOptions,
   onRendered?: (rendered: RenderedRendition) => void,
+  focal?: FocalPoint,
 ): Promise<RenderedRendition[]> {
-  const largestFirst = [...options.renditions].sort((a, b) => b.width - a.width);
-  let current = await decodeSource(input, options, widthBox(largestFirst[0].width));
+  // Only crops and boxes need the source size up front; plain renditions keep the one-read path.
+  const source = options.renditions.every(isPlain) ? { width: Infinity, height: Infinity } : await readUprightSize(input, options);
+  const planned = options.renditions.map((rendition) => ({ rendition, box: levelBox(rendition, source) }));
+  const largestFirst = [...planned].sort((a, b) => (isFinite(source.width) ? levelWidth(b.box, source) - levelWidth(a.box, source) : b.rendition.width - a.rendition.width));
+  let current = await decodeSource(input, options, largestFirst[0].box);
   const byName = new Map<string, RenderedRendition>();
-  for (const rendition of largestFirst) {
-    current = await resizePixels(current, widthBox(rendition.width));
-    const rendered = { rendition, pixels: current };
+  for (const { rendition, box } of largestFirst) {
+    current = await resizePixels(current, box);
+    const rendered = await cutRendition(rendition, current, source, focal);
     byName.set(rendition.name, rendered);
     onRendered?.(rendered);
   }
   return options.renditions.map((rendition) => byName.get(rendition.name) as RenderedRendition);
 }
 
+/** The upload's displayed size from its header (no pixel decoded). */
+async function readUprightSize(input: Buffer, options: ProcessingOptions): Promise<{ width: number; height: number }> {
+  const metadata = await guardSharp("reading the image header", () => sharp(input, sourceOptions(options)).metadata(), options.limits);
+  return metadata.autoOrient ?? metadata;
+}
+
+/**
+ * Turns a whole-image level into the rendition: as it is (inside), padded to width x height
+ * (contain), or cropped to width x height (cover; smaller when the source is). The crop box
+ * is reported in the upright source's pixels.
+ */
+async function cutRendition(rendition: Rendition, level: Pixels, source: { width: number; height: number }, focal: FocalPoint | undefined): Promise<RenderedRendition> {
+  if (rendition.fit === "inside") return { rendition, pixels: level, level };
+  const targetHeight = rendition.height ?? level.height;
+  if (rendition.fit === "contain") {
+    const [padX, padY] = [Math.max(0, rendition.width - level.width), Math.max(0, targetHeight - level.height)];
+    const left = Math.floor(padX / 2);
+    const top = Math.floor(padY / 2);
+    const pixels = await transformPixels(level, `padding ${rendition.name}`, (image) =>
+      image.ensureAlpha(0).extend({ left, right: padX - left, top, bottom: padY - top, background: PADDING }),
+    );
+    return { rendition, pixels, level };
+  }
+  const width = Math.min(rendition.width, level.width);
+  const height = Math.min(targetHeight, level.height);
+  const position: Position = rendition.position === "focal" && !focal ? "attention" : rendition.position;
+  let box: { left: number; top: number };
+  let pixels: Pixels;
+  if (position === "attention" || position === "entropy") {
+    // sharp's strategies choose the window; its info reports where (as negative offsets).
+    const { data, info } = await guardSharp(`cropping ${rendition.name} by ${position}`, () =>
+      fromPixels(level).resize({ width, height, fit: "cover", position: sharp.strategy[position] }).raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true }),
+    );
+    box = { left: Math.abs(info.cropOffsetLeft ?? 0), top: Math.abs(info.cropOffsetTop ?? 0) };
+    pixels = { ...level, data, width: info.width, height: info.height, channels: info.channels };
+  } else {
+    const centre = position === "focal" && focal ? { x: focal.x * level.width, y: focal.y * level.height } : { x: level.width / 2, y: level.height / 2 };
+    box = { left: clamp(Math.round(centre.x - width / 2), 0, level.width - width), top: clamp(Math.round(centre.y - height / 2), 0, level.height - height) };
+    pixels = width === level.width && height === level.height ? level : await transformPixels(level, `cropping ${rendition.name}`, (image) => image.extract({ ...box, width, height }));
+  }
+  const scale = source.width / level.width;
+  const crop = {
+    left: Math.round(box.left * scale),
+    top: Math.round(box.top * scale),
+    width: Math.min(source.width, Math.round(width * scale)),
+    height: Math.min(source.height, Math.round(height * scale)),
+    position,
+  };
+  return { rendition, pixels, level, crop };
+}
+
+const clamp = (value: number, min: number, max: number) => Math.min(max, Math.max(min, value));
+
 /**
  * Resize step: one lossless intermediate per configured rendition.
  * @example
  * const items = await resizeImage(upload, options); // [{ name: "thumb", kind: "rendition", width: 320, ... }]
+ * @param focal the upload's focal point (see `parseFocalPoint`), for `position: focal` crops
  * @throws {PipelineError} CORRUPT_IMAGE when the upload cannot be decoded; TOO_MANY_PIXELS
  */
-export async function resizeImage(input: Buffer, options: ProcessingOptions): Promise<Intermediate[]> {
-  const rendered = await renderRenditions(input, options);
+export async function resizeImage(input: Buffer, options: ProcessingOptions, focal?: FocalPoint): Promise<Intermediate[]> {
+  const rendered = await renderRenditions(input, options, undefined, focal);
   return Promise.all(
-    rendered.map(async ({ rendition, pixels }) => ({
+    rendered.map(async ({ rendition, pixels, crop }) => ({
       name: rendition.name,
       kind: "rendition" as const,
       width: pixels.width,
       height: pixels.height,
       data: await encodeIntermediate(pixels),
+      ...(crop ? { crop } : {}),
     })),
   );
+}
+
+/**
+ * The focal point an uploader set in the object's metadata (`x-amz-meta-focal` on S3, blob
+ * metadata `focal` on Azure): "x,y" as fractions of the displayed image, e.g. "0.42,0.31".
+ * @returns undefined when absent or not two numbers in 0..1 (the crop then uses `attention`)
+ */
+export function parseFocalPoint(text: string | undefined): FocalPoint | undefined {
+  const match = /^\s*(\d*\.?\d+)\s*,\s*(\d*\.?\d+)\s*$/.exec(text ?? "");
+  if (!match) return undefined;
+  const [x, y] = [Number(match[1]), Number(match[2])];
+  return x <= 1 && y <= 1 ? { x, y } : undefined;
 }

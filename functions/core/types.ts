@@ -1,4 +1,4 @@
-import type { InputFormat, OutputFormat } from "./options";
+import type { InputFormat, OutputFormat, Position } from "./options";
 
 /** What Validate learns from the header alone. */
 export interface ImageInfo {
@@ -27,6 +27,24 @@ export interface Intermediate {
   width: number;
   height: number;
   data: Buffer;
+  /** The part of the upright source a cropped (`cover`) rendition shows, in source pixels. */
+  crop?: CropBox;
+}
+
+/** Where a cropped rendition came from, in the upright source's pixels. */
+export interface CropBox {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+  /** What chose the box: the configured position, or `attention` when `focal` had no focal point. */
+  position: Position;
+}
+
+/** A focal point as fractions of the upright image's width and height (0..1). */
+export interface FocalPoint {
+  x: number;
+  y: number;
 }
 
 /** One final, web-ready file. */
@@ -38,6 +56,16 @@ export interface EncodedImage {
   data: Buffer;
   contentType: string;
   extension: string;
+}
+
+/** ThumbHash and BlurHash strings and the dominant colour, as configured in `placeholders`. */
+export interface Previews {
+  /** Base64 ThumbHash (https://evanw.github.io/thumbhash/). */
+  thumbhash?: string;
+  /** BlurHash, 4x3 components (3x4 for portrait images). */
+  blurhash?: string;
+  /** The dominant colour, `#rrggbb`. */
+  color?: string;
 }
 
 /** Tiny blurred preview, small enough to inline in HTML or JSON. */

@@ -77,9 +77,13 @@ export function sourceKeyOf(prefix: string): string | undefined {
 }
 
 export function outputKey(sourceKey: string, kind: IntermediateRef["kind"], name: string, extension: string): string {
+  return `${outputPrefix(sourceKey)}/${outputFileName(kind, name, extension)}`;
+}
+
+/** An output's key relative to its prefix, as markup in the manifest names it: `thumb.webp`, `effect-sepia.jpg`. */
+export function outputFileName(kind: IntermediateRef["kind"], name: string, extension: string): string {
   // Effects are prefixed so a rendition named like an effect cannot overwrite it.
-  const file = kind === "effect" ? `effect-${name}` : name;
-  return `${outputPrefix(sourceKey)}/${file}.${extension}`;
+  return `${kind === "effect" ? `effect-${name}` : name}.${extension}`;
 }
 
 export function manifestKey(sourceKey: string): string {

@@ -1,6 +1,7 @@
 import { optimizeImage, PipelineError, type ProcessingOptions } from "../core";
 import type { Ports } from "../ports";
 import { manifestKey, outputKey } from "./keys";
+import { responsiveSets } from "./markup";
 import type { Manifest, ManifestEntry, OptimizeResult, ProcessedJob } from "./types";
 
 /**
@@ -14,6 +15,7 @@ export async function optimize(job: ProcessedJob, ports: Ports, options: Process
   const bytesIn = job.image.bytes;
   const refs = job.processed.flatMap((result) => result.items);
   const placeholder = job.processed.find((result) => result.placeholder)?.placeholder;
+  const previews = job.processed.find((result) => result.previews)?.previews;
 
   const perItem = await Promise.all(
     refs.map(async (ref) => {
@@ -24,14 +26,24 @@ export async function optimize(job: ProcessedJob, ports: Ports, options: Process
           const key = outputKey(job.sourceKey, ref.kind, image.name, image.extension);
           await ports.objects.put("renditions", key, image.data, image.contentType);
           const bytes = image.data.length;
-          return { key, name: image.name, kind: ref.kind, format: image.format, width: image.width, height: image.height, bytes, savedBytes: bytesIn - bytes, contentType: image.contentType };
+          const entry: ManifestEntry = { key, name: image.name, kind: ref.kind, format: image.format, width: image.width, height: image.height, bytes, savedBytes: bytesIn - bytes, contentType: image.contentType };
+          return ref.crop ? { ...entry, crop: ref.crop } : entry;
         }),
       );
     }),
   );
   const outputs = perItem.flat();
 
-  const manifest: Manifest = { jobId: job.jobId, sourceKey: job.sourceKey, source: job.image, createdAt: new Date().toISOString(), outputs, placeholder };
+  const manifest: Manifest = {
+    jobId: job.jobId,
+    sourceKey: job.sourceKey,
+    source: job.image,
+    createdAt: new Date().toISOString(),
+    outputs,
+    placeholder,
+    ...(previews ? { previews } : {}),
+    ...(options.markup ? { responsive: responsiveSets(outputs, options, placeholder, previews?.color) } : {}),
+  };
   const key = manifestKey(job.sourceKey);
   await ports.objects.put("renditions", key, Buffer.from(JSON.stringify(manifest, null, 2)), "application/json");
   return { manifestKey: key, outputs: outputs.length, bytesIn, bytesOut: outputs.reduce((sum, entry) => sum + entry.bytes, 0) };

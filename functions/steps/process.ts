@@ -1,20 +1,27 @@
-import { filterImage, resizeImage, INTERMEDIATE_CONTENT_TYPE, INTERMEDIATE_EXTENSION, type Intermediate, type ProcessingOptions } from "../core";
+import { filterImage, parseFocalPoint, resizeImage, INTERMEDIATE_CONTENT_TYPE, INTERMEDIATE_EXTENSION, type FocalPoint, type Intermediate, type ProcessingOptions } from "../core";
 import type { Ports } from "../ports";
 import { workKey } from "./keys";
 import type { IntermediateRef, IntermediatesResult, ValidatedJob } from "./types";
 
 /** Resize: renders the configured renditions into the work area. */
 export async function resize(job: ValidatedJob, ports: Ports, options: ProcessingOptions): Promise<IntermediatesResult> {
-  const source = await readUpload(job, ports);
-  const items = await resizeImage(source, options);
+  const [source, focal] = await Promise.all([readUpload(job, ports), focalPointOf(job, ports, options)]);
+  const items = await resizeImage(source, options, focal);
   return { items: await storeIntermediates(job.jobId, items, ports) };
+}
+
+/** The upload's `focal` metadata ("0.42,0.31"), read only when a rendition crops at `focal`. */
+async function focalPointOf(job: ValidatedJob, ports: Ports, options: ProcessingOptions): Promise<FocalPoint | undefined> {
+  if (!options.renditions.some((rendition) => rendition.position === "focal")) return undefined;
+  const { metadata } = await ports.objects.head("uploads", job.sourceKey, { versionId: job.sourceVersion, etag: job.sourceEtag });
+  return parseFocalPoint(metadata?.[FOCAL_METADATA]);
 }
 
 /** ApplyFilters: renders the configured effects into the work area; the placeholder travels inline. */
 export async function applyFilters(job: ValidatedJob, ports: Ports, options: ProcessingOptions): Promise<IntermediatesResult> {
   const source = await readUpload(job, ports);
-  const { effects, placeholder } = await filterImage(source, options);
-  return { items: await storeIntermediates(job.jobId, effects, ports), placeholder };
+  const { effects, placeholder, previews } = await filterImage(source, options);
+  return { items: await storeIntermediates(job.jobId, effects, ports), placeholder, ...(previews ? { previews } : {}) };
 }
 
 /** The upload in the version Validate checked; NOT_FOUND (versionGone) if it was overwritten on a store that keeps no versions. */
@@ -22,12 +29,15 @@ function readUpload(job: ValidatedJob, ports: Ports): Promise<Buffer> {
   return ports.objects.get("uploads", job.sourceKey, { versionId: job.sourceVersion, etag: job.sourceEtag });
 }
 
+/** The metadata name of an upload's focal point: S3 `x-amz-meta-focal`, blob metadata `focal`. */
+export const FOCAL_METADATA = "focal";
+
 async function storeIntermediates(jobId: string, items: Intermediate[], ports: Ports): Promise<IntermediateRef[]> {
   return Promise.all(
-    items.map(async ({ name, kind, width, height, data }) => {
+    items.map(async ({ name, kind, width, height, data, crop }) => {
       const key = workKey(jobId, kind, name, INTERMEDIATE_EXTENSION);
       await ports.objects.put("work", key, data, INTERMEDIATE_CONTENT_TYPE);
-      return { name, kind, key, width, height };
+      return { name, kind, key, width, height, ...(crop ? { crop } : {}) };
     }),
   );
 }

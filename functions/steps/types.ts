@@ -1,4 +1,4 @@
-import type { ImageInfo } from "../core/types";
+import type { CropBox, ImageInfo, Previews } from "../core/types";
 import type { OutputFormat } from "../core/options";
 
 /**
@@ -45,12 +45,17 @@ export interface IntermediateRef {
   key: string;
   width: number;
   height: number;
+  /** Set for cropped (`cover`) renditions: the part of the source they show. */
+  crop?: CropBox;
 }
 
 export interface IntermediatesResult {
   items: IntermediateRef[];
   placeholder?: { dataUri: string; width: number; height: number; bytes: number };
+  /** Compact previews (`placeholders` config), computed by ApplyFilters. */
+  previews?: Previews;
 }
+
 
 export interface ProcessedJob extends ValidatedJob {
   /** Results of the parallel branches, in branch order (Resize, ApplyFilters). */
@@ -68,6 +73,8 @@ export interface ManifestEntry {
   /** Bytes saved versus the original upload (negative if larger). */
   savedBytes: number;
   contentType: string;
+  /** Cropped (`cover`) renditions: the part of the upright source shown, in source pixels. */
+  crop?: CropBox;
 }
 
 export interface Manifest {
@@ -77,6 +84,25 @@ export interface Manifest {
   createdAt: string;
   outputs: ManifestEntry[];
   placeholder?: IntermediatesResult["placeholder"];
+  /** ThumbHash, BlurHash and dominant colour (`placeholders` config). */
+  previews?: Previews;
+  /** Ready `srcset`/`sizes` and `<picture>` markup per rendition set (`markup: true`). */
+  responsive?: ResponsiveSet[];
+}
+
+/** One rendition set's responsive markup; file names are relative to the output prefix. */
+export interface ResponsiveSet {
+  /** `original` for the uncropped renditions, else the first rendition of the crop group. */
+  name: string;
+  renditions: string[];
+  fit: "inside" | "cover" | "contain";
+  /** Of the largest rendition: the `<img>`'s width and height attributes. */
+  width: number;
+  height: number;
+  sizes: string;
+  /** Per format, e.g. `{ webp: "thumb.webp 320w, medium.webp 1024w" }`. */
+  srcset: Partial<Record<OutputFormat, string>>;
+  picture: string;
 }
 
 export interface OptimizeResult {

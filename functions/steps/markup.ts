@@ -1,0 +1,88 @@
+import { OUTPUT_TYPES, type OutputFormat, type ProcessingOptions, type Rendition } from "../core";
+import { outputFileName } from "./keys";
+import type { IntermediatesResult, ManifestEntry, ResponsiveSet } from "./types";
+
+/**
+ * Ready responsive markup for the manifest (`markup: true`): per rendition set, `srcset`
+ * strings per format, the configured `sizes`, and a `<picture>` snippet with AVIF/WebP
+ * sources, a JPEG (else WebP) `<img>` with width and height (no layout shift), and the
+ * placeholder as its background. URLs are the outputs' keys relative to the output prefix
+ * (`thumb.webp`): prepend the prefix's URL, or serve the snippet from there.
+ *
+ * A set is the renditions showing the same picture at different widths: the uncropped ones
+ * (`original`), and each group of `cover`/`contain` renditions with one aspect ratio, fit and
+ * position, named after its first rendition.
+ */
+
+/** `<source>` order: the smallest formats first, as browsers take the first they support. */
+const SOURCE_ORDER: OutputFormat[] = ["avif", "webp", "jpeg"];
+/** The `<img>` fallback: the most widely supported configured format. */
+const FALLBACK_ORDER: OutputFormat[] = ["jpeg", "webp", "avif"];
+
+export function responsiveSets(outputs: readonly ManifestEntry[], options: ProcessingOptions, placeholder?: IntermediatesResult["placeholder"], color?: string): ResponsiveSet[] {
+  const groups = new Map<string, Rendition[]>();
+  for (const rendition of options.renditions) {
+    const key = setKey(rendition);
+    groups.set(key, [...(groups.get(key) ?? []), rendition]);
+  }
+  const sets: ResponsiveSet[] = [];
+  for (const [key, renditions] of groups) {
+    const names = new Set(renditions.map((r) => r.name));
+    const entries = outputs.filter((entry) => entry.kind === "rendition" && names.has(entry.name));
+    if (entries.length === 0) continue;
+    sets.push(responsiveSet(key === "original" ? "original" : renditions[0].name, renditions, entries, options, placeholder, color));
+  }
+  return sets;
+}
+
+function setKey(rendition: Rendition): string {
+  if (rendition.fit === "inside") return "original";
+  const height = rendition.height ?? rendition.width;
+  const divisor = gcd(rendition.width, height);
+  return `${rendition.fit}:${rendition.width / divisor}/${height / divisor}:${rendition.position}`;
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+function responsiveSet(
+  name: string,
+  renditions: Rendition[],
+  entries: ManifestEntry[],
+  options: ProcessingOptions,
+  placeholder: IntermediatesResult["placeholder"],
+  color: string | undefined,
+): ResponsiveSet {
+  const srcset: Partial<Record<OutputFormat, string>> = {};
+  for (const format of options.formats) {
+    // One candidate per width: renditions never enlarged can end equally wide, which srcset forbids.
+    const byWidth = new Map<number, ManifestEntry>();
+    for (const entry of entries.filter((e) => e.format === format).sort((a, b) => a.width - b.width)) if (!byWidth.has(entry.width)) byWidth.set(entry.width, entry);
+    srcset[format] = [...byWidth.values()].map((entry) => `${fileOf(entry)} ${entry.width}w`).join(", ");
+  }
+  const fallback = FALLBACK_ORDER.find((format) => options.formats.includes(format)) as OutputFormat;
+  const largest = entries.filter((entry) => entry.format === fallback).sort((a, b) => b.width - a.width)[0];
+  const sizes = options.sizes;
+  const sources = SOURCE_ORDER.filter((format) => format !== fallback && options.formats.includes(format)).map(
+    (format) => `<source type="${OUTPUT_TYPES[format].contentType}" srcset="${srcset[format]}" sizes="${sizes}">`,
+  );
+  const background = [color, placeholder ? `url(${placeholder.dataUri}) center/cover no-repeat` : undefined].filter(Boolean).join(" ");
+  const img =
+    `<img src="${fileOf(largest)}" srcset="${srcset[fallback]}" sizes="${sizes}" width="${largest.width}" height="${largest.height}" alt="" loading="lazy" decoding="async"` +
+    (background ? ` style="background:${background}">` : ">");
+  return {
+    name,
+    renditions: renditions.map((r) => r.name),
+    fit: renditions[0].fit,
+    width: largest.width,
+    height: largest.height,
+    sizes,
+    srcset,
+    picture: `<picture>${sources.join("")}${img}</picture>`,
+  };
+}
+
+function fileOf(entry: ManifestEntry): string {
+  return outputFileName(entry.kind, entry.name, OUTPUT_TYPES[entry.format].extension);
+}
