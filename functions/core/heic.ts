@@ -40,12 +40,18 @@ interface LibHeif {
 
 let libheif: Promise<LibHeif> | undefined;
 
+/** Loads the decoder once; a failure to load is a deployment fault (INTERNAL, retried), never the image's. */
 function loadLibheif(): Promise<LibHeif> {
-  libheif ??= import("libheif-js/wasm-bundle").then(async (module) => {
-    const lib = ((module as { default?: LibHeif }).default ?? module) as LibHeif;
-    await lib.ready;
-    return lib;
-  });
+  libheif ??= import("libheif-js/wasm-bundle.js")
+    .then(async (module) => {
+      const lib = ((module as { default?: LibHeif }).default ?? module) as LibHeif;
+      await lib.ready;
+      return lib;
+    })
+    .catch((error: unknown) => {
+      libheif = undefined;
+      throw new PipelineError("INTERNAL", "The HEIC decoder (libheif-js) could not be loaded; the function package is incomplete. Deploy again.", { reason: String(error) }, { cause: error });
+    });
   return libheif;
 }
 
