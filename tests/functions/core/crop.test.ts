@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import sharp from "sharp";
+import { parseFocalPoint, processImage, processingOptionsSchema, resizeImage } from "../../../functions/core";
+import { decodeIntermediate } from "../../../functions/core/intermediate";
+import { assertColourNear, optionsWith } from "./helpers";
+
+/** 800x400 blue, with a red 100x100 square at x 600-700, y 50-150: the one thing worth looking at. */
+async function subjectRight(): Promise<Buffer> {
+  const width = 800;
+  const height = 400;
+  const raw = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) raw.set(x >= 600 && x < 700 && y >= 50 && y < 150 ? [255, 0, 0] : [0, 0, 200], (y * width + x) * 3);
+  }
+  return sharp(raw, { raw: { width, height, channels: 3 } }).png().toBuffer();
+}
+
+async function renditionsOf(input: Buffer, renditions: string[], focal?: { x: number; y: number }) {
+  const items = await resizeImage(input, optionsWith({ renditions, filters: [] }), focal);
+  return new Map(items.map((item) => [item.name, item]));
+}
+
+async function redShare(data: Buffer): Promise<number> {
+  const pixels = await decodeIntermediate(data);
+  let red = 0;
+  for (let i = 0; i < pixels.data.length; i += pixels.channels) if (pixels.data[i] > 200 && pixels.data[i + 2] < 60) red++;
+  return red / (pixels.width * pixels.height);
+}
+
+describe("crops per rendition", () => {
+  describe("the short form", () => {
+    it("reads name:width[xheight][:fit][:position], defaulting to fit inside at the centre", () => {
+      const { renditions } = processingOptionsSchema.parse({ renditions: ["thumb:320", "card:600x400:cover:attention", "box:300x200:contain", "tall:200x900"] });
+
+      assert.deepEqual(renditions, [
+        { name: "thumb", width: 320, fit: "inside", position: "centre" },
+        { name: "card", width: 600, height: 400, fit: "cover", position: "attention" },
+        { name: "box", width: 300, height: 200, fit: "contain", position: "centre" },
+        { name: "tall", width: 200, height: 900, fit: "inside", position: "centre" },
+      ]);
+    });
+
+    it("refuses cover or contain without a height, a position without cover, and an unknown fit", () => {
+      const messages = (renditions: string[]) => {
+        const parsed = processingOptionsSchema.safeParse({ renditions });
+        assert.equal(parsed.success, false);
+        return parsed.error!.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+      };
+
+      assert.match(messages(["card:600:cover"])[0], /^renditions\.0\.height: fit "cover" needs a height, e\.g\. "card:600x600:cover"/);
+      assert.match(messages(["card:600x400:inside:focal"])[0], /^renditions\.0\.position: position "focal" .* needs fit "cover"/);
+      assert.match(messages(["card:600x400:squash"])[0], /^renditions\.0\.fit: /);
+      assert.match(messages(["card"])[0], /^renditions\.0\.width: a rendition is "name:width\[xheight\]\[:fit\]\[:position\]" text/);
+    });
+  });
+
+  it("cover fills width x height and records the centre crop box in source pixels", async () => {
+    const items = await renditionsOf(await subjectRight(), ["square:200x200:cover"]);
+
+    const square = items.get("square")!;
+    assert.deepEqual([square.width, square.height], [200, 200]);
+    assert.deepEqual(square.crop, { left: 200, top: 0, width: 400, height: 400, position: "centre" });
+  });
+
+  it("cover at the focal point centres the crop there, within the image; without one it falls back to attention", async () => {
+    const input = await subjectRight();
+
+    const focused = (await renditionsOf(input, ["card:200x200:cover:focal"], { x: 0.9, y: 0.5 })).get("card")!;
+    const fallback = (await renditionsOf(input, ["card:200x200:cover:focal"])).get("card")!;
+
+    assert.deepEqual(focused.crop, { left: 400, top: 0, width: 400, height: 400, position: "focal" }, "x 0.9 of 800 is 720: the window stops at the right edge");
+    assert.equal(fallback.crop?.position, "attention");
+    assert.ok((await redShare(fallback.data)) > 0.04, "attention kept the red square");
+  });
+
+  it("cover by attention or entropy keeps the subject a centre crop would cut away", async () => {
+    const items = await renditionsOf(await subjectRight(), ["centre:100x200:cover", "attention:100x200:cover:attention", "entropy:100x200:cover:entropy"]);
+
+    assert.equal(await redShare(items.get("centre")!.data), 0, "the centre crop (x 300-500) misses the square");
+    assert.ok((await redShare(items.get("attention")!.data)) > 0.1);
+    assert.ok((await redShare(items.get("entropy")!.data)) > 0.1);
+    const box = items.get("attention")!.crop!;
+    assert.ok(box.left <= 600 && box.left + box.width >= 700, `the attention box ${JSON.stringify(box)} holds the square`);
+  });
+
+  it("contain pads to exactly width x height with transparency, the image centred and never enlarged", async () => {
+    const items = await renditionsOf(await subjectRight(), ["box:300x300:contain"]);
+
+    const box = items.get("box")!;
+    const pixels = await decodeIntermediate(box.data);
+    assert.deepEqual([pixels.width, pixels.height, pixels.channels], [300, 300, 4]);
+    assert.equal(pixels.data[3], 0, "the top-left corner is padding");
+    const middle = (150 * 300 + 20) * 4;
+    assertColourNear([...pixels.data.subarray(middle, middle + 3)], { r: 0, g: 0, b: 200 }, 8, "the image across the middle");
+    assert.equal(pixels.data[middle + 3], 255);
+    assert.equal(box.crop, undefined);
+  });
+
+  it("inside with a height fits the box and leaves plain renditions as they were", async () => {
+    const items = await renditionsOf(await subjectRight(), ["banner:400x100", "plain:400", "card:120x120:cover"]);
+
+    assert.deepEqual([items.get("banner")!.width, items.get("banner")!.height], [200, 100]);
+    assert.deepEqual([items.get("plain")!.width, items.get("plain")!.height], [400, 200]);
+    assert.deepEqual([items.get("card")!.width, items.get("card")!.height], [120, 120]);
+  });
+
+  it("never enlarges: a cover crop larger than the source is cut from the source at its own size", async () => {
+    const items = await renditionsOf(await subjectRight(), ["huge:1000x1000:cover"]);
+
+    const huge = items.get("huge")!;
+    assert.deepEqual([huge.width, huge.height], [800, 400]);
+    assert.deepEqual(huge.crop, { left: 0, top: 0, width: 800, height: 400, position: "centre" });
+  });
+
+  it("processImage gives crops the same sizes, with effects and the placeholder cut from the whole image", async () => {
+    const { outputs, placeholder } = await processImage(await subjectRight(), optionsWith({ renditions: ["square:100x100:cover", "wide:400"], filters: ["grayscale", "placeholder"], filterWidth: 300, formats: ["webp"] }));
+
+    assert.deepEqual(outputs.map((o) => [o.name, o.width, o.height]), [["square", 100, 100], ["wide", 400, 200], ["grayscale", 300, 150]]);
+    assert.deepEqual([placeholder?.width, placeholder?.height], [32, 16]);
+  });
+
+  it("reads a focal point as two fractions, and nothing else", () => {
+    assert.deepEqual(parseFocalPoint("0.42,0.31"), { x: 0.42, y: 0.31 });
+    assert.deepEqual(parseFocalPoint(" 1 , 0 "), { x: 1, y: 0 });
+    for (const bad of [undefined, "", "0.5", "1.2,0.5", "-0.1,0.5", "a,b", "0.5;0.5"]) assert.equal(parseFocalPoint(bad), undefined, String(bad));
+  });
+});

@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import sharp from "sharp";
+import { decode as decodeBlurhash, isBlurhashValid } from "blurhash";
+import { thumbHashToAverageRGBA } from "thumbhash";
+import { processingOptionsSchema, type ProcessingOptions, type ProcessingOptionsInput } from "../../../functions/core/options";
+import { runStep, type IntermediatesResult, type Manifest, type OptimizeResult, type ValidatedJob } from "../../../functions/steps";
+import { memoryPorts } from "../../../local/memoryPorts";
+
+/** 1200x800 mostly orange, a blue band on the left third. */
+async function photo(): Promise<Buffer> {
+  return sharp({ create: { width: 1200, height: 800, channels: 3, background: { r: 240, g: 130, b: 20 } } })
+    .composite([{ input: { create: { width: 400, height: 800, channels: 3, background: { r: 20, g: 60, b: 220 } } }, left: 0, top: 0 }])
+    .jpeg({ quality: 95 })
+    .toBuffer();
+}
+
+/** Runs Validate → Resize ∥ ApplyFilters → Optimize through the real handlers and returns the manifest. */
+async function manifestFor(overrides: ProcessingOptionsInput, metadata?: Record<string, string>): Promise<{ manifest: Manifest; options: ProcessingOptions }> {
+  const options = processingOptionsSchema.parse(overrides);
+  const ports = memoryPorts();
+  await ports.objects.put("uploads", "shop/bag.jpg", await photo(), "image/jpeg");
+  if (metadata) ports.objects.setMetadata("uploads", "shop/bag.jpg", metadata);
+  const validated = (await runStep("validate", { sourceKey: "shop/bag.jpg", sourceEtag: "e1", runId: "r1" }, ports, options)) as ValidatedJob;
+  const processed = [(await runStep("resize", validated, ports, options)) as IntermediatesResult, (await runStep("applyFilters", validated, ports, options)) as IntermediatesResult];
+  const optimized = (await runStep("optimize", { ...validated, processed }, ports, options)) as OptimizeResult;
+  return { manifest: JSON.parse((await ports.objects.get("renditions", optimized.manifestKey)).toString()) as Manifest, options };
+}
+
+describe("manifest: crops, previews and responsive markup", () => {
+  it("carries srcset, sizes and a <picture> snippet per rendition set, with keys relative to the output prefix", async () => {
+    const { manifest } = await manifestFor({
+      renditions: ["small:300", "big:600", "card:200x200:cover", "card2x:400x400:cover"],
+      formats: ["avif", "webp", "jpeg"],
+      avifEffort: 0,
+      markup: true,
+      sizes: "(max-width: 600px) 100vw, 600px",
+    });
+
+    assert.deepEqual(manifest.responsive?.map((set) => [set.name, set.renditions, set.fit, set.width, set.height]), [
+      ["original", ["small", "big"], "inside", 600, 400],
+      ["card", ["card", "card2x"], "cover", 400, 400],
+    ]);
+    const [original, card] = manifest.responsive!;
+    assert.deepEqual(original.srcset, { avif: "small.avif 300w, big.avif 600w", webp: "small.webp 300w, big.webp 600w", jpeg: "small.jpg 300w, big.jpg 600w" });
+    assert.equal(original.sizes, "(max-width: 600px) 100vw, 600px");
+    assert.equal(
+      original.picture,
+      '<picture><source type="image/avif" srcset="small.avif 300w, big.avif 600w" sizes="(max-width: 600px) 100vw, 600px">' +
+        '<source type="image/webp" srcset="small.webp 300w, big.webp 600w" sizes="(max-width: 600px) 100vw, 600px">' +
+        '<img src="big.jpg" srcset="small.jpg 300w, big.jpg 600w" sizes="(max-width: 600px) 100vw, 600px" width="600" height="400" alt="" loading="lazy" decoding="async" ' +
+        `style="background:url(${manifest.placeholder!.dataUri}) center/cover no-repeat"></picture>`,
+    );
+    assert.equal(card.srcset.jpeg, "card.jpg 200w, card2x.jpg 400w");
+    for (const entry of manifest.outputs) assert.ok(entry.key.startsWith("shop/bag.jpg/"), entry.key);
+  });
+
+  it("leaves markup and previews out by default", async () => {
+    const { manifest } = await manifestFor({ renditions: ["small:300"] });
+
+    assert.equal(manifest.responsive, undefined);
+    assert.equal(manifest.previews, undefined);
+  });
+
+  it("lists one srcset candidate per width when renditions end equally wide (never enlarged)", async () => {
+    const { manifest } = await manifestFor({ renditions: ["a:1600", "b:2000"], formats: ["webp"], markup: true });
+
+    assert.equal(manifest.responsive?.[0].srcset.webp, "a.webp 1200w");
+    assert.match(manifest.responsive![0].picture, /^<picture><img src="a\.webp" srcset="a\.webp 1200w" sizes="100vw" width="1200" height="800" /);
+  });
+
+  it("records each cropped rendition's box, choosing it from the upload's focal metadata", async () => {
+    const { manifest } = await manifestFor({ renditions: ["square:200x200:cover:focal", "plain:300"], formats: ["jpeg"] }, { focal: "0.1,0.5" });
+
+    const square = manifest.outputs.find((entry) => entry.name === "square")!;
+    assert.deepEqual(square.crop, { left: 0, top: 0, width: 800, height: 800, position: "focal" });
+    assert.equal(manifest.outputs.find((entry) => entry.name === "plain")!.crop, undefined);
+  });
+
+  it("crops by attention when the upload has no focal metadata", async () => {
+    const { manifest } = await manifestFor({ renditions: ["square:200x200:cover:focal"], formats: ["jpeg"] });
+
+    assert.equal(manifest.outputs[0].crop?.position, "attention");
+  });
+
+  it("carries ThumbHash, BlurHash and the dominant colour, each decoding to the picture's colours", async () => {
+    const { manifest } = await manifestFor({ renditions: ["small:300"], placeholders: ["thumbhash", "blurhash", "color"], markup: true });
+
+    const { thumbhash, blurhash, color } = manifest.previews ?? {};
+    assert.ok(thumbhash && blurhash && color);
+    const average = thumbHashToAverageRGBA(Buffer.from(thumbhash, "base64"));
+    // Two thirds orange (240,130,20), one third blue (20,60,220): about (167,107,87).
+    assert.ok(Math.abs(average.r * 255 - 167) < 25 && Math.abs(average.b * 255 - 87) < 30, `ThumbHash average ${JSON.stringify(average)}`);
+    assert.equal(isBlurhashValid(blurhash).result, true);
+    const pixels = decodeBlurhash(blurhash, 3, 1);
+    assert.ok(pixels[0] < pixels[2] && pixels[8] > pixels[10], `BlurHash: blue on the left, orange on the right (${[...pixels].join(",")})`);
+    assert.match(color, /^#[0-9a-f]{6}$/);
+    const [r, g, b] = [1, 3, 5].map((at) => parseInt(color.slice(at, at + 2), 16));
+    assert.ok(r > 200 && g > 100 && g < 160 && b < 60, `the dominant colour ${color} is the orange`);
+    assert.match(manifest.responsive![0].picture, new RegExp(`style="background:${color} url\\(data:image/webp;base64,`));
+  });
+});
