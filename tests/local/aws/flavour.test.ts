@@ -9,6 +9,7 @@ import { localAsl, localFunctionArns } from "../../../local/aws/flavour";
 import { startFlavour } from "../../../local/runtime";
 import type { LocalFlavour, StepCall } from "../../../local/flavour";
 import { MemoryNotifier } from "../../../local/memoryPorts";
+import { describeImageFeatureScenarios } from "../imageFeatureScenarios";
 import { describeFlavourContract, TEST_PROCESSING } from "../flavourScenarios";
 
 describe("local AWS runtime", function () {
@@ -23,6 +24,7 @@ describe("local AWS runtime", function () {
   });
 
   describeFlavourContract("aws");
+  describeImageFeatureScenarios("aws");
 
   // Only AWS can start a second run for one upload: on Azure the instance id is derived
   // from the upload, so the starter starts nothing for a duplicate delivery.

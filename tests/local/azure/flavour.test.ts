@@ -4,6 +4,7 @@ import type { AzureFlavour } from "../../../local/azure/flavour";
 import { LOCAL_HEAP_FLAG } from "../../../local/heap";
 import { mapWithConcurrency, startFlavour } from "../../../local/runtime";
 import { MemoryNotifier } from "../../../local/memoryPorts";
+import { describeImageFeatureScenarios } from "../imageFeatureScenarios";
 import { describeFlavourContract, mixedInputs, outcomeOf, startHarness, TEST_PROCESSING, type Harness, type Outcome } from "../flavourScenarios";
 
 /** The command line a process was started with (Linux /proc). */
@@ -13,6 +14,7 @@ function commandLine(pid: number): string[] {
 
 describe("local Azure runtime", function () {
   describeFlavourContract("azure");
+  describeImageFeatureScenarios("azure");
 
   describe("parity with the AWS flavour", function () {
     this.timeout(180_000);
