@@ -21,7 +21,11 @@ export interface ObjectInfo {
   /** The S3 version id, where the store keeps versions. */
   versionId?: string;
   contentType?: string;
-  /** The uploader's metadata (S3 `x-amz-meta-*`, blob metadata), names lower-case without prefix; read by `focal` crops. */
+  /**
+   * The uploader's metadata, names without prefix; read by `focal` crops. S3 returns `x-amz-meta-*` names lower-case
+   * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html); blob metadata names are case-insensitive
+   * (https://learn.microsoft.com/rest/api/storageservices/setting-and-retrieving-properties-and-metadata-for-blob-resources).
+   */
   metadata?: Record<string, string>;
 }
 

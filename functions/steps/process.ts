@@ -13,8 +13,10 @@ export async function resize(job: ValidatedJob, ports: Ports, options: Processin
 /** The upload's `focal` metadata ("0.42,0.31"), read only when a rendition crops at `focal`. */
 async function focalPointOf(job: ValidatedJob, ports: Ports, options: ProcessingOptions): Promise<FocalPoint | undefined> {
   if (!options.renditions.some((rendition) => rendition.position === "focal")) return undefined;
-  const { metadata } = await ports.objects.head("uploads", job.sourceKey, { versionId: job.sourceVersion, etag: job.sourceEtag });
-  return parseFocalPoint(metadata?.[FOCAL_METADATA]);
+  const { metadata = {} } = await ports.objects.head("uploads", job.sourceKey, { versionId: job.sourceVersion, etag: job.sourceEtag });
+  // Blob metadata names are case-insensitive; S3's come back lower-case.
+  const name = Object.keys(metadata).find((key) => key.toLowerCase() === FOCAL_METADATA);
+  return parseFocalPoint(name === undefined ? undefined : metadata[name]);
 }
 
 /** ApplyFilters: renders the configured effects into the work area; the placeholder travels inline. */
