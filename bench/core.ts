@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -15,10 +16,15 @@ import {
   optimizeImage,
   PLACEHOLDER_SIZE,
   processImage,
+  processingOptionsSchema,
+  type ProcessingOptionsInput,
   resizeImage,
   validateImage,
   type Pixels,
 } from "../functions/core";
+import { decodeHeic } from "../functions/core/heic";
+import { responsiveSets } from "../functions/steps/markup";
+import type { ManifestEntry } from "../functions/steps";
 import { samplePhoto } from "../local/sampleImages";
 import { canPin, childSpec, reportToParent, runInChild } from "./child";
 import type { BenchContext, BenchResult, Benchmark } from "./types";
@@ -455,9 +461,96 @@ export async function benchIntermediate(context: BenchContext): Promise<BenchRes
   return { name: "intermediate", markdown, data };
 }
 
+/** Wall and CPU ms per call, median of `iterations` after one warm-up. */
+async function timedCpu(run: () => Promise<unknown>, iterations: number): Promise<{ ms: number; cpuMs: number }> {
+  await run();
+  const samples: number[] = [];
+  const before = process.cpuUsage();
+  for (let i = 0; i < iterations; i++) {
+    const start = performance.now();
+    await run();
+    samples.push(performance.now() - start);
+  }
+  const cpu = process.cpuUsage(before);
+  return { ms: median(samples), cpuMs: (cpu.user + cpu.system) / 1000 / iterations };
+}
+
+/**
+ * The 12 MP sample as HEIC, made once with libheif's `heif-enc` (Debian: libheif-examples, with x265);
+ * undefined when it is not installed (no HEVC encoder ships as an npm package).
+ */
+async function heicFile(context: BenchContext, jpeg: InputImage): Promise<string | undefined> {
+  const file = jpeg.file.replace(/\.jpg$/, ".heic");
+  if (existsSync(file)) return file;
+  context.log(`encoding ${file} with heif-enc (about 20 s of CPU)`);
+  try {
+    await promisify(execFile)("heif-enc", ["-q", "50", "-o", file, jpeg.file]);
+    return file;
+  } catch (error) {
+    context.log(`  heif-enc unavailable (${(error as Error).message.split("\n")[0]}): HEIC rows skipped; apt-get install libheif-examples to measure them`);
+    return undefined;
+  }
+}
+
+/** Each feature's own cost on the 12 MP sample, in process: `processImage` with the feature on, against the defaults. */
+export async function benchFeatures(context: BenchContext): Promise<BenchResult> {
+  const iterations = context.quick ? 2 : 5;
+  const jpeg = await photoFile(context, "12 MP", 4000, 3000, 1);
+  const input = await readFile(jpeg.file);
+  const heic = await heicFile(context, jpeg);
+  const withOptions = (overrides: ProcessingOptionsInput) => processingOptionsSchema.parse(overrides);
+  const runs: { label: string; run: () => Promise<unknown> }[] = [
+    { label: "defaults (JPEG input)", run: () => processImage(input, options) },
+    { label: "+ a cover crop by attention (`card:600x400:cover:attention`)", run: () => processImage(input, withOptions({ renditions: ["thumb:320", "medium:1024", "large:2048", "card:600x400:cover:attention"] })) },
+    { label: "+ a cover crop at the centre (`card:600x400:cover`)", run: () => processImage(input, withOptions({ renditions: ["thumb:320", "medium:1024", "large:2048", "card:600x400:cover"] })) },
+    { label: "+ ThumbHash, BlurHash and dominant colour (`placeholders`)", run: () => processImage(input, withOptions({ placeholders: ["thumbhash", "blurhash", "color"] })) },
+    { label: "JPEG decode alone (sharp, full size)", run: () => sharp(input).raw().toBuffer() },
+  ];
+  if (heic) {
+    const heicInput = await readFile(heic);
+    const metadata = await sharp(heicInput).metadata();
+    runs.push(
+      { label: `HEIC input (${(heicInput.length / 1e6).toFixed(1)} MB, same picture), defaults`, run: () => processImage(heicInput, options) },
+      { label: "HEIC decode alone (libheif wasm → PNG level 0)", run: () => decodeHeic(heicInput, metadata, options.limits.maxPixels) },
+    );
+  }
+  const rows: string[] = [];
+  const data: unknown[] = [];
+  let base: { ms: number; cpuMs: number } | undefined;
+  for (const { label, run } of runs) {
+    context.log(`  features: ${label}`);
+    const figures = await timedCpu(run, iterations);
+    base ??= figures;
+    const extra = label.startsWith("+") ? `${fixed(figures.cpuMs - base.cpuMs)}` : "";
+    rows.push(`| ${label} | ${fixed(figures.ms)} | ${fixed(figures.cpuMs)} | ${extra} |`);
+    data.push({ label, ...figures });
+  }
+  const markupOptions = withOptions({ formats: ["avif", "webp", "jpeg"], markup: true });
+  const markupOutputs = sampleManifestOutputs();
+  const markup = await timedCpu(async () => responsiveSets(markupOutputs, markupOptions), 200);
+  const markdown = [
+    `### Feature costs`,
+    ``,
+    `${jpeg.label}, one process, median of ${iterations}; CPU = user+sys per image; "extra CPU" against the defaults row. Responsive markup (\`markup: true\`) costs ${fixed(markup.cpuMs * 1000)} µs per manifest.`,
+    ``,
+    `| run | ms/image | CPU ms/image | extra CPU ms |`,
+    `|---|---:|---:|---:|`,
+    ...rows,
+  ].join("\n");
+  return { name: "features", markdown, data };
+}
+
+/** The manifest entries of the default renditions in three formats, for timing the markup alone. */
+function sampleManifestOutputs(): ManifestEntry[] {
+  return options.renditions.flatMap((r) =>
+    (["avif", "webp", "jpeg"] as const).map((format) => ({ key: `a.jpg/${r.name}.${format}`, name: r.name, kind: "rendition" as const, format, width: r.width, height: Math.round(r.width * 0.75), bytes: 1, savedBytes: 0, contentType: `image/${format}` })),
+  );
+}
+
 export const coreBenchmarks: Benchmark[] = [
   { name: "core", description: "image core vs plain sharp on 12/24 MP, 50 MP peak RSS", run: benchCore },
   { name: "intermediate", description: "lossless intermediate encoding candidates", run: benchIntermediate },
+  { name: "features", description: "cost of HEIC input, crops and previews on 12 MP", run: benchFeatures },
 ];
 
 const spec = childSpec<ChildSpec>();
