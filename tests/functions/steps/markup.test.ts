@@ -20,7 +20,8 @@ async function manifestFor(overrides: ProcessingOptionsInput, metadata?: Record<
   const ports = memoryPorts();
   await ports.objects.put("uploads", "shop/bag.jpg", await photo(), "image/jpeg");
   if (metadata) ports.objects.setMetadata("uploads", "shop/bag.jpg", metadata);
-  const validated = (await runStep("validate", { sourceKey: "shop/bag.jpg", sourceEtag: "e1", runId: "r1" }, ports, options)) as ValidatedJob;
+  const { etag } = await ports.objects.head("uploads", "shop/bag.jpg");
+  const validated = (await runStep("validate", { sourceKey: "shop/bag.jpg", sourceEtag: etag, runId: "r1" }, ports, options)) as ValidatedJob;
   const processed = [(await runStep("resize", validated, ports, options)) as IntermediatesResult, (await runStep("applyFilters", validated, ports, options)) as IntermediatesResult];
   const optimized = (await runStep("optimize", { ...validated, processed }, ports, options)) as OptimizeResult;
   return { manifest: JSON.parse((await ports.objects.get("renditions", optimized.manifestKey)).toString()) as Manifest, options };
@@ -74,6 +75,12 @@ describe("manifest: crops, previews and responsive markup", () => {
     const square = manifest.outputs.find((entry) => entry.name === "square")!;
     assert.deepEqual(square.crop, { left: 0, top: 0, width: 800, height: 800, position: "focal" });
     assert.equal(manifest.outputs.find((entry) => entry.name === "plain")!.crop, undefined);
+  });
+
+  it("reads the focal metadata whatever the case of its name (blob metadata names are case-insensitive)", async () => {
+    const { manifest } = await manifestFor({ renditions: ["square:200x200:cover:focal"], formats: ["jpeg"] }, { Focal: "0.9,0.5" });
+
+    assert.deepEqual(manifest.outputs[0].crop, { left: 400, top: 0, width: 800, height: 800, position: "focal" });
   });
 
   it("crops by attention when the upload has no focal metadata", async () => {
