@@ -2,6 +2,7 @@ import type { Cloud } from "../components/config";
 import type { StepHandler } from "../functions/workflow";
 import type { ProcessingOptions } from "../functions/core/options";
 import type { Notifier, Ports } from "../functions/ports";
+import type { Meter } from "./cost/meter";
 
 /**
  * The contract every local flavour implements (local/<cloud>/flavour.ts): one
@@ -39,6 +40,12 @@ export interface FlavourOptions {
   decoratePorts?: (ports: Ports, call: StepCall) => Ports;
   /** Test hook: sees every handler call. */
   onStepCall?: (call: StepCall) => void;
+  /**
+   * Counts the run's billable operations (local/cost/): the handlers' storage calls go
+   * through counting proxies, the engine records transitions or history events, and
+   * each handler call its duration. Off by default: the proxies cost time.
+   */
+  meter?: Meter;
   /** Keep V8's default heap growth instead of the local runtime's (local/heap.ts); for the benchmark's comparison. */
   defaultHeapGrowth?: boolean;
 }

@@ -9,6 +9,9 @@ import type { Ports } from "../../functions/ports";
 import { runStep, type StartInput } from "../../functions/steps";
 import { provisionAws, startDynamo, startS3, type DynamoEmulator, type S3Emulator } from "../emulators";
 import type { ExecutionResult, FlavourOptions, LocalFlavour, StepCall, UploadEvent } from "../flavour";
+import { jobIdFor } from "../../functions/steps/jobId";
+import { countingNotifier, timedInvocation } from "../cost/hooks";
+import { startMeteringProxy } from "../cost/proxy";
 
 /**
  * The AWS flavour: S3 from s3rver, DynamoDB from dynalite, and the very ASL the
@@ -66,6 +69,18 @@ function overTheWire(value: unknown, what: string): unknown {
   return JSON.parse(json);
 }
 
+/**
+ * Standard workflows bill a transition each time a state runs, retries included:
+ * one per state entered, one per retry.
+ */
+// https://aws.amazon.com/step-functions/pricing/ — "Step Functions counts a state transition each time a step of your workflow is executed ... including retries."
+async function countTransitions(events: AsyncGenerator<{ type: string }>, record: (op: string) => void): Promise<void> {
+  for await (const event of events) {
+    if (event.type === "StateEntered") record("StateTransition");
+    else if (event.type === "StateRetried") record("StateTransition:retry");
+  }
+}
+
 /** A unique execution name, as each delivery of an event to the trigger gets. */
 function newExecutionName(): string {
   return `exec-${randomUUID()}`;
@@ -93,7 +108,7 @@ export interface AwsFlavour extends LocalFlavour {
  * @throws {LocalRuntimeError} EMULATOR_PORT_IN_USE / EMULATOR_FAILED when an emulator cannot start.
  */
 export async function startAwsFlavour(options: FlavourOptions): Promise<AwsFlavour> {
-  const { processing, notifier, emulatorPorts = {}, retryDelayMs = 100, decoratePorts, onStepCall } = options;
+  const { processing, notifier, emulatorPorts = {}, retryDelayMs = 100, decoratePorts, onStepCall, meter } = options;
   const stops: Array<() => Promise<void>> = [];
   try {
     const s3 = await startS3({ port: emulatorPorts.s3 });
@@ -104,6 +119,15 @@ export async function startAwsFlavour(options: FlavourOptions): Promise<AwsFlavo
 
     // maxAttempts 1: a failing call surfaces to the workflow, whose Retry is the thing under test.
     const ports = createAwsPorts({ ...LOCAL_AWS_NAMES, endpoint: s3.endpoint, dynamoEndpoint: dynamo.endpoint, notifier, maxAttempts: 1 });
+    // Metered runs: the handlers (only they) talk to the emulators through counting proxies.
+    let handlerPorts = ports;
+    if (meter) {
+      const s3Proxy = await startMeteringProxy({ service: "s3", target: s3.endpoint, meter });
+      stops.push(s3Proxy.stop);
+      const dynamoProxy = await startMeteringProxy({ service: "dynamodb", target: dynamo.endpoint, meter });
+      stops.push(dynamoProxy.stop);
+      handlerPorts = createAwsPorts({ ...LOCAL_AWS_NAMES, endpoint: s3Proxy.endpoint, dynamoEndpoint: dynamoProxy.endpoint, notifier: countingNotifier(notifier, meter, "sns"), maxAttempts: 1 });
+    }
     const asl = localAsl();
     const machine = new StateMachine(asl as unknown as StateMachineDefinition);
     const handlerByArn = new Map(Object.entries(localFunctionArns()).map(([handler, arn]) => [arn, handler as StepHandler]));
@@ -116,16 +140,20 @@ export async function startAwsFlavour(options: FlavourOptions): Promise<AwsFlavo
 
     const execute = async (event: UploadEvent, runId = newExecutionName()): Promise<ExecutionResult> => {
       const attempts = new Map<string, number>();
+      const jobId = jobIdFor(event.sourceKey, event.sourceEtag, event.sourceVersion);
+      meter?.registerJob(jobId, event.sourceKey);
+      // S3 → EventBridge delivered this upload's event to the state machine.
+      meter?.record({ service: "trigger", op: "UploadEvent", jobId });
       // Each Task runs the real handler as Lambda would: JSON in, JSON out, errors as Lambda reports them.
       const invoke = (step: string, handler: StepHandler) => async (input: unknown) => {
         const attempt = (attempts.get(step) ?? 0) + 1;
         attempts.set(step, attempt);
         const call: StepCall = { handler, step, runId, attempt };
         onStepCall?.(call);
-        const stepPorts: Ports = decoratePorts ? decoratePorts(ports, call) : ports;
+        const stepPorts: Ports = decoratePorts ? decoratePorts(handlerPorts, call) : handlerPorts;
         let output: unknown;
         try {
-          output = await runStep(handler, overTheWire(input, `The input of ${step}`), stepPorts, processing);
+          output = await timedInvocation(meter, "lambda", handler, jobId, () => runStep(handler, overTheWire(input, `The input of ${step}`), stepPorts, processing));
         } catch (thrown) {
           throw lambdaFailure(thrown);
         }
@@ -135,14 +163,19 @@ export async function startAwsFlavour(options: FlavourOptions): Promise<AwsFlavo
       const taskNames = tasks.map(({ name }) => name);
       const retryIntervalOverrides = Object.fromEntries([...new Set([...taskNames, ...retryStates])].map((name) => [name, retryDelayMs]));
       const input = startInputFor(event);
+      const started = performance.now();
       const execution = machine.run(input as never, {
         overrides: { taskResourceLocalHandlers, retryIntervalOverrides },
         context: { Execution: { Id: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${STATE_MACHINE_NAME}:${runId}`, Name: runId } },
       });
+      const transitions = meter ? countTransitions(execution.eventLogs, (op) => meter.record({ service: "stepfunctions", op, jobId })) : Promise.resolve();
+      const settled = () => transitions.then(() => meter?.record({ service: "stepfunctions", op: "Execution", durationMs: performance.now() - started, jobId }));
       try {
         const output = await execution.result;
+        await settled();
         return { runId, status: "succeeded", output, duplicate: (output as { duplicate?: unknown } | null)?.duplicate === true };
       } catch (thrown) {
+        await settled();
         if (!(thrown instanceof ExecutionError)) throw thrown;
         const cause = (thrown as Error & { cause?: Error }).cause;
         return { runId, status: "failed", error: { name: cause?.name ?? thrown.name, cause: cause?.message ?? thrown.message } };

@@ -12,6 +12,10 @@ import type { Ports } from "../../functions/ports";
 import { LOCAL_HEAP_FLAG } from "../heap";
 import { provisionAzure, startAzurite, type AzuriteEmulator } from "../emulators";
 import type { ExecutionResult, FlavourOptions, LocalFlavour, StepCall, UploadEvent } from "../flavour";
+import { jobIdFor } from "../../functions/steps/jobId";
+import { countingNotifier, timedInvocation } from "../cost/hooks";
+import { startMeteringProxy, type MeteringProxy } from "../cost/proxy";
+import { HistoryEventType, type HistoryEvent } from "./durableReplay";
 
 /**
  * The Azure flavour: Blob and Table Storage from azurite (a child process on
@@ -49,21 +53,35 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * @throws {LocalRuntimeError} EMULATOR_PORT_IN_USE / EMULATOR_FAILED when azurite cannot start.
  */
 export async function startAzureFlavour(options: FlavourOptions): Promise<AzureFlavour> {
-  const { processing, notifier, emulatorPorts = {}, retryDelayMs = 100, decoratePorts, onStepCall, defaultHeapGrowth } = options;
+  const { processing, notifier, emulatorPorts = {}, retryDelayMs = 100, decoratePorts, onStepCall, defaultHeapGrowth, meter } = options;
   const azurite = await startAzurite({
     blobPort: emulatorPorts.blob,
     tablePort: emulatorPorts.table,
     queuePort: emulatorPorts.queue,
     nodeFlags: defaultHeapGrowth ? [] : [LOCAL_HEAP_FLAG],
   });
+  const proxies: MeteringProxy[] = [];
+  let handlerConnection = azurite.connectionString;
   try {
     await provisionAzure({ connectionString: azurite.connectionString, tableName: LOCAL_AZURE_TABLE });
+    // Metered runs: the activities (only they) talk to azurite through counting proxies.
+    if (meter) {
+      const blobProxy = await startMeteringProxy({ service: "blob", target: azurite.blobEndpoint, meter });
+      proxies.push(blobProxy);
+      const tableProxy = await startMeteringProxy({ service: "table", target: azurite.tableEndpoint, meter });
+      proxies.push(tableProxy);
+      handlerConnection = azurite.connectionString.replace(`BlobEndpoint=${azurite.blobEndpoint};`, `BlobEndpoint=${blobProxy.endpoint};`).replace(`TableEndpoint=${azurite.tableEndpoint};`, `TableEndpoint=${tableProxy.endpoint};`);
+    }
   } catch (error) {
+    await Promise.allSettled(proxies.map((proxy) => proxy.stop()));
     await azurite.stop();
     throw error;
   }
   // maxAttempts 1: a failing call surfaces to the orchestrator, whose retry policy is the thing under test.
   const ports = createAzurePorts({ connectionString: azurite.connectionString, tableName: LOCAL_AZURE_TABLE, notifier, maxAttempts: 1 });
+  const handlerPorts = meter
+    ? createAzurePorts({ connectionString: handlerConnection, tableName: LOCAL_AZURE_TABLE, notifier: countingNotifier(notifier, meter, "eventgrid"), maxAttempts: 1 })
+    : ports;
   const handlerByActivity = new Map(STEP_HANDLERS.map((handler) => [ACTIVITY_NAMES[handler], handler]));
   const instances = new Map<string, Instance>();
 
@@ -73,11 +91,29 @@ export async function startAzureFlavour(options: FlavourOptions): Promise<AzureF
     if (!handler) throw new Error(`The orchestrator called an unknown activity "${name}".`);
     const stepCall: StepCall = { handler, step: name, runId: call.instanceId, attempt: call.attempt };
     onStepCall?.(stepCall);
-    const stepPorts: Ports = decoratePorts ? decoratePorts(ports, stepCall) : ports;
+    const stepPorts: Ports = decoratePorts ? decoratePorts(handlerPorts, stepCall) : handlerPorts;
     const activity = createActivityHandler(handler, () => ({ ports: stepPorts, options: processing }));
     const context = new InvocationContext({ functionName: name, invocationId: `${call.instanceId}:${call.taskId}` });
-    const output = await activity(JSON.parse(JSON.stringify(input ?? null)), context);
+    const output = await timedInvocation(meter, "functions", handler, call.instanceId, () => activity(JSON.parse(JSON.stringify(input ?? null)), context));
     return JSON.parse(JSON.stringify(output ?? null));
+  };
+
+  /**
+   * Records each history event the Durable host appends, and each orchestrator
+   * episode (one replay: an invocation of the orchestrator function) with its time.
+   */
+  const historyMeter = (instanceId: string) => {
+    let episodeStart: number | undefined;
+    const names = new Map<number, string>(Object.entries(HistoryEventType).map(([name, type]) => [type, name]));
+    return (event: HistoryEvent) => {
+      meter?.record({ service: "durable", op: `history:${names.get(event.EventType) ?? event.EventType}`, jobId: instanceId });
+      if (event.EventType === HistoryEventType.OrchestratorStarted) episodeStart = performance.now();
+      const ends = [HistoryEventType.OrchestratorCompleted, HistoryEventType.ExecutionCompleted, HistoryEventType.ExecutionFailed] as number[];
+      if (episodeStart !== undefined && ends.includes(event.EventType)) {
+        meter?.record({ service: "functions", op: "invoke:orchestrator", durationMs: performance.now() - episodeStart, jobId: instanceId });
+        episodeStart = undefined;
+      }
+    };
   };
 
   /** Just what the starter uses of the Durable client, backed by the in-process instances. */
@@ -101,6 +137,7 @@ export async function startAzureFlavour(options: FlavourOptions): Promise<AzureF
           callActivity,
           // Durable timers of retry backoff, shortened for local runs.
           sleep: (ms) => delay(Math.min(ms, retryDelayMs)),
+          onEvent: meter ? historyMeter(start.instanceId) : undefined,
         }).then(({ status, output, error }) => ({ status, output, error })),
       };
       instance.done.then(
@@ -115,9 +152,13 @@ export async function startAzureFlavour(options: FlavourOptions): Promise<AzureF
   const execute = async (event: UploadEvent): Promise<ExecutionResult> => {
     // The queue-triggered starter, redelivered like a queue message when it throws (a racing duplicate).
     let started: Awaited<ReturnType<typeof startPipeline>> | undefined;
+    const jobId = jobIdFor(event.sourceKey, event.sourceEtag);
+    meter?.registerJob(jobId, event.sourceKey);
+    // Blob → Event Grid → storage queue delivered this upload's event to the starter.
+    meter?.record({ service: "trigger", op: "UploadEvent", jobId });
     for (let attempt = 1; started === undefined; attempt++) {
       try {
-        started = await startPipeline(client, { sourceKey: event.sourceKey, sourceEtag: event.sourceEtag });
+        started = await timedInvocation(meter, "functions", "starter", jobId, () => startPipeline(client, { sourceKey: event.sourceKey, sourceEtag: event.sourceEtag }));
       } catch (error) {
         if (attempt >= START_ATTEMPTS) throw error;
         await delay(retryDelayMs);
@@ -162,6 +203,7 @@ export async function startAzureFlavour(options: FlavourOptions): Promise<AzureF
       stopped = true;
       // Let started orchestrations settle first, so none talks to a stopped emulator.
       await Promise.allSettled([...instances.values()].map((instance) => instance.done));
+      await Promise.allSettled(proxies.map((proxy) => proxy.stop()));
       await azurite.stop();
     },
   };

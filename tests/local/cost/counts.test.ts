@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { loadConfig, type Cloud } from "../../../components/config";
+import type { Manifest } from "../../../functions/steps";
+import { Meter, type Usage } from "../../../local/cost/meter";
+import { MemoryNotifier } from "../../../local/memoryPorts";
+import { processInput, startFlavour, type JobRow } from "../../../local/runtime";
+import { samplePhoto } from "../../../local/sampleImages";
+
+/** One generated 2400×1800 JPEG (wider than the largest rendition) through a metered flavour, default config. */
+async function meteredImage(cloud: Cloud): Promise<{ usage: Usage; row: JobRow; manifest: Manifest }> {
+  const meter = new Meter();
+  const flavour = await startFlavour(cloud, { processing: loadConfig({ cloud }).processing, notifier: new MemoryNotifier(), meter });
+  try {
+    const row = await processInput(flavour, { key: "photos/cat.jpg", body: await samplePhoto({ width: 2400, height: 1800 }) });
+    assert.equal(row.status, "succeeded", row.errorMessage);
+    const manifest = JSON.parse((await flavour.ports.objects.get("renditions", row.manifestKey as string)).toString("utf8")) as Manifest;
+    return { usage: meter.snapshot(), row, manifest };
+  } finally {
+    await flavour.stop();
+  }
+}
+
+const calls = (usage: Usage, jobId: string, key: string) => usage.perJob[jobId]?.[key]?.calls ?? 0;
+
+describe("counted operations of one image, default config", function () {
+  this.timeout(120_000);
+
+  describe("AWS flavour", function () {
+    let run: Awaited<ReturnType<typeof meteredImage>>;
+    before(async () => (run = await meteredImage("aws")));
+
+    it("counts one object PUT per output in the manifest, plus the intermediates and the manifest", function () {
+      const { usage, row, manifest } = run;
+      // Defaults: renditions thumb, medium, large × formats webp, jpeg = 6 outputs; filters: only the
+      // placeholder, which travels inline in the manifest (no object).
+      assert.equal(manifest.outputs.length, 6);
+      // The design's extra writes: Resize stores one lossless intermediate per rendition (3); ApplyFilters
+      // stores none (no effect besides the placeholder); Optimize writes the manifest last (1). 6 + 3 + 1 = 10.
+      assert.equal(calls(usage, row.jobId, "s3:PutObject"), manifest.outputs.length + 3 + 1);
+      // Reads: Validate HEADs and GETs the upload, Resize and ApplyFilters GET it, Optimize GETs the 3 intermediates.
+      assert.equal(calls(usage, row.jobId, "s3:HeadObject"), 1);
+      assert.equal(calls(usage, row.jobId, "s3:GetObject"), 1 + 2 + 3);
+      assert.equal(calls(usage, row.jobId, "sns:Publish"), 1);
+      assert.deepEqual(usage.unattributed, {});
+    });
+
+    it("counts the state transitions of one Standard execution", function () {
+      const { usage, row } = run;
+      // Validate, IsDuplicate? (Choice), Process (Parallel), Resize, ApplyFilters, Optimize, NotifySuccess.
+      assert.equal(calls(usage, row.jobId, "stepfunctions:StateTransition"), 7);
+      assert.equal(calls(usage, row.jobId, "stepfunctions:StateTransition:retry"), 0);
+      assert.equal(calls(usage, row.jobId, "stepfunctions:Execution"), 1);
+    });
+
+    it("counts one Lambda invocation per task and the job record's writes in units", function () {
+      const { usage, row } = run;
+      for (const handler of ["validate", "resize", "applyFilters", "optimize", "notifySuccess"]) assert.equal(calls(usage, row.jobId, `lambda:invoke:${handler}`), 1, handler);
+      assert.ok((usage.perJob[row.jobId]["lambda:invoke:resize"].durationMs ?? 0) > 0);
+      // Validate creates the record, NotifySuccess finishes it and marks it announced: 3 writes of a
+      // sub-KB item, each also writing the sparse open-jobs index (enter, update, leave).
+      assert.equal(usage.perJob[row.jobId]["dynamodb:WriteRequestUnits"].units, 3);
+      assert.equal(usage.perJob[row.jobId]["dynamodb:WriteRequestUnits:open-jobs"].units, 3);
+    });
+  });
+
+  describe("Azure flavour", function () {
+    let run: Awaited<ReturnType<typeof meteredImage>>;
+    before(async () => (run = await meteredImage("azure")));
+
+    it("counts the same object writes as AWS: outputs, intermediates and the manifest", function () {
+      const { usage, row, manifest } = run;
+      // uploadData sends a blob of this size in one Put Blob request.
+      assert.equal(calls(usage, row.jobId, "blob:PutBlob"), manifest.outputs.length + 3 + 1);
+      assert.equal(calls(usage, row.jobId, "eventgrid:Publish"), 1);
+      assert.deepEqual(usage.unattributed, {});
+    });
+
+    it("counts the orchestration's history: five activities, each scheduled and completed once", function () {
+      const { usage, row } = run;
+      assert.equal(calls(usage, row.jobId, "durable:history:TaskScheduled"), 5);
+      assert.equal(calls(usage, row.jobId, "durable:history:TaskCompleted"), 5);
+      assert.equal(calls(usage, row.jobId, "durable:history:ExecutionStarted"), 1);
+      // The starter, one orchestrator invocation per episode, one per activity.
+      assert.equal(calls(usage, row.jobId, "functions:invoke:starter"), 1);
+      assert.equal(calls(usage, row.jobId, "functions:invoke:orchestrator"), calls(usage, row.jobId, "durable:history:OrchestratorStarted"));
+    });
+  });
+});

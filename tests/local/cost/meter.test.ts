@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { Meter } from "../../../local/cost/meter";
+
+describe("the cost meter", function () {
+  it("attributes an operation to the job whose id, upload key or output prefix it names, and keeps the rest apart", function () {
+    const meter = new Meter();
+    meter.registerJob("job-cat", "photos/cat.jpg");
+    meter.registerJob("job-cat-small", "photos/cat.jpg/small.jpg");
+
+    meter.record({ service: "s3", op: "PutObject", resource: "work/job-cat/rendition-thumb.png" });
+    meter.record({ service: "s3", op: "GetObject", resource: "photos/cat.jpg" });
+    meter.record({ service: "s3", op: "PutObject", resource: "photos/cat.jpg/thumb.webp" });
+    meter.record({ service: "s3", op: "PutObject", resource: "photos/cat.jpg/small.jpg/thumb.webp" });
+    meter.record({ service: "s3", op: "CreateBucket" });
+    meter.record({ service: "lambda", op: "invoke:resize", jobId: "job-cat", durationMs: 120 });
+
+    const usage = meter.snapshot();
+    assert.deepEqual(usage.perJob["job-cat"]["s3:PutObject"], { calls: 2, units: 2, bytes: 0, durationMs: 0 });
+    assert.equal(usage.perJob["job-cat"]["s3:GetObject"].calls, 1);
+    assert.equal(usage.perJob["job-cat"]["lambda:invoke:resize"].durationMs, 120);
+    // The longer output prefix wins: photos/cat.jpg/small.jpg/ belongs to photos/cat.jpg/small.jpg.
+    assert.equal(usage.perJob["job-cat-small"]["s3:PutObject"].calls, 1);
+    assert.deepEqual(Object.keys(usage.unattributed), ["s3:CreateBucket"]);
+    assert.equal(usage.total["s3:PutObject"].calls, 3);
+  });
+
+  it("adds units, bytes and durations", function () {
+    const meter = new Meter();
+    meter.record({ service: "dynamodb", op: "WriteRequestUnits", units: 2, jobId: "a" });
+    meter.record({ service: "dynamodb", op: "WriteRequestUnits", units: 3, jobId: "a" });
+    meter.record({ service: "s3", op: "GetObject", bytes: 1000, jobId: "a" });
+
+    const { total } = meter.snapshot();
+    assert.deepEqual(total["dynamodb:WriteRequestUnits"], { calls: 2, units: 5, bytes: 0, durationMs: 0 });
+    assert.equal(total["s3:GetObject"].bytes, 1000);
+  });
+});
