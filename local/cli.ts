@@ -14,6 +14,10 @@ import { createProgress, exitCodeFor, formatEvent, formatSummary, formatTable, I
 import type { JobRow } from "./runtime";
 import type { EmulatorPorts } from "./flavour";
 import { loadStackPipelineConfig, StackConfigError } from "./stackConfig";
+import { Meter } from "./cost/meter";
+import { priceCounts, settingsFrom } from "./cost/model";
+import { PRICES } from "./cost/prices";
+import { formatRunCost } from "./cost/report";
 
 /**
  * `npm start [-- <folders or files>] [options]`: the whole pipeline on this
@@ -193,7 +197,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     write(io.stdout, `image-pipeline local (${options.cloud}): ${inputs.length} file${inputs.length === 1 ? "" : "s"}, concurrency ${options.concurrency}`);
     progress = createProgress(inputs.length, { stream: io.stderr, logStream: io.stdout, enabled: options.progress });
     const shown = progress;
+    const meter = new Meter();
     const result = await runLocal({
+      meter,
       cloud: options.cloud,
       inputs,
       outDir,
@@ -216,6 +222,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     write(io.stdout, `${formatSummary(summarize(result.rows))} in ${(result.elapsedMs / 1000).toFixed(1)} s`);
     const where = (target: string) => shownPath(cwd, target);
     write(io.stdout, `outputs: ${where(path.join(result.outDir, "renditions"))}   events: ${where(result.eventsFile)}   jobs: ${where(path.join(result.outDir, "jobs.json"))}`);
+    const usage = meter.snapshot();
+    const settings = settingsFrom({ ...config, cloud: options.cloud });
+    write(io.stdout, formatRunCost(usage, priceCounts(usage.total, settings, PRICES), `${options.cloud} ${options.cloud === "aws" ? `${config.workflowType}, ${config.architecture}` : `flex ${config.azure.flexInstanceMemoryMb} MB`}`));
     explainFailures(result.rows, io);
     if (io.signal?.aborted) {
       const notRun = result.rows.filter((row) => row.errorCode === "INTERRUPTED").length;

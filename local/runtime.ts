@@ -208,6 +208,8 @@ export interface LocalRunOptions {
   onEvent?: (event: PipelineEvent) => void;
   /** Aborting stops scheduling new inputs (they end `skipped`, INTERRUPTED); runs in flight finish, then emulators stop. */
   signal?: AbortSignal;
+  /** Counts the run's billable operations (local/cost/). */
+  meter?: FlavourOptions["meter"];
 }
 
 export interface LocalRunResult {
@@ -253,6 +255,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         notifier,
         emulatorPorts: options.emulatorPorts,
         retryDelayMs: options.retryDelayMs,
+        meter: options.meter,
       }).catch(async (error: unknown) => {
         // Nothing ran: the folder is free for the next attempt.
         await releaseRunFolder(outDir, ["events.jsonl"]);

@@ -1,0 +1,90 @@
+/**
+ * The list prices the cost model uses, dated, each with its public source and the
+ * region the figure is for. Read 2026-07 through the project's documentation search:
+ * AWS's and Azure's own pricing pages render most figures client-side, so several
+ * figures come from the official page where its text carries them, else from a
+ * public third-party page quoting them (`source` says which). Where no page we could
+ * read gives a number, `usd` is absent and the line is reported as unpriced: fill it
+ * in with `npm run cost -- --prices <file.json>` (same keys) from the pricing page.
+ */
+
+export const PRICES_READ_ON = "2026-07";
+
+export interface Price {
+  /** US dollars per `per` units; absent when no source we could read gives the number. */
+  usd?: number;
+  per: number;
+  unit: string;
+  /** The region the figure is for. */
+  region: string;
+  source: string;
+  note?: string;
+}
+
+export const PRICE_KEYS = [
+  "s3.putCopyPostList",
+  "s3.getHead",
+  "s3.delete",
+  "dynamodb.writeUnits",
+  "dynamodb.readUnits",
+  "sns.publish",
+  "eventbridge.awsServiceEvent",
+  "stepfunctions.standardTransition",
+  "stepfunctions.expressRequest",
+  "stepfunctions.expressGbSecond",
+  "lambda.request",
+  "lambda.gbSecond.arm64",
+  "lambda.gbSecond.x86_64",
+  "blob.write",
+  "blob.read",
+  "blob.listCreate",
+  "blob.other",
+  "blob.delete",
+  "table.transaction",
+  "queue.operation",
+  "eventgrid.operation",
+  "functions.flex.execution",
+  "functions.flex.gbSecond",
+] as const;
+export type PriceKey = (typeof PRICE_KEYS)[number];
+export type PriceTable = Record<PriceKey, Price>;
+
+const AZURE_PAGE_NOTE = "the official pricing page renders its figures client-side; no number in any page we could read";
+
+export const PRICES: PriceTable = {
+  "s3.putCopyPostList": { usd: 0.005, per: 1_000, unit: "requests", region: "S3 Standard list price (the source names no region; us-east-1)", source: "https://c3x.dev/blog/s3-request-fees-explained" },
+  "s3.getHead": { usd: 0.0004, per: 1_000, unit: "requests", region: "S3 Standard list price (the source names no region; us-east-1)", source: "https://c3x.dev/blog/s3-request-fees-explained" },
+  "s3.delete": { usd: 0, per: 1_000, unit: "requests", region: "all", source: "http://aws.amazon.com/s3/faqs/", note: "\"As with standard delete requests, Amazon S3 doesn't charge you for removing objects\"" },
+  "dynamodb.writeUnits": { usd: 0.625, per: 1_000_000, unit: "write request units", region: "us-east-1", source: "https://airbyte.com/data-engineering-resources/dynamodb-pricing" },
+  "dynamodb.readUnits": { usd: 0.125, per: 1_000_000, unit: "read request units", region: "us-east-1", source: "https://airbyte.com/data-engineering-resources/dynamodb-pricing" },
+  "sns.publish": { usd: 0.5, per: 1_000_000, unit: "publishes (64 KB each)", region: "us-east-1", source: "https://www.factualminds.com/blog/amazon-sns-pricing-publishes-fanout-protocols/", note: "deliveries to subscribers bill separately (email $2 per 100,000); the default stack has none" },
+  "eventbridge.awsServiceEvent": { usd: 0, per: 1_000_000, unit: "events", region: "all", source: "https://www.wring.co/blog/aws-eventbridge-pricing-guide", note: "AWS service events (S3 object events) to the default bus are free" },
+  "stepfunctions.standardTransition": { usd: 0.025, per: 1_000, unit: "state transitions", region: "eu-west-1 (Europe (Ireland))", source: "https://aws.amazon.com/step-functions/pricing/" },
+  "stepfunctions.expressRequest": { usd: 1.0, per: 1_000_000, unit: "requests", region: "us-east-1", source: "https://www.wring.co/blog/aws-step-functions-pricing-guide" },
+  "stepfunctions.expressGbSecond": { usd: 0.00001667, per: 1, unit: "GB-seconds (64 MB chunks, 100 ms steps)", region: "us-east-1", source: "https://www.wring.co/blog/aws-step-functions-pricing-guide" },
+  "lambda.request": { usd: 0.2, per: 1_000_000, unit: "requests", region: "us-east-1", source: "https://gist.github.com/thiagozs/019a25fbcbd987209ef1d25e10d0dde9" },
+  "lambda.gbSecond.arm64": { usd: 0.0000133334, per: 1, unit: "GB-seconds (first tier)", region: "us-east-1", source: "https://cloudchipr.com/blog/aws-lambda-pricing" },
+  "lambda.gbSecond.x86_64": { usd: 0.0000166667, per: 1, unit: "GB-seconds (first tier)", region: "us-east-1", source: "https://cloudchipr.com/blog/aws-lambda-pricing" },
+  "blob.write": { per: 10_000, unit: "write operations (hot, LRS)", region: "westeurope", source: "https://azure.microsoft.com/en-au/pricing/details/storage/blobs/", note: AZURE_PAGE_NOTE },
+  "blob.read": { per: 10_000, unit: "read operations (hot, LRS)", region: "westeurope", source: "https://azure.microsoft.com/en-au/pricing/details/storage/blobs/", note: AZURE_PAGE_NOTE },
+  "blob.listCreate": { per: 10_000, unit: "list and create container operations (hot, LRS)", region: "westeurope", source: "https://azure.microsoft.com/en-au/pricing/details/storage/blobs/", note: AZURE_PAGE_NOTE },
+  "blob.other": { per: 10_000, unit: "all other operations (hot, LRS)", region: "westeurope", source: "https://azure.microsoft.com/en-au/pricing/details/storage/blobs/", note: AZURE_PAGE_NOTE },
+  "blob.delete": { usd: 0, per: 10_000, unit: "delete operations", region: "all", source: "https://azure.microsoft.com/en-au/pricing/details/storage/blobs/", note: "delete operations are free on hot blobs" },
+  "table.transaction": { per: 10_000, unit: "transactions", region: "westeurope", source: "https://azure.microsoft.com/en-us/pricing/details/storage/tables/", note: AZURE_PAGE_NOTE },
+  "queue.operation": { per: 10_000, unit: "operations", region: "westeurope", source: "https://azure.microsoft.com/en-us/pricing/details/storage/queues/", note: AZURE_PAGE_NOTE },
+  "eventgrid.operation": { per: 1_000_000, unit: "operations (ingress and delivery attempts)", region: "westeurope", source: "https://azure.microsoft.com/en-us/pricing/details/event-grid/", note: AZURE_PAGE_NOTE },
+  "functions.flex.execution": { per: 1_000_000, unit: "on-demand executions", region: "westeurope", source: "https://azure.microsoft.com/en-us/pricing/details/functions/", note: AZURE_PAGE_NOTE },
+  "functions.flex.gbSecond": { usd: 0.000026, per: 1, unit: "on-demand execution GB-seconds", region: "East US", source: "https://modal.com/blog/azure-function-pricing-guide" },
+};
+
+/** The table with a user's figures (`{ "<key>": { "usd": n } }` or `{ "<key>": n }`) laid over it. */
+export function withOverrides(base: PriceTable, overrides: Record<string, unknown>): PriceTable {
+  const table = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (!(PRICE_KEYS as readonly string[]).includes(key)) throw new Error(`unknown price "${key}"; known: ${PRICE_KEYS.join(", ")}`);
+    const usd = typeof value === "number" ? value : (value as { usd?: unknown } | null)?.usd;
+    if (typeof usd !== "number" || !(usd >= 0)) throw new Error(`price "${key}" must be a number of dollars ≥ 0 (per ${base[key as PriceKey].per} ${base[key as PriceKey].unit})`);
+    table[key as PriceKey] = { ...base[key as PriceKey], usd, source: "--prices", note: "given on the command line" };
+  }
+  return table;
+}

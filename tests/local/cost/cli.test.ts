@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import path from "node:path";
+import { PassThrough } from "node:stream";
+import { main } from "../../../local/cost/cli";
+
+const projectDir = path.resolve(__dirname, "../../..");
+
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: string[] = [];
+  const err: string[] = [];
+  stdout.on("data", (chunk: Buffer) => out.push(chunk.toString("utf8")));
+  stderr.on("data", (chunk: Buffer) => err.push(chunk.toString("utf8")));
+  const code = await main(args, { stdout, stderr, cwd: projectDir });
+  return { code, stdout: out.join(""), stderr: err.join("") };
+}
+
+describe("npm run cost", function () {
+  this.timeout(180_000);
+
+  for (const stack of ["dev", "dev-azure"]) {
+    it(`prices the ${stack} stack per million images with a total`, async function () {
+      const { code, stdout, stderr } = await run(["--stack", stack, "--images", "1", "--megapixels", "1"]);
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, /^total: \$\d+\.\d\d per million images/m);
+      assert.match(stdout, stack === "dev" ? /Step Functions Standard transitions/ : /Queue operations \(Durable messages\)/);
+    });
+  }
+
+  it("gives each line item and the total as JSON", async function () {
+    const { code, stdout } = await run(["--stack", "dev", "--images", "1", "--megapixels", "0.5", "--json"]);
+    assert.equal(code, 0);
+    const report = JSON.parse(stdout) as { cloud: string; perMillion: { items: Array<{ id: string; usd?: number; source: string }>; totalUsd: number } };
+    assert.equal(report.cloud, "aws");
+    const transitions = report.perMillion.items.find((item) => item.id === "stepfunctions.standardTransition");
+    assert.ok(transitions && transitions.usd !== undefined && transitions.usd > 0);
+    assert.match(transitions.source, /^https:\/\//);
+    const sum = report.perMillion.items.reduce((total, item) => total + (item.usd ?? 0), 0);
+    assert.ok(Math.abs(sum - report.perMillion.totalUsd) < 1e-6);
+  });
+
+  it("refuses a bad option with a usage error and exit code 2", async function () {
+    const { code, stderr } = await run(["--stack", "dev", "--images", "0"]);
+    assert.equal(code, 2);
+    assert.match(stderr, /--images must be a whole number from 1 to 50/);
+  });
+
+  it("names the stacks that exist when the stack does not", async function () {
+    const { code, stderr } = await run(["--stack", "nope"]);
+    assert.equal(code, 2);
+    assert.match(stderr, /^\[STACK_NOT_FOUND\] .*Available stacks: dev, dev-azure/m);
+  });
+
+  it("refuses a prices file that names an unknown price", async function () {
+    const { code, stderr } = await run(["--stack", "dev", "--prices", path.join(projectDir, "package.json")]);
+    assert.equal(code, 2);
+    assert.match(stderr, /^\[COST_USAGE\] The prices file .* unknown price "name"/m);
+  });
+});
