@@ -41,6 +41,7 @@ interface CostOptions {
   megapixels: number;
   json: boolean;
   prices?: string;
+  config: string[];
 }
 
 function bounded(name: string, min: number, max: number, integer: boolean) {
@@ -60,14 +61,21 @@ function program(io: CostIo): Command {
     .option("--images <n>", "generated photos to run", bounded("--images", 1, 50, true), 3)
     .option("--megapixels <m>", "size of each generated photo (4:3 JPEG)", bounded("--megapixels", 0.1, 50, false), 12)
     .option("--json", "print the line items and totals as JSON", false)
+    .option("--config <key=value>", "override a stack config key for this model, e.g. workflowType=EXPRESS or architecture=x86_64 (repeatable)", (value: string, all: string[]) => [...all, value], [] as string[])
     .option("--prices <file>", "JSON of prices to use instead of the table's ({\"blob.write\": 0.05, ...}, dollars per the table's unit count)")
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
 }
 
 /** The stack's config as the program reads it, and the region its prices should be for. */
-export function stackSettings(projectDir: string, stack: string): { config: PipelineConfig; region: string } {
-  const { values } = loadStack(projectDir, stack);
+export function stackSettings(projectDir: string, stack: string, overrides: readonly string[] = []): { config: PipelineConfig; region: string } {
+  const values = { ...loadStack(projectDir, stack).values };
+  for (const override of overrides) {
+    const at = override.indexOf("=");
+    if (at <= 0) throw new CostUsageError(`--config takes key=value (e.g. workflowType=EXPRESS); got "${override}".`);
+    const key = override.slice(0, at);
+    values[key.includes(":") ? key : `image-pipeline:${key}`] = override.slice(at + 1);
+  }
   // The program's own reader of stack values (what `pulumi up` would accept).
   const config = configFromStackValues(values);
   const region = config.cloud === "aws" ? (config.region ?? values["aws:region"] ?? "aws:region unset") : config.azure.location;
@@ -115,8 +123,8 @@ async function meteredRun(config: PipelineConfig, bodies: Buffer[]): Promise<{ u
   return { usage: meter.snapshot(), rows };
 }
 
-export async function costReport(options: { projectDir: string; stack: string; images: number; megapixels: number; prices: PriceTable }): Promise<CostReport> {
-  const { config, region } = stackSettings(options.projectDir, options.stack);
+export async function costReport(options: { projectDir: string; stack: string; images: number; megapixels: number; prices: PriceTable; overrides?: readonly string[] }): Promise<CostReport> {
+  const { config, region } = stackSettings(options.projectDir, options.stack, options.overrides);
   const width = Math.round(Math.sqrt((options.megapixels * 1_000_000 * 4) / 3));
   const height = Math.round((width * 3) / 4);
   const bodies = await Promise.all(Array.from({ length: options.images }, (_, index) => samplePhoto({ width, height, seed: index + 1 })));
@@ -184,7 +192,7 @@ export async function main(argv: readonly string[], io: CostIo): Promise<number>
   try {
     const prices = await readPrices(options.prices);
     if (!options.json) line(io.stderr, `running ${options.images} generated ${options.megapixels} MP photo(s) through the ${options.stack} stack's flavour with the meter on...`);
-    const report = await costReport({ projectDir: io.cwd ?? process.cwd(), stack: options.stack, images: options.images, megapixels: options.megapixels, prices });
+    const report = await costReport({ projectDir: io.cwd ?? process.cwd(), stack: options.stack, images: options.images, megapixels: options.megapixels, prices, overrides: options.config });
     if (options.json) {
       line(io.stdout, JSON.stringify(report, null, 2));
     } else {
