@@ -40,6 +40,20 @@ describe("npm run cost", function () {
     assert.ok(Math.abs(sum - report.perMillion.totalUsd) < 1e-6);
   });
 
+  it("prices the stack with a config key overridden, e.g. an Express workflow", async function () {
+    const { code, stdout } = await run(["--stack", "dev", "--images", "1", "--megapixels", "0.5", "--config", "workflowType=EXPRESS"]);
+    assert.equal(code, 0);
+    assert.match(stdout, /^dev: aws EXPRESS,/m);
+    assert.match(stdout, /Step Functions Express requests +1000000 +requests/);
+    assert.doesNotMatch(stdout, /Standard transitions/);
+  });
+
+  it("refuses a --config without key=value", async function () {
+    const { code, stderr } = await run(["--stack", "dev", "--config", "EXPRESS"]);
+    assert.equal(code, 2);
+    assert.match(stderr, /^\[COST_USAGE\] --config takes key=value/m);
+  });
+
   it("refuses a bad option with a usage error and exit code 2", async function () {
     const { code, stderr } = await run(["--stack", "dev", "--images", "0"]);
     assert.equal(code, 2);
