@@ -13,47 +13,41 @@ import { samplePhoto } from "../../local/sampleImages";
 
 const ROOT = path.join(__dirname, "..", "..");
 
-/** Processes whose process group is `group`, from /proc (field 5 of /proc/<pid>/stat). */
-function groupMembers(group: number): string[] {
-  const members: string[] = [];
+/** Every live process, read from /proc: its stat fields (after the command name), command line and environment. */
+function processes(): { pid: string; fields: string[]; cmdline: string; environ: string[] }[] {
+  const found = [];
   for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) === group) members.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").slice(0, 120)}`);
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+      let environ: string[] = [];
+      try {
+        environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+      } catch {
+        // Not ours to read.
+      }
+      found.push({ pid, fields, cmdline, environ });
     } catch {
       // Gone while we looked.
     }
   }
-  return members;
+  return found;
 }
 
-/** Direct children of `parent`, from /proc (field 4 of /proc/<pid>/stat). */
+/** Processes whose process group is `group` (field 5 of /proc/<pid>/stat). */
+function groupMembers(group: number): string[] {
+  return processes().filter((p) => Number(p.fields[2]) === group).map((p) => `${p.pid} ${p.cmdline.slice(0, 120)}`);
+}
+
+/** Direct children of `parent` (field 4 of /proc/<pid>/stat). */
 function childrenOf(parent: number): string[] {
-  const children: string[] = [];
-  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[1]) === parent) children.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ")}`);
-    } catch {
-      // Gone while we looked.
-    }
-  }
-  return children;
+  return processes().filter((p) => Number(p.fields[1]) === parent).map((p) => `${p.pid} ${p.cmdline}`);
 }
 
 /** Processes, in any group, that carry `tag` in their environment: everything the run started, azurite included. */
 function taggedProcesses(tag: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
-    try {
-      if (readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`IMAGE_PIPELINE_TEST_RUN=${tag}`)) found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").slice(0, 120)}`);
-    } catch {
-      // Gone, or not ours to read.
-    }
-  }
-  return found;
+  return processes().filter((p) => p.environ.includes(`IMAGE_PIPELINE_TEST_RUN=${tag}`)).map((p) => `${p.pid} ${p.cmdline.slice(0, 120)}`);
 }
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {

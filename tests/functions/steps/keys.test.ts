@@ -3,18 +3,10 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import { WORK_PREFIX } from "../../../functions/aws/contract";
 import { manifestKey, outputKey, outputPrefix, sourceKeyOf } from "../../../functions/steps";
+import { seededRandom } from "../../../local/sampleImages";
 
-/** A small seeded generator (mulberry32), so a failing key can be reproduced from the seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded (mulberry32), so a failing key can be reproduced from the seed. */
+const random = seededRandom;
 
 /** Pieces that hostile and unlucky keys are made of: dots, empty segments, escapes, unicode, percent signs, the work area. */
 const PIECES = ["", ".", "..", "...", "!", "!!", ".!", "work", "Work", "cat", "cat.jpg", "cat.png", ".jpg", "..jpg", "%", "%2F", "%2e%2e", " ", "é", "日本語", "😀", "a b", "~", "+", "sha256-", "manifest.json", "thumb.webp"];
