@@ -1,6 +1,6 @@
 import type { Cloud } from "../components/config";
 import type { FlavourOptions, LocalFlavour } from "./flavour";
-import type { PreviewFakes } from "./previewFakes";
+import type { PreviewFakes } from "./preview/fakes";
 import { startAwsFlavour } from "./aws/flavour";
 import { awsPreviewFakes } from "./aws/previewFakes";
 import { startAzureFlavour } from "./azure/flavour";

@@ -5,7 +5,7 @@ import { commonPolicies } from "./common";
 
 /**
  * Every rule of the pack, with no side effects: policy/index.ts serves them to
- * the Pulumi CLI, local/preview.ts runs them in-process, tests import them.
+ * the Pulumi CLI, local/preview/cli.ts runs them in-process, tests import them.
  */
 
 export const PACK_NAME = "image-pipeline-policies";

@@ -1,5 +1,5 @@
-import type { FakeContext, PreviewFakes } from "../previewFakes";
-import { fakeUuid, hex, parseJsonRecord, str } from "../previewFakes";
+import type { FakeContext, PreviewFakes } from "../preview/fakes";
+import { fakeUuid, hex, parseJsonRecord, str } from "../preview/fakes";
 
 /** The offline preview's fake AWS account: ids, ARNs and data sources with plausible values. */
 

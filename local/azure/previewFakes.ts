@@ -1,5 +1,5 @@
-import type { FakeContext, PreviewFakes } from "../previewFakes";
-import { fakeUuid, hex, str } from "../previewFakes";
+import type { FakeContext, PreviewFakes } from "../preview/fakes";
+import { fakeUuid, hex, str } from "../preview/fakes";
 
 /** The offline preview's fake Azure subscription: ARM ids, endpoints and data sources with plausible values. */
 

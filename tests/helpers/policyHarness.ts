@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { PolicyConfigSchema, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { runPolicies, type AnalyzedResource, type PolicyDiagnostic } from "../../local/policyRunner";
+import { runPolicies, type AnalyzedResource, type PolicyDiagnostic } from "../../local/preview/policyRunner";
 
 /**
  * Runs one policy of the pack on hand-written resources, through the same
- * emulation of the analyzer host the offline preview uses (local/policyRunner.ts):
+ * emulation of the analyzer host the offline preview uses (local/preview/policyRunner.ts):
  * props wrapped in @pulumi/policy's unknown-checking proxy, `getConfig` with the
  * rule's schema defaults, provider props, stack resources linked by parent and
  * property dependencies.

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { main as cliMain } from "../../local/cli";
-import { main as previewMain } from "../../local/preview";
+import { main as previewMain } from "../../local/preview/cli";
 
 /** A stream that keeps what is written to it. */
 class Capture extends Writable {
@@ -112,7 +112,7 @@ describe("every user-caused failure of the local CLIs is one coded line", functi
     });
   });
 
-  describe("npm run preview (local/preview.ts)", function () {
+  describe("npm run preview (local/preview/cli.ts)", function () {
     const cases: Array<{ what: string; argv: (work: string) => string[]; code: string }> = [
       { what: "no --stack", argv: () => [], code: "USAGE_INVALID" },
       { what: "an unknown option", argv: () => ["--stack", "dev", "--jsn"], code: "USAGE_INVALID" },

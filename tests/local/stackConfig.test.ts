@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { isPipelineError } from "../../functions/core/errors";
-import { runPreview } from "../../local/preview";
+import { runPreview } from "../../local/preview/cli";
 import { loadStack, loadStackPipelineConfig, StackConfigError } from "../../local/stackConfig";
 
 const ROOT = path.resolve(__dirname, "../..");

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { loadConfig } from "../../../components/config";
 import { AzureImagePipeline } from "../../../components/azure/imagePipeline";
-import { startMockRuntime, type MockRuntime, type RecordedResource } from "../../../local/mockRuntime";
+import { startMockRuntime, type MockRuntime, type RecordedResource } from "../../../local/preview/mockRuntime";
 
 /**
  * The order `pulumi up` follows comes from each registration's dependencies;

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { configFor, enforcementLevelOf, runPolicies, type AnalyzedResource } from "../../local/policyRunner";
-import { UNKNOWN } from "../helpers/policyHarness";
+import { configFor, enforcementLevelOf, runPolicies, type AnalyzedResource } from "../../../local/preview/policyRunner";
+import { UNKNOWN } from "../../helpers/policyHarness";
 
 const topic: AnalyzedResource = {
   urn: "urn:pulumi:test::image-pipeline::aws:sns/topic:Topic::notifications",

@@ -3,15 +3,15 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { exitCodeOf, formatText, runPreview, type PreviewResult } from "../../local/preview";
-import { loadStackConfig, SECRET_PLACEHOLDER, StackConfigError } from "../../local/stackConfig";
+import { exitCodeOf, formatText, runPreview, type PreviewResult } from "../../../local/preview/cli";
+import { loadStackConfig, SECRET_PLACEHOLDER, StackConfigError } from "../../../local/stackConfig";
 
-const ROOT = path.resolve(__dirname, "../..");
-const FIXTURES = path.join(__dirname, "fixtures");
+const ROOT = path.resolve(__dirname, "../../..");
+const FIXTURES = path.join(__dirname, "..", "fixtures");
 
 /** Runs the preview CLI as `npm run preview` does, in its own process. */
 function previewCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, ["--require", "tsx/cjs", path.join(ROOT, "local/preview.ts"), ...args], { cwd: ROOT, encoding: "utf8", timeout: 180_000 });
+  const run = spawnSync(process.execPath, ["--require", "tsx/cjs", path.join(ROOT, "local/preview/cli.ts"), ...args], { cwd: ROOT, encoding: "utf8", timeout: 180_000 });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 

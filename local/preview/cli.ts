@@ -5,8 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PolicyProviderResource } from "@pulumi/policy";
 import { startMockRuntime, isUnknownValue, type RecordedResource } from "./mockRuntime";
 import { checkPolicyConfig, PolicyConfigError, runPolicies, type AnalyzedResource, type PolicyDiagnostic, type PolicyPackConfig } from "./policyRunner";
-import { loadStackConfig, StackConfigError, type StackConfig } from "./stackConfig";
-import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, policies as packPolicies } from "../policy/policies";
+import { loadStackConfig, StackConfigError, type StackConfig } from "../stackConfig";
+import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, policies as packPolicies } from "../../policy/policies";
 
 /**
  * Offline `pulumi preview --policy-pack policy`: runs the Pulumi program under

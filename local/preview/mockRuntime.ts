@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { LOCAL_CLOUDS } from "./clouds";
-import { fakeUuid, hex, isUnknownValue, UNKNOWN_VALUE, type FakeContext } from "./previewFakes";
+import { LOCAL_CLOUDS } from "../clouds";
+import { fakeUuid, hex, isUnknownValue, UNKNOWN_VALUE, type FakeContext } from "./fakes";
 
 export { isUnknownValue, UNKNOWN_VALUE };
 
