@@ -235,6 +235,61 @@ describe("AWS policies", () => {
     it("skips a policy document that is unknown at preview", async () => {
       assert.deepEqual(await diagnosticsOf(s3BucketTlsOnly, [uploadsBucket, policy(UNKNOWN)]), []);
     });
+
+    const NOT_TLS_ONLY = /^The aws\.s3\.Bucket "pipeline-uploads" has a bucket policy without a statement denying insecure transport; add /;
+    const variants: [string, Record<string, unknown>][] = [
+      ["aws:SecureTransport true (denies TLS requests instead)", { Condition: { Bool: { "aws:SecureTransport": "true" } } }],
+      ["aws:SecureTransport true as a boolean", { Condition: { Bool: { "aws:SecureTransport": true } } }],
+      ["no condition (denies every request)", { Condition: undefined }],
+      ["another operator", { Condition: { StringEquals: { "aws:SecureTransport": "false" } } }],
+      ["another condition key", { Condition: { Bool: { "aws:ViaAWSService": "false" } } }],
+      ["Allow instead of Deny", { Effect: "Allow" }],
+      ["one principal instead of everyone", { Principal: { AWS: "arn:aws:iam::123456789012:root" } }],
+      ["a service principal", { Principal: { Service: "logging.s3.amazonaws.com" } }],
+      ["one action instead of s3:*", { Action: ["s3:GetObject"] }],
+      ["another service's actions", { Action: "sqs:*" }],
+    ];
+    for (const [what, change] of variants) {
+      it(`reports a TLS deny with ${what}`, async () => {
+        const statement = { ...TLS_DENY, ...change };
+
+        assert.match((await violationsOf(s3BucketTlsOnly, [uploadsBucket, policy({ Statement: [statement] })]))[0] ?? "none", NOT_TLS_ONLY);
+      });
+    }
+
+    it("reads the condition operator and key case-insensitively, as IAM does, and accepts Action \"*\"", async () => {
+      const statement = { ...TLS_DENY, Action: ["*"], Condition: { bool: { "AWS:SecureTransport": ["FALSE"] } } };
+
+      assert.deepEqual(await violationsOf(s3BucketTlsOnly, [uploadsBucket, policy({ Statement: [statement] })]), []);
+    });
+
+    it("finds the TLS deny among other statements", async () => {
+      const logging = { Effect: "Allow", Principal: { Service: "logging.s3.amazonaws.com" }, Action: "s3:PutObject", Resource: "arn:aws:s3:::b/*" };
+
+      assert.deepEqual(await violationsOf(s3BucketTlsOnly, [uploadsBucket, policy({ Statement: [logging, TLS_DENY] })]), []);
+    });
+
+    it("reports a bucket policy that is not JSON or has no statements", async () => {
+      assert.match((await violationsOf(s3BucketTlsOnly, [uploadsBucket, policy("{not json")]))[0] ?? "none", NOT_TLS_ONLY);
+      assert.match((await violationsOf(s3BucketTlsOnly, [uploadsBucket, policy({ Version: "2012-10-17" })]))[0] ?? "none", NOT_TLS_ONLY);
+    });
+
+    it("accepts a TLS deny in the bucket's inline policy, and reports an inline policy without one", async () => {
+      const withInline = (document: unknown): TestResource => ({ ...uploadsBucket, props: { ...uploadsBucket.props, policy: JSON.stringify(document) } });
+      const allowOnly = { Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::123456789012:root" }, Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*" }] };
+
+      assert.deepEqual(await violationsOf(s3BucketTlsOnly, [withInline({ Statement: [TLS_DENY] })]), []);
+      assert.deepEqual(await violationsOf(s3BucketTlsOnly, [withInline(allowOnly)]), [
+        'The aws.s3.Bucket "pipeline-uploads" has no bucket policy with a statement denying insecure transport; add {"Effect":"Deny","Principal":"*","Action":"s3:*","Condition":{"Bool":{"aws:SecureTransport":"false"}}} for the bucket and its objects.',
+      ]);
+    });
+
+    it("reports each bucket without the TLS deny, and only those", async () => {
+      const messages = await violationsOf(s3BucketTlsOnly, [uploadsBucket, policy({ Statement: [TLS_DENY] }), renditionsBucket]);
+
+      assert.equal(messages.length, 1);
+      assert.match(messages[0] ?? "", /"pipeline-renditions"/);
+    });
   });
 
   describe("aws-s3-bucket-lifecycle", () => {

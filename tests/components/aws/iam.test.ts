@@ -1,7 +1,18 @@
 import * as assert from "node:assert/strict";
-import { stateMachinePolicy, startExecutionPolicy, stepFunctionPolicy, tlsOnlyBucketPolicy, UNSCOPED_ACTIONS, type StepPolicyRefs } from "../../../components/aws/iam";
+import { assumeRolePolicy, deadLetterQueuePolicy, stateMachinePolicy, startExecutionPolicy, stepFunctionPolicy, tlsOnlyBucketPolicy, vpcEndpointPolicy, type PolicyDocument, type StepPolicyRefs } from "../../../components/aws/iam";
 import { assertLeastPrivilege, grants } from "./policyAssertions";
 import { STEP_HANDLERS, type StepHandler } from "../../../functions/workflow";
+
+/** The statements granted on "*", as `Sid: actions`. */
+function onEveryResource(document: PolicyDocument): string[] {
+  return document.Statement.filter((s) => s.Resource.includes("*")).map((s) => `${s.Effect} ${s.Sid}: ${s.Action.join(", ")}`);
+}
+
+// Actions without resource-level permissions, so "*" is their only valid Resource:
+// X-Ray https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html
+const XRAY_UPLOAD = "xray:PutTraceSegments, xray:PutTelemetryRecords";
+// Lambda's network interfaces in a VPC https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaVPCAccessExecutionRole.html
+const VPC_INTERFACES = "ec2:CreateNetworkInterface, ec2:DescribeNetworkInterfaces, ec2:DeleteNetworkInterface, ec2:AssignPrivateIpAddresses, ec2:UnassignPrivateIpAddresses";
 
 const REFS: StepPolicyRefs = {
   uploadsBucketArn: "arn:aws:s3:::p-uploads",
@@ -55,9 +66,26 @@ describe("IAM policies", () => {
     });
 
     it("gives X-Ray trace upload on * (no resource-level permissions), and nothing else on *", () => {
-      const star = stepFunctionPolicy("validate", REFS).Statement.filter((s) => s.Resource.includes("*"));
+      for (const handler of [...STEP_HANDLERS, "sweepStuckJobs" as const]) {
+        assert.deepEqual(onEveryResource(stepFunctionPolicy(handler, REFS)), [`Allow WriteTraces: ${XRAY_UPLOAD}`], handler);
+      }
+    });
 
-      assert.deepEqual(star.map((s) => s.Action), [["xray:PutTraceSegments", "xray:PutTelemetryRecords"]]);
+    it("sweepStuckJobs: queries only the open-jobs index, finishes jobs and publishes", () => {
+      const document = stepFunctionPolicy("sweepStuckJobs", REFS);
+
+      assert.deepEqual(grants(document), [
+        "dynamodb:GetItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
+        "dynamodb:Query arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs/index/open-jobs",
+        "dynamodb:UpdateItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
+        ...logs,
+        "sns:Publish arn:aws:sns:eu-west-1:123456789012:p-notifications",
+      ].sort());
+      assertLeastPrivilege(document, "sweepStuckJobs");
+    });
+
+    it("denies nothing outside optimize", () => {
+      for (const handler of STEP_HANDLERS.filter((h) => h !== "optimize")) assert.deepEqual(grants(stepFunctionPolicy(handler, REFS), "Deny"), [], handler);
     });
 
     it("uses the configured KMS key, and only that key", () => {
@@ -72,10 +100,9 @@ describe("IAM policies", () => {
 
     it("adds the network-interface actions of a VPC function on * (they have no resource-level permissions)", () => {
       const document = stepFunctionPolicy("resize", { ...REFS, vpc: true });
-      const eni = document.Statement.find((s) => s.Sid === "VpcNetworkInterfaces");
 
-      assert.deepEqual(eni?.Resource, ["*"]);
-      assert.deepEqual(eni?.Action, [...UNSCOPED_ACTIONS.vpcNetworkInterfaces]);
+      assert.deepEqual(onEveryResource(document), [`Allow WriteTraces: ${XRAY_UPLOAD}`, `Allow VpcNetworkInterfaces: ${VPC_INTERFACES}`]);
+      assert.deepEqual(document.Statement.find((s) => s.Sid === "VpcNetworkInterfaces")?.Resource, ["*"]);
       assertLeastPrivilege(document, "resize in a VPC");
     });
   });
@@ -86,6 +113,11 @@ describe("IAM policies", () => {
     const document = stateMachinePolicy(arns);
 
     assert.deepEqual(grants(document), arns.map((arn) => `lambda:InvokeFunction ${arn}`).sort());
+    assert.deepEqual(onEveryResource(document), [
+      // Step Functions' log delivery actions take no resource ARN: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+      "Allow DeliverLogs: logs:CreateLogDelivery, logs:GetLogDelivery, logs:UpdateLogDelivery, logs:DeleteLogDelivery, logs:ListLogDeliveries, logs:PutResourcePolicy, logs:DescribeResourcePolicies, logs:DescribeLogGroups",
+      "Allow WriteTraces: xray:PutTraceSegments, xray:PutTelemetryRecords, xray:GetSamplingRules, xray:GetSamplingTargets",
+    ]);
     assertLeastPrivilege(document, "state machine");
   });
 
@@ -96,6 +128,71 @@ describe("IAM policies", () => {
 
     assert.deepEqual(grants(document), [`states:StartExecution ${arn}`]);
     assertLeastPrivilege(document, "events");
+  });
+
+  it("lets one service assume a role, for one account's resources when the account is given", () => {
+    assert.deepEqual(assumeRolePolicy("lambda.amazonaws.com"), {
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+    });
+    assert.deepEqual(assumeRolePolicy("states.amazonaws.com", "123456789012").Statement, [
+      { Effect: "Allow", Principal: { Service: "states.amazonaws.com" }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } } },
+    ]);
+  });
+
+  it("lets only the upload rule send to its dead-letter queue, and nobody use it without TLS", () => {
+    const queue = "arn:aws:sqs:eu-west-1:123456789012:p-dead-letters";
+    const rule = "arn:aws:events:eu-west-1:123456789012:rule/p-uploads";
+
+    assert.deepEqual(deadLetterQueuePolicy(queue, rule), {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "UploadTriggerDeadLetters",
+          Effect: "Allow",
+          Principal: { Service: "events.amazonaws.com" },
+          Action: ["sqs:SendMessage"],
+          Resource: [queue],
+          Condition: { ArnEquals: { "aws:SourceArn": rule } },
+        },
+        { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: ["sqs:*"], Resource: [queue], Condition: { Bool: { "aws:SecureTransport": "false" } } },
+      ],
+    });
+  });
+
+  describe("VPC endpoint policies", () => {
+    const refs = { bucketArns: ["arn:aws:s3:::p-uploads", "arn:aws:s3:::p-renditions"], tableArn: REFS.tableArn, topicArn: REFS.topicArn };
+
+    it("S3: objects and listing of the pipeline's buckets only", () => {
+      const document = vpcEndpointPolicy("s3", refs);
+
+      assert.deepEqual(grants(document), [
+        "s3:GetObject arn:aws:s3:::p-renditions/*",
+        "s3:GetObject arn:aws:s3:::p-uploads/*",
+        "s3:ListBucket arn:aws:s3:::p-renditions",
+        "s3:ListBucket arn:aws:s3:::p-uploads",
+        "s3:PutObject arn:aws:s3:::p-renditions/*",
+        "s3:PutObject arn:aws:s3:::p-uploads/*",
+      ]);
+      assert.deepEqual(document.Statement.map((s) => (s as { Principal?: unknown }).Principal), ["*", "*"], "the endpoint admits any caller; the roles decide");
+    });
+
+    it("DynamoDB: the job table and its indexes, with the calls the functions make", () => {
+      assert.deepEqual(grants(vpcEndpointPolicy("dynamodb", refs)), [
+        "dynamodb:GetItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
+        "dynamodb:GetItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs/index/*",
+        "dynamodb:PutItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
+        "dynamodb:PutItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs/index/*",
+        "dynamodb:Query arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
+        "dynamodb:Query arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs/index/*",
+        "dynamodb:UpdateItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
+        "dynamodb:UpdateItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs/index/*",
+      ]);
+    });
+
+    it("SNS: publishing on the pipeline's topic only", () => {
+      assert.deepEqual(grants(vpcEndpointPolicy("sns", refs)), ["sns:Publish arn:aws:sns:eu-west-1:123456789012:p-notifications"]);
+    });
   });
 
   it("denies every non-TLS request to a bucket and its objects", () => {

@@ -6,6 +6,50 @@ import { optionsWith, rejectsWith } from "./helpers";
 
 const everyFilter = optionsWith({ filters: ["grayscale", "sepia", "blur", "sharpen", "normalize", "placeholder"], filterWidth: 256 });
 
+/** A greyscale PNG of `size` x `size` whose pixels are `value(x, y)`. */
+async function generatedPng(size: number, value: (x: number, y: number) => number): Promise<Buffer> {
+  const data = Buffer.alloc(size * size);
+  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) data[y * size + x] = value(x, y);
+  return sharp(data, { raw: { width: size, height: size, channels: 1 } }).png().toBuffer();
+}
+
+/** A checkerboard of `square`-pixel squares in two greys. */
+function checkerboard(size: number, square: number, dark: number, light: number): Promise<Buffer> {
+  return generatedPng(size, (x, y) => ((Math.floor(x / square) + Math.floor(y / square)) % 2 === 0 ? dark : light));
+}
+
+/** Band 0 of decoded pixels (all the tests below feed grey images, so R = G = B). */
+function firstBand(pixels: { data: Buffer; channels: number }): number[] {
+  const values: number[] = [];
+  for (let i = 0; i < pixels.data.length; i += pixels.channels) values.push(pixels.data[i]);
+  return values;
+}
+
+function standardDeviation(values: number[]): number {
+  const mean = values.reduce((sum, v) => sum + v, 0) / values.length;
+  return Math.sqrt(values.reduce((sum, v) => sum + (v - mean) ** 2, 0) / values.length);
+}
+
+/** Mean squared difference between horizontal neighbours of band 0: how much edge there is. */
+function edgeEnergy(pixels: { data: Buffer; width: number; channels: number }): number {
+  const values = firstBand(pixels);
+  let sum = 0;
+  let count = 0;
+  for (let i = 0; i + 1 < values.length; i++) {
+    if ((i + 1) % pixels.width === 0) continue;
+    sum += (values[i + 1] - values[i]) ** 2;
+    count++;
+  }
+  return sum / count;
+}
+
+/** Renders one effect of a generated image at the image's own width and decodes it. */
+async function effectOf(image: Buffer, filter: "blur" | "sharpen" | "normalize", filterWidth: number) {
+  const { effects } = await filterImage(image, optionsWith({ filters: [filter], filterWidth }));
+  assert.equal(effects.length, 1);
+  return decodeIntermediate(effects[0].data);
+}
+
 /** Mean absolute difference between two bands over all pixels. */
 function bandGap(pixels: { data: Buffer; channels: number }, a: number, b: number): number {
   let sum = 0;
@@ -38,6 +82,51 @@ describe("applyFilters", () => {
     let warm = 0;
     for (let i = 0; i < sepia.data.length; i += sepia.channels) if (sepia.data[i] >= sepia.data[i + 1] && sepia.data[i + 1] >= sepia.data[i + 2]) warm++;
     assert.ok(warm / (sepia.data.length / sepia.channels) > 0.99, "R >= G >= B almost everywhere");
+  });
+
+  it("blurs: a checkerboard loses most of its contrast and edges", async () => {
+    const board = await checkerboard(256, 8, 64, 192);
+    const raw = await sharp(board).raw().toBuffer({ resolveWithObject: true });
+    const before = { data: raw.data, width: raw.info.width, channels: raw.info.channels };
+
+    const blurred = await effectOf(board, "blur", 256);
+
+    assert.ok(standardDeviation(firstBand(before)) > 63, "the unblurred board keeps its two greys (std 64)");
+    assert.ok(standardDeviation(firstBand(blurred)) < 0.75 * 64, `std ${standardDeviation(firstBand(blurred)).toFixed(1)}`);
+    assert.ok(edgeEnergy(blurred) < 0.2 * edgeEnergy(before), `edge energy ${edgeEnergy(blurred).toFixed(0)} vs ${edgeEnergy(before).toFixed(0)}`);
+  });
+
+  it("blurs by the same share of the image at any filterWidth (sigma 2 at 256 px, 8 at 1024 px)", async () => {
+    // Squares of 1/32 of the width: the same picture at two sizes.
+    const small = standardDeviation(firstBand(await effectOf(await checkerboard(256, 8, 64, 192), "blur", 256)));
+    const large = standardDeviation(firstBand(await effectOf(await checkerboard(1024, 32, 64, 192), "blur", 1024)));
+
+    assert.ok(small > 20 && small < 48, `256 px: std ${small.toFixed(1)}`);
+    assert.ok(Math.abs(small - large) < 4, `256 px: std ${small.toFixed(1)}, 1024 px: std ${large.toFixed(1)}`);
+  });
+
+  it("sharpens: a softened checkerboard gets stronger edges, and its flat areas stay flat", async () => {
+    const soft = await sharp(await checkerboard(256, 16, 96, 160)).blur(1.5).png().toBuffer();
+    const before = await sharp(soft).raw().toBuffer({ resolveWithObject: true });
+
+    const sharpened = await effectOf(soft, "sharpen", 256);
+
+    const beforePixels = { data: before.data, width: before.info.width, channels: before.info.channels };
+    assert.ok(edgeEnergy(sharpened) > 1.2 * edgeEnergy(beforePixels), `edge energy ${edgeEnergy(sharpened).toFixed(0)} vs ${edgeEnergy(beforePixels).toFixed(0)}`);
+    // The centre of a square is far from any edge: sharpening leaves it as it was.
+    const centre = (8 * 256 + 8) * sharpened.channels;
+    assert.ok(Math.abs(sharpened.data[centre] - 96) <= 2, `centre ${sharpened.data[centre]}`);
+  });
+
+  it("normalizes: a low-contrast gradient (100..140) is stretched to nearly 0..255", async () => {
+    const gradient = await generatedPng(256, (x) => 100 + Math.round((x * 40) / 255));
+
+    const values = firstBand(await effectOf(gradient, "normalize", 256));
+
+    const low = Math.min(...values);
+    const high = Math.max(...values);
+    assert.ok(low <= 16 && high >= 240, `range ${low}..${high}`);
+    assert.ok(values[0] < values[128] && values[128] < values[255], "the gradient keeps its direction");
   });
 
   it("keeps alpha in every effect", async () => {

@@ -63,8 +63,36 @@ describe("validateImage", () => {
     });
   });
 
-  it("rejects an image over limits.maxPixels as TOO_MANY_PIXELS", async () => {
-    await rejectsWith(validateImage(photo, optionsWith({ limits: { maxPixels: 640 * 480 - 1 } })), "TOO_MANY_PIXELS");
+  it("rejects an image one pixel over limits.maxPixels as TOO_MANY_PIXELS, naming its size and the limit", async () => {
+    await rejectsWith(validateImage(photo, optionsWith({ limits: { maxPixels: 307199 } })), "TOO_MANY_PIXELS");
+    await assert.rejects(validateImage(photo, optionsWith({ limits: { maxPixels: 307199 } })), (error: { details: Record<string, unknown>; message: string }) => {
+      assert.deepEqual(error.details, { width: 640, height: 480, pixels: 307200, limit: 307199 });
+      assert.match(error.message, /640x480 \(307200 pixels\), over the limit of 307199 pixels \(limits\.maxPixels\)/);
+      return true;
+    });
+  });
+
+  it("accepts an image of exactly limits.maxPixels pixels", async () => {
+    const info = await validateImage(photo, optionsWith({ limits: { maxPixels: 307200 } }));
+
+    assert.deepEqual([info.width, info.height], [640, 480]);
+  });
+
+  it("applies the pixel limit to an EXIF-rotated image too, at the limit and one over", async () => {
+    const rotated = await sampleOriented(6);
+
+    assert.equal((await validateImage(rotated, optionsWith({ limits: { maxPixels: 9600 } }))).width, 120);
+    await rejectsWith(validateImage(rotated, optionsWith({ limits: { maxPixels: 9599 } })), "TOO_MANY_PIXELS");
+  });
+
+  it("accepts an upload of exactly limits.maxBytes and rejects one byte more, naming both", async () => {
+    assert.equal((await validateImage(photo, optionsWith({ limits: { maxBytes: photo.length } }))).bytes, photo.length);
+    await assert.rejects(validateImage(photo, optionsWith({ limits: { maxBytes: photo.length - 1 } })), (error: { code: string; details: Record<string, unknown>; message: string }) => {
+      assert.equal(error.code, "TOO_LARGE");
+      assert.deepEqual(error.details, { bytes: photo.length, limit: photo.length - 1 });
+      assert.match(error.message, new RegExp(`The upload is ${photo.length} bytes, over the limit of ${photo.length - 1} bytes`));
+      return true;
+    });
   });
 
   it("rejects SVG as UNSUPPORTED_FORMAT when svg is not in limits.formats", async () => {
@@ -97,6 +125,26 @@ describe("validateImage", () => {
 
   it("rejects more frames than limits.maxFrames as TOO_MANY_FRAMES", async () => {
     await rejectsWith(validateImage(await sampleAnimated("gif", 3), optionsWith({ limits: { maxFrames: 2 } })), "TOO_MANY_FRAMES");
+  });
+
+  it("accepts exactly limits.maxFrames frames", async () => {
+    const info = await validateImage(await sampleAnimated("gif", 3), optionsWith({ limits: { maxFrames: 3 } }));
+
+    assert.equal(info.frames, 3);
+  });
+
+  it("keeps a still image when animated is reject, and animations when it is first-frame", async () => {
+    assert.equal((await validateImage(photo, optionsWith({ animated: "reject" }))).frames, 1);
+    assert.equal((await validateImage(await sampleAnimated("webp", 2), optionsWith({ animated: "first-frame" }))).frames, 2);
+  });
+
+  it("tells a multi-page TIFF from an animation: pages are not frames of an animation", async () => {
+    const page = await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 10, g: 20, b: 30 } } }).png().toBuffer();
+    const tiff = await sharp([page, page], { join: { animated: true } }).tiff().toBuffer();
+
+    const info = await validateImage(tiff, optionsWith({ animated: "reject" }));
+
+    assert.deepEqual([info.format, info.frames], ["tiff", 2]);
   });
 
   it("rejects any animation as TOO_MANY_FRAMES when animated is reject", async () => {
