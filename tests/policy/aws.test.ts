@@ -23,7 +23,7 @@ import {
   snsTopicEncrypted,
   sqsQueueEncrypted,
 } from "../../policy/aws";
-import { runtimeStatus } from "../../policy/lambdaRuntimes";
+import { runtimeStatus, supportedRuntimes } from "../../policy/lambdaRuntimes";
 import { AWS } from "../../policy/types";
 import { diagnosticsOf, UNKNOWN, violationsOf, type TestResource } from "../helpers/policyHarness";
 
@@ -339,6 +339,32 @@ describe("AWS policies", () => {
       assert.deepEqual(await violationsOf(lambdaSupportedRuntime, lambda({ runtime: undefined, packageType: "Image", imageUri: "1.dkr.ecr/x:1" }), AS_OF), []);
     });
 
+    it("counts a runtime as deprecated from the first moment of its deprecation day (UTC)", () => {
+      assert.deepEqual(runtimeStatus("nodejs22.x", new Date("2027-04-29T23:59:59.999Z")), { supported: true, deprecates: "2027-04-30" });
+      assert.deepEqual(runtimeStatus("nodejs22.x", new Date("2027-04-30T00:00:00.000Z")), { supported: false, reason: "deprecated", since: "2027-04-30" });
+    });
+
+    it("lists the supported runtimes of one family only, and none once a family is gone", () => {
+      assert.deepEqual(supportedRuntimes(new Date("2026-11-21"), "python"), ["python3.12", "python3.13", "python3.14"]);
+      assert.deepEqual(supportedRuntimes(new Date("2026-11-21"), "nodejs"), ["nodejs22.x", "nodejs24.x"]);
+      assert.deepEqual(supportedRuntimes(new Date("2030-01-01"), "nodejs"), []);
+    });
+
+    it("suggests nothing when no runtime of the family is supported any more", async () => {
+      assert.deepEqual(await violationsOf(lambdaSupportedRuntime, lambda({ runtime: "nodejs24.x" }), { asOf: "2030-01-01" }), [
+        'The aws.lambda.Function "pipeline-resize" uses runtime "nodejs24.x", which AWS deprecated on 2028-04-30.',
+      ]);
+    });
+
+    it("suggests runtimes of the same family for other languages too", async () => {
+      assert.deepEqual(await violationsOf(lambdaSupportedRuntime, lambda({ runtime: "python3.9" }), AS_OF), [
+        'The aws.lambda.Function "pipeline-resize" uses runtime "python3.9", which is deprecated or unknown to this policy pack. Use python3.12 or python3.13 or python3.14.',
+      ]);
+      assert.deepEqual(await violationsOf(lambdaSupportedRuntime, lambda({ runtime: "provided.al2" }), AS_OF), [
+        'The aws.lambda.Function "pipeline-resize" uses runtime "provided.al2", which is deprecated or unknown to this policy pack. Use provided.al2023.',
+      ]);
+    });
+
     it("computes runtime status from the deprecation table", () => {
       assert.deepEqual(runtimeStatus("nodejs22.x", new Date("2026-11-21")), { supported: true, deprecates: "2027-04-30" });
       assert.deepEqual(runtimeStatus("nodejs22.x", new Date("2027-05-01")), { supported: false, reason: "deprecated", since: "2027-04-30" });
@@ -374,6 +400,22 @@ describe("AWS policies", () => {
     it("reports a timeout above 900 s or below 1 s", async () => {
       assert.deepEqual(await violationsOf(lambdaWithinLimits, lambda({ timeout: 1200 })), ['The aws.lambda.Function "pipeline-resize" has a timeout of 1200 s; Lambda allows 1 to 900 s.']);
       assert.equal((await violationsOf(lambdaWithinLimits, lambda({ timeout: 0 }))).length, 1);
+    });
+
+    it("accepts the bounds themselves: 1 and 900 s, 128 and 10240 MB", async () => {
+      assert.deepEqual(await violationsOf(lambdaWithinLimits, lambda({ timeout: 1, memorySize: 128 })), []);
+      assert.deepEqual(await violationsOf(lambdaWithinLimits, lambda({ timeout: 900, memorySize: 10240 })), []);
+    });
+
+    it("reports one step past each bound", async () => {
+      assert.deepEqual(await violationsOf(lambdaWithinLimits, lambda({ timeout: 901, memorySize: 10241 })), [
+        'The aws.lambda.Function "pipeline-resize" has a timeout of 901 s; Lambda allows 1 to 900 s.',
+        'The aws.lambda.Function "pipeline-resize" has 10241 MB of memory; Lambda allows 128 to 10240 MB.',
+      ]);
+      assert.deepEqual(await violationsOf(lambdaWithinLimits, lambda({ timeout: 0, memorySize: 127 })), [
+        'The aws.lambda.Function "pipeline-resize" has a timeout of 0 s; Lambda allows 1 to 900 s.',
+        'The aws.lambda.Function "pipeline-resize" has 127 MB of memory; Lambda allows 128 to 10240 MB.',
+      ]);
     });
 
     it("reports memory outside 128-10240 MB", async () => {
