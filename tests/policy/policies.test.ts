@@ -8,11 +8,47 @@ import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import * as analyzerProto from "@pulumi/pulumi/proto/analyzer_pb";
 import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as aws from "../../policy/aws";
+import * as azure from "../../policy/azure";
+import * as common from "../../policy/common";
 import { PACK_NAME, policies } from "../../policy/policies";
 
 const POLICY_DIR = path.resolve(__dirname, "../../policy");
+const KEBAB = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+
+function isPolicy(value: unknown): value is { name: string } {
+  return typeof value === "object" && value !== null && "name" in value && "description" in value && ("validateResource" in value || "validateStack" in value);
+}
 
 describe("the policy pack", () => {
+  describe("its rules", () => {
+    it("have unique kebab-case names", () => {
+      const names = policies.map((p) => p.name);
+      assert.deepEqual(names.filter((n) => !KEBAB.test(n)), []);
+      assert.equal(new Set(names).size, names.length);
+    });
+
+    it("each say what and why in a sentence, are mandatory, and have a severity", () => {
+      for (const policy of policies) {
+        assert.match(policy.description, /^[A-Z].{60,}\.$/s, policy.name);
+        assert.equal(policy.enforcementLevel, "mandatory", policy.name);
+        assert.ok(policy.severity, policy.name);
+      }
+    });
+
+    it("are either resource or stack rules, with config schemas the CLI accepts", () => {
+      for (const policy of policies) {
+        const kinds = ["validateResource", "validateStack"].filter((k) => k in policy);
+        assert.equal(kinds.length, 1, policy.name);
+        assert.ok(!policy.configSchema?.properties.enforcementLevel, policy.name);
+      }
+    });
+
+    it("include every rule the modules export", () => {
+      const exported = ([...Object.values(common), ...Object.values(aws), ...Object.values(azure)] as unknown[]).filter(isPolicy);
+      assert.deepEqual(exported.filter((p) => !policies.includes(p as never)).map((p) => p.name), []);
+    });
+  });
+
   describe("served as the Pulumi CLI runs it", function () {
     // ts-node type-checks the pack on start, as `pulumi preview --policy-pack policy` does.
     this.timeout(180_000);
