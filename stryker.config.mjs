@@ -19,7 +19,7 @@ export default {
   ],
   testRunner: "mocha",
   mochaOptions: {
-    // The tests of the mutated files only; the served-pack test runs in a child process Stryker cannot see.
+    // The tests of the mutated files only (the pack test's served half runs the pack in a child process, unmutated).
     spec: [
       "tests/functions/core/**/*.test.ts",
       "tests/components/aws/asl.test.ts",

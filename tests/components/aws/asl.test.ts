@@ -89,6 +89,21 @@ describe("ASL rendered from the workflow definition", () => {
     }
   });
 
+  it("runs Resize and ApplyFilters as the two one-state branches of the Parallel, then Optimize", () => {
+    const parallel = machine.States.Process;
+    assert.ok(parallel?.Type === "Parallel");
+
+    assert.deepEqual(
+      parallel.Branches.map((branch) => ({ StartAt: branch.StartAt, states: Object.entries(branch.States).map(([name, state]) => [name, state.Type, "End" in state && state.End]) })),
+      [
+        { StartAt: "Resize", states: [["Resize", "Task", true]] },
+        { StartAt: "ApplyFilters", states: [["ApplyFilters", "Task", true]] },
+      ],
+    );
+    assert.equal(parallel.Next, "Optimize");
+    assert.equal("Retry" in parallel, false, "the block itself never retries: that would redo the branch that succeeded");
+  });
+
   it("leaves branch failures to the Parallel's catcher (a branch cannot jump outside itself)", () => {
     const branchTasks = tasks.filter((t) => t.inBranch);
 
@@ -103,16 +118,20 @@ describe("ASL rendered from the workflow definition", () => {
     assert.ok(notifyError?.Type === "Task");
     assert.deepEqual(notifyError.Catch, [{ ErrorEquals: ["States.ALL"], ResultPath: `$.${NOTIFY_FAILURE_KEY}`, Next: "Failed" }]);
     assert.equal(notifyError.Next, "Failed");
-    assert.deepEqual(failed, { Type: "Fail", Comment: failed?.Comment, ErrorPath: "$.error.Error", CausePath: "$.error.Cause" });
+    assert.deepEqual(failed, { Type: "Fail", Comment: "Reports the error that sent the run to the error handler.", ErrorPath: "$.error.Error", CausePath: "$.error.Cause" });
   });
 
   it("ends a duplicate delivery after Validate through a Choice on $.duplicate", () => {
     assert.equal(machine.States.Validate?.Type === "Task" && machine.States.Validate.Next, "IsDuplicate");
     const choice = machine.States.IsDuplicate;
     assert.ok(choice?.Type === "Choice");
-    assert.deepEqual(choice.Choices, [{ Variable: "$.duplicate", BooleanEquals: true, Next: "SkipDuplicate" }]);
-    assert.equal(choice.Default, "Process");
-    assert.equal(machine.States.SkipDuplicate?.Type, "Succeed");
+    assert.deepEqual(choice, {
+      Type: "Choice",
+      Comment: 'Ends the run when Validate sets "duplicate" (a duplicate delivery of the same upload).',
+      Choices: [{ Variable: "$.duplicate", BooleanEquals: true, Next: "SkipDuplicate" }],
+      Default: "Process",
+    });
+    assert.deepEqual(machine.States.SkipDuplicate, { Type: "Succeed", Comment: 'Validate found "duplicate": nothing more to do.' });
   });
 
   it("nests results under their keys and the parallel branches under $.processed", () => {
