@@ -29,6 +29,7 @@ export default {
       "tests/policy/common.test.ts",
       "tests/policy/iam.test.ts",
       "tests/policy/policies.test.ts",
+      "tests/policy/support.test.ts",
     ],
     config: ".mocharc.json",
   },
