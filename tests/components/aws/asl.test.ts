@@ -28,8 +28,13 @@ function validate(machine: AslStateMachine): AslValidation {
 }
 
 describe("ASL rendered from the workflow definition", () => {
-  const machine = renderAsl(workflow, ARNS, { taskTimeoutSeconds: { validate: 40, optimize: 70 } });
-  const tasks = aslTaskStates(machine);
+  // Rendered in each test, not once at load time: a test then sees the code as it is when it runs.
+  let machine: AslStateMachine;
+  let tasks: ReturnType<typeof aslTaskStates>;
+  beforeEach(() => {
+    machine = renderAsl(workflow, ARNS, { taskTimeoutSeconds: { validate: 40, optimize: 70 } });
+    tasks = aslTaskStates(machine);
+  });
 
   it("is a valid state machine for asl-validator (ARNs and paths checked)", () => {
     const result = validate(machine);
@@ -179,11 +184,11 @@ describe("ASL rendered from the workflow definition", () => {
 
 describe("ASL run by aws-local-stepfunctions (the local runtime's engine)", () => {
   type Handler = (input: Record<string, unknown>) => unknown;
-  const machine = renderAsl(workflow, ARNS);
 
   /** Runs the machine with local handlers by state name; returns the outcome and every call made. */
   async function run(input: Record<string, unknown>, overrides: Partial<Record<string, Handler>> = {}) {
     const { StateMachine, ExecutionError } = await import("aws-local-stepfunctions");
+    const machine = renderAsl(workflow, ARNS);
     const calls: { state: string; input: Record<string, unknown> }[] = [];
     const handlers: Record<string, Handler> = {
       Validate: ({ input: i }) => {

@@ -59,6 +59,19 @@ describe("IAM policies", () => {
       });
     }
 
+    it("names each statement after what it is for", () => {
+      const sids = (handler: Parameters<typeof stepFunctionPolicy>[0]) => stepFunctionPolicy(handler, { ...REFS, kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/k" }).Statement.map((s) => s.Sid);
+      const always = ["WriteOwnLogs", "WriteTraces", "UseDataKey"];
+
+      assert.deepEqual(sids("validate"), ["ReadUpload", "ListUploads", "CreateJob", ...always]);
+      assert.deepEqual(sids("resize"), ["ReadUpload", "ListUploads", "WriteIntermediates", ...always]);
+      assert.deepEqual(sids("applyFilters"), ["ReadUpload", "ListUploads", "WriteIntermediates", ...always]);
+      assert.deepEqual(sids("optimize"), ["ReadIntermediates", "ListRenditions", "WriteRenditions", "NoRenditionsInWork", ...always]);
+      assert.deepEqual(sids("notifySuccess"), ["FinishJob", "Publish", ...always]);
+      assert.deepEqual(sids("notifyError"), ["FinishJob", "Publish", ...always]);
+      assert.deepEqual(sids("sweepStuckJobs"), ["ListOpenJobs", "FinishJob", "Publish", ...always]);
+    });
+
     it("optimize may never write into the work prefix, where objects expire in a day", () => {
       const document = stepFunctionPolicy("optimize", REFS);
 
@@ -119,6 +132,14 @@ describe("IAM policies", () => {
       "Allow WriteTraces: xray:PutTraceSegments, xray:PutTelemetryRecords, xray:GetSamplingRules, xray:GetSamplingTargets",
     ]);
     assertLeastPrivilege(document, "state machine");
+    assert.deepEqual(document.Statement.map((s) => s.Sid), ["InvokeSteps", "DeliverLogs", "WriteTraces"]);
+  });
+
+  it("writes the same state machine policy whatever order the functions come in", () => {
+    const [a, b, c] = ["arn:aws:lambda:eu-west-1:123456789012:function:p-a", "arn:aws:lambda:eu-west-1:123456789012:function:p-b", "arn:aws:lambda:eu-west-1:123456789012:function:p-c"];
+
+    assert.deepEqual(stateMachinePolicy([c, a, b]).Statement[0]?.Resource, [a, b, c]);
+    assert.deepEqual(stateMachinePolicy([c, a, b]), stateMachinePolicy([b, c, a]));
   });
 
   it("lets EventBridge start executions of one state machine only", () => {
@@ -126,7 +147,7 @@ describe("IAM policies", () => {
 
     const document = startExecutionPolicy(arn);
 
-    assert.deepEqual(grants(document), [`states:StartExecution ${arn}`]);
+    assert.deepEqual(document.Statement, [{ Sid: "StartPipeline", Effect: "Allow", Action: ["states:StartExecution"], Resource: [arn] }]);
     assertLeastPrivilege(document, "events");
   });
 
@@ -175,6 +196,7 @@ describe("IAM policies", () => {
         "s3:PutObject arn:aws:s3:::p-uploads/*",
       ]);
       assert.deepEqual(document.Statement.map((s) => (s as { Principal?: unknown }).Principal), ["*", "*"], "the endpoint admits any caller; the roles decide");
+      assert.deepEqual(document.Statement.map((s) => s.Sid), ["PipelineObjects", "PipelineBuckets"]);
     });
 
     it("DynamoDB: the job table and its indexes, with the calls the functions make", () => {
@@ -192,15 +214,23 @@ describe("IAM policies", () => {
 
     it("SNS: publishing on the pipeline's topic only", () => {
       assert.deepEqual(grants(vpcEndpointPolicy("sns", refs)), ["sns:Publish arn:aws:sns:eu-west-1:123456789012:p-notifications"]);
+      assert.deepEqual([vpcEndpointPolicy("sns", refs).Statement[0]?.Sid, vpcEndpointPolicy("dynamodb", refs).Statement[0]?.Sid], ["PipelineEvents", "PipelineJobs"]);
     });
   });
 
   it("denies every non-TLS request to a bucket and its objects", () => {
-    const [statement] = tlsOnlyBucketPolicy("arn:aws:s3:::p-uploads").Statement;
-
-    assert.equal(statement?.Effect, "Deny");
-    assert.equal(statement?.Principal, "*");
-    assert.deepEqual(statement?.Resource, ["arn:aws:s3:::p-uploads", "arn:aws:s3:::p-uploads/*"]);
-    assert.deepEqual(statement?.Condition, { Bool: { "aws:SecureTransport": "false" } });
+    assert.deepEqual(tlsOnlyBucketPolicy("arn:aws:s3:::p-uploads"), {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "DenyInsecureTransport",
+          Effect: "Deny",
+          Principal: "*",
+          Action: ["s3:*"],
+          Resource: ["arn:aws:s3:::p-uploads", "arn:aws:s3:::p-uploads/*"],
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        },
+      ],
+    });
   });
 });
