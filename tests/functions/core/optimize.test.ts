@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import { optimizeImage, resizeImage, type Intermediate, type ProcessingOptions } from "../../../functions/core";
+import { encodeIntermediate, optimizeImage, resizeImage, type Intermediate, type ProcessingOptions } from "../../../functions/core";
 import { readRights } from "../../../functions/core/exif";
 import { SAMPLE_EXIF, sampleAlphaPng, samplePhoto, samplePhotoWithGps, sampleRandomBytes } from "../../../local/sampleImages";
 import { GPS_IFD_POINTER, ifd0Tags, optionsWith, pixelAt, rejectsWith } from "./helpers";
@@ -47,6 +47,28 @@ describe("optimizeImage", () => {
     const jpeg = await sharp(byFormat.jpeg).metadata();
     assert.deepEqual([jpeg.hasAlpha, jpeg.channels], [false, 3]);
     assert.ok((await pixelAt(byFormat.jpeg, 0, 0)).every((value) => value >= 245), "the transparent corner is white in JPEG");
+  });
+
+  for (const channels of [4, 2] as const) {
+    it(`flattens fully transparent black onto white in JPEG (${channels === 4 ? "RGBA" : "grey + alpha"})`, async () => {
+      const transparentBlack = await encodeIntermediate({ data: Buffer.alloc(16 * 16 * channels), width: 16, height: 16, channels });
+
+      const [jpeg] = await optimizeImage(transparentBlack, "full", "rendition", optionsWith({ formats: ["jpeg"] }));
+
+      assert.ok((await pixelAt(jpeg!.data, 8, 8)).every((value) => value >= 245), "white, not the black under the transparency");
+    });
+  }
+
+  it("follows the configured quality of each format: lower quality, smaller file", async () => {
+    const item = await onlyRendition(await samplePhoto({ width: 300, height: 200, seed: 41 }), allFormats);
+    const sizes = async (quality: number) => {
+      const encoded = await optimizeImage(item.data, "full", "rendition", optionsWith({ formats: ["jpeg", "webp", "avif"], avifEffort: 0, quality: { jpeg: quality, webp: quality, avif: quality } }));
+      return Object.fromEntries(encoded.map((output) => [output.format, output.data.length]));
+    };
+
+    const [low, high] = [await sizes(20), await sizes(95)];
+
+    for (const format of ["jpeg", "webp", "avif"]) assert.ok(low[format]! * 1.5 < high[format]!, `${format}: ${low[format]} bytes at 20, ${high[format]} at 95`);
   });
 
   it("writes no EXIF, GPS, XMP or ICC by default", async () => {

@@ -37,6 +37,45 @@ describe("processImage", () => {
     assert.equal(inProcess.outputs.length, (2 + 1) * 2);
   });
 
+  const sizes = (outputs: { name: string; format: string; width: number; height: number }[]) =>
+    outputs.filter((o) => o.format === "webp").map(({ name, width, height }) => `${name} ${width}x${height}`);
+
+  it("renders effects at filterWidth whether a rendition is larger, smaller or absent, and the placeholder at 32 px", async () => {
+    const input = await samplePhoto({ width: 800, height: 600, seed: 62 });
+
+    const cases: [string[], string[]][] = [
+      [["thumb:160", "medium:640"], ["thumb 160x120", "medium 640x480", "blur 400x300"]],
+      [["medium:640", "thumb:160"], ["medium 640x480", "thumb 160x120", "blur 400x300"]],
+      [["thumb:160"], ["thumb 160x120", "blur 400x300"]],
+      [["large:1200"], ["large 800x600", "blur 400x300"]],
+    ];
+    for (const [renditions, expected] of cases) {
+      const { outputs, placeholder } = await processImage(input, optionsWith({ renditions, filters: ["blur", "placeholder"], filterWidth: 400, formats: ["webp"] }));
+      assert.deepEqual(sizes(outputs), expected, renditions.join(", "));
+      assert.deepEqual([placeholder?.width, placeholder?.height], [32, 24], renditions.join(", "));
+    }
+  });
+
+  it("never enlarges effects or the placeholder past the source", async () => {
+    const small = await samplePhoto({ width: 300, height: 200, seed: 63 });
+    const tiny = await samplePhoto({ width: 20, height: 15, seed: 64 });
+
+    const fromSmall = await processImage(small, optionsWith({ renditions: ["large:2048"], filters: ["sepia", "placeholder"], filterWidth: 1024, formats: ["webp"] }));
+    const fromTiny = await processImage(tiny, optionsWith({ renditions: ["thumb:320"], filters: ["placeholder"], formats: ["webp"] }));
+
+    assert.deepEqual(sizes(fromSmall.outputs), ["large 300x200", "sepia 300x200"]);
+    assert.deepEqual([fromSmall.placeholder?.width, fromSmall.placeholder?.height], [32, 21]);
+    assert.deepEqual(sizes(fromTiny.outputs), ["thumb 20x15"]);
+    assert.deepEqual([fromTiny.placeholder?.width, fromTiny.placeholder?.height], [20, 15]);
+  });
+
+  it("makes no placeholder and no effects when none is configured", async () => {
+    const result = await processImage(await samplePhoto({ width: 200, height: 100, seed: 65 }), optionsWith({ renditions: ["thumb:100"], filters: [], formats: ["webp"] }));
+
+    assert.deepEqual(sizes(result.outputs), ["thumb 100x50"]);
+    assert.equal("placeholder" in result, false);
+  });
+
   it("writes no EXIF or GPS to any output", async () => {
     const { outputs } = await processImage(await samplePhotoWithGps(800, 600), optionsWith({ filters: ["grayscale"], formats: ["jpeg", "webp", "avif"] }));
 

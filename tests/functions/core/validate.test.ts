@@ -35,6 +35,35 @@ describe("validateImage", () => {
     assert.deepEqual([info.width, info.height], [120, 80]);
   });
 
+  it("reads every EXIF orientation from 1 to 8", async () => {
+    const found = [];
+    for (const orientation of [1, 2, 3, 4, 5, 6, 7, 8]) found.push((await validateImage(await sampleOriented(orientation), optionsWith())).orientation);
+
+    assert.deepEqual(found, [1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it("says what each rejection was about in its details", async () => {
+    const details = async (promise: Promise<unknown>) => {
+      let caught: unknown;
+      await assert.rejects(promise, (error: unknown) => ((caught = error), true));
+      const { code, details: d } = caught as { code: string; details: Record<string, unknown> };
+      return { code, ...d };
+    };
+    const png = await sharp(photo).png().toBuffer();
+
+    assert.deepEqual(await details(validateImage(Buffer.alloc(0), optionsWith())), { code: "EMPTY_INPUT", bytes: 0 });
+    assert.deepEqual(await details(validateImage(png, optionsWith({ limits: { formats: ["jpeg"] } }))), { code: "UNSUPPORTED_FORMAT", format: "png", allowed: ["jpeg"] });
+    assert.deepEqual(await details(validateImage(await sampleAnimated("gif", 3), optionsWith({ limits: { maxFrames: 2 } }))), { code: "TOO_MANY_FRAMES", frames: 3, limit: 2 });
+    assert.deepEqual(await details(validateImage(await sampleAnimated("webp", 2), optionsWith({ animated: "reject" }))), { code: "TOO_MANY_FRAMES", frames: 2, limit: 1, animated: true });
+    assert.deepEqual(await details(validateImage(sampleSvg(), optionsWith())), { code: "UNSUPPORTED_FORMAT", format: "svg", allowed: ["jpeg", "png", "webp", "avif", "gif", "tiff"] });
+  });
+
+  it("names the refused format and the accepted ones in the message", async () => {
+    const png = await sharp(photo).png().toBuffer();
+
+    await assert.rejects(validateImage(png, optionsWith({ limits: { formats: ["jpeg", "webp"] } })), /The upload is png, which is not an accepted format \(limits\.formats: jpeg, webp\)/);
+  });
+
   it("rejects zero bytes as EMPTY_INPUT", async () => {
     await rejectsWith(validateImage(Buffer.alloc(0), optionsWith()), "EMPTY_INPUT");
   });
