@@ -16,7 +16,7 @@ const layers = [
 ];
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".build/", "out/", ".local-runs/", ".stryker-tmp/", "reports/", "**/*.js", "**/*.mjs"] },
+  { ignores: ["node_modules/", ".build/", "out/", ".local-runs/", ".stryker-tmp*/", "reports/", "**/*.js", "**/*.mjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
