@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
-import { aslTaskStates, NOTIFY_FAILURE_KEY, renderAsl, type AslStateMachine } from "../../../components/aws/asl";
+import { aslTaskStates, renderAsl, type AslStateMachine } from "../../../components/aws/asl";
 import { failureToError } from "../../../functions/steps/notify";
-import { STEP_HANDLERS, taskSteps, workflow, type StepHandler, type WorkflowDefinition } from "../../../functions/workflow";
+import { STEP_HANDLERS, workflow, type StepHandler, type WorkflowDefinition } from "../../../functions/workflow";
 
 // Node 20 lacks Promise.withResolvers, which aws-local-stepfunctions uses on every Task.
 const promiseStatics = Promise as unknown as { withResolvers?: unknown };
@@ -44,14 +44,21 @@ describe("ASL rendered from the workflow definition", () => {
 
   it("starts at Validate and times the whole run out after the definition's timeout", () => {
     assert.equal(machine.StartAt, "Validate");
-    assert.equal(machine.TimeoutSeconds, workflow.timeoutSeconds);
-    assert.equal(machine.Comment, workflow.comment);
+    assert.equal(machine.TimeoutSeconds, 900);
+    assert.equal(machine.Comment, "Validate an upload, render renditions and effects in parallel, encode them for the web, and notify.");
   });
 
   it("has one Task per step of the definition, each calling its handler's Lambda ARN directly", () => {
     assert.deepEqual(
       tasks.map(({ name, state }) => [name, state.Resource]),
-      taskSteps(workflow).map((step) => [step.name, ARNS[step.handler]]),
+      [
+        ["Validate", "arn:aws:lambda:eu-west-1:123456789012:function:pipeline-validate"],
+        ["Resize", "arn:aws:lambda:eu-west-1:123456789012:function:pipeline-resize"],
+        ["ApplyFilters", "arn:aws:lambda:eu-west-1:123456789012:function:pipeline-applyFilters"],
+        ["Optimize", "arn:aws:lambda:eu-west-1:123456789012:function:pipeline-optimize"],
+        ["NotifySuccess", "arn:aws:lambda:eu-west-1:123456789012:function:pipeline-notifySuccess"],
+        ["NotifyError", "arn:aws:lambda:eu-west-1:123456789012:function:pipeline-notifyError"],
+      ],
     );
   });
 
@@ -121,7 +128,7 @@ describe("ASL rendered from the workflow definition", () => {
     const failed = machine.States.Failed;
 
     assert.ok(notifyError?.Type === "Task");
-    assert.deepEqual(notifyError.Catch, [{ ErrorEquals: ["States.ALL"], ResultPath: `$.${NOTIFY_FAILURE_KEY}`, Next: "Failed" }]);
+    assert.deepEqual(notifyError.Catch, [{ ErrorEquals: ["States.ALL"], ResultPath: "$.notificationError", Next: "Failed" }]);
     assert.equal(notifyError.Next, "Failed");
     assert.deepEqual(failed, { Type: "Fail", Comment: "Reports the error that sent the run to the error handler.", ErrorPath: "$.error.Error", CausePath: "$.error.Cause" });
   });
@@ -165,14 +172,54 @@ describe("ASL rendered from the workflow definition", () => {
     assert.deepEqual(timeouts, { Validate: 40, Resize: undefined, ApplyFilters: undefined, Optimize: 70, NotifySuccess: undefined, NotifyError: undefined });
   });
 
-  it("follows a change of retry policy in the definition", () => {
-    const changed: WorkflowDefinition = { ...workflow, retry: { ...workflow.retry, maxRetries: 6, intervalSeconds: 1 } };
+  it("follows a change of retry policy in the definition, listing each retried error once", () => {
+    const retry = { errors: ["TransientError", "Lambda.ServiceException", "Throttled"], intervalSeconds: 1, backoffRate: 1.5, maxRetries: 6, maxDelaySeconds: 10, maxTimeoutRetries: 2 };
+    const changed: WorkflowDefinition = { ...workflow, retry };
 
-    const retry = aslTaskStates(renderAsl(changed, ARNS)).flatMap(({ state }) => state.Retry);
+    const retriers = aslTaskStates(renderAsl(changed, ARNS)).map(({ state }) => state.Retry);
 
-    assert.equal(retry.length, 12);
-    assert.ok(retry.every((r) => r.IntervalSeconds === 1));
-    assert.deepEqual([...new Set(retry.map((r) => r.MaxAttempts))], [6, 1]);
+    assert.equal(retriers.length, 6);
+    for (const retrier of retriers) {
+      assert.deepEqual(retrier, [
+        {
+          ErrorEquals: ["TransientError", "Lambda.ServiceException", "Throttled", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.ClientExecutionTimeoutException", "Lambda.TooManyRequestsException"],
+          IntervalSeconds: 1,
+          BackoffRate: 1.5,
+          MaxDelaySeconds: 10,
+          MaxAttempts: 6,
+        },
+        { ErrorEquals: ["Sandbox.Timedout", "States.Timeout"], IntervalSeconds: 1, BackoffRate: 1.5, MaxDelaySeconds: 10, MaxAttempts: 2 },
+      ]);
+    }
+  });
+
+  it("retries timeouts as often as other errors when the definition sets no separate count", () => {
+    const { maxTimeoutRetries: _unset, ...retry } = workflow.retry;
+
+    const retriers = aslTaskStates(renderAsl({ ...workflow, retry }, ARNS)).map(({ state }) => state.Retry[1]?.MaxAttempts);
+
+    assert.deepEqual([...new Set(retriers)], [3]);
+  });
+
+  it("gives each Task retriers of its own, so changing one state leaves the others alone", () => {
+    const [first, second] = aslTaskStates(renderAsl(workflow, ARNS));
+
+    first?.state.Retry[0]?.ErrorEquals.push("Custom.Error");
+
+    assert.equal(second?.state.Retry[0]?.ErrorEquals.includes("Custom.Error"), false);
+  });
+
+  it("ends with the Parallel when it is the last step", () => {
+    const parallelLast: WorkflowDefinition = { ...workflow, steps: [workflow.steps[1]!] };
+
+    const rendered = renderAsl(parallelLast, ARNS);
+
+    assert.equal(rendered.StartAt, "Process");
+    assert.deepEqual(rendered.States.Process?.Type === "Parallel" && [rendered.States.Process.End, rendered.States.Process.Next], [true, undefined]);
+  });
+
+  it("refuses a workflow without steps", () => {
+    assert.throws(() => renderAsl({ ...workflow, steps: [] }, ARNS), /the workflow has no steps/);
   });
 
   it("refuses to render without an ARN for a handler the workflow calls", () => {
@@ -292,7 +339,7 @@ describe("ASL run by aws-local-stepfunctions (the local runtime's engine)", () =
 
     assert.equal(result.status, "failed");
     assert.equal(result.error?.name, "TransientError");
-    assert.equal(result.calls.filter((c) => c.state === "Validate").length, 1 + workflow.retry.maxRetries);
+    assert.equal(result.calls.filter((c) => c.state === "Validate").length, 4, "the first attempt and 3 retries");
     assert.deepEqual((result.calls.find((c) => c.state === "NotifyError")?.input as { input: { sourceKey: string } }).input.sourceKey, "photo.jpg");
   });
 

@@ -190,6 +190,8 @@ describe("IAM policies", () => {
       assert.deepEqual(grants(document), [
         "s3:GetObject arn:aws:s3:::p-renditions/*",
         "s3:GetObject arn:aws:s3:::p-uploads/*",
+        "s3:GetObjectVersion arn:aws:s3:::p-renditions/*",
+        "s3:GetObjectVersion arn:aws:s3:::p-uploads/*",
         "s3:ListBucket arn:aws:s3:::p-renditions",
         "s3:ListBucket arn:aws:s3:::p-uploads",
         "s3:PutObject arn:aws:s3:::p-renditions/*",
