@@ -55,7 +55,7 @@ describe("validateImage", () => {
     assert.deepEqual(await details(validateImage(png, optionsWith({ limits: { formats: ["jpeg"] } }))), { code: "UNSUPPORTED_FORMAT", format: "png", allowed: ["jpeg"] });
     assert.deepEqual(await details(validateImage(await sampleAnimated("gif", 3), optionsWith({ limits: { maxFrames: 2 } }))), { code: "TOO_MANY_FRAMES", frames: 3, limit: 2 });
     assert.deepEqual(await details(validateImage(await sampleAnimated("webp", 2), optionsWith({ animated: "reject" }))), { code: "TOO_MANY_FRAMES", frames: 2, limit: 1, animated: true });
-    assert.deepEqual(await details(validateImage(sampleSvg(), optionsWith())), { code: "UNSUPPORTED_FORMAT", format: "svg", allowed: ["jpeg", "png", "webp", "avif", "gif", "tiff"] });
+    assert.deepEqual(await details(validateImage(sampleSvg(), optionsWith())), { code: "UNSUPPORTED_FORMAT", format: "svg", allowed: ["jpeg", "png", "webp", "avif", "gif", "tiff", "heif"] });
   });
 
   it("names the refused format and the accepted ones in the message", async () => {
