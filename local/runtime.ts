@@ -30,7 +30,6 @@ export async function startFlavour(cloud: Cloud, options: FlavourOptions): Promi
 
 export { collectInputs, type CollectedInputs, type InputFile, type InputProblem } from "./inputs";
 export { LocalInputError } from "./errors";
-export { exitCodeFor, IMAGE_ERROR_CODES } from "./report";
 
 const CONTENT_TYPES: Record<string, string> = {
   ".jpg": "image/jpeg",

@@ -8,7 +8,8 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { sampleTruncated, samplePhoto } from "../../local/sampleImages";
 import { EXIT, main } from "../../local/cli";
-import { exitCodeFor, type JobRow } from "../../local/runtime";
+import { exitCodeFor } from "../../local/report";
+import type { JobRow } from "../../local/runtime";
 
 /** A stream that keeps what is written to it. */
 class Capture extends Writable {
