@@ -89,6 +89,25 @@ describe("one Ctrl-C on the local CLI (a SIGINT to its process group)", function
     await rm(work, { recursive: true, force: true });
   });
 
+  /** One run of the CLI in a process group of its own (as a terminal starts it), with its own temp and out folders. */
+  async function startRun(tag: string, command: string, args: readonly string[], inputs: string, cloud: string) {
+    const temp = path.join(work, `tmp-${tag}`);
+    await mkdir(temp);
+    const out = path.join(work, `out-${tag}`);
+    const child = spawn(command, [...args, inputs, "--cloud", cloud, "--out", out, "--concurrency", "1", "--no-progress"], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      // TMPDIR: the emulators' temp folders land where this test can see them all.
+      env: { ...process.env, TMPDIR: temp, IMAGE_PIPELINE_TEST_RUN: tag },
+    });
+    const output = { stdout: "", stderr: "" };
+    child.stdout.on("data", (chunk: Buffer) => (output.stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output.stderr += chunk.toString()));
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("close", (code, signal) => resolve({ code, signal })));
+    return { group: child.pid as number, temp, out, output, ended };
+  }
+
   const launchers = [
     // What `npx tsx local/cli.ts` runs, without npx's own process (which, like npm, ends itself with SIGINT).
     { name: "tsx local/cli.ts", command: path.join(ROOT, "node_modules", ".bin", "tsx"), args: ["local/cli.ts"], clouds: ["aws", "azure"] },
@@ -98,37 +117,22 @@ describe("one Ctrl-C on the local CLI (a SIGINT to its process group)", function
     for (const cloud of launcher.clouds) {
       it(`through \`${launcher.name}\` (${cloud}): ends cleanly with the table and jobs.json, exit 130, nothing left running, temp folders gone`, async function () {
         const tag = `${cloud}-${path.basename(launcher.command)}-${process.pid}`;
-        const temp = path.join(work, `tmp-${tag}`);
-        await mkdir(temp);
-        const out = path.join(work, `out-${tag}`);
-        const child = spawn(launcher.command, [...launcher.args, images, "--cloud", cloud, "--out", out, "--concurrency", "1", "--no-progress"], {
-          cwd: ROOT,
-          detached: true,
-          stdio: ["ignore", "pipe", "pipe"],
-          // TMPDIR: the emulators' temp folders land where this test can see them all.
-          env: { ...process.env, TMPDIR: temp, IMAGE_PIPELINE_TEST_RUN: tag },
-        });
-        const group = child.pid as number;
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-        const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("close", (code, signal) => resolve({ code, signal })));
+        const { group, temp, out, output, ended } = await startRun(tag, launcher.command, launcher.args, images, cloud);
         try {
           // Mid-run: the first image is done, the others are still to come.
-          assert.ok(await until(() => /event image\.processed/.test(stdout), 180_000), `the run never got going:\n${stdout}\n${stderr}`);
+          assert.ok(await until(() => /event image\.processed/.test(output.stdout), 180_000), `the run never got going:\n${output.stdout}\n${output.stderr}`);
           process.kill(-group, "SIGINT");
 
           const { code, signal } = await ended;
 
           // npm answers a script ended by Ctrl-C by killing itself with SIGINT, which a shell reports as 130 too.
-          if (launcher.command === "npm") assert.ok(code === 130 || signal === "SIGINT", `exit ${code} ${signal}\n${stderr}`);
-          else assert.equal(code, 130, stderr);
-          assert.match(stderr, /^stopping: finishing running executions/m);
-          assert.doesNotMatch(stderr, /quitting now/, "one Ctrl-C acted as two");
-          assert.match(stdout, /photo-00\.jpg\s+succeeded/);
-          assert.match(stdout, /photo-11\.jpg\s+not run\s.*INTERRUPTED/);
-          assert.match(stdout, new RegExp(`${IMAGE_COUNT} images: \\d+ succeeded, 0 failed, \\d+ not run`));
+          if (launcher.command === "npm") assert.ok(code === 130 || signal === "SIGINT", `exit ${code} ${signal}\n${output.stderr}`);
+          else assert.equal(code, 130, output.stderr);
+          assert.match(output.stderr, /^stopping: finishing running executions/m);
+          assert.doesNotMatch(output.stderr, /quitting now/, "one Ctrl-C acted as two");
+          assert.match(output.stdout, /photo-00\.jpg\s+succeeded/);
+          assert.match(output.stdout, /photo-11\.jpg\s+not run\s.*INTERRUPTED/);
+          assert.match(output.stdout, new RegExp(`${IMAGE_COUNT} images: \\d+ succeeded, 0 failed, \\d+ not run`));
           const jobs = JSON.parse(await readFile(path.join(out, "jobs.json"), "utf8")) as { sourceKey: string; status: string }[];
           assert.equal(jobs.length, IMAGE_COUNT);
           assert.equal(jobs.find((job) => job.sourceKey === "photo-00.jpg")?.status, "succeeded");
@@ -149,36 +153,23 @@ describe("one Ctrl-C on the local CLI (a SIGINT to its process group)", function
 
   it("a second Ctrl-C (azure, through `tsx local/cli.ts`) quits at once: exit 130, azurite stopped, temp folders gone", async function () {
     const tag = `again-${process.pid}`;
-    const temp = path.join(work, `tmp-${tag}`);
-    await mkdir(temp);
     // A 24 MP photo keeps a job in flight for seconds, so the graceful stop is still going when the second press comes.
     const bigImages = path.join(work, `images-${tag}`);
     await mkdir(bigImages);
     await writeFile(path.join(bigImages, "big.jpg"), await samplePhoto({ width: 6000, height: 4000, seed: 99 }));
-    const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), ["local/cli.ts", bigImages, "--cloud", "azure", "--out", path.join(work, `out-${tag}`), "--concurrency", "1", "--no-progress"], {
-      cwd: ROOT,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, TMPDIR: temp, IMAGE_PIPELINE_TEST_RUN: tag },
-    });
-    const group = child.pid as number;
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const ended = new Promise<number | null>((resolve) => child.once("close", resolve));
+    const { group, temp, output, ended } = await startRun(tag, path.join(ROOT, "node_modules", ".bin", "tsx"), ["local/cli.ts"], bigImages, "azure");
     try {
-      assert.ok(await until(() => /emulators on/.test(stdout), 180_000), `the run never got going:\n${stdout}\n${stderr}`);
+      assert.ok(await until(() => /emulators on/.test(output.stdout), 180_000), `the run never got going:\n${output.stdout}\n${output.stderr}`);
       process.kill(-group, "SIGINT");
-      assert.ok(await until(() => /^stopping:/m.test(stderr), 30_000), stderr);
+      assert.ok(await until(() => /^stopping:/m.test(output.stderr), 30_000), output.stderr);
       // A person's second keystroke, not a launcher's relay of the first.
       await new Promise((resolve) => setTimeout(resolve, 500));
       process.kill(-group, "SIGINT");
 
-      const code = await ended;
+      const { code } = await ended;
 
-      assert.equal(code, 130, stderr);
-      assert.match(stderr, /^quitting now/m);
+      assert.equal(code, 130, output.stderr);
+      assert.match(output.stderr, /^quitting now/m);
       assert.ok(await until(() => groupMembers(group).length === 0, 3_000), `still running in the group:\n${groupMembers(group).join("\n")}`);
       assert.deepEqual(taggedProcesses(tag), []);
       assert.deepEqual(
@@ -192,23 +183,9 @@ describe("one Ctrl-C on the local CLI (a SIGINT to its process group)", function
 
   it("when a launcher kills the supervisor right after the Ctrl-C (tsx does, if the supervisor answers late), the run still ends cleanly with the table and jobs.json, nothing left running", async function () {
     const tag = `killed-${process.pid}`;
-    const temp = path.join(work, `tmp-${tag}`);
-    await mkdir(temp);
-    const out = path.join(work, `out-${tag}`);
-    const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), ["local/cli.ts", images, "--cloud", "azure", "--out", out, "--concurrency", "1", "--no-progress"], {
-      cwd: ROOT,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, TMPDIR: temp, IMAGE_PIPELINE_TEST_RUN: tag },
-    });
-    const group = child.pid as number;
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const ended = new Promise<void>((resolve) => child.once("close", () => resolve()));
+    const { group, temp, out, output, ended } = await startRun(tag, path.join(ROOT, "node_modules", ".bin", "tsx"), ["local/cli.ts"], images, "azure");
     try {
-      assert.ok(await until(() => /event image\.processed/.test(stdout), 180_000), `the run never got going:\n${stdout}\n${stderr}`);
+      assert.ok(await until(() => /event image\.processed/.test(output.stdout), 180_000), `the run never got going:\n${output.stdout}\n${output.stderr}`);
       const supervisor = childrenOf(group).find((line) => line.includes("local/cli.ts"));
       assert.ok(supervisor, `no supervisor under the launcher:\n${groupMembers(group).join("\n")}`);
       process.kill(-group, "SIGINT");
@@ -216,9 +193,9 @@ describe("one Ctrl-C on the local CLI (a SIGINT to its process group)", function
 
       await ended;
 
-      assert.match(stderr, /^stopping: finishing running executions/m);
-      assert.doesNotMatch(stderr, /quitting now/);
-      assert.match(stdout, /photo-11\.jpg\s+not run\s.*INTERRUPTED/);
+      assert.match(output.stderr, /^stopping: finishing running executions/m);
+      assert.doesNotMatch(output.stderr, /quitting now/);
+      assert.match(output.stdout, /photo-11\.jpg\s+not run\s.*INTERRUPTED/);
       const jobs = JSON.parse(await readFile(path.join(out, "jobs.json"), "utf8")) as { sourceKey: string; status: string }[];
       assert.equal(jobs.length, IMAGE_COUNT);
       assert.ok(await until(() => groupMembers(group).length === 0, 3_000), `still running in the group:\n${groupMembers(group).join("\n")}`);
