@@ -53,7 +53,12 @@ export const configSchema = z
     timeoutSeconds: z.number().int().default(30),
     /** Per-step overrides, e.g. `{ resize: { memoryMb: 2048 } }`. */
     steps: z.partialRecord(z.enum(STEP_HANDLERS), stepSettingSchema).default({}),
-    workflowType: z.enum(["STANDARD", "EXPRESS"]).default("STANDARD"),
+    /**
+     * EXPRESS by default: dedupe rests on the conditional job writes, not on execution names, so its at-least-once
+     * start keeps every guarantee at a fraction of Standard's per-transition price; STANDARD stays the audit option.
+     * https://docs.aws.amazon.com/step-functions/latest/dg/express-at-least-once-execution.html
+     */
+    workflowType: z.enum(["STANDARD", "EXPRESS"]).default("EXPRESS"),
     /** Whole-run timeout in seconds; unset = 300 for EXPRESS, 900 (or what the steps need) for STANDARD. */
     workflowTimeoutSeconds: optionalInt(1, 365 * 24 * 3600),
     notificationEmail: z.preprocess(emptyToUndefined, z.email().optional()),

@@ -16,8 +16,8 @@ export interface PipelineStateMachineArgs {
   /** Task timeouts per handler (seconds). */
   taskTimeoutSeconds?: Partial<Record<StepHandler, number>>;
   /**
-   * STANDARD: exactly-once start, a year of history, $0.025 per 1,000 transitions (~8 per image).
-   * EXPRESS: billed per request and duration, far cheaper at volume; history only in the logs.
+   * EXPRESS (default): at-least-once start, billed per request and duration, far cheaper at volume.
+   * STANDARD: exactly-once start, 90 days of execution history, $0.025 per 1,000 transitions (7 per image).
    */
   workflowType: "STANDARD" | "EXPRESS";
   logRetentionDays: number;
@@ -69,8 +69,9 @@ export class PipelineStateMachine extends pulumi.ComponentResource {
         definition: this.definition,
         loggingConfiguration: {
           logDestination: pulumi.interpolate`${logGroup.arn}:*`,
-          // Express keeps no execution history of its own: its log is the only record of each run.
-          level: workflowType === "EXPRESS" ? "ALL" : "ERROR",
+          // Failed runs only, on both types: each job's record is its row in the jobs table, and logging every Express
+          // run at ALL would bill log ingestion per image. https://docs.aws.amazon.com/step-functions/latest/dg/cloudwatch-log-level.html
+          level: "ERROR",
           // State inputs and outputs hold object keys and job details: keep them out of the logs.
           includeExecutionData: false,
         },

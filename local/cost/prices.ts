@@ -50,6 +50,10 @@ export type PriceKey = (typeof PRICE_KEYS)[number];
 export type PriceTable = Record<PriceKey, Price>;
 
 const AZURE_PAGE_NOTE = "the official pricing page renders its figures client-side; no number in any page we could read";
+/** Read 2026-11: Microsoft's cost-estimation article lists hot-tier operation prices in its "Sample prices" table. */
+const AZURE_BLOB_SAMPLE_SOURCE = "https://learn.microsoft.com/azure/storage/blobs/blob-storage-estimate-costs#sample-prices";
+const AZURE_BLOB_SAMPLE_NOTE =
+  "Microsoft's sample price (the article calls its figures examples); the same hot LRS write/read figures are quoted as the US East list price at https://raw.githubusercontent.com/api-evangelist/microsoft-azure-blob-storage/refs/heads/main/plans/microsoft-azure-blob-storage-plans-pricing.yml; check your region's page";
 
 export const PRICES: PriceTable = {
   "s3.putCopyPostList": { usd: 0.005, per: 1_000, unit: "requests", region: "S3 Standard list price (the source names no region; us-east-1)", source: "https://c3x.dev/blog/s3-request-fees-explained" },
@@ -65,10 +69,10 @@ export const PRICES: PriceTable = {
   "lambda.request": { usd: 0.2, per: 1_000_000, unit: "requests", region: "us-east-1", source: "https://gist.github.com/thiagozs/019a25fbcbd987209ef1d25e10d0dde9" },
   "lambda.gbSecond.arm64": { usd: 0.0000133334, per: 1, unit: "GB-seconds (first tier)", region: "us-east-1", source: "https://cloudchipr.com/blog/aws-lambda-pricing" },
   "lambda.gbSecond.x86_64": { usd: 0.0000166667, per: 1, unit: "GB-seconds (first tier)", region: "us-east-1", source: "https://cloudchipr.com/blog/aws-lambda-pricing" },
-  "blob.write": { per: 10_000, unit: "write operations (hot, LRS)", region: "westeurope", source: "https://azure.microsoft.com/en-au/pricing/details/storage/blobs/", note: AZURE_PAGE_NOTE },
-  "blob.read": { per: 10_000, unit: "read operations (hot, LRS)", region: "westeurope", source: "https://azure.microsoft.com/en-au/pricing/details/storage/blobs/", note: AZURE_PAGE_NOTE },
-  "blob.listCreate": { per: 10_000, unit: "list and create container operations (hot, LRS)", region: "westeurope", source: "https://azure.microsoft.com/en-au/pricing/details/storage/blobs/", note: AZURE_PAGE_NOTE },
-  "blob.other": { per: 10_000, unit: "all other operations (hot, LRS)", region: "westeurope", source: "https://azure.microsoft.com/en-au/pricing/details/storage/blobs/", note: AZURE_PAGE_NOTE },
+  "blob.write": { usd: 0.055, per: 10_000, unit: "write operations (hot, LRS)", region: "US East (LRS)", source: AZURE_BLOB_SAMPLE_SOURCE, note: AZURE_BLOB_SAMPLE_NOTE },
+  "blob.read": { usd: 0.0044, per: 10_000, unit: "read operations (hot, LRS)", region: "US East (LRS)", source: AZURE_BLOB_SAMPLE_SOURCE, note: AZURE_BLOB_SAMPLE_NOTE },
+  "blob.listCreate": { usd: 0.055, per: 10_000, unit: "list and create container operations (hot, LRS)", region: "US East (LRS)", source: AZURE_BLOB_SAMPLE_SOURCE, note: AZURE_BLOB_SAMPLE_NOTE },
+  "blob.other": { usd: 0.0044, per: 10_000, unit: "all other operations (hot, LRS)", region: "US East (LRS)", source: AZURE_BLOB_SAMPLE_SOURCE, note: AZURE_BLOB_SAMPLE_NOTE },
   "blob.delete": { usd: 0, per: 10_000, unit: "delete operations", region: "all", source: "https://azure.microsoft.com/en-au/pricing/details/storage/blobs/", note: "delete operations are free on hot blobs" },
   "table.transaction": { per: 10_000, unit: "transactions", region: "westeurope", source: "https://azure.microsoft.com/en-us/pricing/details/storage/tables/", note: AZURE_PAGE_NOTE },
   "queue.operation": { per: 10_000, unit: "operations", region: "westeurope", source: "https://azure.microsoft.com/en-us/pricing/details/storage/queues/", note: AZURE_PAGE_NOTE },

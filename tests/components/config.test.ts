@@ -27,7 +27,7 @@ describe("stack config", () => {
 
       assert.equal(config.cloud, "aws");
       assert.equal(config.architecture, "arm64");
-      assert.equal(config.workflowType, "STANDARD");
+      assert.equal(config.workflowType, "EXPRESS");
       assert.deepEqual(config.processing.renditions.map((r) => r.name), ["thumb", "medium", "large"]);
       assert.equal(config.vpc, false);
       assert.equal(config.kmsKeyArn, undefined);
@@ -36,14 +36,14 @@ describe("stack config", () => {
     });
 
     it("gives each step the stack-wide memory and timeout unless the step overrides them", () => {
-      const config = loadConfig({ memoryMb: 1536, timeoutSeconds: 60, steps: { optimize: { memoryMb: 3008 } } });
+      const config = loadConfig({ workflowType: "STANDARD", memoryMb: 1536, timeoutSeconds: 60, steps: { optimize: { memoryMb: 3008 } } });
 
       assert.deepEqual(stepSettings(config, "validate"), { memoryMb: 1536, timeoutSeconds: 60 });
       assert.deepEqual(stepSettings(config, "optimize"), { memoryMb: 3008, timeoutSeconds: 60 });
     });
 
     it("accepts the Lambda limits themselves", () => {
-      assert.doesNotThrow(() => loadConfig({ memoryMb: 128, timeoutSeconds: 900 }));
+      assert.doesNotThrow(() => loadConfig({ workflowType: "STANDARD", memoryMb: 128, timeoutSeconds: 900 }));
       assert.doesNotThrow(() => loadConfig({ memoryMb: 10240, timeoutSeconds: 1 }));
       assert.throws(() => loadConfig({ memoryMb: 10241 }), { code: "CONFIG_INVALID" });
     });

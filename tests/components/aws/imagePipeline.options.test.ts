@@ -29,7 +29,7 @@ describe("AwsImagePipeline, every option on", () => {
     const config = loadConfig({
       vpc: true,
       kmsKeyArn: KEY,
-      workflowType: "EXPRESS",
+      workflowType: "STANDARD",
       architecture: "x86_64",
       reservedConcurrency: 5,
       notificationEmail: "ops@example.com",
@@ -148,13 +148,13 @@ describe("AwsImagePipeline, every option on", () => {
     for (const resource of pipeline.dataResources) assert.equal((resource as unknown as { __protect?: boolean }).__protect, false);
   });
 
-  it("times an Express run out at its 5-minute ceiling, and the sweep's threshold follows it", () => {
+  it("times a Standard run out after the workflow's 15 minutes, and the sweep's threshold follows it", () => {
     const asl = JSON.parse(one("aws:sfn/stateMachine:StateMachine", `${NAME}-workflow`).inputs.definition) as AslStateMachine;
     const sweep = one("aws:lambda/function:Function", `${NAME}-sweepStuckJobs`).inputs;
 
-    assert.equal(asl.TimeoutSeconds, 300);
-    // 300 s run timeout plus the sweep's 5-minute margin.
-    assert.equal(sweep.environment.variables.STUCK_AFTER_SECONDS, "600");
+    assert.equal(asl.TimeoutSeconds, 900);
+    // 900 s run timeout plus the sweep's 5-minute margin.
+    assert.equal(sweep.environment.variables.STUCK_AFTER_SECONDS, "1200");
     assert.equal(sweep.reservedConcurrentExecutions, 5, "reserved only because reservedConcurrency asks for it");
   });
 
@@ -164,11 +164,11 @@ describe("AwsImagePipeline, every option on", () => {
     ]);
   });
 
-  it("logs an Express workflow at level ALL, still without execution data", () => {
+  it("logs a Standard workflow's errors only, without execution data, as an Express one", () => {
     const { inputs } = one("aws:sfn/stateMachine:StateMachine", `${NAME}-workflow`);
 
-    assert.equal(inputs.type, "EXPRESS");
-    assert.equal(inputs.loggingConfiguration.level, "ALL");
+    assert.equal(inputs.type, "STANDARD");
+    assert.equal(inputs.loggingConfiguration.level, "ERROR");
     assert.equal(inputs.loggingConfiguration.includeExecutionData, false);
   });
 

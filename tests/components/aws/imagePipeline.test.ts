@@ -297,7 +297,7 @@ describe("AwsImagePipeline, default stack", () => {
       // A new account's quota of 10 leaves no room to reserve any: nothing is reserved unless reservedConcurrency asks.
       assert.equal(inputs.reservedConcurrentExecutions, undefined);
       // Standard: the 15-minute run timeout plus the 5-minute margin.
-      assert.equal(inputs.environment.variables.STUCK_AFTER_SECONDS, "1200");
+      assert.equal(inputs.environment.variables.STUCK_AFTER_SECONDS, "600");
       assert.equal(rule.inputs.scheduleExpression, "rate(5 minutes)");
       assert.equal(target.inputs.rule, rule.state.name ?? `${NAME}-sweep-rule`);
       assert.equal(target.inputs.arn, functionArn(SWEEP_HANDLER));
@@ -392,11 +392,11 @@ describe("AwsImagePipeline, default stack", () => {
     const machine = () => mocks.get(T.stateMachine, `${NAME}-workflow`);
     const asl = (): AslStateMachine => JSON.parse(machine().inputs.definition) as AslStateMachine;
 
-    it("is a Standard workflow logging errors (without execution data) to its own log group, traced", () => {
+    it("is an Express workflow logging errors (without execution data) to its own log group, traced", () => {
       const logGroup = mocks.get(T.logGroup, `${NAME}-workflow-logs`);
       const { inputs } = machine();
 
-      assert.equal(inputs.type, "STANDARD");
+      assert.equal(inputs.type, "EXPRESS");
       assert.equal(logGroup.inputs.name, `/aws/vendedlogs/states/${NAME}-workflow`);
       assert.equal(logGroup.inputs.retentionInDays, 14);
       assert.deepEqual(inputs.loggingConfiguration, {

@@ -34,11 +34,11 @@ describe("AWS run limits (Step Functions Standard and Express)", () => {
 
   it("times an Express run out at 300 s by default, a Standard one at 15 minutes", () => {
     assert.equal(runTimeoutSeconds(loadConfig({ workflowType: "EXPRESS" })), 300);
-    assert.equal(runTimeoutSeconds(loadConfig({})), 900);
+    assert.equal(runTimeoutSeconds(loadConfig({ workflowType: "STANDARD" })), 900);
   });
 
   it("raises a Standard run's default timeout to what long steps need", () => {
-    assert.equal(runTimeoutSeconds(loadConfig({ timeoutSeconds: 600 })), 4 * (2 * 600 + 2));
+    assert.equal(runTimeoutSeconds(loadConfig({ workflowType: "STANDARD", timeoutSeconds: 600 })), 4 * (2 * 600 + 2));
   });
 
   it("takes workflowTimeoutSeconds as the run timeout when set", () => {
@@ -67,6 +67,6 @@ describe("AWS run limits (Step Functions Standard and Express)", () => {
   });
 
   it("refuses a Standard workflowTimeoutSeconds shorter than the steps' worst case, with the timeout that would fit", () => {
-    assertRejected({ workflowTimeoutSeconds: 200 }, /image-pipeline:timeoutSeconds/, /over workflowTimeoutSeconds of 200 s/, /raise workflowTimeoutSeconds to at least 248/);
+    assertRejected({ workflowType: "STANDARD", workflowTimeoutSeconds: 200 }, /image-pipeline:timeoutSeconds/, /over workflowTimeoutSeconds of 200 s/, /raise workflowTimeoutSeconds to at least 248/);
   });
 });

@@ -24,12 +24,12 @@ describe("npm run cost", function () {
       const { code, stdout, stderr } = await run(["--stack", stack, "--images", "1", "--megapixels", "1"]);
       assert.equal(code, 0, stderr);
       assert.match(stdout, /^total: \$\d+\.\d\d per million images/m);
-      assert.match(stdout, stack === "dev" ? /Step Functions Standard transitions/ : /Queue operations \(Durable messages\)/);
+      assert.match(stdout, stack === "dev" ? /Step Functions Express requests/ : /Queue operations \(Durable messages\)/);
     });
   }
 
   it("gives each line item and the total as JSON", async function () {
-    const { code, stdout } = await run(["--stack", "dev", "--images", "1", "--megapixels", "0.5", "--json"]);
+    const { code, stdout } = await run(["--stack", "dev", "--images", "1", "--megapixels", "0.5", "--json", "--config", "workflowType=STANDARD"]);
     assert.equal(code, 0);
     const report = JSON.parse(stdout) as { cloud: string; perMillion: { items: Array<{ id: string; usd?: number; source: string }>; totalUsd: number } };
     assert.equal(report.cloud, "aws");
@@ -40,12 +40,12 @@ describe("npm run cost", function () {
     assert.ok(Math.abs(sum - report.perMillion.totalUsd) < 1e-6);
   });
 
-  it("prices the stack with a config key overridden, e.g. an Express workflow", async function () {
-    const { code, stdout } = await run(["--stack", "dev", "--images", "1", "--megapixels", "0.5", "--config", "workflowType=EXPRESS"]);
+  it("prices the stack with a config key overridden, e.g. a Standard workflow", async function () {
+    const { code, stdout } = await run(["--stack", "dev", "--images", "1", "--megapixels", "0.5", "--config", "workflowType=STANDARD"]);
     assert.equal(code, 0);
-    assert.match(stdout, /^dev: aws EXPRESS,/m);
-    assert.match(stdout, /Step Functions Express requests +1000000 +requests/);
-    assert.doesNotMatch(stdout, /Standard transitions/);
+    assert.match(stdout, /^dev: aws STANDARD,/m);
+    assert.match(stdout, /Step Functions Standard transitions +7000000 +transitions/);
+    assert.doesNotMatch(stdout, /Express requests/);
   });
 
   it("refuses a --config without key=value", async function () {

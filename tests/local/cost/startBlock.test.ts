@@ -25,6 +25,6 @@ describe("npm start's closing cost block", function () {
     assert.match(text, /billable operations of this run \(1 jobs\):/);
     assert.match(text, /^ {2}s3: .*PutObject \d+/m);
     assert.match(text, /^ {2}stepfunctions: .*StateTransition 7/m);
-    assert.match(text, /^modeled cost of this run: \$\d+\.\d{6} \(aws STANDARD, arm64;/m);
+    assert.match(text, /^modeled cost of this run: \$\d+\.\d{6} \(aws EXPRESS, arm64;/m);
   });
 });
