@@ -50,6 +50,14 @@ export function isVersionGone(error: unknown): boolean {
   return (error as { code?: string } | undefined)?.code === "NOT_FOUND" && details?.[VERSION_GONE_DETAIL] === true;
 }
 
+/** One object of a listing; `key` is relative to its area, as the other calls take it. */
+export interface ListedObject {
+  key: string;
+  bytes: number;
+  etag?: string;
+  lastModified?: string;
+}
+
 export interface ObjectStore {
   /**
    * Whole object: the newest version, or the one `version` names. Throws
@@ -62,6 +70,10 @@ export interface ObjectStore {
   head(area: Area, key: string, version?: ObjectVersion): Promise<ObjectInfo>;
   /** Writes (overwrites) an object. */
   put(area: Area, key: string, body: Buffer, contentType: string): Promise<void>;
+  /** One page of keys under `prefix` in key order; pass the returned cursor for the next page. */
+  list(area: Area, prefix: string, page?: { cursor?: string; limit?: number }): Promise<{ items: ListedObject[]; cursor?: string }>;
+  /** Deletes the object; absent is fine (idempotent). `allVersions`: every version and delete marker (S3); Azure: the blob and its snapshots. */
+  delete(area: Area, key: string, options?: { allVersions?: boolean }): Promise<void>;
 }
 
 export type JobStatus = "running" | "succeeded" | "failed";
@@ -116,6 +128,8 @@ export interface JobStore {
    * jobId, sourceKey, status, createdAt and updatedAt.
    */
   listOpen(createdBefore: string, limit: number): Promise<JobRecord[]>;
+  /** Removes the job record; absent is fine. */
+  delete(jobId: string): Promise<void>;
 }
 
 export type PipelineEventType = "image.processed" | "image.failed";

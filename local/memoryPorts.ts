@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { etagDiffers, versionGoneError } from "../functions/adapters";
 import { PipelineError } from "../functions/core/errors";
-import type { Area, JobRecord, JobStore, Notifier, ObjectInfo, ObjectStore, ObjectVersion, PipelineEvent, Ports } from "../functions/ports";
+import type { Area, JobRecord, JobStore, ListedObject, Notifier, ObjectInfo, ObjectStore, ObjectVersion, PipelineEvent, Ports } from "../functions/ports";
 
 /**
  * In-memory ports with the same contract as the cloud adapters, for unit tests
@@ -19,7 +19,8 @@ interface StoredVersion {
 /**
  * Objects in memory. The uploads area keeps every version, as the versioned
  * uploads bucket does on AWS: a read pinned to a version id returns that
- * version after an overwrite; a pin with only an ETag (Azure's If-Match) fails
+ * version after an overwrite or a plain delete (which leaves the older versions,
+ * as a delete marker does); a pin with only an ETag (Azure's If-Match) fails
  * NOT_FOUND (versionGone) once the object was overwritten.
  */
 export class MemoryObjectStore implements ObjectStore {
@@ -28,6 +29,7 @@ export class MemoryObjectStore implements ObjectStore {
   /** Older versions of uploads, by `uploads/key`. */
   private readonly history = new Map<string, StoredVersion[]>();
   readonly puts: string[] = [];
+  readonly deletes: string[] = [];
   private written = 0;
 
   private id(area: Area, key: string): string {
@@ -37,8 +39,9 @@ export class MemoryObjectStore implements ObjectStore {
   private read(area: Area, key: string, version?: ObjectVersion): StoredVersion {
     const target = { service: "Memory", resource: `area "${area}"`, item: `object "${key}"`, details: { area, key } };
     const current = this.objects.get(this.id(area, key));
-    if (!current) throw new PipelineError("NOT_FOUND", `No object ${key} in ${area}.`);
-    const found = version?.versionId ? [current, ...(this.history.get(this.id(area, key)) ?? [])].find((stored) => stored.versionId === version.versionId) : current;
+    const older = this.history.get(this.id(area, key)) ?? [];
+    if (!current && !(version?.versionId && older.length > 0)) throw new PipelineError("NOT_FOUND", `No object ${key} in ${area}.`);
+    const found = version?.versionId ? [...(current ? [current] : []), ...older].find((stored) => stored.versionId === version.versionId) : current;
     if (!found) throw versionGoneError(target, version as ObjectVersion, "NoSuchVersion");
     if (etagDiffers(version, found.etag)) throw versionGoneError(target, version as ObjectVersion, `ETag ${found.etag}`);
     return found;
@@ -66,6 +69,29 @@ export class MemoryObjectStore implements ObjectStore {
     // Like S3, the ETag is the content's MD5; each write is a new version.
     this.written += 1;
     this.objects.set(id, { body, contentType, etag: createHash("md5").update(body).digest("hex"), versionId: `v${this.written}` });
+  }
+
+  async list(area: Area, prefix: string, page: { cursor?: string; limit?: number } = {}): Promise<{ items: ListedObject[]; cursor?: string }> {
+    const limit = page.limit ?? 1000;
+    // The cursor is the last key of the previous page, as keys come in order.
+    const keys = this.keys(area)
+      .filter((key) => key.startsWith(prefix) && (page.cursor === undefined || key > page.cursor))
+      .sort();
+    const items = keys.slice(0, limit).map((key) => {
+      const { body, etag } = this.objects.get(this.id(area, key)) as StoredVersion;
+      return { key, bytes: body.length, etag };
+    });
+    return { items, cursor: keys.length > limit ? items[items.length - 1].key : undefined };
+  }
+
+  async delete(area: Area, key: string, options: { allVersions?: boolean } = {}): Promise<void> {
+    const id = this.id(area, key);
+    this.deletes.push(id);
+    const current = this.objects.get(id);
+    this.objects.delete(id);
+    if (options.allVersions) this.history.delete(id);
+    // As a delete marker does on the versioned uploads bucket, a plain delete keeps the older versions readable by id.
+    else if (current && area === "uploads") this.history.set(id, [current, ...(this.history.get(id) ?? [])]);
   }
 
   keys(area: Area): string[] {
@@ -108,6 +134,10 @@ export class MemoryJobStore implements JobStore {
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
       .slice(0, limit)
       .map((record) => ({ ...record }));
+  }
+
+  async delete(jobId: string): Promise<void> {
+    this.records.delete(jobId);
   }
 }
 

@@ -4,14 +4,14 @@
  * failure leaves here as a PipelineError with a stable code, never as a raw SDK error.
  */
 
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsCommand, ListObjectVersionsCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { checkRetentionDays, etagDiffers, expiresAtAfterDays, isLoopbackUrl, storageError, unquoteEtag, versionGoneError, type Target } from "../adapters";
 import { invalidParameterError, PipelineError } from "../core/errors";
 import { positiveNumberSetting, requiredSetting } from "../settings";
-import type { Area, JobRecord, JobStore, Notifier, ObjectInfo, ObjectStore, ObjectVersion, PipelineEvent, Ports } from "../ports";
+import type { Area, JobRecord, JobStore, ListedObject, Notifier, ObjectInfo, ObjectStore, ObjectVersion, PipelineEvent, Ports } from "../ports";
 import { LAMBDA_ENV, OPEN_JOBS_INDEX, readLambdaEnvironment, WORK_PREFIX } from "./contract";
 
 export interface AwsCredentials {
@@ -74,6 +74,8 @@ const THROTTLING_NAMES = new Set([
   "RequestThrottled",
   "RequestThrottledException",
 ]);
+/** What an S3-compatible store that keeps no versions answers a version listing with. */
+const VERSIONLESS_NAMES = new Set(["MethodNotAllowed", "NotImplemented"]);
 const UNAVAILABLE_NAMES = new Set([
   "TimeoutError",
   "RequestTimeout",
@@ -184,6 +186,72 @@ export class S3ObjectStore implements ObjectStore {
       await this.s3.send(new PutObjectCommand({ ...location, Body: body, ContentType: contentType }));
     } catch (thrown) {
       throw toAwsError(thrown, this.target(location));
+    }
+  }
+
+  async list(area: Area, prefix: string, page: { cursor?: string; limit?: number } = {}): Promise<{ items: ListedObject[]; cursor?: string }> {
+    const { Bucket, Key: fullPrefix } = this.keyFor(area, prefix);
+    const inArea = area === "work" ? this.workPrefix : "";
+    try {
+      // Keys come in ascending order, at most 1,000 a page; a truncated page without NextMarker resumes after its last key: https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/s3/aws.sdk.kotlin.services.s3.model/-list-objects-response/next-marker.html
+      // ListObjects (not V2): s3rver builds V2 continuation tokens with DES, which Node 20's OpenSSL 3 refuses, so a truncated V2 page fails there.
+      const response = await this.s3.send(new ListObjectsCommand({ Bucket, Prefix: fullPrefix, Marker: page.cursor, MaxKeys: page.limit }));
+      const lastKey = response.Contents?.[response.Contents.length - 1]?.Key;
+      const items: ListedObject[] = [];
+      for (const object of response.Contents ?? []) {
+        const key = object.Key ?? "";
+        // Intermediates share the renditions bucket: a renditions listing leaves them out, as the areas are apart.
+        if (area === "renditions" && key.startsWith(this.workPrefix)) continue;
+        items.push({ key: key.slice(inArea.length), bytes: object.Size ?? 0, etag: unquoteEtag(object.ETag), lastModified: object.LastModified?.toISOString() });
+      }
+      return { items, cursor: response.IsTruncated ? (response.NextMarker ?? lastKey) : undefined };
+    } catch (thrown) {
+      throw toAwsError(thrown, { service: "S3", resource: `bucket "${Bucket}"`, item: `keys under "${fullPrefix}"`, details: { bucket: Bucket, prefix: fullPrefix } });
+    }
+  }
+
+  async delete(area: Area, key: string, options: { allVersions?: boolean } = {}): Promise<void> {
+    const location = this.keyFor(area, key);
+    const target = this.target(location);
+    try {
+      const versions = options.allVersions ? await this.versionsOf(location) : undefined;
+      // A store that keeps no versions (s3rver) has only the object itself to delete.
+      if (versions === undefined) {
+        // DeleteObject answers 204 whether or not the key exists; on a versioned bucket it adds a delete marker: https://docs.aws.amazon.com/AmazonS3/latest/userguide/DeletingObjectVersions.html
+        await this.s3.send(new DeleteObjectCommand(location));
+        return;
+      }
+      // With a VersionId, DeleteObject removes that version or delete marker for good (s3:DeleteObjectVersion): https://docs.aws.amazon.com/AmazonS3/latest/userguide/DeletingObjectVersions.html
+      for (const VersionId of versions) await this.s3.send(new DeleteObjectCommand({ ...location, VersionId }));
+    } catch (thrown) {
+      throw toAwsError(thrown, target);
+    }
+  }
+
+  /**
+   * Every version id and delete-marker id of exactly this key, or undefined when the store keeps
+   * no versions. ListObjectVersions pages with KeyMarker/VersionIdMarker (s3:ListBucketVersions):
+   * https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html
+   */
+  private async versionsOf({ Bucket, Key }: { Bucket: string; Key: string }): Promise<string[] | undefined> {
+    const ids: string[] = [];
+    let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
+    for (;;) {
+      let response;
+      try {
+        response = await this.s3.send(new ListObjectVersionsCommand({ Bucket, Prefix: Key, ...markers }));
+      } catch (thrown) {
+        // s3rver answers `?versions` with MethodNotAllowed; S3 lists versions on every bucket (a "null" version when unversioned).
+        if (VERSIONLESS_NAMES.has((thrown as SdkErrorShape | undefined)?.name ?? "")) return undefined;
+        throw thrown;
+      }
+      // The prefix also matches longer keys (`a.jpg` and `a.jpg/thumb.webp`): only this key's own versions go.
+      for (const entry of [...(response.Versions ?? []), ...(response.DeleteMarkers ?? [])]) {
+        if (entry.Key === Key && entry.VersionId) ids.push(entry.VersionId);
+      }
+      // Keys come in order and this key is the first with its prefix: past it, nothing more of it follows.
+      if (!response.IsTruncated || (response.NextKeyMarker !== undefined && response.NextKeyMarker !== Key)) return ids;
+      markers = { KeyMarker: response.NextKeyMarker, VersionIdMarker: response.NextVersionIdMarker };
     }
   }
 
@@ -325,6 +393,15 @@ export class DynamoJobStore implements JobStore {
       return (response.Items ?? []).map((item) => withoutIndexKey(item));
     } catch (thrown) {
       throw toAwsError(thrown, { service: "DynamoDB", resource: `table "${this.tableName}"`, item: `index "${OPEN_JOBS_INDEX.name}"`, details: { table: this.tableName } });
+    }
+  }
+
+  async delete(jobId: string): Promise<void> {
+    try {
+      // DeleteItem of a missing key succeeds unless a condition is given: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DeleteItem.html
+      await this.documents.send(new DeleteCommand({ TableName: this.tableName, Key: { jobId } }));
+    } catch (thrown) {
+      throw toAwsError(thrown, this.target(jobId));
     }
   }
 

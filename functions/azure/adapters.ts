@@ -12,7 +12,7 @@ import { checkRetentionDays, expiresAtAfterDays, isLoopbackUrl, quoteEtag, stora
 import { invalidParameterError, PipelineError, type SerializedError } from "../core/errors";
 import { requiredSetting } from "../settings";
 import { APP_SETTINGS, CONTAINERS, readAzureAppEnvironment, type AzureContainers } from "./contract";
-import type { Area, JobRecord, JobStore, Notifier, ObjectInfo, ObjectStore, ObjectVersion, PipelineEvent, Ports } from "../ports";
+import type { Area, JobRecord, JobStore, ListedObject, Notifier, ObjectInfo, ObjectStore, ObjectVersion, PipelineEvent, Ports } from "../ports";
 
 
 export interface AzurePortSettings {
@@ -132,6 +132,34 @@ export class BlobObjectStore implements ObjectStore {
     const container = this.containerFor(area);
     try {
       await this.blobs.getContainerClient(container).getBlockBlobClient(key).uploadData(body, { blobHTTPHeaders: { blobContentType: contentType } });
+    } catch (thrown) {
+      throw toAzureError(thrown, this.target(container, key));
+    }
+  }
+
+  async list(area: Area, prefix: string, page: { cursor?: string; limit?: number } = {}): Promise<{ items: ListedObject[]; cursor?: string }> {
+    const container = this.containerFor(area);
+    try {
+      // A flat listing comes in name order, a page at a time, resumed by the continuation token (marker): https://learn.microsoft.com/rest/api/storageservices/list-blobs
+      const pages = this.blobs.getContainerClient(container).listBlobsFlat({ prefix }).byPage({ continuationToken: page.cursor, maxPageSize: page.limit });
+      const { value } = await pages.next();
+      const items: ListedObject[] = (value?.segment.blobItems ?? []).map((blob: { name: string; properties: { contentLength?: number; etag?: string; lastModified?: Date } }) => ({
+        key: blob.name,
+        bytes: blob.properties.contentLength ?? 0,
+        etag: unquoteEtag(blob.properties.etag),
+        lastModified: blob.properties.lastModified?.toISOString(),
+      }));
+      return { items, cursor: value?.continuationToken || undefined };
+    } catch (thrown) {
+      throw toAzureError(thrown, { service: "Blob Storage", resource: `container "${container}"`, item: `blobs under "${prefix}"`, details: { container, prefix } });
+    }
+  }
+
+  async delete(area: Area, key: string, options: { allVersions?: boolean } = {}): Promise<void> {
+    const container = this.containerFor(area);
+    try {
+      // "include" deletes the base blob and all of its snapshots: https://learn.microsoft.com/rest/api/storageservices/delete-blob
+      await this.blobs.getContainerClient(container).getBlobClient(key).deleteIfExists(options.allVersions ? { deleteSnapshots: "include" } : {});
     } catch (thrown) {
       throw toAzureError(thrown, this.target(container, key));
     }
@@ -294,6 +322,16 @@ export class TableJobStore implements JobStore {
       throw toAzureError(thrown, { service: "Table Storage", resource: `table "${this.table.tableName}"`, details: { table: this.table.tableName } });
     }
     return open;
+  }
+
+  async delete(jobId: string): Promise<void> {
+    try {
+      await this.table.deleteEntity(PARTITION, rowKeyFor(jobId));
+    } catch (thrown) {
+      // Already gone is fine; a missing table is a deployment problem, not a missing job.
+      if (restStatus(thrown) === 404 && restCode(thrown) !== "TableNotFound") return;
+      throw toAzureError(thrown, this.target(jobId));
+    }
   }
 
   private async read(jobId: string): Promise<(TableEntityResult<Record<string, unknown>> & { status?: string }) | undefined> {

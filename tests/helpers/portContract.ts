@@ -148,6 +148,114 @@ export function describePortContract(ports: () => Ports, { keepsVersions }: Cont
       });
     });
 
+    it("lists the keys under a prefix a page at a time, in key order, relative to their area", async () => {
+      const prefix = `${id("list")}/cat.jpg/`;
+      const names = ["medium.webp", "thumb.jpg", "effect-sepia.jpg", "large.avif", "manifest.json"];
+      for (const name of names) await ports().objects.put("renditions", `${prefix}${name}`, Buffer.from(name), "application/octet-stream");
+      // Neither a sibling with a longer name nor the same key in another area is listed.
+      await ports().objects.put("renditions", `${prefix.slice(0, -1)}.bak`, Buffer.from("sibling"), "application/octet-stream");
+      await ports().objects.put("work", `${prefix}thumb.png`, Buffer.from("work"), "image/png");
+
+      const pages: Array<{ keys: string[]; cursor?: string }> = [];
+      let cursor: string | undefined;
+      do {
+        const page = await ports().objects.list("renditions", prefix, { cursor, limit: 2 });
+        pages.push({ keys: page.items.map((item) => item.key), cursor: page.cursor });
+        cursor = page.cursor;
+      } while (cursor !== undefined && pages.length < 10);
+
+      assert.deepEqual(
+        pages.map((page) => page.keys),
+        [
+          [`${prefix}effect-sepia.jpg`, `${prefix}large.avif`],
+          [`${prefix}manifest.json`, `${prefix}medium.webp`],
+          [`${prefix}thumb.jpg`],
+        ],
+      );
+      assert.equal(pages[2].cursor, undefined, "the last page has no cursor");
+    });
+
+    it("lists each object with its size and the ETag head reports, and work objects by their work key", async () => {
+      const key = `${id("listed")}/cat.png`;
+      await ports().objects.put("work", key, Buffer.from("twelve bytes"), "image/png");
+
+      const { items, cursor } = await ports().objects.list("work", key);
+      const info = await ports().objects.head("work", key);
+
+      assert.deepEqual(items.map((item) => [item.key, item.bytes, item.etag]), [[key, 12, info.etag]]);
+      assert.equal(cursor, undefined);
+    });
+
+    it("keeps intermediates out of a renditions listing", async () => {
+      const key = `${id("apart")}.png`;
+      await ports().objects.put("work", key, Buffer.from("png"), "image/png");
+
+      const { items } = await ports().objects.list("renditions", "work/");
+
+      assert.deepEqual(items.filter((item) => item.key.includes(key)), []);
+    });
+
+    it("lists nothing under a prefix that has no objects", async () => {
+      assert.deepEqual(await ports().objects.list("renditions", `${id("empty")}/`), { items: [], cursor: undefined });
+    });
+
+    it("deletes an object, and deleting it again or one that never existed is fine", async () => {
+      const key = `${id("delete")}/cat.jpg/thumb.webp`;
+      await ports().objects.put("renditions", key, Buffer.from("thumb"), "image/webp");
+
+      await ports().objects.delete("renditions", key);
+      await ports().objects.delete("renditions", key);
+      await ports().objects.delete("renditions", `${id("never")}.webp`);
+
+      await assert.rejects(ports().objects.get("renditions", key), pipelineError("NOT_FOUND"));
+      assert.deepEqual((await ports().objects.list("renditions", key)).items, []);
+    });
+
+    it("deletes only the key named, not longer keys that start with it", async () => {
+      const key = `${id("exact")}/cat.jpg`;
+      await ports().objects.put("uploads", key, first, "image/jpeg");
+      await ports().objects.put("uploads", `${key}/thumb.webp`, second, "image/webp");
+
+      await ports().objects.delete("uploads", key, { allVersions: true });
+
+      await assert.rejects(ports().objects.head("uploads", key), pipelineError("NOT_FOUND"));
+      assert.deepEqual(await ports().objects.get("uploads", `${key}/thumb.webp`), second);
+    });
+
+    it(
+      keepsVersions
+        ? "keeps an upload's older versions after a plain delete, and removes them all with allVersions"
+        : "removes an upload with every version, so no pinned read finds it",
+      async () => {
+        const key = `${id("versions")}/cat.jpg`;
+        await ports().objects.put("uploads", key, first, "image/jpeg");
+        const named = await ports().objects.head("uploads", key);
+        await ports().objects.put("uploads", key, second, "image/jpeg");
+
+        await ports().objects.delete("uploads", key);
+        await assert.rejects(ports().objects.head("uploads", key), pipelineError("NOT_FOUND"));
+        if (keepsVersions) assert.deepEqual(await ports().objects.get("uploads", key, named), first);
+        await ports().objects.delete("uploads", key, { allVersions: true });
+
+        await assert.rejects(ports().objects.get("uploads", key, named), pipelineError("NOT_FOUND"));
+        await assert.rejects(ports().objects.get("uploads", key), pipelineError("NOT_FOUND"));
+      },
+    );
+
+    it("deletes a job record; deleting it again or a job never recorded is fine, and the id can be recorded anew", async () => {
+      const jobId = id("delete-job");
+      await ports().jobs.create(runningJob(jobId));
+      await ports().jobs.finish(jobId, { status: "succeeded" });
+
+      await ports().jobs.delete(jobId);
+      await ports().jobs.delete(jobId);
+      await ports().jobs.delete(id("never-job"));
+
+      assert.equal(await ports().jobs.get(jobId), undefined);
+      assert.deepEqual((await ports().jobs.listOpen(new Date(Date.now() + 60_000).toISOString(), 1000)).filter((job) => job.jobId === jobId), []);
+      assert.equal(await ports().jobs.create(runningJob(jobId)), true);
+    });
+
     it("creates a job once: a second create returns false and leaves the first record unchanged", async () => {
       const jobId = id("create");
       const first = runningJob(jobId, { runId: "run-1" });

@@ -79,6 +79,8 @@ export function faultyObjects(objects: ObjectStore, plan: FaultPlan, renditionPu
       await objects.put(area, key, body, contentType);
       if (area === "renditions") renditionPuts.push(key);
     },
+    list: async (area, prefix, page) => objects.list(area, prefix, page),
+    delete: async (area, key, options) => objects.delete(area, key, options),
   };
 }
 

@@ -112,6 +112,48 @@ describe("AWS adapters against s3rver and dynalite", () => {
         });
       }
     });
+
+    it("deletes every version and delete marker of exactly the key named, page after page, when asked for every version", async () => {
+      const sent: Array<{ command: string; input: Record<string, unknown> }> = [];
+      const pages = [
+        {
+          IsTruncated: true,
+          NextKeyMarker: "photos/cat.jpg",
+          NextVersionIdMarker: "v2",
+          Versions: [{ Key: "photos/cat.jpg", VersionId: "v3" }, { Key: "photos/cat.jpg", VersionId: "v2" }],
+          DeleteMarkers: [{ Key: "photos/cat.jpg", VersionId: "m1" }],
+        },
+        { IsTruncated: true, NextKeyMarker: "photos/cat.jpg.bak", NextVersionIdMarker: "b1", Versions: [{ Key: "photos/cat.jpg", VersionId: "v1" }, { Key: "photos/cat.jpg.bak", VersionId: "b1" }] },
+      ];
+      const client = {
+        send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+          sent.push({ command: command.constructor.name, input: command.input });
+          return command.constructor.name === "ListObjectVersionsCommand" ? pages.shift() : {};
+        },
+      } as unknown as S3Client;
+      const store = new S3ObjectStore(client, { uploadsBucket: "uploads", renditionsBucket: "renditions" });
+
+      await store.delete("uploads", "photos/cat.jpg", { allVersions: true });
+
+      assert.deepEqual(sent, [
+        { command: "ListObjectVersionsCommand", input: { Bucket: "uploads", Prefix: "photos/cat.jpg" } },
+        { command: "ListObjectVersionsCommand", input: { Bucket: "uploads", Prefix: "photos/cat.jpg", KeyMarker: "photos/cat.jpg", VersionIdMarker: "v2" } },
+        { command: "DeleteObjectCommand", input: { Bucket: "uploads", Key: "photos/cat.jpg", VersionId: "v3" } },
+        { command: "DeleteObjectCommand", input: { Bucket: "uploads", Key: "photos/cat.jpg", VersionId: "v2" } },
+        { command: "DeleteObjectCommand", input: { Bucket: "uploads", Key: "photos/cat.jpg", VersionId: "m1" } },
+        { command: "DeleteObjectCommand", input: { Bucket: "uploads", Key: "photos/cat.jpg", VersionId: "v1" } },
+      ]);
+    });
+
+    it("reports a refused version listing as a typed error, deleting nothing", async () => {
+      const sent: string[] = [];
+      const denied = Object.assign(new Error("Access Denied"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } });
+      const client = { send: async (command: object) => (sent.push(command.constructor.name), Promise.reject(denied)) } as unknown as S3Client;
+      const store = new S3ObjectStore(client, { uploadsBucket: "uploads", renditionsBucket: "renditions" });
+
+      await assert.rejects(store.delete("uploads", "photos/cat.jpg", { allVersions: true }), pipelineError("CONFIG_INVALID", /photos\/cat\.jpg/));
+      assert.deepEqual(sent, ["ListObjectVersionsCommand"]);
+    });
   });
 
   describe("DynamoJobStore", () => {

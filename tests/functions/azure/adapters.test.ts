@@ -56,6 +56,23 @@ describe("Azure adapters against azurite", () => {
       assert.equal(raw.toString(), "png");
       assert.equal(new BlobObjectStore({} as BlobServiceClient, { renditions: "out" }).containerFor("renditions"), "out");
     });
+
+    it("deletes a blob with its snapshots when asked for every version", async () => {
+      await ports.objects.put("uploads", "photos/snapshotted.jpg", Buffer.from("jpeg"), "image/jpeg");
+      const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("uploads");
+      await container.getBlobClient("photos/snapshotted.jpg").createSnapshot();
+      const listed = async () => {
+        const names: string[] = [];
+        for await (const blob of container.listBlobsFlat({ prefix: "photos/snapshotted.jpg", includeSnapshots: true })) names.push(`${blob.name}${blob.snapshot ? "@snapshot" : ""}`);
+        return names.sort();
+      };
+      const before = await listed();
+
+      await ports.objects.delete("uploads", "photos/snapshotted.jpg", { allVersions: true });
+
+      assert.deepEqual(before, ["photos/snapshotted.jpg", "photos/snapshotted.jpg@snapshot"]);
+      assert.deepEqual(await listed(), []);
+    });
   });
 
   describe("TableJobStore", () => {
@@ -85,6 +102,7 @@ describe("Azure adapters against azurite", () => {
       const store = new TableJobStore(TableClient.fromConnectionString(azurite.connectionString, "nosuchtable", { allowInsecureConnection: true }));
 
       await assert.rejects(store.get("job-1"), pipelineError("NOT_FOUND", /nosuchtable/));
+      await assert.rejects(store.delete("job-1"), pipelineError("NOT_FOUND", /nosuchtable/));
     });
   });
 
