@@ -132,7 +132,8 @@ export interface JobStore {
   delete(jobId: string): Promise<void>;
 }
 
-export type PipelineEventType = "image.processed" | "image.failed";
+/** `image.deleted`: the upload was deleted and what the pipeline made of it is gone (functions/steps/erase.ts). */
+export type PipelineEventType = "image.processed" | "image.failed" | "image.deleted";
 
 export interface PipelineEvent {
   type: PipelineEventType;

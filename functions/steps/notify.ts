@@ -1,7 +1,9 @@
 import { outOfMemoryError, parseErrorMessage, PipelineError, stepTimeoutError, type SerializedError } from "../core/errors";
 import { handlersOfState } from "../workflow";
 import type { Ports } from "../ports";
+import type { ProcessingOptions } from "../core/options";
 import { finishAndAnnounce } from "./announce";
+import { eraseIfUploadGone } from "./erase";
 import { jobIdFor } from "./jobId";
 import { unwrapRunScoped, type RunScopedInput } from "./runScoped";
 import type { FailedJob, NotifyResult, OptimizedJob, StepFailure } from "./types";
@@ -10,11 +12,13 @@ import type { FailedJob, NotifyResult, OptimizedJob, StepFailure } from "./types
  * NotifySuccess: finishes the job once and publishes `image.processed` once; a
  * retry after a failed publish publishes it then (./announce.ts).
  */
-export async function notifySuccess(job: OptimizedJob, ports: Ports): Promise<NotifyResult> {
+export async function notifySuccess(job: OptimizedJob, ports: Ports, options?: ProcessingOptions): Promise<NotifyResult> {
   const { manifestKey, outputs, bytesIn, bytesOut } = job.optimized;
   const updatedAt = new Date().toISOString();
   const published = await finishAndAnnounce(ports, { jobId: job.jobId, status: "succeeded", sourceKey: job.sourceKey, manifestKey, outputs, bytesIn, bytesOut, updatedAt });
-  return { jobId: job.jobId, status: "succeeded", published };
+  // After the job's last write: an upload deleted meanwhile takes the job's outputs and record with it.
+  const erased = await eraseIfUploadGone(job, ports, options);
+  return { jobId: job.jobId, status: "succeeded", published, ...(erased?.erased ? { erased: true } : {}) };
 }
 
 /**
@@ -24,13 +28,15 @@ export async function notifySuccess(job: OptimizedJob, ports: Ports): Promise<No
  * started by a duplicate delivery that failed before Validate could tell it was
  * a duplicate leaves the owning run's job alone.
  */
-export async function notifyError(event: FailedJob | RunScopedInput<FailedJob>, ports: Ports): Promise<NotifyResult> {
+export async function notifyError(event: FailedJob | RunScopedInput<FailedJob>, ports: Ports, options?: ProcessingOptions): Promise<NotifyResult> {
   const input = unwrapRunScoped(event);
   const jobId = input.jobId ?? jobIdFor(input.sourceKey, input.sourceEtag, input.sourceVersion);
   const error = failureToError(input.error);
   const updatedAt = new Date().toISOString();
   const published = await finishAndAnnounce(ports, { jobId, status: "failed", sourceKey: input.sourceKey, sourceEtag: input.sourceEtag, error, updatedAt }, input.runId);
-  return { jobId, status: "failed", published };
+  // A job that failed because its upload was deleted (or raced the delete) leaves neither work objects nor a record.
+  const erased = await eraseIfUploadGone({ sourceKey: input.sourceKey, jobId }, ports, options);
+  return { jobId, status: "failed", published, ...(erased?.erased ? { erased: true } : {}) };
 }
 
 /** Lambda's own names for a function stopped at its timeout, and Step Functions' for a Task past TimeoutSeconds. */

@@ -133,4 +133,6 @@ export interface NotifyResult {
   status: "succeeded" | "failed";
   /** False when a duplicate run had already finished the job: no second event was sent. */
   published: boolean;
+  /** True when the upload was deleted while the job ran: the job erased what it made (functions/steps/erase.ts). */
+  erased?: boolean;
 }

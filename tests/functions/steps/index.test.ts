@@ -167,6 +167,8 @@ describe("workflow steps", () => {
 describe("NotifyError for a duplicate delivery's run", () => {
   it("leaves the job of the run that owns it alone: no failed record, no event", async () => {
     const ports = memoryPorts();
+    // The upload is still there: nothing is erased.
+    await ports.objects.put("uploads", "photos/cat.jpg", Buffer.from("jpeg"), "image/jpeg");
     const jobId = jobIdFor("photos/cat.jpg", "e1");
     const now = new Date().toISOString();
     await ports.jobs.create({ jobId, sourceKey: "photos/cat.jpg", sourceEtag: "e1", runId: "run-owner", status: "running", createdAt: now, updatedAt: now });
@@ -232,6 +234,8 @@ describe("an outcome whose publish failed", () => {
 
   it("is not announced by another run's NotifyError", async () => {
     const ports = memoryPorts();
+    // The upload is still there: nothing is erased.
+    await ports.objects.put("uploads", "photos/cat.jpg", Buffer.from("jpeg"), "image/jpeg");
     const jobId = jobIdFor("photos/cat.jpg", "e1");
     const now = new Date().toISOString();
     await ports.jobs.create({ jobId, sourceKey: "photos/cat.jpg", sourceEtag: "e1", runId: "run-owner", status: "running", createdAt: now, updatedAt: now });

@@ -37,8 +37,9 @@ describe("counted operations of one image, default config", function () {
       // The design's extra writes: Resize stores one lossless intermediate per rendition (3); ApplyFilters
       // stores none (no effect besides the placeholder); Optimize writes the manifest last (1). 6 + 3 + 1 = 10.
       assert.equal(calls(usage, row.jobId, "s3:PutObject"), manifest.outputs.length + 3 + 1);
-      // Reads: Validate HEADs and GETs the upload, Resize and ApplyFilters GET it, Optimize GETs the 3 intermediates.
-      assert.equal(calls(usage, row.jobId, "s3:HeadObject"), 1);
+      // Reads: Validate HEADs and GETs the upload, Resize and ApplyFilters GET it, Optimize GETs the 3 intermediates;
+      // NotifySuccess HEADs the upload once more, after its last write, to tell whether it was deleted meanwhile (erasure).
+      assert.equal(calls(usage, row.jobId, "s3:HeadObject"), 2);
       assert.equal(calls(usage, row.jobId, "s3:GetObject"), 1 + 2 + 3);
       assert.equal(calls(usage, row.jobId, "sns:Publish"), 1);
       assert.deepEqual(usage.unattributed, {});
