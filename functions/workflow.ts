@@ -18,7 +18,12 @@ export type StepHandler = (typeof STEP_HANDLERS)[number];
  * It fails jobs still running past the whole-run timeout, which no engine reports.
  */
 export const SWEEP_HANDLER = "sweepStuckJobs";
-export type FunctionHandler = StepHandler | typeof SWEEP_HANDLER;
+/**
+ * The other function outside the workflow: erasure on delete (functions/steps/erase.ts), run for each
+ * upload deleted (AWS: an EventBridge rule on Object Deleted → Lambda; Azure: BlobDeleted → a queue function).
+ */
+export const ERASE_HANDLER = "eraseUpload";
+export type FunctionHandler = StepHandler | typeof SWEEP_HANDLER | typeof ERASE_HANDLER;
 /** How often the sweep runs, in minutes. */
 export const SWEEP_INTERVAL_MINUTES = 5;
 

@@ -92,6 +92,7 @@ export function assumeRolePolicy(service: string, sourceAccount?: string): Trust
  * - optimize: read intermediates, write final renditions (never into the work prefix);
  * - notifySuccess / notifyError: finish the job record, publish on the topic;
  * - sweepStuckJobs: query the open-jobs index, read and finish job records, publish on the topic;
+ * - eraseUpload (and the notify steps, for a job whose upload went meanwhile): see {@link eraseGrants};
  * - all: write their own logs, traces; use the configured KMS key; VPC interfaces when in a VPC.
  *
  * Readers of a bucket also get `s3:ListBucket` on it: without it S3 answers 403 rather than
@@ -128,6 +129,13 @@ export function stepFunctionPolicy(handler: FunctionHandler, refs: StepPolicyRef
     case "notifyError":
       allow("FinishJob", ["dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem"], [tableArn]);
       allow("Publish", ["sns:Publish"], [topicArn]);
+      // A job whose upload was deleted while it ran erases what it made (functions/steps/erase.ts).
+      eraseGrants(allow, refs);
+      break;
+    case "eraseUpload":
+      eraseGrants(allow, refs);
+      allow("ReadJobs", ["dynamodb:GetItem"], [tableArn]);
+      allow("Publish", ["sns:Publish"], [topicArn]);
       break;
     case "sweepStuckJobs":
       allow("ListOpenJobs", ["dynamodb:Query"], [`${tableArn}/index/${OPEN_JOBS_INDEX.name}`]);
@@ -142,6 +150,22 @@ export function stepFunctionPolicy(handler: FunctionHandler, refs: StepPolicyRef
   if (kmsKeyArn) allow("UseDataKey", ["kms:Decrypt", "kms:GenerateDataKey"], [kmsKeyArn]);
   if (vpc) allow("VpcNetworkInterfaces", [...UNSCOPED_ACTIONS.vpcNetworkInterfaces], ["*"]);
   return { Version: "2012-10-17", Statement: statements };
+}
+
+/**
+ * Erasure: tell whether the upload is gone (HEAD needs s3:GetObject, and s3:ListBucket for a 404 rather
+ * than a 403: https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html), read the manifest,
+ * list and delete renditions and work objects, delete job records. Never the uploads themselves. The
+ * listing is not narrowed by an s3:prefix condition: an upload's outputs may sit under any prefix but `work/`.
+ */
+function eraseGrants(allow: (Sid: string, Action: string[], Resource: string[]) => void, refs: StepPolicyRefs): void {
+  const { uploadsBucketArn, renditionsBucketArn, tableArn } = refs;
+  allow("CheckUpload", ["s3:GetObject"], [`${uploadsBucketArn}/*`]);
+  allow("ListUploads", ["s3:ListBucket"], [uploadsBucketArn]);
+  allow("ReadManifest", ["s3:GetObject"], [`${renditionsBucketArn}/*`]);
+  allow("ListRenditions", ["s3:ListBucket"], [renditionsBucketArn]);
+  allow("DeleteRenditions", ["s3:DeleteObject"], [`${renditionsBucketArn}/*`]);
+  allow("DeleteJobs", ["dynamodb:DeleteItem"], [tableArn]);
 }
 
 /** The state machine may invoke its own functions, deliver its logs and traces, nothing else. */
@@ -210,14 +234,14 @@ export function vpcEndpointPolicy(service: "s3" | "dynamodb" | "sns", refs: Endp
       return {
         Version: "2012-10-17",
         Statement: [
-          allow("PipelineObjects", ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], refs.bucketArns.map((arn) => `${arn}/*`)),
+          allow("PipelineObjects", ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"], refs.bucketArns.map((arn) => `${arn}/*`)),
           allow("PipelineBuckets", ["s3:ListBucket"], [...refs.bucketArns]),
         ],
       };
     case "dynamodb":
       return {
         Version: "2012-10-17",
-        Statement: [allow("PipelineJobs", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"], [refs.tableArn, `${refs.tableArn}/index/*`])],
+        Statement: [allow("PipelineJobs", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:DeleteItem"], [refs.tableArn, `${refs.tableArn}/index/*`])],
       };
     case "sns":
       return { Version: "2012-10-17", Statement: [allow("PipelineEvents", ["sns:Publish"], [refs.topicArn])] };

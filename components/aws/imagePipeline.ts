@@ -4,7 +4,7 @@ import { buildFunctionBundle, type BundleCpu } from "../bundle";
 import { stepSettings, type PipelineConfig } from "../config";
 import { JOBS_TABLE_KEY, JOBS_TABLE_TTL_ATTRIBUTE, LAMBDA_ENV, lambdaEnvironment, OPEN_JOBS_INDEX, WORK_PREFIX } from "../../functions/aws/contract";
 import { stuckAfterSeconds } from "../../functions/steps/sweep";
-import { STEP_HANDLERS, SWEEP_HANDLER, workflow as defaultWorkflow, type FunctionHandler, type StepHandler, type WorkflowDefinition } from "../../functions/workflow";
+import { ERASE_HANDLER, STEP_HANDLERS, SWEEP_HANDLER, workflow as defaultWorkflow, type FunctionHandler, type StepHandler, type WorkflowDefinition } from "../../functions/workflow";
 import { StepLambda } from "./stepLambda";
 import { AccessLogs } from "./accessLogs";
 import { runTimeoutSeconds } from "./limits";
@@ -12,6 +12,7 @@ import { PrivateNetwork } from "./network";
 import { PipelineStateMachine } from "./stateMachine";
 import { SecureBucket } from "./storage";
 import { SWEEP_MEMORY_MB, SWEEP_TIMEOUT_SECONDS, SweepSchedule } from "./sweep";
+import { DeleteTrigger, ERASE_MEMORY_MB, ERASE_TIMEOUT_SECONDS } from "./deleteTrigger";
 import { UploadTrigger } from "./trigger";
 import { UploaderAccess } from "./uploaders";
 import type { ImagePipelineOutputs } from "../outputs";
@@ -39,7 +40,7 @@ export interface AwsImagePipelineArgs {
   /** The validated stack config (components/config.ts). */
   config: PipelineConfig;
   /**
-   * Prebuilt code for all seven functions (six steps and the sweep; tests, CI artifacts). Default: the
+   * Prebuilt code for all eight functions (six steps, the sweep and erasure; tests, CI artifacts). Default: the
    * bundle of `entry` for `config.architecture`, built when the program runs.
    */
   code?: pulumi.Input<pulumi.asset.Archive>;
@@ -75,6 +76,8 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
   readonly deadLetterQueueUrl: pulumi.Output<string>;
   /** The scheduled stuck-job sweep's Lambda. */
   readonly sweepFunctionName: pulumi.Output<string>;
+  /** The Lambda that erases a deleted upload's renditions, work objects and job records. */
+  readonly eraseFunctionName: pulumi.Output<string>;
   /** The private VPC when `config.vpc` is on. */
   readonly vpcId?: pulumi.Output<string>;
   /** The S3 server access log bucket when `config.accessLogging` is `server`. */
@@ -232,6 +235,33 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
     new SweepSchedule(`${name}-sweep`, { functionArn: sweeper.arn, functionName: sweeper.functionName, tags, region }, { parent: this });
     this.sweepFunctionName = sweeper.functionName;
 
+    // Erasure on delete: the same bundle, its own role (components/aws/iam.ts eraseGrants), run per deleted upload.
+    const eraser = new StepLambda(
+      `${name}-${ERASE_HANDLER}`,
+      {
+        handler: ERASE_HANDLER,
+        functionName: lambdaName(name, ERASE_HANDLER),
+        code,
+        architecture: config.architecture,
+        memoryMb: ERASE_MEMORY_MB,
+        timeoutSeconds: ERASE_TIMEOUT_SECONDS,
+        environment,
+        logRetentionDays,
+        access,
+        reservedConcurrency: config.reservedConcurrency,
+        vpc,
+        tags,
+        region,
+      },
+      { parent: this },
+    );
+    new DeleteTrigger(
+      `${name}-erase`,
+      { uploadsBucketName: uploads.bucketName, functionArn: eraser.arn, functionName: eraser.functionName, functionRoleName: eraser.roleName, tags, region },
+      { parent: this },
+    );
+    this.eraseFunctionName = eraser.functionName;
+
     const trigger = new UploadTrigger(`${name}-trigger`, { uploadsBucketName: uploads.bucketName, stateMachineArn: stateMachine.arn, accountId, tags, region }, { parent: this });
     this.deadLetterQueueUrl = trigger.deadLetterQueueUrl;
 
@@ -270,6 +300,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       tableName: this.tableName,
       topicArn: this.topicArn,
       sweepFunctionName: this.sweepFunctionName,
+      eraseFunctionName: this.eraseFunctionName,
       deadLetterQueueUrl: this.deadLetterQueueUrl,
       vpcId: this.vpcId,
       accessLogsBucket: this.accessLogsBucket,

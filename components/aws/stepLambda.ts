@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { SWEEP_HANDLER, type FunctionHandler } from "../../functions/workflow";
+import { ERASE_HANDLER, SWEEP_HANDLER, type FunctionHandler } from "../../functions/workflow";
 import { assumeRolePolicy, stepFunctionPolicy } from "./iam";
 
 /**
@@ -16,6 +16,12 @@ import { assumeRolePolicy, stepFunctionPolicy } from "./iam";
  * async (Node 24 on Lambda has no callback handlers), so it runs on either.
  */
 export const LAMBDA_RUNTIME = aws.lambda.Runtime.NodeJS24dX;
+
+/** The functions outside the workflow say what runs them. */
+const DESCRIPTIONS: Partial<Record<FunctionHandler, string>> = {
+  [SWEEP_HANDLER]: "image-pipeline stuck-job sweep (scheduled)",
+  [ERASE_HANDLER]: "image-pipeline erasure on delete (uploads Object Deleted events)",
+};
 
 export interface StepLambdaAccess {
   uploadsBucketArn: pulumi.Input<string>;
@@ -50,6 +56,7 @@ export class StepLambda extends pulumi.ComponentResource {
   readonly arn: pulumi.Output<string>;
   readonly functionName: pulumi.Output<string>;
   readonly roleArn: pulumi.Output<string>;
+  readonly roleName: pulumi.Output<string>;
   readonly logGroupName: pulumi.Output<string>;
 
   constructor(name: string, args: StepLambdaArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -81,7 +88,7 @@ export class StepLambda extends pulumi.ComponentResource {
       name,
       {
         name: functionName,
-        description: handler === SWEEP_HANDLER ? "image-pipeline stuck-job sweep (scheduled)" : `image-pipeline step "${handler}"`,
+        description: DESCRIPTIONS[handler] ?? `image-pipeline step "${handler}"`,
         role: role.arn,
         runtime: LAMBDA_RUNTIME,
         handler: `index.${handler}`,
@@ -106,6 +113,7 @@ export class StepLambda extends pulumi.ComponentResource {
     this.arn = this.function.arn;
     this.functionName = this.function.name;
     this.roleArn = role.arn;
+    this.roleName = role.name;
     this.logGroupName = logGroup.name;
     this.registerOutputs({ arn: this.arn, functionName: this.functionName, roleArn: this.roleArn, logGroupName: this.logGroupName });
   }

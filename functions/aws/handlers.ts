@@ -1,16 +1,16 @@
 /**
  * The Lambda entry file: one handler per workflow step (`index.<name>` once bundled),
- * plus the scheduled stuck-job sweep.
+ * plus the scheduled stuck-job sweep and erasure on delete.
  * Ports and options are built once per cold start, from the environment. A failure
  * leaves with name `TransientError`/`PermanentError` (the Lambda errorType that the
  * state machine's Retry/Catch match) and message `CODE: text`.
  */
 
 import type { StepHandler } from "../workflow";
-import { formatErrorMessage, toPipelineError } from "../core/errors";
+import { formatErrorMessage, PipelineError, toPipelineError } from "../core/errors";
 import type { ProcessingOptions } from "../core/options";
 import type { Ports } from "../ports";
-import { runScheduledSweep, runStep, StepError, type SweepResult } from "../steps";
+import { eraseUpload as erase, runScheduledSweep, runStep, StepError, type EraseResult, type SweepResult } from "../steps";
 import { awsPortsFromEnv } from "./adapters";
 import { readLambdaProcessingOptions, readStuckAfterSeconds } from "./contract";
 
@@ -53,6 +53,37 @@ export const sweepStuckJobs = async (): Promise<SweepResult> => {
   try {
     const stuckAfterSeconds = readStuckAfterSeconds(process.env);
     return await runScheduledSweep(resolveColdStart().ports, { stuckAfterSeconds }, (line) => console.log(line));
+  } catch (thrown) {
+    const error = toPipelineError(thrown);
+    throw new StepError(error.code, error.name, formatErrorMessage(error), error.permanent);
+  }
+};
+
+/** What the delete rule's input transformer hands the erase function (components/aws/deleteTrigger.ts). */
+export interface DeletedUploadEvent {
+  sourceKey?: unknown;
+  sourceEtag?: unknown;
+  sourceVersion?: unknown;
+  deletionType?: unknown;
+}
+
+/**
+ * Erasure on delete, invoked by EventBridge for each Object Deleted event of the uploads bucket.
+ * Only a "Permanently Deleted" event's ETag and version id name the deleted upload; a
+ * "Delete Marker Created" event's are the marker's own: https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html
+ * A failure leaves as a StepError: Lambda retries the asynchronous invocation, then the
+ * event goes to the trigger's dead-letter queue.
+ */
+export const eraseUpload = async (event: DeletedUploadEvent): Promise<EraseResult> => {
+  try {
+    const sourceKey = typeof event?.sourceKey === "string" ? event.sourceKey : "";
+    if (sourceKey === "") throw new PipelineError("CONFIG_INVALID", "The erase function needs the deleted upload's key (sourceKey); check the delete rule's input transformer.");
+    const permanently = event.deletionType === "Permanently Deleted";
+    const pinned = permanently && typeof event.sourceEtag === "string" && typeof event.sourceVersion === "string" ? { sourceEtag: event.sourceEtag, sourceVersion: event.sourceVersion } : {};
+    const { ports, options } = resolveColdStart();
+    const result = await erase({ sourceKey, ...pinned }, ports, options);
+    console.log(JSON.stringify({ level: "info", handler: "eraseUpload", ...result }));
+    return result;
   } catch (thrown) {
     const error = toPipelineError(thrown);
     throw new StepError(error.code, error.name, formatErrorMessage(error), error.permanent);

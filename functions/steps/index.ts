@@ -11,6 +11,7 @@ export { jobIdFor } from "./jobId";
 export { failureToError } from "./notify";
 export * from "./keys";
 export { unwrapRunScoped, type RunScopedInput } from "./runScoped";
+export { deleteUnder, eraseIfUploadGone, eraseUpload, erasureId, type EraseInput, type EraseResult } from "./erase";
 export { runScheduledSweep, stuckAfterSeconds, sweepFailure, sweepStuckJobs, type SweepResult } from "./sweep";
 export type * from "./types";
 

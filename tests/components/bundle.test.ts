@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { buildFunctionBundle, BundleTooLargeError, MAX_BUNDLE_BYTES, PROJECT_ROOT, sharpVersion, type BundleCpu, type FunctionBundle } from "../../components/bundle";
-import { STEP_HANDLERS, SWEEP_HANDLER } from "../../functions/workflow";
+import { ERASE_HANDLER, STEP_HANDLERS, SWEEP_HANDLER } from "../../functions/workflow";
 
 /** ELF `e_machine` values of the two Lambda architectures. */
 const ELF_MACHINE: Record<BundleCpu, number> = { x64: 62, arm64: 183 };
@@ -192,7 +192,7 @@ describe("function bundle (esbuild + sharp's Linux binaries)", () => {
       const exported = runInBundle(bundle.zipPath, "const m = require('./index.js'); console.log(JSON.stringify(Object.keys(m).filter((k) => typeof m[k] === 'function').sort()))");
 
       assert.ok(bundle.bytes <= MAX_BUNDLE_BYTES, `${bundle.bytes} bytes`);
-      assert.deepEqual(JSON.parse(exported), [...STEP_HANDLERS, SWEEP_HANDLER].sort());
+      assert.deepEqual(JSON.parse(exported), [...STEP_HANDLERS, SWEEP_HANDLER, ERASE_HANDLER].sort());
     });
   });
 

@@ -35,13 +35,27 @@ describe("IAM policies", () => {
       resize: ["s3:GetObject arn:aws:s3:::p-uploads/*", "s3:GetObjectVersion arn:aws:s3:::p-uploads/*", "s3:ListBucket arn:aws:s3:::p-uploads", "s3:PutObject arn:aws:s3:::p-renditions/work/*"],
       applyFilters: ["s3:GetObject arn:aws:s3:::p-uploads/*", "s3:GetObjectVersion arn:aws:s3:::p-uploads/*", "s3:ListBucket arn:aws:s3:::p-uploads", "s3:PutObject arn:aws:s3:::p-renditions/work/*"],
       optimize: ["s3:GetObject arn:aws:s3:::p-renditions/work/*", "s3:ListBucket arn:aws:s3:::p-renditions", "s3:PutObject arn:aws:s3:::p-renditions/*"],
+      // The notify steps erase after a job whose upload was deleted while it ran.
       notifySuccess: [
+        "dynamodb:DeleteItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
+        "s3:DeleteObject arn:aws:s3:::p-renditions/*",
+        "s3:GetObject arn:aws:s3:::p-renditions/*",
+        "s3:GetObject arn:aws:s3:::p-uploads/*",
+        "s3:ListBucket arn:aws:s3:::p-renditions",
+        "s3:ListBucket arn:aws:s3:::p-uploads",
         "dynamodb:GetItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
         "dynamodb:PutItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
         "dynamodb:UpdateItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
         "sns:Publish arn:aws:sns:eu-west-1:123456789012:p-notifications",
       ],
+      // The notify steps erase after a job whose upload was deleted while it ran.
       notifyError: [
+        "dynamodb:DeleteItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
+        "s3:DeleteObject arn:aws:s3:::p-renditions/*",
+        "s3:GetObject arn:aws:s3:::p-renditions/*",
+        "s3:GetObject arn:aws:s3:::p-uploads/*",
+        "s3:ListBucket arn:aws:s3:::p-renditions",
+        "s3:ListBucket arn:aws:s3:::p-uploads",
         "dynamodb:GetItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
         "dynamodb:PutItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
         "dynamodb:UpdateItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
@@ -67,8 +81,10 @@ describe("IAM policies", () => {
       assert.deepEqual(sids("resize"), ["ReadUpload", "ListUploads", "WriteIntermediates", ...always]);
       assert.deepEqual(sids("applyFilters"), ["ReadUpload", "ListUploads", "WriteIntermediates", ...always]);
       assert.deepEqual(sids("optimize"), ["ReadIntermediates", "ListRenditions", "WriteRenditions", "NoRenditionsInWork", ...always]);
-      assert.deepEqual(sids("notifySuccess"), ["FinishJob", "Publish", ...always]);
-      assert.deepEqual(sids("notifyError"), ["FinishJob", "Publish", ...always]);
+      const erase = ["CheckUpload", "ListUploads", "ReadManifest", "ListRenditions", "DeleteRenditions", "DeleteJobs"];
+      assert.deepEqual(sids("notifySuccess"), ["FinishJob", "Publish", ...erase, ...always]);
+      assert.deepEqual(sids("notifyError"), ["FinishJob", "Publish", ...erase, ...always]);
+      assert.deepEqual(sids("eraseUpload"), [...erase, "ReadJobs", "Publish", ...always]);
       assert.deepEqual(sids("sweepStuckJobs"), ["ListOpenJobs", "FinishJob", "Publish", ...always]);
     });
 
@@ -79,7 +95,7 @@ describe("IAM policies", () => {
     });
 
     it("gives X-Ray trace upload on * (no resource-level permissions), and nothing else on *", () => {
-      for (const handler of [...STEP_HANDLERS, "sweepStuckJobs" as const]) {
+      for (const handler of [...STEP_HANDLERS, "sweepStuckJobs" as const, "eraseUpload" as const]) {
         assert.deepEqual(onEveryResource(stepFunctionPolicy(handler, REFS)), [`Allow WriteTraces: ${XRAY_UPLOAD}`], handler);
       }
     });
@@ -95,6 +111,23 @@ describe("IAM policies", () => {
         "sns:Publish arn:aws:sns:eu-west-1:123456789012:p-notifications",
       ].sort());
       assertLeastPrivilege(document, "sweepStuckJobs");
+    });
+
+    it("eraseUpload: checks the upload, reads the manifest, deletes renditions, work objects and job records, publishes; never deletes an upload", () => {
+      const document = stepFunctionPolicy("eraseUpload", REFS);
+
+      assert.deepEqual(grants(document), [
+        "dynamodb:DeleteItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
+        "dynamodb:GetItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
+        ...logs,
+        "s3:DeleteObject arn:aws:s3:::p-renditions/*",
+        "s3:GetObject arn:aws:s3:::p-renditions/*",
+        "s3:GetObject arn:aws:s3:::p-uploads/*",
+        "s3:ListBucket arn:aws:s3:::p-renditions",
+        "s3:ListBucket arn:aws:s3:::p-uploads",
+        "sns:Publish arn:aws:sns:eu-west-1:123456789012:p-notifications",
+      ].sort());
+      assertLeastPrivilege(document, "eraseUpload");
     });
 
     it("denies nothing outside optimize", () => {
@@ -188,6 +221,9 @@ describe("IAM policies", () => {
       const document = vpcEndpointPolicy("s3", refs);
 
       assert.deepEqual(grants(document), [
+        // Erasure deletes renditions and work objects.
+        "s3:DeleteObject arn:aws:s3:::p-renditions/*",
+        "s3:DeleteObject arn:aws:s3:::p-uploads/*",
         "s3:GetObject arn:aws:s3:::p-renditions/*",
         "s3:GetObject arn:aws:s3:::p-uploads/*",
         "s3:GetObjectVersion arn:aws:s3:::p-renditions/*",
@@ -203,6 +239,9 @@ describe("IAM policies", () => {
 
     it("DynamoDB: the job table and its indexes, with the calls the functions make", () => {
       assert.deepEqual(grants(vpcEndpointPolicy("dynamodb", refs)), [
+        // Erasure deletes job records.
+        "dynamodb:DeleteItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
+        "dynamodb:DeleteItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs/index/*",
         "dynamodb:GetItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
         "dynamodb:GetItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs/index/*",
         "dynamodb:PutItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",

@@ -80,8 +80,8 @@ describe("AwsImagePipeline, every option on", () => {
       const table = one("aws:dynamodb/table:Table", `${NAME}-jobs`).state.arn as string;
       const topic = one("aws:sns/topic:Topic", `${NAME}-notifications`).state.arn as string;
 
-      assert.deepEqual(grants(policy("s3")), [`s3:GetObject ${renditions}/*`, `s3:GetObject ${uploads}/*`, `s3:GetObjectVersion ${renditions}/*`, `s3:GetObjectVersion ${uploads}/*`, `s3:ListBucket ${renditions}`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/*`, `s3:PutObject ${uploads}/*`].sort());
-      assert.deepEqual(grants(policy("dynamodb")), ["GetItem", "PutItem", "Query", "UpdateItem"].flatMap((action) => [`dynamodb:${action} ${table}`, `dynamodb:${action} ${table}/index/*`]).sort());
+      assert.deepEqual(grants(policy("s3")), [`s3:DeleteObject ${renditions}/*`, `s3:DeleteObject ${uploads}/*`, `s3:GetObject ${renditions}/*`, `s3:GetObject ${uploads}/*`, `s3:GetObjectVersion ${renditions}/*`, `s3:GetObjectVersion ${uploads}/*`, `s3:ListBucket ${renditions}`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/*`, `s3:PutObject ${uploads}/*`].sort());
+      assert.deepEqual(grants(policy("dynamodb")), ["DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"].flatMap((action) => [`dynamodb:${action} ${table}`, `dynamodb:${action} ${table}/index/*`]).sort());
       assert.deepEqual(grants(policy("sns")), [`sns:Publish ${topic}`]);
     });
 
@@ -131,7 +131,7 @@ describe("AwsImagePipeline, every option on", () => {
 
     it("encrypts every log group with that key", () => {
     const logGroups = mine("aws:cloudwatch/logGroup:LogGroup");
-    assert.equal(logGroups.length, 8, "seven functions and the state machine");
+    assert.equal(logGroups.length, 9, "eight functions and the state machine");
     for (const group of logGroups) assert.equal(group.inputs.kmsKeyId, KEY, group.name);
   });
 
@@ -240,10 +240,10 @@ describe("AwsImagePipeline, code built when the program runs", () => {
 
   after(() => rmSync(workDir, { recursive: true, force: true }));
 
-  it("gives all seven functions (six steps, the sweep) the same zip, bundled for arm64 and within the size limit", async () => {
+  it("gives all eight functions (six steps, the sweep, erasure) the same zip, bundled for arm64 and within the size limit", async () => {
     const paths = await Promise.all(mocks.ofType("aws:lambda/function:Function").map(async (f) => (f.inputs.code as pulumi.asset.FileArchive).path));
 
-    assert.equal(paths.length, 7);
+    assert.equal(paths.length, 8);
     assert.equal(new Set(paths).size, 1, "one bundle for every function");
     const zipPath = paths[0]!;
     assert.ok(existsSync(zipPath) && zipPath.endsWith("-arm64.zip"), zipPath);

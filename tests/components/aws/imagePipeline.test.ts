@@ -5,7 +5,7 @@ import type { PolicyDocument, TrustPolicyDocument } from "../../../components/aw
 import { AwsImagePipeline } from "../../../components/aws/imagePipeline";
 import { START_INPUT_TEMPLATE } from "../../../components/aws/trigger";
 import { loadConfig } from "../../../components/config";
-import { STEP_HANDLERS, SWEEP_HANDLER, taskSteps, workflow, type FunctionHandler } from "../../../functions/workflow";
+import { ERASE_HANDLER, STEP_HANDLERS, SWEEP_HANDLER, taskSteps, workflow, type FunctionHandler } from "../../../functions/workflow";
 import { isTaggable, outputValue, setupPulumiMocks, type PulumiMocks, type RecordedResource } from "../../helpers/pulumiMocks";
 import { assertLeastPrivilege, grants } from "./policyAssertions";
 
@@ -38,6 +38,7 @@ const T = {
   permission: "aws:lambda/permission:Permission",
   queue: "aws:sqs/queue:Queue",
   queuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
+  invokeConfig: "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
   logging: "aws:s3/bucketLogging:BucketLogging",
 } as const;
 
@@ -64,16 +65,19 @@ describe("AwsImagePipeline, default stack", () => {
   describe("inventory", () => {
     it("declares exactly these cloud resources", () => {
       assert.deepEqual(mocks.typeCounts(), {
-        [T.rule]: 2,
-        [T.target]: 2,
-        [T.permission]: 1,
-        [T.queue]: 1,
-        [T.queuePolicy]: 1,
-        [T.logGroup]: 8,
+        // Rules, targets, invoke permissions, queues: the upload trigger, the sweep's schedule, erasure on delete.
+        [T.rule]: 3,
+        [T.target]: 3,
+        [T.permission]: 2,
+        [T.queue]: 2,
+        [T.queuePolicy]: 2,
+        [T.logGroup]: 9,
         [T.table]: 1,
-        [T.role]: 9,
-        [T.rolePolicy]: 9,
-        [T.fn]: 7,
+        [T.role]: 10,
+        // One per role, and the erase function's leave to send its failures to its dead-letter queue.
+        [T.rolePolicy]: 11,
+        [T.fn]: 8,
+        [T.invokeConfig]: 1,
         // Uploads, renditions, and the access-log bucket with their server access logging.
         [T.bucket]: 3,
         [T.lifecycle]: 3,
@@ -99,8 +103,9 @@ describe("AwsImagePipeline, default stack", () => {
         `image-pipeline:aws:SecureBucket ${NAME}-renditions`,
         `image-pipeline:aws:SecureBucket ${NAME}-uploads`,
         `image-pipeline:aws:StateMachine ${NAME}-workflow`,
-        ...[...STEP_HANDLERS, SWEEP_HANDLER].map((h) => `image-pipeline:aws:StepLambda ${NAME}-${h}`),
+        ...[...STEP_HANDLERS, SWEEP_HANDLER, ERASE_HANDLER].map((h) => `image-pipeline:aws:StepLambda ${NAME}-${h}`),
         `image-pipeline:aws:SweepSchedule ${NAME}-sweep`,
+        `image-pipeline:aws:DeleteTrigger ${NAME}-erase`,
         `image-pipeline:aws:UploadTrigger ${NAME}-trigger`,
       ].sort());
     });
@@ -118,7 +123,7 @@ describe("AwsImagePipeline, default stack", () => {
     it("tags every taggable resource with project, stack, data-classification and the configured tags", () => {
       const taggable = mocks.customResources().filter((r) => isTaggable(r.type));
 
-      assert.equal(taggable.length, 3 + 1 + 1 + 8 + 9 + 7 + 1 + 2 + 1, "buckets, table, topic, log groups, roles, functions, state machine, rules, dead-letter queue");
+      assert.equal(taggable.length, 3 + 1 + 1 + 9 + 10 + 8 + 1 + 3 + 2, "buckets, table, topic, log groups, roles, functions, state machine, rules, dead-letter queues");
       for (const r of taggable) {
         assert.deepEqual(r.inputs.tags, { owner: "platform-team", project: "image-pipeline", stack: "dev", "data-classification": "internal" }, `${r.type} ${r.name}`);
       }
@@ -282,7 +287,7 @@ describe("AwsImagePipeline, default stack", () => {
     it("deploys one Lambda per step handler and one for the sweep, each running its named export of the bundle", () => {
       assert.deepEqual(
         mocks.ofType(T.fn).map((f) => [f.inputs.name, f.inputs.handler]),
-        [...STEP_HANDLERS, SWEEP_HANDLER].map((h) => [`${NAME}-${h}`, `index.${h}`]),
+        [...STEP_HANDLERS, SWEEP_HANDLER, ERASE_HANDLER].map((h) => [`${NAME}-${h}`, `index.${h}`]),
       );
     });
 
@@ -305,6 +310,39 @@ describe("AwsImagePipeline, default stack", () => {
         { principal: permission.inputs.principal, sourceArn: permission.inputs.sourceArn, function: permission.inputs.function, action: permission.inputs.action },
         { principal: "events.amazonaws.com", sourceArn: rule.state.arn, function: `${NAME}-${SWEEP_HANDLER}`, action: "lambda:InvokeFunction" },
       );
+    });
+
+    it("erases on each Object Deleted event of the uploads bucket, retried, with failures kept in a dead-letter queue", () => {
+      const { inputs } = fn(ERASE_HANDLER);
+      const rule = mocks.get(T.rule, `${NAME}-erase-rule`);
+      const target = mocks.get(T.target, `${NAME}-erase-target`);
+      const permission = mocks.get(T.permission, `${NAME}-erase-invoke`);
+      const deadLetters = mocks.get(T.queue, `${NAME}-erase-dead-letters`);
+      const invokeConfig = mocks.get(T.invokeConfig, `${NAME}-erase-failures`);
+      const failures = JSON.parse(mocks.get(T.rolePolicy, `${NAME}-erase-failures-policy`).inputs.policy) as PolicyDocument;
+
+      assert.equal(inputs.memorySize, 256);
+      assert.equal(inputs.timeout, 300);
+      assert.deepEqual(JSON.parse(rule.inputs.eventPattern), { source: ["aws.s3"], "detail-type": ["Object Deleted"], detail: { bucket: { name: [`${NAME}-uploads`] } } });
+      assert.equal(target.inputs.arn, functionArn(ERASE_HANDLER));
+      assert.deepEqual(target.inputs.inputTransformer.inputPaths, {
+        sourceKey: "$.detail.object.key",
+        sourceEtag: "$.detail.object.etag",
+        sourceVersion: "$.detail.object.version-id",
+        deletionType: "$.detail.deletion-type",
+      });
+      assert.deepEqual(target.inputs.retryPolicy, { maximumEventAgeInSeconds: 86_400, maximumRetryAttempts: 185 });
+      assert.equal(target.inputs.deadLetterConfig.arn, deadLetters.state.arn);
+      assert.deepEqual(
+        { principal: permission.inputs.principal, sourceArn: permission.inputs.sourceArn, function: permission.inputs.function },
+        { principal: "events.amazonaws.com", sourceArn: rule.state.arn, function: `${NAME}-${ERASE_HANDLER}` },
+      );
+      assert.deepEqual(
+        { functionName: invokeConfig.inputs.functionName, retries: invokeConfig.inputs.maximumRetryAttempts, onFailure: invokeConfig.inputs.destinationConfig.onFailure.destination },
+        { functionName: `${NAME}-${ERASE_HANDLER}`, retries: 2, onFailure: deadLetters.state.arn },
+      );
+      assert.deepEqual(grants(failures), [`sqs:SendMessage ${deadLetters.state.arn}`]);
+      assert.equal(deadLetters.inputs.messageRetentionSeconds, 1_209_600);
     });
 
     it("runs them all from one archive, on Node 24, arm64, with the configured memory and timeout", async () => {
@@ -368,16 +406,19 @@ describe("AwsImagePipeline, default stack", () => {
     it("lets each function touch only its own prefixes, table and topic, and write its own logs", () => {
       const uploads = bucketArn(`${NAME}-uploads`);
       const renditions = bucketArn(`${NAME}-renditions`);
+      // Erasure: check the upload, read the manifest, delete renditions and work objects and job records (never an upload).
+      const erase = [`dynamodb:DeleteItem ${TABLE_ARN}`, `s3:DeleteObject ${renditions}/*`, `s3:GetObject ${renditions}/*`, `s3:GetObject ${uploads}/*`, `s3:ListBucket ${renditions}`, `s3:ListBucket ${uploads}`];
       const expected: Record<FunctionHandler, string[]> = {
         validate: [`dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `s3:GetObject ${uploads}/*`, `s3:GetObjectVersion ${uploads}/*`, `s3:ListBucket ${uploads}`],
         resize: [`s3:GetObject ${uploads}/*`, `s3:GetObjectVersion ${uploads}/*`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/work/*`],
         applyFilters: [`s3:GetObject ${uploads}/*`, `s3:GetObjectVersion ${uploads}/*`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/work/*`],
         optimize: [`s3:GetObject ${renditions}/work/*`, `s3:ListBucket ${renditions}`, `s3:PutObject ${renditions}/*`],
-        notifySuccess: [`dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
-        notifyError: [`dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
+        notifySuccess: [...erase, `dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
+        notifyError: [...erase, `dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
         sweepStuckJobs: [`dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:Query ${TABLE_ARN}/index/open-jobs`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
+        eraseUpload: [...erase, `dynamodb:GetItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
       };
-      for (const handler of [...STEP_HANDLERS, SWEEP_HANDLER] as FunctionHandler[]) {
+      for (const handler of [...STEP_HANDLERS, SWEEP_HANDLER, ERASE_HANDLER] as FunctionHandler[]) {
         const policy = rolePolicyOf(`${NAME}-${handler}`);
         const logGroupArn = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/${NAME}-${handler}`;
         const logs = [`logs:CreateLogStream ${logGroupArn}:*`, `logs:PutLogEvents ${logGroupArn}:*`];
@@ -414,7 +455,7 @@ describe("AwsImagePipeline, default stack", () => {
     });
 
     it("calls exactly the deployed functions, each from the state of its handler", () => {
-      const deployed = mocks.ofType(T.fn).map((f) => f.state.arn as string).filter((arn) => arn !== functionArn(SWEEP_HANDLER));
+      const deployed = mocks.ofType(T.fn).map((f) => f.state.arn as string).filter((arn) => arn !== functionArn(SWEEP_HANDLER) && arn !== functionArn(ERASE_HANDLER));
       const tasks = aslTaskStates(asl());
 
       assert.deepEqual([...new Set(tasks.map((t) => t.state.Resource))].sort(), [...deployed].sort());

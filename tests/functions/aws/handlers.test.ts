@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import { STEP_HANDLERS, SWEEP_HANDLER } from "../../../functions/workflow";
+import { ERASE_HANDLER, STEP_HANDLERS, SWEEP_HANDLER } from "../../../functions/workflow";
 import { awsPortsFromEnv } from "../../../functions/aws/adapters";
 import * as handlers from "../../../functions/aws/handlers";
-import type { ValidatedJob } from "../../../functions/steps";
+import { jobIdFor, type ValidatedJob } from "../../../functions/steps";
 import { provisionAws, startDynamo, startS3, type DynamoEmulator, type S3Emulator } from "../../../local/emulators";
 
 const LAMBDA_ENV = ["UPLOADS_BUCKET", "RENDITIONS_BUCKET", "JOBS_TABLE", "TOPIC_ARN", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SNS", "AWS_MAX_ATTEMPTS", "PIPELINE_OPTIONS", "STUCK_AFTER_SECONDS"];
@@ -27,11 +27,11 @@ describe("AWS Lambda entry file", () => {
     await Promise.all([s3?.stop(), dynamo?.stop()]);
   });
 
-  it("exports exactly one function per workflow step handler, and the sweep", () => {
+  it("exports exactly one function per workflow step handler, the sweep and erasure", () => {
     const exported = Object.keys(handlers).sort();
 
-    assert.deepEqual(exported, [...STEP_HANDLERS, SWEEP_HANDLER].sort());
-    for (const name of [...STEP_HANDLERS, SWEEP_HANDLER] as const) assert.equal(typeof handlers[name], "function", name);
+    assert.deepEqual(exported, [...STEP_HANDLERS, SWEEP_HANDLER, ERASE_HANDLER].sort());
+    for (const name of [...STEP_HANDLERS, SWEEP_HANDLER, ERASE_HANDLER] as const) assert.equal(typeof handlers[name], "function", name);
   });
 
   it("fails with a PermanentError whose message is CODE: text when the environment is incomplete", async () => {
@@ -88,6 +88,37 @@ describe("AWS Lambda entry file", () => {
     const swept = await ports.jobs.get("stuck-job");
     assert.equal(swept?.status, "failed");
     assert.equal(swept?.error?.code, "TIMEOUT");
+  });
+
+  it("erases a deleted upload's outputs, and reports a notifier outage as a TransientError so Lambda retries", async () => {
+    const ports = awsPortsFromEnv();
+    await ports.objects.put("renditions", "photos/gone.jpg/thumb.webp", Buffer.from("webp"), "image/webp");
+    await ports.objects.put("renditions", "photos/gone.jpg/manifest.json", Buffer.from(JSON.stringify({ jobId: "job-gone" })), "application/json");
+    // A plain DELETE on the versioned bucket: the event's ETag and version id are the delete marker's.
+    const event = { sourceKey: "photos/gone.jpg", sourceEtag: "d41d8cd98f00b204e9800998ecf8427e", sourceVersion: "marker-1", deletionType: "Delete Marker Created" };
+
+    await assert.rejects(handlers.eraseUpload(event), (error: Error) => {
+      assert.equal(error.name, "TransientError");
+      assert.match(error.message, /SNS/);
+      return true;
+    });
+    assert.deepEqual((await ports.objects.list("renditions", "photos/gone.jpg/")).items, []);
+  });
+
+  it("names the deleted upload's job by the event's ETag and version only for a permanent deletion", async () => {
+    const base = { sourceKey: "photos/never.jpg", sourceEtag: "0123456789abcdef0123456789abcdef", sourceVersion: "v-7" };
+
+    const marker = await handlers.eraseUpload({ ...base, deletionType: "Delete Marker Created" });
+    const permanent = await handlers.eraseUpload({ ...base, deletionType: "Permanently Deleted" });
+
+    assert.deepEqual(marker.jobIds, []);
+    assert.deepEqual(permanent.jobIds, [jobIdFor("photos/never.jpg", "0123456789abcdef0123456789abcdef", "v-7")]);
+    assert.equal(permanent.published, false, "nothing was there to erase");
+    await assert.rejects(handlers.eraseUpload({ deletionType: "Delete Marker Created" }), (error: Error) => {
+      assert.equal(error.name, "PermanentError");
+      assert.match(error.message, /^CONFIG_INVALID: .*sourceKey/);
+      return true;
+    });
   });
 
   it("reports a missing upload as a PermanentError with the NOT_FOUND code", async () => {
