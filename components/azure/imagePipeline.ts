@@ -110,7 +110,7 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
 
     new UploadTrigger(
       name,
-      { resourceGroupName, location, subscriptionId, storageAccountId: storage.account.id, uploadEventsQueue: storage.uploadEvents, deadLetters: storage.deadLetters, tags },
+      { resourceGroupName, location, subscriptionId, storageAccountId: storage.account.id, uploadEventsQueue: storage.uploadEvents, deleteEventsQueue: storage.deleteEvents, deadLetters: storage.deadLetters, tags },
       parent,
     );
 

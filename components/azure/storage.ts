@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as azure from "@pulumi/azure-native";
 import type { PipelineConfig } from "../config";
-import { CONTAINERS, UPLOAD_EVENTS_QUEUE } from "../../functions/azure/contract";
+import { CONTAINERS, DELETE_EVENTS_QUEUE, UPLOAD_EVENTS_QUEUE } from "../../functions/azure/contract";
 import { movedFrom } from "./moved";
 
 export { CONTAINERS };
@@ -71,6 +71,8 @@ export class PipelineStorage extends pulumi.ComponentResource {
   readonly deadLetters: azure.storage.BlobContainer;
   readonly jobs: azure.storage.Table;
   readonly uploadEvents: azure.storage.Queue;
+  /** The uploads container's BlobDeleted events, for the EraseUpload function. */
+  readonly deleteEvents: azure.storage.Queue;
   /** `https://<account>.blob.core.windows.net/` */
   readonly blobEndpoint: pulumi.Output<string>;
   readonly dataResources: pulumi.CustomResource[];
@@ -131,6 +133,7 @@ export class PipelineStorage extends pulumi.ComponentResource {
     );
     this.jobs = new azure.storage.Table(`${name}-jobs`, { resourceGroupName, accountName, tableName: JOBS_TABLE }, dataOptions);
     this.uploadEvents = new azure.storage.Queue(`${name}-upload-events`, { resourceGroupName, accountName, queueName: UPLOAD_EVENTS_QUEUE }, child);
+    this.deleteEvents = new azure.storage.Queue(`${name}-delete-events`, { resourceGroupName, accountName, queueName: DELETE_EVENTS_QUEUE }, child);
 
     this.blobEndpoint = this.account.primaryEndpoints.blob;
     this.dataResources = [this.account, this.uploads, this.renditions, this.jobs];

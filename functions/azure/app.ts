@@ -1,15 +1,28 @@
+import { app } from "@azure/functions";
 import * as df from "durable-functions";
 import { STEP_HANDLERS } from "../workflow";
 import { activityHandlers } from "./activities";
-import { ACTIVITY_NAMES, APP_SETTINGS, CONTAINERS, ORCHESTRATOR_NAME, STARTER_NAME, STORAGE_CONNECTION, SWEEP_FUNCTION_NAME, SWEEP_SCHEDULE, UPLOAD_EVENTS_QUEUE } from "./contract";
+import {
+  ACTIVITY_NAMES,
+  APP_SETTINGS,
+  CONTAINERS,
+  DELETE_EVENTS_QUEUE,
+  ERASE_FUNCTION_NAME,
+  ORCHESTRATOR_NAME,
+  STARTER_NAME,
+  STORAGE_CONNECTION,
+  SWEEP_FUNCTION_NAME,
+  SWEEP_SCHEDULE,
+  UPLOAD_EVENTS_QUEUE,
+} from "./contract";
 import { pipelineOrchestrator } from "./orchestrator";
 import { createSweepHandler } from "./sweep";
-import { createUploadStarter } from "./trigger";
+import { createEraseHandler, createUploadStarter } from "./trigger";
 
 /**
  * Entry point of the Function App bundle (package.json `main`): registers the
- * starter, the orchestrator, one activity per step and the stuck-job sweep's
- * timer with the v4 programming
+ * starter, the orchestrator, one activity per step, the stuck-job sweep's
+ * timer and erasure on delete with the v4 programming
  * model. Handlers live in their own modules so the local runtime can run them
  * without the Functions host.
  */
@@ -27,3 +40,9 @@ for (const handler of STEP_HANDLERS) {
 }
 
 df.app.client.timer(SWEEP_FUNCTION_NAME, { schedule: SWEEP_SCHEDULE, handler: createSweepHandler() });
+
+app.storageQueue(ERASE_FUNCTION_NAME, {
+  queueName: DELETE_EVENTS_QUEUE,
+  connection: STORAGE_CONNECTION,
+  handler: createEraseHandler(process.env[APP_SETTINGS.uploadsContainer] || CONTAINERS.uploads),
+});

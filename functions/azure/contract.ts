@@ -34,6 +34,13 @@ export const ACTIVITY_NAMES: Readonly<Record<StepHandler, string>> = Object.from
 export const SWEEP_FUNCTION_NAME = "SweepStuckJobs";
 export const SWEEP_SCHEDULE = `0 */${SWEEP_INTERVAL_MINUTES} * * * *`;
 
+/**
+ * Erasure on delete: Event Grid delivers the uploads container's BlobDeleted events to this queue
+ * (CloudEvents 1.0 JSON); the queue-triggered EraseUpload function erases what the pipeline made of the blob.
+ */
+export const DELETE_EVENTS_QUEUE = "delete-events";
+export const ERASE_FUNCTION_NAME = "EraseUpload";
+
 /** The pipeline's blob containers, one per storage area of the ports. */
 export interface AzureContainers {
   uploads: string;

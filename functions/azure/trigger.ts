@@ -1,7 +1,10 @@
 import type { InvocationContext } from "@azure/functions";
 import type { DurableClient } from "durable-functions";
+import { toPipelineError } from "../core/errors";
+import { eraseUpload, type EraseResult } from "../steps/erase";
 import { jobIdFor } from "../steps/jobId";
 import type { StartInput } from "../steps/types";
+import { activityEnvironmentFromEnv, type ActivityEnvironment } from "./activities";
 import { ORCHESTRATOR_NAME } from "./contract";
 
 /**
@@ -28,6 +31,8 @@ export interface StartResult {
 }
 
 const BLOB_CREATED = "Microsoft.Storage.BlobCreated";
+/** BlobDeleted's data carries no eTag (https://learn.microsoft.com/en-us/javascript/api/@azure/eventgrid/storageblobdeletedeventdata): the erasure finds the job by the manifest. */
+const BLOB_DELETED = "Microsoft.Storage.BlobDeleted";
 const SUBJECT = /^\/blobServices\/default\/containers\/([^/]+)\/blobs\/(.+)$/;
 
 function asObject(message: unknown): Record<string, unknown> | undefined {
@@ -50,15 +55,57 @@ function asObject(message: unknown): Record<string, unknown> | undefined {
  * @example parseBlobCreatedEvent({ type: "Microsoft.Storage.BlobCreated", subject: "/blobServices/default/containers/uploads/blobs/cat.jpg", data: { eTag: "0x8D" } }, "uploads")
  */
 export function parseBlobCreatedEvent(message: unknown, container: string): UploadRef | undefined {
-  const event = asObject(message);
+  const event = blobEvent(message, BLOB_CREATED, container);
   if (!event) return undefined;
-  const type = event.type ?? event.eventType;
-  if (type !== BLOB_CREATED || typeof event.subject !== "string") return undefined;
-  const match = SUBJECT.exec(event.subject);
-  if (!match || match[1] !== container) return undefined;
-  const data = asObject(event.data) ?? {};
+  const { match } = event;
+  const data = asObject(event.event.data) ?? {};
   const etag = typeof data.eTag === "string" && data.eTag !== "" ? data.eTag : undefined;
   return { sourceKey: match[2], sourceEtag: etag };
+}
+
+/** The event and its subject's container and blob name, when it is of `type` and for `container`. */
+function blobEvent(message: unknown, type: string, container: string): { event: Record<string, unknown>; match: RegExpExecArray } | undefined {
+  const event = asObject(message);
+  if (!event) return undefined;
+  if ((event.type ?? event.eventType) !== type || typeof event.subject !== "string") return undefined;
+  const match = SUBJECT.exec(event.subject);
+  if (!match || match[1] !== container) return undefined;
+  return { event, match };
+}
+
+/**
+ * Reads a BlobDeleted event (either schema) for the uploads container: the deleted blob's name.
+ *
+ * @example parseBlobDeletedEvent({ type: "Microsoft.Storage.BlobDeleted", subject: "/blobServices/default/containers/uploads/blobs/cat.jpg" }, "uploads") // { sourceKey: "cat.jpg" }
+ */
+export function parseBlobDeletedEvent(message: unknown, container: string): { sourceKey: string } | undefined {
+  const event = blobEvent(message, BLOB_DELETED, container);
+  return event && { sourceKey: event.match[2] };
+}
+
+/**
+ * The queue-triggered EraseUpload function (registered in ./app): erases what the pipeline made of a
+ * deleted upload (functions/steps/erase.ts). Throwing leaves the message on the queue for another try
+ * (and the poison queue after five).
+ */
+export function createEraseHandler(container: string, environment: () => ActivityEnvironment = activityEnvironmentFromEnv) {
+  return async (message: unknown, context: InvocationContext): Promise<EraseResult | undefined> => {
+    const deleted = parseBlobDeletedEvent(message, container);
+    if (!deleted) {
+      context.warn(`Ignored a queue message that is not a BlobDeleted event for container "${container}".`);
+      return undefined;
+    }
+    try {
+      const { ports, options } = environment();
+      const result = await eraseUpload(deleted, ports, options);
+      context.log(result.erased ? `Erased ${deleted.sourceKey}: ${JSON.stringify(result.removed)}.` : `Kept the outputs of ${deleted.sourceKey}: it was uploaded again.`);
+      return result;
+    } catch (thrown) {
+      const error = toPipelineError(thrown);
+      context.error(`${error.code}: ${error.message}`);
+      throw error;
+    }
+  };
 }
 
 function isNotFound(error: unknown): boolean {

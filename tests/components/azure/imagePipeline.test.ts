@@ -7,7 +7,7 @@ import { loadConfig, type PipelineConfig } from "../../../components/config";
 import { FLEX_FORBIDDEN_SETTINGS } from "../../../components/azure/appSettings";
 import { AzureImagePipeline, storageAccountStem } from "../../../components/azure/imagePipeline";
 import { ROLES } from "../../../components/azure/roles";
-import { UPLOAD_EVENTS_QUEUE } from "../../../functions/azure/contract";
+import { DELETE_EVENTS_QUEUE, UPLOAD_EVENTS_QUEUE } from "../../../functions/azure/contract";
 import { isTaggable, outputValue, setupPulumiMocks, type PulumiMocks, type RecordedResource } from "../../helpers/pulumiMocks";
 
 const T = {
@@ -142,7 +142,8 @@ describe("AzureImagePipeline", function () {
         [T.container]: 5,
         [T.lifecycle]: 1,
         [T.table]: 1,
-        [T.queue]: 1,
+        // Upload events and delete events.
+        [T.queue]: 2,
         [T.packageBlob]: 0,
         [T.deployment]: 1,
         [T.identity]: 1,
@@ -152,12 +153,12 @@ describe("AzureImagePipeline", function () {
         [T.insights]: 1,
         [T.topic]: 1,
         [T.systemTopic]: 1,
-        [T.subscription]: 1,
+        [T.subscription]: 2,
         [T.plan]: 1,
         [T.app]: 1,
         [T.scmAllowed]: 0,
         [T.ftpAllowed]: 0,
-        [T.role]: 8,
+        [T.role]: 9,
       });
     });
 
@@ -228,13 +229,14 @@ describe("AzureImagePipeline", function () {
       assert.deepEqual(service.inputs.containerDeleteRetentionPolicy, { enabled: true, days: 7 });
     });
 
-    it("creates private uploads, work, renditions, deployments and dead-letters containers, the jobs table and the events queue", () => {
+    it("creates private uploads, work, renditions, deployments and dead-letters containers, the jobs table and the events queues", () => {
       const containers = of("flex", T.container);
 
       assert.deepEqual(containers.map((c) => c.inputs.containerName).sort(), ["dead-letters", "deployments", "renditions", "uploads", "work"]);
       for (const c of containers) assert.equal(c.inputs.publicAccess, "None");
       assert.equal(one("flex", T.table).inputs.tableName, "jobs");
-      assert.equal(one("flex", T.queue).inputs.queueName, UPLOAD_EVENTS_QUEUE);
+      assert.equal(one("flex", T.queue, "-upload-events").inputs.queueName, UPLOAD_EVENTS_QUEUE);
+      assert.equal(one("flex", T.queue, "-delete-events").inputs.queueName, DELETE_EVENTS_QUEUE);
     });
 
     it("protects the storage account, the uploads and renditions containers and the jobs table from pulumi destroy, unless protectData is off", () => {
@@ -383,7 +385,8 @@ describe("AzureImagePipeline", function () {
       const account = one("flex", T.account);
       const container = (name: string) => of("flex", T.container).find((r) => r.inputs.containerName === name)!;
       const topic = one("flex", T.topic);
-      const queue = one("flex", T.queue);
+      const queue = one("flex", T.queue, "-upload-events");
+      const deleteQueue = one("flex", T.queue, "-delete-events");
       const systemTopic = one("flex", T.systemTopic);
       const appIdentity = "principal-of-ip-flex-app-identity";
 
@@ -395,6 +398,7 @@ describe("AzureImagePipeline", function () {
           [roleId(ROLES.storageTableDataContributor), account.id, appIdentity],
           [roleId(ROLES.eventGridDataSender), topic.id, appIdentity],
           [roleId(ROLES.storageQueueDataMessageSender), queue.id, systemTopic.state.identity.principalId],
+          [roleId(ROLES.storageQueueDataMessageSender), deleteQueue.id, systemTopic.state.identity.principalId],
           [roleId(ROLES.storageBlobDataContributor), container("dead-letters").id, systemTopic.state.identity.principalId],
           [roleId(ROLES.storageBlobDataContributor), container("uploads").id, "deployer"],
           [roleId(ROLES.storageBlobDataContributor), container("uploads").id, UPLOADER],
@@ -413,6 +417,7 @@ describe("AzureImagePipeline", function () {
         "ip-flex-app-table-contributor": "ServicePrincipal",
         "ip-flex-app-events-sender": "ServicePrincipal",
         "ip-flex-storage-events-queue-sender": "ServicePrincipal",
+        "ip-flex-storage-events-delete-queue-sender": "ServicePrincipal",
         "ip-flex-storage-events-dead-letter-writer": "ServicePrincipal",
         "ip-flex-deployer-uploads": "ServicePrincipal",
         [`ip-flex-uploader-${UPLOADER}`]: "Group",
@@ -459,7 +464,7 @@ describe("AzureImagePipeline", function () {
     it("delivers the uploads container's BlobCreated events to the starter's queue with the system topic's identity", () => {
       const data = one("flex", T.account);
       const systemTopic = one("flex", T.systemTopic);
-      const subscription = one("flex", T.subscription);
+      const subscription = one("flex", T.subscription, "-uploads-created");
 
       assert.equal(systemTopic.inputs.source, data.id);
       assert.equal(systemTopic.inputs.topicType, "Microsoft.Storage.StorageAccounts");
@@ -473,15 +478,30 @@ describe("AzureImagePipeline", function () {
       });
     });
 
+    it("delivers the uploads container's BlobDeleted events to the erase function's queue with the system topic's identity", () => {
+      const data = one("flex", T.account);
+      const subscription = one("flex", T.subscription, "-uploads-deleted");
+
+      assert.deepEqual(subscription.inputs.filter.includedEventTypes, ["Microsoft.Storage.BlobDeleted"]);
+      assert.equal(subscription.inputs.filter.subjectBeginsWith, "/blobServices/default/containers/uploads/blobs/");
+      assert.equal(subscription.inputs.eventDeliverySchema, "CloudEventSchemaV1_0");
+      assert.deepEqual(subscription.inputs.deliveryWithResourceIdentity, {
+        identity: { type: "SystemAssigned" },
+        destination: { endpointType: "StorageQueue", resourceId: data.id, queueName: "delete-events", queueMessageTimeToLiveInSeconds: 604800 },
+      });
+    });
+
     it("writes events it cannot deliver within a day (30 attempts) to the dead-letters container, with the system topic's identity", () => {
       const data = one("flex", T.account);
-      const subscription = one("flex", T.subscription);
 
-      assert.deepEqual(subscription.inputs.retryPolicy, { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 });
-      assert.deepEqual(subscription.inputs.deadLetterWithResourceIdentity, {
-        identity: { type: "SystemAssigned" },
-        deadLetterDestination: { endpointType: "StorageBlob", resourceId: data.id, blobContainerName: "dead-letters" },
-      });
+      for (const suffix of ["-uploads-created", "-uploads-deleted"]) {
+        const subscription = one("flex", T.subscription, suffix);
+        assert.deepEqual(subscription.inputs.retryPolicy, { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 }, suffix);
+        assert.deepEqual(subscription.inputs.deadLetterWithResourceIdentity, {
+          identity: { type: "SystemAssigned" },
+          deadLetterDestination: { endpointType: "StorageBlob", resourceId: data.id, blobContainerName: "dead-letters" },
+        }, suffix);
+      }
     });
   });
 

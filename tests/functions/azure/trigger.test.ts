@@ -1,7 +1,11 @@
 import * as assert from "node:assert/strict";
+import { InvocationContext } from "@azure/functions";
 import type { DurableOrchestrationStatus } from "durable-functions";
+import { defaultProcessingOptions } from "../../../functions/core/options";
+import { PipelineError } from "../../../functions/core/errors";
+import { memoryPorts } from "../../../local/memoryPorts";
 import { ORCHESTRATOR_NAME } from "../../../functions/azure/contract";
-import { parseBlobCreatedEvent, startPipeline } from "../../../functions/azure/trigger";
+import { createEraseHandler, parseBlobCreatedEvent, parseBlobDeletedEvent, startPipeline } from "../../../functions/azure/trigger";
 import { jobIdFor } from "../../../functions/steps/jobId";
 
 function blobCreated(blobName: string, overrides: Record<string, unknown> = {}) {
@@ -74,5 +78,52 @@ describe("Azure upload starter", () => {
     const durable = { ...client(), getStatus: async () => Promise.reject(new Error("DurableClient error: HTTP 500")) };
 
     await assert.rejects(startPipeline(durable, { sourceKey: "a.png" }), /HTTP 500/);
+  });
+});
+
+function blobDeleted(blobName: string, overrides: Record<string, unknown> = {}) {
+  return {
+    ...blobCreated(blobName),
+    type: "Microsoft.Storage.BlobDeleted",
+    data: { api: "DeleteBlob", blobType: "BlockBlob", url: `https://acct.blob.core.windows.net/uploads/${blobName}` },
+    ...overrides,
+  };
+}
+
+describe("Azure erase function", () => {
+  it("reads the deleted blob's name from a BlobDeleted event for the uploads container, in either schema", () => {
+    const { type: _type, ...rest } = blobDeleted("photos/cat 1.jpg");
+
+    assert.deepEqual(parseBlobDeletedEvent(blobDeleted("photos/cat 1.jpg"), "uploads"), { sourceKey: "photos/cat 1.jpg" });
+    assert.deepEqual(parseBlobDeletedEvent(JSON.stringify({ ...rest, eventType: "Microsoft.Storage.BlobDeleted" }), "uploads"), { sourceKey: "photos/cat 1.jpg" });
+    assert.equal(parseBlobDeletedEvent(blobCreated("a.png"), "uploads"), undefined);
+    assert.equal(parseBlobDeletedEvent(blobDeleted("a.png", { subject: "/blobServices/default/containers/renditions/blobs/a.png" }), "uploads"), undefined);
+  });
+
+  it("erases what the pipeline made of the deleted blob and publishes image.deleted", async () => {
+    const ports = memoryPorts();
+    await ports.objects.put("renditions", "photos/cat.jpg/manifest.json", Buffer.from(JSON.stringify({ jobId: "job-1" })), "application/json");
+    await ports.objects.put("renditions", "photos/cat.jpg/thumb.webp", Buffer.from("webp"), "image/webp");
+    const now = new Date().toISOString();
+    await ports.jobs.create({ jobId: "job-1", sourceKey: "photos/cat.jpg", status: "succeeded", createdAt: now, updatedAt: now });
+    const handler = createEraseHandler("uploads", () => ({ ports, options: defaultProcessingOptions() }));
+
+    const result = await handler(blobDeleted("photos/cat.jpg"), new InvocationContext({ functionName: "EraseUpload" }));
+
+    assert.deepEqual(result?.removed, { renditions: 2, work: 0, jobs: 1 });
+    assert.deepEqual(ports.objects.keys("renditions"), []);
+    assert.deepEqual(ports.notifier.events.map((event) => [event.type, event.jobId]), [["image.deleted", "job-1"]]);
+  });
+
+  it("ignores other messages, and throws a store failure so the queue retries the message", async () => {
+    const ports = memoryPorts();
+    ports.objects.head = async () => Promise.reject(new PipelineError("STORAGE_UNAVAILABLE", "Blob Storage is down."));
+    const warnings: string[] = [];
+    const context = new InvocationContext({ functionName: "EraseUpload", logHandler: (level, ...args) => void (level === "warning" && warnings.push(args.join(" "))) });
+    const handler = createEraseHandler("uploads", () => ({ ports, options: defaultProcessingOptions() }));
+
+    assert.equal(await handler(blobCreated("a.png"), context), undefined);
+    assert.equal(warnings.length, 1);
+    await assert.rejects(handler(blobDeleted("a.png"), context), { code: "STORAGE_UNAVAILABLE" });
   });
 });
