@@ -2,6 +2,7 @@ import type { Cloud } from "../components/config";
 import type { StepHandler } from "../functions/workflow";
 import type { ProcessingOptions } from "../functions/core/options";
 import type { Notifier, Ports } from "../functions/ports";
+import type { EraseResult } from "../functions/steps/erase";
 import type { Meter } from "./cost/meter";
 
 /**
@@ -58,6 +59,13 @@ export interface UploadEvent {
   sourceVersion?: string;
 }
 
+/** A deleted upload, as the storage's delete event tells the erase function. */
+export interface DeleteEvent {
+  sourceKey: string;
+  /** The event as the deployed function receives it. AWS: the delete rule's transformed input; Azure: the BlobDeleted CloudEvent on the delete-events queue. */
+  message: unknown;
+}
+
 export interface ExecutionResult {
   runId: string;
   /** The engine's verdict; a failed image ends `failed` after NotifyError ran. */
@@ -84,6 +92,10 @@ export interface LocalFlavour {
    * the instance id from the upload, so `runId` is ignored.
    */
   execute(event: UploadEvent, runId?: string): Promise<ExecutionResult>;
+  /** Deletes an upload, as a user's delete would (AWS: a delete marker on the versioned bucket), and returns the storage's delete event. */
+  deleteUpload(key: string): Promise<DeleteEvent>;
+  /** Delivers a delete event to the erase function, as the deployed trigger does, and runs the erasure to its end (functions/steps/erase.ts). */
+  erase(event: DeleteEvent): Promise<EraseResult>;
   /**
    * Deletes a finished job's intermediates: the local stand-in for the work
    * area's one-day lifecycle rule, so long runs and --watch do not fill the disk.

@@ -116,3 +116,25 @@ export const OPEN_JOBS_INDEX = {
   shard: "open",
   projected: ["sourceKey", "sourceEtag", "runId", "status", "updatedAt"],
 } as const;
+
+/** What the delete rule's input transformer hands the erase function (components/aws/deleteTrigger.ts). */
+export interface DeletedUploadEvent {
+  sourceKey?: unknown;
+  sourceEtag?: unknown;
+  sourceVersion?: unknown;
+  deletionType?: unknown;
+}
+
+/**
+ * The erasure an Object Deleted event asks for. Only a "Permanently Deleted" event's ETag and
+ * version id name the deleted upload; a "Delete Marker Created" event's are the marker's own
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html), so only the key counts.
+ *
+ * @throws {PipelineError} CONFIG_INVALID when the event names no key (a broken input transformer).
+ */
+export function eraseInputFor(event: DeletedUploadEvent | undefined): { sourceKey: string; sourceEtag?: string; sourceVersion?: string } {
+  const sourceKey = typeof event?.sourceKey === "string" ? event.sourceKey : "";
+  if (sourceKey === "") throw new PipelineError("CONFIG_INVALID", "The erase function needs the deleted upload's key (sourceKey); check the delete rule's input transformer.");
+  const permanently = event?.deletionType === "Permanently Deleted" && typeof event.sourceEtag === "string" && typeof event.sourceVersion === "string";
+  return permanently ? { sourceKey, sourceEtag: event.sourceEtag as string, sourceVersion: event.sourceVersion as string } : { sourceKey };
+}

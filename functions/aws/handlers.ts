@@ -7,12 +7,12 @@
  */
 
 import type { StepHandler } from "../workflow";
-import { formatErrorMessage, PipelineError, toPipelineError } from "../core/errors";
+import { formatErrorMessage, toPipelineError } from "../core/errors";
 import type { ProcessingOptions } from "../core/options";
 import type { Ports } from "../ports";
 import { eraseUpload as erase, runScheduledSweep, runStep, StepError, type EraseResult, type SweepResult } from "../steps";
 import { awsPortsFromEnv } from "./adapters";
-import { readLambdaProcessingOptions, readStuckAfterSeconds } from "./contract";
+import { eraseInputFor, readLambdaProcessingOptions, readStuckAfterSeconds, type DeletedUploadEvent } from "./contract";
 
 interface ColdStart {
   ports: Ports;
@@ -59,29 +59,16 @@ export const sweepStuckJobs = async (): Promise<SweepResult> => {
   }
 };
 
-/** What the delete rule's input transformer hands the erase function (components/aws/deleteTrigger.ts). */
-export interface DeletedUploadEvent {
-  sourceKey?: unknown;
-  sourceEtag?: unknown;
-  sourceVersion?: unknown;
-  deletionType?: unknown;
-}
-
 /**
- * Erasure on delete, invoked by EventBridge for each Object Deleted event of the uploads bucket.
- * Only a "Permanently Deleted" event's ETag and version id name the deleted upload; a
- * "Delete Marker Created" event's are the marker's own: https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html
- * A failure leaves as a StepError: Lambda retries the asynchronous invocation, then the
- * event goes to the trigger's dead-letter queue.
+ * Erasure on delete, invoked by EventBridge for each Object Deleted event of the uploads bucket
+ * (the input: contract.ts, eraseInputFor). A failure leaves as a StepError: Lambda retries the
+ * asynchronous invocation, then the event goes to the trigger's dead-letter queue.
  */
 export const eraseUpload = async (event: DeletedUploadEvent): Promise<EraseResult> => {
   try {
-    const sourceKey = typeof event?.sourceKey === "string" ? event.sourceKey : "";
-    if (sourceKey === "") throw new PipelineError("CONFIG_INVALID", "The erase function needs the deleted upload's key (sourceKey); check the delete rule's input transformer.");
-    const permanently = event.deletionType === "Permanently Deleted";
-    const pinned = permanently && typeof event.sourceEtag === "string" && typeof event.sourceVersion === "string" ? { sourceEtag: event.sourceEtag, sourceVersion: event.sourceVersion } : {};
+    const input = eraseInputFor(event);
     const { ports, options } = resolveColdStart();
-    const result = await erase({ sourceKey, ...pinned }, ports, options);
+    const result = await erase(input, ports, options);
     console.log(JSON.stringify({ level: "info", handler: "eraseUpload", ...result }));
     return result;
   } catch (thrown) {

@@ -6,9 +6,10 @@ import { STEP_HANDLERS, workflow, type StepHandler, type WorkflowDefinition } fr
 import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { createAwsPorts, LOCAL_AWS_CREDENTIALS, S3ObjectStore } from "../../functions/aws/adapters";
 import type { Ports } from "../../functions/ports";
-import { runStep, type StartInput } from "../../functions/steps";
+import { eraseUpload, runStep, type StartInput } from "../../functions/steps";
+import { eraseInputFor, type DeletedUploadEvent } from "../../functions/aws/contract";
 import { provisionAws, startDynamo, startS3, type DynamoEmulator, type S3Emulator } from "../emulators";
-import type { ExecutionResult, FlavourOptions, LocalFlavour, StepCall, UploadEvent } from "../flavour";
+import type { DeleteEvent, ExecutionResult, FlavourOptions, LocalFlavour, StepCall, UploadEvent } from "../flavour";
 import { jobIdFor } from "../../functions/steps/jobId";
 import { countingNotifier, timedInvocation } from "../cost/hooks";
 import { startMeteringProxy } from "../cost/proxy";
@@ -190,6 +191,16 @@ export async function startAwsFlavour(options: FlavourOptions): Promise<AwsFlavo
       return { sourceKey: key, sourceEtag: etag, sourceVersion: `local-${randomUUID()}` };
     };
 
+    const deleteUpload = async (key: string): Promise<DeleteEvent> => {
+      await ports.objects.delete("uploads", key);
+      // The versioned bucket adds a delete marker: the event's ETag (of no bytes) and version id are the marker's
+      // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html). s3rver keeps no versions: the object is gone.
+      const message: DeletedUploadEvent = { sourceKey: key, sourceEtag: "d41d8cd98f00b204e9800998ecf8427e", sourceVersion: `local-marker-${randomUUID()}`, deletionType: "Delete Marker Created" };
+      return { sourceKey: key, message };
+    };
+    // The erase Lambda's path (functions/aws/handlers.ts eraseUpload): the rule's input, then the shared erasure.
+    const erase = async (event: DeleteEvent) => eraseUpload(eraseInputFor(event.message as DeletedUploadEvent), ports, processing);
+
     const s3Client = new S3Client({ region: LOCAL_REGION, endpoint: s3.endpoint, forcePathStyle: true, credentials: LOCAL_AWS_CREDENTIALS, maxAttempts: 1 });
     stops.unshift(async () => s3Client.destroy());
     const expireWork = async (jobId: string) => {
@@ -210,6 +221,8 @@ export async function startAwsFlavour(options: FlavourOptions): Promise<AwsFlavo
       endpoints: { s3: s3.endpoint, dynamodb: dynamo.endpoint },
       upload,
       execute,
+      deleteUpload,
+      erase,
       expireWork,
       stop: async () => {
         if (stopped) return;

@@ -1,17 +1,18 @@
+import { randomUUID } from "node:crypto";
 import { InvocationContext } from "@azure/functions";
 import type { DurableClient } from "durable-functions";
 import { STEP_HANDLERS, type StepHandler } from "../../functions/workflow";
 import { createActivityHandler } from "../../functions/azure/activities";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { BlobObjectStore, createAzurePorts } from "../../functions/azure/adapters";
-import { ACTIVITY_NAMES, ORCHESTRATOR_NAME } from "../../functions/azure/contract";
+import { ACTIVITY_NAMES, CONTAINERS, ERASE_FUNCTION_NAME, ORCHESTRATOR_NAME } from "../../functions/azure/contract";
 import { pipelineOrchestrator } from "../../functions/azure/orchestrator";
 import { runOrchestration, type ActivityCall, type OrchestrationResult } from "./durableReplay";
-import { startPipeline } from "../../functions/azure/trigger";
+import { createEraseHandler, startPipeline } from "../../functions/azure/trigger";
 import type { Ports } from "../../functions/ports";
 import { LOCAL_HEAP_FLAG } from "../heap";
 import { provisionAzure, startAzurite, type AzuriteEmulator } from "../emulators";
-import type { ExecutionResult, FlavourOptions, LocalFlavour, StepCall, UploadEvent } from "../flavour";
+import type { DeleteEvent, ExecutionResult, FlavourOptions, LocalFlavour, StepCall, UploadEvent } from "../flavour";
 import { jobIdFor } from "../../functions/steps/jobId";
 import { countingNotifier, timedInvocation } from "../cost/hooks";
 import { startMeteringProxy, type MeteringProxy } from "../cost/proxy";
@@ -181,6 +182,28 @@ export async function startAzureFlavour(options: FlavourOptions): Promise<AzureF
     return { sourceKey: key, sourceEtag: etag };
   };
 
+  const deleteUpload = async (key: string): Promise<DeleteEvent> => {
+    await ports.objects.delete("uploads", key);
+    // What Event Grid puts on the delete-events queue (CloudEvents 1.0); BlobDeleted carries no eTag.
+    const message = {
+      specversion: "1.0",
+      type: "Microsoft.Storage.BlobDeleted",
+      source: "/subscriptions/local/resourceGroups/local/providers/Microsoft.Storage/storageAccounts/devstoreaccount1",
+      subject: `/blobServices/default/containers/${CONTAINERS.uploads}/blobs/${key}`,
+      id: randomUUID(),
+      time: new Date().toISOString(),
+      data: { api: "DeleteBlob", blobType: "BlockBlob", url: `${azurite.blobEndpoint}/${CONTAINERS.uploads}/${key}` },
+    };
+    return { sourceKey: key, message };
+  };
+  // The deployed EraseUpload function's handler, with this flavour's ports.
+  const eraseHandler = createEraseHandler(CONTAINERS.uploads, () => ({ ports, options: processing }));
+  const erase = async (event: DeleteEvent) => {
+    const result = await eraseHandler(event.message, new InvocationContext({ functionName: ERASE_FUNCTION_NAME, logHandler: () => undefined }));
+    if (!result) throw new Error(`The erase function ignored the delete event of "${event.sourceKey}".`);
+    return result;
+  };
+
   const blobs = BlobServiceClient.fromConnectionString(azurite.connectionString);
   const expireWork = async (jobId: string) => {
     // Intermediates live under `<jobId>/` in the work area (functions/steps/keys.ts, workKey).
@@ -197,6 +220,8 @@ export async function startAzureFlavour(options: FlavourOptions): Promise<AzureF
     endpoints: { blob: azurite.blobEndpoint, table: azurite.tableEndpoint },
     upload,
     execute,
+    deleteUpload,
+    erase,
     expireWork,
     stop: async () => {
       if (stopped) return;

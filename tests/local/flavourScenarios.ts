@@ -300,6 +300,50 @@ export function describeFlavourContract(cloud: Cloud): void {
       assert.deepEqual(events, [["image.failed", firstJob.jobId], ["image.processed", secondJob.jobId]]);
     });
 
+    it("erases a deleted upload: nothing left under its prefix, no work objects, no job record, image.deleted out; a redelivered event changes nothing", async function () {
+      const { flavour, notifier } = harness;
+      const key = "erase/photo.jpg";
+      const event = await flavour.upload(key, await samplePhoto({ width: 120, height: 80, seed: 41 }));
+      await flavour.execute(event);
+      const record = await jobOf(flavour, event);
+      const before = (await flavour.ports.objects.list("renditions", "erase/photo.jpg/")).items.map((item) => item.key);
+      const work = (await flavour.ports.objects.list("work", `${record.jobId}/`)).items.length;
+
+      const deleted = await flavour.deleteUpload(key);
+      const result = await flavour.erase(deleted);
+      const again = await flavour.erase(deleted);
+
+      assert.equal(record.status, "succeeded", JSON.stringify(record.error));
+      assert.ok(before.includes("erase/photo.jpg/manifest.json") && before.length > 2, `outputs before: ${before.join(", ")}`);
+      assert.ok(work > 0, "the job left intermediates");
+      assert.deepEqual((await flavour.ports.objects.list("renditions", "erase/photo.jpg/")).items, []);
+      assert.deepEqual((await flavour.ports.objects.list("work", `${record.jobId}/`)).items, []);
+      assert.equal(await flavour.ports.jobs.get(record.jobId), undefined);
+      assert.deepEqual([result.erased, result.removed], [true, { renditions: before.length, work, jobs: 1 }]);
+      assert.deepEqual([again.published, again.removed], [false, { renditions: 0, work: 0, jobs: 0 }]);
+      assert.deepEqual(notifier.events.filter((e) => e.sourceKey === key).map((e) => [e.type, e.jobId]), [["image.processed", record.jobId], ["image.deleted", record.jobId]]);
+    });
+
+    it("leaves nothing behind when the upload is deleted while its job runs, and its delete event is handled first", async function () {
+      const { flavour, plan, notifier } = harness;
+      const key = "erase/racing.jpg";
+      const event = await flavour.upload(key, await samplePhoto({ width: 120, height: 80, seed: 42 }));
+      const jobId = jobIdFor(event.sourceKey, event.sourceEtag, event.sourceVersion);
+      let erasedFirst: Awaited<ReturnType<LocalFlavour["erase"]>> | undefined;
+      plan.beforeUploadRead(key, ["resize", "applyFilters"], async () => {
+        erasedFirst = await flavour.erase(await flavour.deleteUpload(key));
+      });
+
+      await flavour.execute(event);
+
+      assert.equal(erasedFirst?.erased, true, "the upload was not deleted between Validate and Resize");
+      assert.deepEqual((await flavour.ports.objects.list("renditions", "erase/racing.jpg/")).items, []);
+      assert.deepEqual((await flavour.ports.objects.list("work", `${jobId}/`)).items, []);
+      assert.equal(await flavour.ports.jobs.get(jobId), undefined, "the job's record went with its upload");
+      const events = notifier.events.filter((e) => e.sourceKey === key).map((e) => e.type);
+      assert.equal(events[events.length - 1], "image.deleted");
+    });
+
     it("expires a finished job's intermediates and nothing else (the local lifecycle rule)", async function () {
       const { flavour } = harness;
       const event = await flavour.upload("expiry/photo.jpg", await samplePhoto({ width: 96, height: 64, seed: 35 }));
