@@ -309,6 +309,14 @@ async function watch(options: CliOptions, config: PipelineConfig, emulatorPorts:
       say(`watching ${shownPath(cwd, inbox)} (${options.cloud}; ${Object.entries(endpoints).map(([name, url]) => `${name} ${url}`).join(", ")}); outputs go to ${shownPath(cwd, claimed)}; Ctrl-C stops`),
     onEvent: (event) => say(formatEvent(event)),
     onJob: (row) => say(formatTable([row]).split("\n")[2]),
+    onErased: (row) =>
+      say(
+        row.errorMessage
+          ? `${row.key}  not erased: ${row.errorMessage}`
+          : row.erased
+            ? `${row.key}  erased (${row.removed.renditions} renditions, ${row.removed.work} work objects, ${row.removed.jobs} job records)`
+            : `${row.key}  kept: uploaded again`,
+      ),
   });
   say(`stopped: ${formatSummary(summarize(rows))}`);
   return exitCodeFor(rows);

@@ -5,15 +5,18 @@ import type { ProcessingOptions } from "../functions/core/options";
 import type { PipelineEvent } from "../functions/ports";
 import { errnoCode, LocalInputError } from "./errors";
 import { claimRunFolder, releaseRunFolder } from "./runFolder";
-import { copyOutputs, eventsNotifier, expireWork, processInput, startFlavour, writeJobsFile, type JobRow } from "./runtime";
+import { copyOutputs, eventsNotifier, expireWork, processInput, removeInput, startFlavour, writeJobsFile, type ErasedRow, type JobRow } from "./runtime";
 import type { Cloud } from "../components/config";
 import type { EmulatorPorts, LocalFlavour } from "./flavour";
 
 /**
  * Watch mode: the local stand-in for the upload trigger. Every file written into
  * the inbox (and every file already there at start) is uploaded and run, once per
- * version: overwriting a file is a new upload. Runs until the signal aborts, then
- * lets running executions finish and stops the emulators.
+ * version: overwriting a file is a new upload. Removing a file deletes its upload,
+ * and the erasure the delete event triggers removes its renditions, work objects and
+ * job record (and the copies in the out folder). Work on one file runs in the order
+ * it happened. Runs until the signal aborts, then lets running work finish and stops
+ * the emulators.
  */
 
 export interface WatchOptions {
@@ -30,6 +33,8 @@ export interface WatchOptions {
   /** `outDir`: the folder this run writes (the claimed one). */
   onReady?: (endpoints: Record<string, string>, flavour: LocalFlavour, outDir: string) => void;
   onJob?: (row: JobRow) => void;
+  /** A file removed from the inbox was erased (or its erasure failed). */
+  onErased?: (row: ErasedRow) => void;
   onEvent?: (event: PipelineEvent) => void;
   /** Milliseconds a file must stay the same size before it counts as written (default 300). */
   settleMs?: number;
@@ -74,11 +79,14 @@ export async function watchInbox(options: WatchOptions): Promise<JobRow[]> {
     throw error;
   });
   const rows: JobRow[] = [];
-  const queue: string[] = [];
+  const queue: Array<{ file: string; removed: boolean }> = [];
   const inFlight = new Set<Promise<void>>();
+  /** The last piece of work on each key: the next one for that key waits for it. */
+  const lastByKey = new Map<string, Promise<void>>();
+  const keyOf = (file: string) => path.relative(inbox, file).split(path.sep).join("/");
 
   const runOne = async (file: string) => {
-    const row = await processInput(flavour, { key: path.relative(inbox, file).split(path.sep).join("/"), file });
+    const row = await processInput(flavour, { key: keyOf(file), file });
     await copyOutputs(flavour, row, outDir).catch((thrown: unknown) => {
       row.errorMessage = `${row.errorMessage ?? ""} (outputs not copied: ${(thrown as Error)?.message})`.trim();
     });
@@ -87,10 +95,20 @@ export async function watchInbox(options: WatchOptions): Promise<JobRow[]> {
     options.onJob?.(row);
   };
 
+  const removeOne = async (file: string) => {
+    options.onErased?.(await removeInput(flavour, keyOf(file), outDir));
+  };
+
   const pump = () => {
     while (inFlight.size < options.concurrency && queue.length > 0 && !signal?.aborted) {
-      const task = runOne(queue.shift() as string).finally(() => {
+      const { file, removed } = queue.shift() as { file: string; removed: boolean };
+      const key = keyOf(file);
+      const previous = lastByKey.get(key) ?? Promise.resolve();
+      const work = previous.catch(() => undefined).then(() => (removed ? removeOne(file) : runOne(file)));
+      lastByKey.set(key, work);
+      const task = work.finally(() => {
         inFlight.delete(task);
+        if (lastByKey.get(key) === work) lastByKey.delete(key);
         pump();
       });
       inFlight.add(task);
@@ -104,10 +122,21 @@ export async function watchInbox(options: WatchOptions): Promise<JobRow[]> {
   });
   const enqueue = (file: string) => {
     if (isPartial(file)) return;
-    queue.push(file);
+    queue.push({ file, removed: false });
     pump();
   };
-  watcher.on("add", enqueue).on("change", enqueue);
+  const enqueueRemoval = (file: string) => {
+    if (isPartial(file)) return;
+    // Not uploaded yet: nothing to erase, nothing to run.
+    const waiting = queue.findIndex((entry) => entry.file === file && !entry.removed);
+    if (waiting >= 0) {
+      queue.splice(waiting, 1);
+      return;
+    }
+    queue.push({ file, removed: true });
+    pump();
+  };
+  watcher.on("add", enqueue).on("change", enqueue).on("unlink", enqueueRemoval);
 
   try {
     await new Promise<void>((resolve, reject) => {

@@ -88,6 +88,7 @@ export function formatSummary(summary: Summary): string {
 /** One short line per pipeline event. */
 export function formatEvent(event: PipelineEvent): string {
   const outputs = event.outputs ?? 0;
+  if (event.type === "image.deleted") return `event ${event.type} ${event.sourceKey} (outputs and job record erased)`;
   const detail = event.type === "image.processed" ? `${outputs} output${outputs === 1 ? "" : "s"}, ${formatBytes(event.bytesOut)}` : (event.error?.code ?? "error");
   return `event ${event.type} ${event.sourceKey} (${detail})`;
 }

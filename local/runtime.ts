@@ -1,8 +1,8 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ProcessingOptions } from "../functions/core/options";
 import type { JobRecord, Notifier, PipelineEvent } from "../functions/ports";
-import { jobIdFor, type Manifest } from "../functions/steps";
+import { jobIdFor, outputPrefix, type EraseResult, type Manifest } from "../functions/steps";
 import type { Cloud } from "../components/config";
 import { LOCAL_CLOUDS } from "./clouds";
 import type { EmulatorPorts, ExecutionResult, FlavourOptions, LocalFlavour, UploadEvent } from "./flavour";
@@ -140,6 +140,31 @@ export async function processInput(flavour: LocalFlavour, input: InputFile): Pro
     return await jobRow(flavour, { key: input.key, bytes }, event, execution);
   } catch (thrown) {
     return { key: input.key, jobId: jobIdFor(event.sourceKey, event.sourceEtag, event.sourceVersion), status: "lost", renditions: 0, execution, errorCode: "LOST", errorMessage: `The job record could not be read: ${(thrown as Error)?.message ?? String(thrown)}` };
+  }
+}
+
+/** What became of one deleted input: its erasure (functions/steps/erase.ts), or why it could not run. */
+export interface ErasedRow {
+  key: string;
+  /** False when the erasure failed (`errorMessage`) or the upload exists again. */
+  erased: boolean;
+  removed: EraseResult["removed"];
+  errorMessage?: string;
+}
+
+/**
+ * Deletes one upload and runs its erasure: the local stand-in for "a user deletes a file, the
+ * delete trigger erases what the pipeline made of it". With `outDir`, the copies of its outputs
+ * there go too. Never throws: a failure is in the row.
+ */
+export async function removeInput(flavour: LocalFlavour, key: string, outDir?: string): Promise<ErasedRow> {
+  const none = { renditions: 0, work: 0, jobs: 0 };
+  try {
+    const result = await flavour.erase(await flavour.deleteUpload(key));
+    if (result.erased && outDir) await rm(safeJoin(path.join(outDir, "renditions"), outputPrefix(key)), { recursive: true, force: true });
+    return { key, erased: result.erased, removed: result.removed };
+  } catch (thrown) {
+    return { key, erased: false, removed: none, errorMessage: `The erasure failed: ${(thrown as Error)?.message ?? String(thrown)}` };
   }
 }
 

@@ -146,6 +146,27 @@ describe("the local CLI (npm start)", function () {
     assert.ok((await readdir(inbox)).includes("dropped.jpg"), "the inbox file was removed");
   });
 
+  it("in --watch mode, erases a file removed from the inbox and says so", async function () {
+    const inbox = path.join(work, "inbox-erase");
+    const out = path.join(work, "out-watch-erase");
+    const controller = new AbortController();
+    const streams = io(work, controller.signal);
+    const running = main(["--watch", "--inbox", inbox, "--out", out], streams);
+    await waitFor(() => /watching inbox-erase/.test(streams.stdout.text), 30_000);
+
+    await writeFile(path.join(inbox, "short-lived.jpg"), await samplePhoto({ width: 96, height: 64, seed: 44 }));
+    await waitFor(() => /short-lived\.jpg\s+succeeded/.test(streams.stdout.text), 30_000);
+    await rm(path.join(inbox, "short-lived.jpg"));
+    await waitFor(() => /short-lived\.jpg\s+erased/.test(streams.stdout.text), 30_000);
+    controller.abort();
+    const code = await running;
+
+    assert.equal(code, EXIT.ok, streams.stderr.text);
+    assert.match(streams.stdout.text, /short-lived\.jpg {2}erased \(\d+ renditions, 0 work objects, 1 job records\)/);
+    assert.match(streams.stdout.text, /event image\.deleted short-lived\.jpg/);
+    assert.equal(existsSync(path.join(out, "renditions", "short-lived.jpg")), false);
+  });
+
   it("runs as `npx tsx local/cli.ts` and exits 2 for a missing path", async function () {
     const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "..", "..", "local", "cli.ts"), "/no/such/path"], { stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
