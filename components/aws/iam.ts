@@ -92,7 +92,7 @@ export function assumeRolePolicy(service: string, sourceAccount?: string): Trust
  * - optimize: read intermediates, write final renditions (never into the work prefix);
  * - notifySuccess / notifyError: finish the job record, publish on the topic;
  * - sweepStuckJobs: query the open-jobs index, read and finish job records, publish on the topic;
- * - eraseUpload (and the notify steps, for a job whose upload went meanwhile): see {@link eraseGrants};
+ * - eraseUpload (and the notify steps and the sweep, for a job whose upload went meanwhile): see {@link eraseGrants};
  * - all: write their own logs, traces; use the configured KMS key; VPC interfaces when in a VPC.
  *
  * Readers of a bucket also get `s3:ListBucket` on it: without it S3 answers 403 rather than
@@ -141,6 +141,8 @@ export function stepFunctionPolicy(handler: FunctionHandler, refs: StepPolicyRef
       allow("ListOpenJobs", ["dynamodb:Query"], [`${tableArn}/index/${OPEN_JOBS_INDEX.name}`]);
       allow("FinishJob", ["dynamodb:UpdateItem", "dynamodb:GetItem"], [tableArn]);
       allow("Publish", ["sns:Publish"], [topicArn]);
+      // A job it ends whose upload was deleted meanwhile is erased (functions/steps/sweep.ts).
+      eraseGrants(allow, refs);
       break;
   }
 

@@ -2,6 +2,7 @@ import type { WorkflowDefinition } from "../workflow";
 import { PipelineError, toPipelineError, type ErrorCode } from "../core/errors";
 import type { JobRecord, Ports } from "../ports";
 import { announce } from "./announce";
+import { eraseIfUploadGone } from "./erase";
 
 /**
  * The stuck-job sweep: every upload must end as renditions or as a recorded
@@ -93,6 +94,8 @@ export async function sweepStuckJobs(ports: Ports, options: SweepOptions): Promi
       await announce(ports, { ...job, status: "failed", error, updatedAt: time });
       result.failed.push(job.jobId);
       await options.onGivenUp?.(job.jobId);
+      // A run that never got to its own check (functions/steps/erase.ts): its upload may have been deleted meanwhile.
+      await eraseIfUploadGone(job, ports);
       return;
     }
     if (job.updatedAt > announceCutoff) return;
@@ -100,6 +103,7 @@ export async function sweepStuckJobs(ports: Ports, options: SweepOptions): Promi
     if (!record || record.announcedAt !== undefined || record.status === "running") return;
     await announce(ports, record);
     result.announced.push(job.jobId);
+    await eraseIfUploadGone(record, ports);
   }
 }
 

@@ -85,7 +85,7 @@ describe("IAM policies", () => {
       assert.deepEqual(sids("notifySuccess"), ["FinishJob", "Publish", ...erase, ...always]);
       assert.deepEqual(sids("notifyError"), ["FinishJob", "Publish", ...erase, ...always]);
       assert.deepEqual(sids("eraseUpload"), [...erase, "ReadJobs", "Publish", ...always]);
-      assert.deepEqual(sids("sweepStuckJobs"), ["ListOpenJobs", "FinishJob", "Publish", ...always]);
+      assert.deepEqual(sids("sweepStuckJobs"), ["ListOpenJobs", "FinishJob", "Publish", ...erase, ...always]);
     });
 
     it("optimize may never write into the work prefix, where objects expire in a day", () => {
@@ -100,10 +100,16 @@ describe("IAM policies", () => {
       }
     });
 
-    it("sweepStuckJobs: queries only the open-jobs index, finishes jobs and publishes", () => {
+    it("sweepStuckJobs: queries only the open-jobs index, finishes jobs and publishes, and erases after a job whose upload went", () => {
       const document = stepFunctionPolicy("sweepStuckJobs", REFS);
 
       assert.deepEqual(grants(document), [
+        "dynamodb:DeleteItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
+        "s3:DeleteObject arn:aws:s3:::p-renditions/*",
+        "s3:GetObject arn:aws:s3:::p-renditions/*",
+        "s3:GetObject arn:aws:s3:::p-uploads/*",
+        "s3:ListBucket arn:aws:s3:::p-renditions",
+        "s3:ListBucket arn:aws:s3:::p-uploads",
         "dynamodb:GetItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
         "dynamodb:Query arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs/index/open-jobs",
         "dynamodb:UpdateItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",

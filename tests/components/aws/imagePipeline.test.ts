@@ -415,7 +415,7 @@ describe("AwsImagePipeline, default stack", () => {
         optimize: [`s3:GetObject ${renditions}/work/*`, `s3:ListBucket ${renditions}`, `s3:PutObject ${renditions}/*`],
         notifySuccess: [...erase, `dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
         notifyError: [...erase, `dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
-        sweepStuckJobs: [`dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:Query ${TABLE_ARN}/index/open-jobs`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
+        sweepStuckJobs: [...erase, `dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:Query ${TABLE_ARN}/index/open-jobs`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
         eraseUpload: [...erase, `dynamodb:GetItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
       };
       for (const handler of [...STEP_HANDLERS, SWEEP_HANDLER, ERASE_HANDLER] as FunctionHandler[]) {

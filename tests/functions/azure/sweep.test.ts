@@ -46,7 +46,9 @@ describe("Azure stuck-job sweep (timer function) against azurite", function () {
   it("fails jobs running past the workflow's timeout with TIMEOUT, publishes one event each and terminates their orchestrations", async () => {
     const longAgo = new Date(Date.now() - (stuckAfterSeconds(workflow) + 60) * 1000).toISOString();
     const now = new Date().toISOString();
+    await ports.objects.put("uploads", "photos/stuck.jpg", Buffer.from("jpeg"), "image/jpeg");
     await ports.jobs.create({ jobId: "azure-stuck", sourceKey: "photos/stuck.jpg", status: "running", createdAt: longAgo, updatedAt: longAgo });
+    await ports.objects.put("uploads", "photos/young.jpg", Buffer.from("jpeg"), "image/jpeg");
     await ports.jobs.create({ jobId: "azure-young", sourceKey: "photos/young.jpg", status: "running", createdAt: now, updatedAt: now });
     const handler = createSweepHandler(() => ({ ports, options: defaultProcessingOptions() }));
     const client = durableClient();
@@ -73,6 +75,7 @@ describe("Azure stuck-job sweep (timer function) against azurite", function () {
 
   it("still records the job when its orchestration no longer exists, and says so in a warning", async () => {
     const longAgo = new Date(Date.now() - (stuckAfterSeconds(workflow) + 60) * 1000).toISOString();
+    await ports.objects.put("uploads", "photos/orphan.jpg", Buffer.from("jpeg"), "image/jpeg");
     await ports.jobs.create({ jobId: "azure-orphan", sourceKey: "photos/orphan.jpg", status: "running", createdAt: longAgo, updatedAt: longAgo });
     const warnings: string[] = [];
     const context = new InvocationContext({ functionName: "SweepStuckJobs", logHandler: (level, ...args) => void (level === "warning" && warnings.push(args.join(" "))) });

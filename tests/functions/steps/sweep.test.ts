@@ -12,6 +12,12 @@ function job(jobId: string, createdAt: string, overrides: Partial<JobRecord> = {
   return { jobId, sourceKey: `photos/${jobId}.jpg`, status: "running", createdAt, updatedAt: createdAt, ...overrides };
 }
 
+/** Records a job whose upload is still there (the sweep erases after a job whose upload was deleted). */
+async function recorded(ports: ReturnType<typeof memoryPorts>, record: JobRecord): Promise<boolean> {
+  await ports.objects.put("uploads", record.sourceKey, Buffer.from("jpeg"), "image/jpeg");
+  return ports.jobs.create(record);
+}
+
 describe("the stuck-job sweep", () => {
   it("treats a job as stuck only after the workflow's whole-run timeout plus a margin", () => {
     assert.ok(stuckAfterSeconds(workflow) > workflow.timeoutSeconds);
@@ -20,9 +26,9 @@ describe("the stuck-job sweep", () => {
 
   it("fails the jobs running past the limit with TIMEOUT, one event each, and leaves the rest alone", async () => {
     const ports = memoryPorts();
-    await ports.jobs.create(job("stuck", minutesAgo(60)));
-    await ports.jobs.create(job("young", minutesAgo(5)));
-    await ports.jobs.create(job("done", minutesAgo(60)));
+    await recorded(ports, job("stuck", minutesAgo(60)));
+    await recorded(ports, job("young", minutesAgo(5)));
+    await recorded(ports, job("done", minutesAgo(60)));
     await ports.jobs.finish("done", { status: "succeeded", manifestKey: "done/manifest.json" });
     await ports.jobs.markAnnounced("done");
 
@@ -42,9 +48,23 @@ describe("the stuck-job sweep", () => {
     assert.deepEqual(ports.notifier.events.map((e) => [e.type, e.jobId, e.sourceKey, e.error?.code]), [["image.failed", "stuck", "photos/stuck.jpg", "TIMEOUT"]]);
   });
 
+  it("erases what a stuck job made when its upload was deleted while it ran: nothing of it is left once the sweep ends it", async () => {
+    const ports = memoryPorts();
+    await ports.jobs.create(job("orphaned", minutesAgo(60)));
+    await ports.objects.put("renditions", "photos/orphaned.jpg/thumb.webp", Buffer.from("webp"), "image/webp");
+    await ports.objects.put("work", "orphaned/rendition-thumb.png", Buffer.from("png"), "image/png");
+
+    const result = await sweepStuckJobs(ports, { stuckAfterSeconds: 20 * 60, now: NOW });
+
+    assert.deepEqual(result.failed, ["orphaned"]);
+    assert.equal(await ports.jobs.get("orphaned"), undefined);
+    assert.deepEqual([ports.objects.keys("renditions"), ports.objects.keys("work")], [[], []]);
+    assert.deepEqual(ports.notifier.events.map((e) => [e.type, e.jobId]), [["image.failed", "orphaned"], ["image.deleted", "orphaned"]]);
+  });
+
   it("sends nothing for a job whose run finished it between the listing and the sweep's finish", async () => {
     const ports = memoryPorts();
-    await ports.jobs.create(job("racing", minutesAgo(60)));
+    await recorded(ports, job("racing", minutesAgo(60)));
     const listOpen = ports.jobs.listOpen.bind(ports.jobs);
     ports.jobs.listOpen = async (before: string, limit: number) => {
       const listed = await listOpen(before, limit);
@@ -61,9 +81,9 @@ describe("the stuck-job sweep", () => {
 
   it("announces a finished job whose event never went out, once its own step has had time to retry", async () => {
     const ports = memoryPorts();
-    await ports.jobs.create(job("unannounced", minutesAgo(60)));
+    await recorded(ports, job("unannounced", minutesAgo(60)));
     await ports.jobs.finish("unannounced", { status: "succeeded", manifestKey: "photos/unannounced/manifest.json", outputs: 6, updatedAt: minutesAgo(30) });
-    await ports.jobs.create(job("just-finished", minutesAgo(60)));
+    await recorded(ports, job("just-finished", minutesAgo(60)));
     await ports.jobs.finish("just-finished", { status: "failed", error: { code: "CORRUPT_IMAGE", message: "bad", permanent: true }, updatedAt: minutesAgo(1) });
 
     const first = await sweepStuckJobs(ports, { stuckAfterSeconds: 20 * 60, now: NOW });
@@ -78,7 +98,7 @@ describe("the stuck-job sweep", () => {
 
   it("sweeps at most `limit` jobs per call, the rest on the next", async () => {
     const ports = memoryPorts();
-    for (const name of ["a", "b", "c"]) await ports.jobs.create(job(name, minutesAgo(60)));
+    for (const name of ["a", "b", "c"]) await recorded(ports, job(name, minutesAgo(60)));
 
     const first = await sweepStuckJobs(ports, { stuckAfterSeconds: 60, now: NOW, limit: 2 });
     const second = await sweepStuckJobs(ports, { stuckAfterSeconds: 60, now: NOW, limit: 2 });
@@ -90,7 +110,7 @@ describe("the stuck-job sweep", () => {
 
   it("sweeps the other jobs when one cannot be handled, and reports that one as a typed failure", async () => {
     const ports = memoryPorts();
-    for (const name of ["first", "poison", "last"]) await ports.jobs.create(job(name, minutesAgo(60)));
+    for (const name of ["first", "poison", "last"]) await recorded(ports, job(name, minutesAgo(60)));
     const finish = ports.jobs.finish.bind(ports.jobs);
     ports.jobs.finish = async (jobId, patch, runId) => {
       if (jobId === "poison") throw new PipelineError("THROTTLED", "DynamoDB throttled the request.");
