@@ -75,7 +75,7 @@ export class DeleteTrigger extends pulumi.ComponentResource {
       { queueUrl: deadLetters.url, policy: pulumi.all([deadLetters.arn, rule.arn]).apply(([queueArn, ruleArn]) => JSON.stringify(deadLetterQueuePolicy(queueArn, ruleArn))), ...regional },
       { parent: this },
     );
-    // Lambda sends a failed asynchronous invocation to an SQS destination with the function's own role (sqs:SendMessage).
+    // Lambda sends a failed asynchronous invocation's record to the destination with the function's role: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
     const failurePolicy = new aws.iam.RolePolicy(
       `${name}-failures-policy`,
       {

@@ -231,7 +231,7 @@ export class S3ObjectStore implements ObjectStore {
   /**
    * Every version id and delete-marker id of exactly this key, or undefined when the store keeps
    * no versions. ListObjectVersions pages with KeyMarker/VersionIdMarker (s3:ListBucketVersions):
-   * https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html
+   * https://docs.aws.amazon.com/cli/v1/reference/s3api/list-object-versions.html
    */
   private async versionsOf({ Bucket, Key }: { Bucket: string; Key: string }): Promise<string[] | undefined> {
     const ids: string[] = [];

@@ -158,7 +158,7 @@ export class BlobObjectStore implements ObjectStore {
   async delete(area: Area, key: string, options: { allVersions?: boolean } = {}): Promise<void> {
     const container = this.containerFor(area);
     try {
-      // "include" deletes the base blob and all of its snapshots: https://learn.microsoft.com/rest/api/storageservices/delete-blob
+      // "include" deletes the base blob and all of its snapshots: https://learn.microsoft.com/en-us/dotnet/api/azure.storage.blobs.models.deletesnapshotsoption
       await this.blobs.getContainerClient(container).getBlobClient(key).deleteIfExists(options.allVersions ? { deleteSnapshots: "include" } : {});
     } catch (thrown) {
       throw toAzureError(thrown, this.target(container, key));
