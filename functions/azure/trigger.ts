@@ -86,7 +86,7 @@ export function parseBlobDeletedEvent(message: unknown, container: string): { so
 /**
  * The queue-triggered EraseUpload function (registered in ./app): erases what the pipeline made of a
  * deleted upload (functions/steps/erase.ts). Throwing leaves the message on the queue for another try
- * (and the poison queue after five).
+ * (and `delete-events-poison` after five: https://github.com/Azure/azure-webjobs-sdk/issues/2624).
  */
 export function createEraseHandler(container: string, environment: () => ActivityEnvironment = activityEnvironmentFromEnv) {
   return async (message: unknown, context: InvocationContext): Promise<EraseResult | undefined> => {
