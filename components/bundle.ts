@@ -64,6 +64,24 @@ export class BundleTooLargeError extends Error {
 /** Project root: this file lives in `components/`. */
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
+/**
+ * Repo files a bundle carries beside index.js under `assets/` (e.g. a `file:` watermark), as
+ * `extraFiles`; read when the program runs, so a missing file stops it before anything deploys.
+ * The functions find them at `assets/<path>` (functions/steps/watermark.ts).
+ * @throws {Error} naming the missing file and the key that asked for it
+ */
+export function bundledAssets(paths: readonly string[], root: string = PROJECT_ROOT): Record<string, Buffer> {
+  const files: Record<string, Buffer> = {};
+  for (const file of paths) {
+    const absolute = path.resolve(root, file);
+    if (!absolute.startsWith(root + path.sep) || !existsSync(absolute)) {
+      throw new Error(`[CONFIG_INVALID] image-pipeline:watermark.source: the file "${file}" is not in the project (${root}); add it, or point watermark.source at "uploads:<key>".`);
+    }
+    files[`assets/${path.relative(root, absolute).split(path.sep).join("/")}`] = readFileSync(absolute);
+  }
+  return files;
+}
+
 /** A fixed, local-time timestamp so the same inputs give a byte-identical zip on any machine. */
 const FIXED_MTIME = new Date(2020, 0, 1, 0, 0, 0);
 

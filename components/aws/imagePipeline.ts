@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { buildFunctionBundle, type BundleCpu } from "../bundle";
+import { bundledAssets, buildFunctionBundle, type BundleCpu } from "../bundle";
+import { bundledFiles } from "../../functions/core/options";
 import { stepSettings, type PipelineConfig } from "../config";
 import { JOBS_TABLE_KEY, JOBS_TABLE_TTL_ATTRIBUTE, LAMBDA_ENV, lambdaEnvironment, OPEN_JOBS_INDEX, WORK_PREFIX } from "../../functions/aws/contract";
 import { stuckAfterSeconds } from "../../functions/steps/sweep";
@@ -157,7 +158,11 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
 
     // arm64 (Graviton) costs ~20% less per GB-second than x86_64 and sharp ships prebuilt linux-arm64 binaries.
     const cpu: BundleCpu = config.architecture === "arm64" ? "arm64" : "x64";
-    const code = args.code ?? pulumi.output(buildFunctionBundle({ entry, cpu })).apply((bundle) => new pulumi.asset.FileArchive(bundle.zipPath));
+    // A `file:` watermark ships inside the bundle (assets/), so the functions need no extra access.
+    const assets = bundledFiles(config.processing);
+    const code =
+      args.code ??
+      pulumi.output(buildFunctionBundle({ entry, cpu, ...(assets.length > 0 ? { extraFiles: bundledAssets(assets) } : {}) })).apply((bundle) => new pulumi.asset.FileArchive(bundle.zipPath));
 
     const environment = {
       ...lambdaEnvironment({ uploadsBucket: uploads.bucketName, renditionsBucket: renditions.bucketName, jobsTable: table.name, topicArn: topic.arn, processing: config.processing, retentionDays }),

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
-import { buildFunctionBundle, type FunctionBundle } from "../bundle";
+import { bundledAssets, buildFunctionBundle, type FunctionBundle } from "../bundle";
+import { bundledFiles } from "../../functions/core/options";
 import { stepSettings, type PipelineConfig } from "../config";
 import { STEP_HANDLERS } from "../../functions/workflow";
 
@@ -99,6 +100,8 @@ export async function buildAzureFunctionPackage(config: PipelineConfig, hubName:
     extraFiles: {
       "host.json": `${JSON.stringify(hostJson(config, hubName), null, 2)}\n`,
       "package.json": `${JSON.stringify(packageJson(), null, 2)}\n`,
+      // A `file:` watermark ships inside the package (assets/).
+      ...bundledAssets(bundledFiles(config.processing)),
     },
   });
   return { ...bundle, sha256: await sha256File(bundle.zipPath) };

@@ -7,6 +7,7 @@ import { guardSharp } from "./sharpErrors";
 import { encode as encodeBlurhash } from "blurhash";
 import { rgbaToThumbHash } from "thumbhash";
 import type { Intermediate, Placeholder, Previews } from "./types";
+import { watermarkPixels, type PreparedWatermark } from "./watermark";
 
 /**
  * Effects rendered at `options.filterWidth` (fit inside, never enlarge), and
@@ -51,10 +52,13 @@ export function configuredEffects(options: ProcessingOptions): EffectName[] {
   return [...new Set(options.filters.filter(isEffect))];
 }
 
-/** Renders each effect from the same base pixels. */
-export async function renderEffects(base: Pixels, effects: readonly EffectName[]): Promise<{ name: EffectName; pixels: Pixels }[]> {
+/** Renders each effect from the same base pixels, then the watermark (when given) on top of it. */
+export async function renderEffects(base: Pixels, effects: readonly EffectName[], watermark?: PreparedWatermark): Promise<{ name: EffectName; pixels: Pixels }[]> {
   return Promise.all(
-    effects.map(async (name) => ({ name, pixels: await transformPixels(base, `applying the ${name} filter`, (image) => EFFECTS[name](image, base)) })),
+    effects.map(async (name) => {
+      const pixels = await transformPixels(base, `applying the ${name} filter`, (image) => EFFECTS[name](image, base));
+      return { name, pixels: await watermarkPixels(pixels, watermark) };
+    }),
   );
 }
 
@@ -98,9 +102,10 @@ export async function renderPreviews(pixels: Pixels, kinds: readonly Placeholder
  * (JPEG shrink-on-load), which costs a fraction of a full decode.
  * @example
  * const { effects, placeholder } = await filterImage(upload, options);
+ * @param watermark the decoded mark, composited onto effects (never the placeholder or previews)
  * @throws {PipelineError} CORRUPT_IMAGE when the upload cannot be decoded; TOO_MANY_PIXELS
  */
-export async function filterImage(input: Buffer, options: ProcessingOptions): Promise<{ effects: Intermediate[]; placeholder?: Placeholder; previews?: Previews }> {
+export async function filterImage(input: Buffer, options: ProcessingOptions, watermark?: PreparedWatermark): Promise<{ effects: Intermediate[]; placeholder?: Placeholder; previews?: Previews }> {
   const effects = configuredEffects(options);
   const wantsPlaceholder = options.filters.includes("placeholder");
   const wantsPreviews = options.placeholders.length > 0;
@@ -109,7 +114,7 @@ export async function filterImage(input: Buffer, options: ProcessingOptions): Pr
   const box = effects.length > 0 ? widthBox(options.filterWidth) : squareBox(wantsPreviews ? PREVIEW_SIZE : PLACEHOLDER_SIZE);
   const base = await decodeSource(input, options, box);
   const [rendered, placeholder, previews] = await Promise.all([
-    renderEffects(base, effects),
+    renderEffects(base, effects, watermark),
     wantsPlaceholder ? renderPlaceholder(base) : undefined,
     wantsPreviews ? renderPreviews(base, options.placeholders) : undefined,
   ]);

@@ -15,7 +15,9 @@ export * from "./types";
 export { validateImage } from "./validate";
 export { resizeImage, renderRenditions, parseFocalPoint, type RenderedRendition } from "./resize";
 export { filterImage, PLACEHOLDER_SIZE, type EffectName } from "./filters";
-export { optimizeImage, OUTPUT_TYPES } from "./optimize";
+export { optimizeImage, OUTPUT_TYPES, ENCODED_TYPES } from "./optimize";
+export { renderAnimatedRenditions, animatedFormats } from "./animation";
+export { prepareWatermark, watermarkPixels, markPlacement, type PreparedWatermark, type PlacedMark } from "./watermark";
 export {
   encodeIntermediate,
   decodeIntermediate,

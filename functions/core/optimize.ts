@@ -3,7 +3,7 @@ import { encodeIntermediate, intermediateSource, readIntermediateHeader } from "
 import type { OutputFormat, ProcessingOptions } from "./options";
 import { fromPixels, type Pixels } from "./pixels";
 import { guardSharp } from "./sharpErrors";
-import type { EncodedImage } from "./types";
+import type { EncodedFormat, EncodedImage } from "./types";
 
 /**
  * Encodes to the web formats. Metadata is stripped by default (sharp writes
@@ -16,6 +16,12 @@ export const OUTPUT_TYPES: Record<OutputFormat, { contentType: string; extension
   jpeg: { contentType: "image/jpeg", extension: "jpg" },
   webp: { contentType: "image/webp", extension: "webp" },
   avif: { contentType: "image/avif", extension: "avif" },
+};
+
+/** Content type and extension of every format an output can have, animated GIF included. */
+export const ENCODED_TYPES: Record<EncodedFormat, { contentType: string; extension: string }> = {
+  ...OUTPUT_TYPES,
+  gif: { contentType: "image/gif", extension: "gif" },
 };
 
 /** JPEG has no alpha: transparent areas become white, as on most web pages. */

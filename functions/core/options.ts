@@ -99,6 +99,32 @@ export type Rendition = z.infer<typeof renditionSchema>;
 export const PLACEHOLDERS = ["thumbhash", "blurhash", "color"] as const;
 export type PlaceholderKind = (typeof PLACEHOLDERS)[number];
 
+export const ANIMATED_POLICIES = ["first-frame", "keep", "reject"] as const;
+export type AnimatedPolicy = (typeof ANIMATED_POLICIES)[number];
+
+/** sharp's gravity names a watermark can sit at (https://sharp.pixelplumbing.com/api-composite). */
+export const WATERMARK_POSITIONS = ["north", "northeast", "east", "southeast", "south", "southwest", "west", "northwest", "centre"] as const;
+export type WatermarkPosition = (typeof WATERMARK_POSITIONS)[number];
+
+/** `uploads:<key>` (an object in the uploads store) or `file:<path>` (a file of the repo, bundled with the functions). */
+const WATERMARK_SOURCE = /^(uploads:[^\s].*|file:(?!\/)(?!(?:.*\/)?\.\.(?:\/|$))[\w./-]+\.(?:png|webp|svg|jpe?g|gif|avif))$/;
+
+export const watermarkSchema = z.strictObject({
+  source: z
+    .string()
+    .max(1024)
+    .regex(WATERMARK_SOURCE, 'a watermark source is "uploads:<key>" or "file:<path in the repo>.png" (relative, no "..", an image extension)'),
+  position: z.enum(WATERMARK_POSITIONS).default("southeast"),
+  opacity: z.number().min(0).max(1).default(0.5),
+  /** Pixels between the mark and the rendition's edges. */
+  margin: z.number().int().min(0).max(1000).default(16),
+  /** The mark's width as a fraction of the rendition's width. */
+  scale: z.number().gt(0).max(1).default(0.2),
+  /** Renditions and effects narrower than this get no mark (thumbnails). */
+  minWidth: z.number().int().min(0).max(8192).default(640),
+});
+export type WatermarkOptions = z.infer<typeof watermarkSchema>;
+
 export const processingOptionsSchema = z
   .strictObject({
     renditions: z
@@ -130,11 +156,18 @@ export const processingOptionsSchema = z
         maxBytes: z.number().int().min(1).max(1024 * 1024 * 1024).default(50 * 1024 * 1024),
         maxPixels: z.number().int().min(1).max(1_000_000_000).default(100_000_000),
         maxFrames: z.number().int().min(1).max(10_000).default(100),
+        /** Width x page height x frames an animation may decode to with `animated: keep` (checked from the header). */
+        maxAnimatedPixels: z.number().int().min(1).max(10_000_000_000).default(100_000_000),
         formats: z.array(z.enum(INPUT_FORMATS)).min(1).default(["jpeg", "png", "webp", "avif", "gif", "tiff", "heif"]),
       })
       .prefault({}),
-    /** Animated input: render the first frame (default) or reject it. */
-    animated: z.enum(["first-frame", "reject"]).default("first-frame"),
+    /**
+     * Animated GIF/WebP input: render the first frame (default: a still costs a fraction of every
+     * frame, and the issue keeps the default path as fast as today), keep every frame, or reject it.
+     */
+    animated: z.enum(ANIMATED_POLICIES).default("first-frame"),
+    /** An image composited onto renditions and effects at least `minWidth` wide; none by default. */
+    watermark: watermarkSchema.optional(),
     /** ThumbHash and BlurHash strings and the dominant colour, in the manifest; none by default. */
     placeholders: z.array(z.enum(PLACEHOLDERS)).max(PLACEHOLDERS.length).default([]),
     /** Ready `srcset`/`sizes` strings and a `<picture>` snippet per rendition set, in the manifest. */
@@ -161,4 +194,10 @@ export type ProcessingOptionsInput = z.input<typeof processingOptionsSchema>;
 /** The defaults, fully resolved. */
 export function defaultProcessingOptions(): ProcessingOptions {
   return processingOptionsSchema.parse({});
+}
+
+/** The repo files a function bundle must carry for these options: the `file:` watermark, if any. */
+export function bundledFiles(options: Pick<ProcessingOptions, "watermark">): string[] {
+  const source = options.watermark?.source;
+  return source?.startsWith("file:") ? [source.slice("file:".length)] : [];
 }

@@ -5,6 +5,10 @@ import { decodeSource, resizePixels, widthBox, type Pixels } from "./pixels";
 import { renderRenditions, type RenderedRendition } from "./resize";
 import type { EncodedImage, FocalPoint, ImageInfo, Placeholder, Previews } from "./types";
 import { validateImage } from "./validate";
+import { renderAnimatedRenditions } from "./animation";
+import { filterImage } from "./filters";
+import { optimizeImage } from "./optimize";
+import type { PreparedWatermark } from "./watermark";
 
 /**
  * Everything in one process, for the benchmark, the demo and small deployments:
@@ -26,10 +30,12 @@ export interface ProcessedImage {
  * @example
  * const { info, outputs, placeholder } = await processImage(upload, defaultProcessingOptions());
  * // outputs: thumb/medium/large × webp/jpeg, in configuration order
+ * @param watermark the decoded mark (`prepareWatermark`), when `watermark` is configured
  * @throws {PipelineError} any validation code; CORRUPT_IMAGE when the pixel data cannot be decoded
  */
-export async function processImage(input: Buffer, options: ProcessingOptions, focal?: FocalPoint): Promise<ProcessedImage> {
+export async function processImage(input: Buffer, options: ProcessingOptions, focal?: FocalPoint, watermark?: PreparedWatermark): Promise<ProcessedImage> {
   const info = await validateImage(input, options);
+  if (info.animated && options.animated === "keep") return processAnimated(input, info, options, watermark);
   const pending = new Map<string, Promise<EncodedImage[]>>();
   const encode = (key: string, pixels: Pixels, name: string, label: string) => {
     const encoded = encodePixels(pixels, name, label, options);
@@ -37,14 +43,14 @@ export async function processImage(input: Buffer, options: ProcessingOptions, fo
     pending.set(key, encoded);
   };
 
-  const renditions = await renderRenditions(input, options, ({ rendition, pixels }) => encode(`rendition:${rendition.name}`, pixels, rendition.name, `rendition ${rendition.name}`), focal);
+  const renditions = await renderRenditions(input, options, ({ rendition, pixels }) => encode(`rendition:${rendition.name}`, pixels, rendition.name, `rendition ${rendition.name}`), focal, watermark);
 
   const effects = configuredEffects(options);
   let placeholder: Placeholder | undefined;
   if (effects.length > 0 || options.filters.includes("placeholder")) {
     const [effectBase, placeholderBase] = await filterBases(input, options, renditions, effects.length > 0);
     const [rendered, renderedPlaceholder] = await Promise.all([
-      renderEffects(effectBase, effects),
+      renderEffects(effectBase, effects, watermark),
       options.filters.includes("placeholder") ? renderPlaceholder(placeholderBase) : undefined,
     ]);
     for (const { name, pixels } of rendered) encode(`effect:${name}`, pixels, name, `effect ${name}`);
@@ -79,4 +85,15 @@ async function filterBases(input: Buffer, options: ProcessingOptions, renditions
   const from = smallestFirst.find((p) => p.width >= target);
   const effectBase = from ? await resizePixels(from, widthBox(options.filterWidth)) : await decodeSource(input, options, widthBox(options.filterWidth));
   return [effectBase, placeholderBase];
+}
+
+/**
+ * `animated: keep`: renditions stay animated (./animation.ts); effects, the placeholder and the
+ * previews are stills of the first frame, as the workflow's ApplyFilters renders them.
+ */
+async function processAnimated(input: Buffer, info: ImageInfo, options: ProcessingOptions, watermark: PreparedWatermark | undefined): Promise<ProcessedImage> {
+  const [renditions, filtered] = await Promise.all([renderAnimatedRenditions(input, options, watermark), filterImage(input, options, watermark)]);
+  const effects = await Promise.all(filtered.effects.map((effect) => optimizeImage(effect.data, effect.name, "effect", options)));
+  const { placeholder, previews } = filtered;
+  return { info, outputs: [...renditions, ...effects.flat()], ...(placeholder ? { placeholder } : {}), ...(previews ? { previews } : {}) };
 }

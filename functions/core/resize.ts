@@ -5,6 +5,7 @@ import type { Position, ProcessingOptions, Rendition } from "./options";
 import { decodeSource, fromPixels, MAX_DIMENSION, resizePixels, sourceOptions, transformPixels, widthBox, type Pixels } from "./pixels";
 import { guardSharp } from "./sharpErrors";
 import type { CropBox, FocalPoint, Intermediate } from "./types";
+import { watermarkPixels, type PreparedWatermark } from "./watermark";
 
 /**
  * Renditions are sized by width (what `srcset` `w` descriptors describe): fit
@@ -58,6 +59,7 @@ function levelWidth(box: ResizeOptions, source: { width: number; height: number 
  * level is resized from the previous level, then cropped (`cover`) or padded (`contain`).
  * @param onRendered called as soon as each rendition's pixels exist (largest first), so callers can start encoding early
  * @param focal the upload's focal point, for `position: focal` (else those crops use `attention`)
+ * @param watermark the decoded mark, composited onto each rendition at least `minWidth` wide (never onto `level`)
  * @returns the renditions in configuration order
  * @throws {PipelineError} CORRUPT_IMAGE when the upload cannot be decoded; TOO_MANY_PIXELS
  */
@@ -66,6 +68,7 @@ export async function renderRenditions(
   options: ProcessingOptions,
   onRendered?: (rendered: RenderedRendition) => void,
   focal?: FocalPoint,
+  watermark?: PreparedWatermark,
 ): Promise<RenderedRendition[]> {
   // Only crops and boxes need the source size up front; plain renditions keep the one-read path.
   const source = options.renditions.every(isPlain) ? { width: Infinity, height: Infinity } : await readUprightSize(input, options);
@@ -75,7 +78,9 @@ export async function renderRenditions(
   const byName = new Map<string, RenderedRendition>();
   for (const { rendition, box } of largestFirst) {
     current = await resizePixels(current, box);
-    const rendered = await cutRendition(rendition, current, source, focal);
+    const cut = await cutRendition(rendition, current, source, focal);
+    // The mark goes on the rendition only: the cascade, effects and placeholders go on from unmarked pixels.
+    const rendered = watermark ? { ...cut, pixels: await watermarkPixels(cut.pixels, watermark) } : cut;
     byName.set(rendition.name, rendered);
     onRendered?.(rendered);
   }
@@ -140,10 +145,11 @@ const clamp = (value: number, min: number, max: number) => Math.min(max, Math.ma
  * @example
  * const items = await resizeImage(upload, options); // [{ name: "thumb", kind: "rendition", width: 320, ... }]
  * @param focal the upload's focal point (see `parseFocalPoint`), for `position: focal` crops
+ * @param watermark the decoded mark (`prepareWatermark`), when `watermark` is configured
  * @throws {PipelineError} CORRUPT_IMAGE when the upload cannot be decoded; TOO_MANY_PIXELS
  */
-export async function resizeImage(input: Buffer, options: ProcessingOptions, focal?: FocalPoint): Promise<Intermediate[]> {
-  const rendered = await renderRenditions(input, options, undefined, focal);
+export async function resizeImage(input: Buffer, options: ProcessingOptions, focal?: FocalPoint, watermark?: PreparedWatermark): Promise<Intermediate[]> {
+  const rendered = await renderRenditions(input, options, undefined, focal, watermark);
   return Promise.all(
     rendered.map(async ({ rendition, pixels, crop }) => ({
       name: rendition.name,

@@ -11,6 +11,8 @@ export interface ImageInfo {
   hasAlpha: boolean;
   /** Frames (animated GIF/WebP) or pages (TIFF); 1 for still images. */
   frames: number;
+  /** Set for animated GIF/WebP (more than one frame): `animated: keep` renders them animated. */
+  animated?: boolean;
   bytes: number;
   /** libvips colour space name (srgb, cmyk, b-w...). */
   space?: string;
@@ -47,15 +49,24 @@ export interface FocalPoint {
   y: number;
 }
 
+/** What an animated rendition is written as: WebP, or GIF in JPEG's place (`animated: keep`). */
+export type AnimatedFormat = "webp" | "gif";
+/** Every format an output file can have. */
+export type EncodedFormat = OutputFormat | AnimatedFormat;
+
 /** One final, web-ready file. */
 export interface EncodedImage {
   name: string;
-  format: OutputFormat;
+  format: EncodedFormat;
   width: number;
   height: number;
   data: Buffer;
   contentType: string;
   extension: string;
+  /** Frames of an animated output (`animated: keep`); absent for stills. */
+  frames?: number;
+  /** Set when the output is cropped (animated `cover` renditions; stills carry it on their intermediate). */
+  crop?: CropBox;
 }
 
 /** ThumbHash and BlurHash strings and the dominant colour, as configured in `placeholders`. */

@@ -20,7 +20,8 @@ import type { ImageInfo } from "./types";
  * const info = await validateImage(upload, defaultProcessingOptions());
  * // { format: "jpeg", width: 4000, height: 3000, frames: 1, ... }
  * @throws {PipelineError} EMPTY_INPUT, TOO_LARGE, UNSUPPORTED_FORMAT, TOO_MANY_PIXELS,
- *   TOO_MANY_FRAMES (also for any animation when `animated` is "reject"), CORRUPT_IMAGE
+ *   TOO_MANY_FRAMES (also for any animation when `animated` is "reject", and for a kept animation
+ *   over `limits.maxAnimatedPixels`), CORRUPT_IMAGE
  */
 export async function validateImage(input: Buffer, options: ProcessingOptions): Promise<ImageInfo> {
   const { limits } = options;
@@ -59,7 +60,9 @@ export async function validateImage(input: Buffer, options: ProcessingOptions): 
       { frames, limit: limits.maxFrames },
     );
   }
-  if (isAnimated(format, frames, metadata) && options.animated === "reject") {
+  const animated = isAnimated(format, frames, metadata);
+  if (animated && options.animated === "keep") checkAnimatedPixels(width, height, frames, limits.maxAnimatedPixels);
+  if (animated && options.animated === "reject") {
     throw new PipelineError(
       "TOO_MANY_FRAMES",
       `The image is animated (${frames} frames) and animated images are rejected (animated: "reject"); upload a still image or set animated to "first-frame".`,
@@ -74,6 +77,7 @@ export async function validateImage(input: Buffer, options: ProcessingOptions): 
     ...(orientation ? { orientation } : {}),
     hasAlpha: metadata.hasAlpha,
     frames,
+    ...(animated ? { animated: true } : {}),
     bytes: input.length,
     space: metadata.space,
   };
@@ -140,6 +144,17 @@ async function tooManyPixelsFromHeader(input: Buffer, maxPixels: number, origina
   return tooManyPixels(claimed.width, claimed.height, maxPixels);
 }
 
+/** Every frame of a kept animation is decoded: the whole sequence is bounded, from the header alone. */
+function checkAnimatedPixels(width: number, height: number, frames: number, maxAnimatedPixels: number): void {
+  const pixels = width * height * frames;
+  if (pixels <= maxAnimatedPixels) return;
+  throw new PipelineError(
+    "TOO_MANY_FRAMES",
+    `The animation is ${width}x${height} with ${frames} frames (${pixels} pixels in all), over the limit of ${maxAnimatedPixels} (limits.maxAnimatedPixels); upload a shorter or smaller animation, raise the limit, or set animated to "first-frame".`,
+    { width, height, frames, pixels, limit: maxAnimatedPixels },
+  );
+}
+
 function checkPixels(width: number, height: number, maxPixels: number): void {
   if (width * height > maxPixels) throw tooManyPixels(width, height, maxPixels);
 }
@@ -172,7 +187,7 @@ function inputFormat(metadata: Metadata): InputFormat | undefined {
 }
 
 /** Frames of an animation; TIFF pages and HEIF image collections are not animations. */
-function isAnimated(format: InputFormat, frames: number, metadata: Metadata): boolean {
+export function isAnimated(format: InputFormat, frames: number, metadata: Metadata): boolean {
   if (frames <= 1) return false;
   return format === "gif" || format === "webp" || (Array.isArray(metadata.delay) && metadata.delay.length > 1);
 }

@@ -1,4 +1,4 @@
-import { OUTPUT_TYPES, type OutputFormat, type ProcessingOptions, type Rendition } from "../core";
+import { ENCODED_TYPES, OUTPUT_TYPES, type OutputFormat, type ProcessingOptions, type Rendition } from "../core";
 import { outputFileName } from "./keys";
 import type { IntermediatesResult, ManifestEntry, ResponsiveSet } from "./types";
 
@@ -55,16 +55,18 @@ function responsiveSet(
   color: string | undefined,
 ): ResponsiveSet {
   const srcset: Partial<Record<OutputFormat, string>> = {};
-  for (const format of options.formats) {
+  // An animation has no AVIF and a GIF in JPEG's place (`animated: keep`): list what was written.
+  const formats = options.formats.filter((format) => entries.some((entry) => slotOf(entry) === format));
+  for (const format of formats) {
     // One candidate per width: renditions never enlarged can end equally wide, which srcset forbids.
     const byWidth = new Map<number, ManifestEntry>();
-    for (const entry of entries.filter((e) => e.format === format).sort((a, b) => a.width - b.width)) if (!byWidth.has(entry.width)) byWidth.set(entry.width, entry);
+    for (const entry of entries.filter((e) => slotOf(e) === format).sort((a, b) => a.width - b.width)) if (!byWidth.has(entry.width)) byWidth.set(entry.width, entry);
     srcset[format] = [...byWidth.values()].map((entry) => `${fileOf(entry)} ${entry.width}w`).join(", ");
   }
-  const fallback = FALLBACK_ORDER.find((format) => options.formats.includes(format)) as OutputFormat;
-  const largest = entries.filter((entry) => entry.format === fallback).sort((a, b) => b.width - a.width)[0];
+  const fallback = FALLBACK_ORDER.find((format) => formats.includes(format)) as OutputFormat;
+  const largest = entries.filter((entry) => slotOf(entry) === fallback).sort((a, b) => b.width - a.width)[0];
   const sizes = options.sizes;
-  const sources = SOURCE_ORDER.filter((format) => format !== fallback && options.formats.includes(format)).map(
+  const sources = SOURCE_ORDER.filter((format) => format !== fallback && formats.includes(format)).map(
     (format) => `<source type="${OUTPUT_TYPES[format].contentType}" srcset="${srcset[format]}" sizes="${sizes}">`,
   );
   const background = [color, placeholder ? `url(${placeholder.dataUri}) center/cover no-repeat` : undefined].filter(Boolean).join(" ");
@@ -84,5 +86,10 @@ function responsiveSet(
 }
 
 function fileOf(entry: ManifestEntry): string {
-  return outputFileName(entry.kind, entry.name, OUTPUT_TYPES[entry.format].extension);
+  return outputFileName(entry.kind, entry.name, ENCODED_TYPES[entry.format].extension);
+}
+
+/** The configured format an entry stands for: an animated GIF takes JPEG's place. */
+function slotOf(entry: ManifestEntry): OutputFormat {
+  return entry.format === "gif" ? "jpeg" : entry.format;
 }

@@ -32,7 +32,9 @@ export async function optimize(job: ProcessedJob, ports: Ports, options: Process
       );
     }),
   );
-  const outputs = perItem.flat();
+  // Animated renditions (`animated: keep`) were encoded and written by Resize itself.
+  const written = job.processed.flatMap((result) => result.written ?? []);
+  const outputs = [...written, ...perItem.flat()];
 
   const manifest: Manifest = {
     jobId: job.jobId,

@@ -1,12 +1,16 @@
 import { filterImage, parseFocalPoint, resizeImage, INTERMEDIATE_CONTENT_TYPE, INTERMEDIATE_EXTENSION, type FocalPoint, type Intermediate, type ProcessingOptions } from "../core";
 import type { Ports } from "../ports";
+import { resizeAnimated } from "./animated";
 import { workKey } from "./keys";
 import type { IntermediateRef, IntermediatesResult, ValidatedJob } from "./types";
+import { loadWatermark } from "./watermark";
 
 /** Resize: renders the configured renditions into the work area. */
 export async function resize(job: ValidatedJob, ports: Ports, options: ProcessingOptions): Promise<IntermediatesResult> {
-  const [source, focal] = await Promise.all([readUpload(job, ports), focalPointOf(job, ports, options)]);
-  const items = await resizeImage(source, options, focal);
+  const [source, focal, watermark] = await Promise.all([readUpload(job, ports), focalPointOf(job, ports, options), loadWatermark(ports, options)]);
+  // `animated: keep`: the renditions are encoded here (intermediates hold one frame) and written to their final keys.
+  if (job.image?.animated && options.animated === "keep") return resizeAnimated(job, source, ports, options, watermark);
+  const items = await resizeImage(source, options, focal, watermark);
   return { items: await storeIntermediates(job.jobId, items, ports) };
 }
 
@@ -21,8 +25,8 @@ async function focalPointOf(job: ValidatedJob, ports: Ports, options: Processing
 
 /** ApplyFilters: renders the configured effects into the work area; the placeholder travels inline. */
 export async function applyFilters(job: ValidatedJob, ports: Ports, options: ProcessingOptions): Promise<IntermediatesResult> {
-  const source = await readUpload(job, ports);
-  const { effects, placeholder, previews } = await filterImage(source, options);
+  const [source, watermark] = await Promise.all([readUpload(job, ports), loadWatermark(ports, options)]);
+  const { effects, placeholder, previews } = await filterImage(source, options, watermark);
   return { items: await storeIntermediates(job.jobId, effects, ports), placeholder, ...(previews ? { previews } : {}) };
 }
 

@@ -1,4 +1,4 @@
-import type { CropBox, ImageInfo, Previews } from "../core/types";
+import type { CropBox, EncodedFormat, ImageInfo, Previews } from "../core/types";
 import type { OutputFormat } from "../core/options";
 
 /**
@@ -54,6 +54,8 @@ export interface IntermediatesResult {
   placeholder?: { dataUri: string; width: number; height: number; bytes: number };
   /** Compact previews (`placeholders` config), computed by ApplyFilters. */
   previews?: Previews;
+  /** Outputs a step already encoded and wrote to their final keys (animated renditions, `animated: keep`). */
+  written?: ManifestEntry[];
 }
 
 
@@ -66,9 +68,13 @@ export interface ManifestEntry {
   key: string;
   name: string;
   kind: "rendition" | "effect";
-  format: OutputFormat;
+  /** `gif` only for animated renditions in JPEG's place (`animated: keep`). */
+  format: EncodedFormat;
   width: number;
   height: number;
+  /** Animated outputs: their frame count (`animated: keep`). */
+  frames?: number;
+  animated?: true;
   bytes: number;
   /** Bytes saved versus the original upload (negative if larger). */
   savedBytes: number;

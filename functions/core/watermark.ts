@@ -1,0 +1,117 @@
+import sharp from "sharp";
+import { PipelineError } from "./errors";
+import type { WatermarkOptions, WatermarkPosition } from "./options";
+import { fromPixels, type Pixels } from "./pixels";
+import { fromSharpError, guardSharp } from "./sharpErrors";
+
+/**
+ * The watermark: an image composited onto every rendition and effect at least `minWidth`
+ * wide (never onto the placeholder or the previews, which come from unmarked pixels),
+ * scaled to `scale` of the image's width, at a gravity with `margin` px from the edges,
+ * with `opacity`. The mark is decoded once (`prepareWatermark`); callers cache it per
+ * warm container.
+ */
+
+/** Longest side a mark is decoded at: a rendition is at most 8192 px wide. */
+const MAX_MARK_SIZE = 8192;
+
+/** The mark decoded to sRGB RGBA with its opacity already applied to the alpha band. */
+export interface PreparedWatermark {
+  options: WatermarkOptions;
+  data: Buffer;
+  width: number;
+  height: number;
+}
+
+/** A mark sized and placed for one image: raw RGBA and its top-left corner. */
+export interface PlacedMark {
+  data: Buffer;
+  width: number;
+  height: number;
+  left: number;
+  top: number;
+}
+
+/**
+ * Decodes the mark (any format sharp reads; SVG rendered at its own size) once.
+ * @example
+ * const mark = await prepareWatermark(await readFile("brand/logo.png"), options.watermark);
+ * @throws {PipelineError} CONFIG_INVALID when the bytes are not an image
+ */
+export async function prepareWatermark(source: Buffer, options: WatermarkOptions): Promise<PreparedWatermark> {
+  try {
+    const { data, info } = await sharp(source, { failOn: "error", limitInputPixels: MAX_MARK_SIZE * MAX_MARK_SIZE })
+      .resize({ width: MAX_MARK_SIZE, height: MAX_MARK_SIZE, fit: "inside", withoutEnlargement: true })
+      .toColourspace("srgb")
+      .ensureAlpha()
+      // Opacity scales the mark's own alpha, so its transparent parts stay transparent.
+      .linear([1, 1, 1, options.opacity], [0, 0, 0, 0])
+      .raw({ depth: "uchar" })
+      .toBuffer({ resolveWithObject: true });
+    return { options, data, width: info.width, height: info.height };
+  } catch (error) {
+    const reason = fromSharpError(error, "decoding the watermark").details.reason;
+    throw new PipelineError(
+      "CONFIG_INVALID",
+      `The watermark ${options.source} is not an image sharp can read (${String(reason)}); point watermark.source at a PNG, WebP or SVG.`,
+      { key: "watermark.source", source: options.source },
+      { cause: error },
+    );
+  }
+}
+
+const WEST: readonly WatermarkPosition[] = ["west", "northwest", "southwest"];
+const EAST: readonly WatermarkPosition[] = ["east", "northeast", "southeast"];
+const NORTH: readonly WatermarkPosition[] = ["north", "northwest", "northeast"];
+const SOUTH: readonly WatermarkPosition[] = ["south", "southwest", "southeast"];
+
+function offset(space: number, size: number, margin: number, start: boolean, end: boolean): number {
+  if (start) return margin;
+  if (end) return space - size - margin;
+  return Math.floor((space - size) / 2);
+}
+
+/**
+ * Where the mark goes on a `width` x `height` image, resized to `scale` of its width
+ * (smaller when the margins leave less room).
+ * @returns undefined when the image is narrower than `minWidth` or leaves no room for a mark
+ */
+export async function markPlacement(mark: PreparedWatermark, width: number, height: number): Promise<PlacedMark | undefined> {
+  const { minWidth, scale, margin, position } = mark.options;
+  if (width < minWidth) return undefined;
+  const fit = Math.min((width * scale) / mark.width, (width - 2 * margin) / mark.width, (height - 2 * margin) / mark.height);
+  const markWidth = Math.round(mark.width * fit);
+  const markHeight = Math.round(mark.height * fit);
+  if (markWidth < 1 || markHeight < 1) return undefined;
+  const { data } = await guardSharp("scaling the watermark", () =>
+    sharp(mark.data, { raw: { width: mark.width, height: mark.height, channels: 4 } })
+      .resize({ width: markWidth, height: markHeight, fit: "fill" })
+      .raw({ depth: "uchar" })
+      .toBuffer({ resolveWithObject: true }),
+  );
+  return {
+    data,
+    width: markWidth,
+    height: markHeight,
+    left: offset(width, markWidth, margin, WEST.includes(position), EAST.includes(position)),
+    top: offset(height, markHeight, margin, NORTH.includes(position), SOUTH.includes(position)),
+  };
+}
+
+/**
+ * The pixels with the mark composited, or the same pixels when the image is below `minWidth`.
+ * @throws {PipelineError} INTERNAL when sharp fails
+ */
+export async function watermarkPixels(pixels: Pixels, mark: PreparedWatermark | undefined): Promise<Pixels> {
+  if (!mark) return pixels;
+  const placed = await markPlacement(mark, pixels.width, pixels.height);
+  if (!placed) return pixels;
+  return guardSharp("compositing the watermark", async () => {
+    const { data, info } = await fromPixels(pixels)
+      .composite([{ input: placed.data, raw: { width: placed.width, height: placed.height, channels: 4 }, left: placed.left, top: placed.top }])
+      .raw({ depth: "uchar" })
+      .toBuffer({ resolveWithObject: true });
+    // Compositing never removes bands; grey images come back as sRGB, with alpha only when they had it.
+    return { ...pixels, data, width: info.width, height: info.height, channels: info.channels };
+  });
+}

@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import sharp from "sharp";
+import { animatedFormats, prepareWatermark, processImage, processingOptionsSchema, renderAnimatedRenditions, validateImage } from "../../../functions/core";
+import { sampleAnimated } from "../../../local/sampleImages";
+import { assertColourNear, optionsWith, rejectsWith } from "./helpers";
+
+/** RGB(A) of pixel (x, y) of one frame of an animated output. */
+async function framePixel(image: Buffer, page: number, x: number, y: number): Promise<number[]> {
+  const { data, info } = await sharp(image, { page }).raw().toBuffer({ resolveWithObject: true });
+  const offset = (y * info.width + x) * info.channels;
+  return [...data.subarray(offset, offset + info.channels)];
+}
+
+/** Red, green, blue frames with the given delays (ms). */
+async function animatedGif(delay: number[], width: number, height: number): Promise<Buffer> {
+  const colours = ["#ff0000", "#00ff00", "#0000ff"];
+  const frames = await Promise.all(delay.map((_, i) => sharp({ create: { width, height, channels: 3, background: colours[i % 3] } }).png().toBuffer()));
+  return sharp(frames, { join: { animated: true } }).gif({ delay, loop: 0 }).toBuffer();
+}
+
+const keep = (overrides: Parameters<typeof optionsWith>[0] = {}) => optionsWith({ animated: "keep", ...overrides });
+
+describe("animated: keep", () => {
+  it("renders each rendition as an animated WebP and, in JPEG's place, an animated GIF with every frame in order", async () => {
+    const gif = await animatedGif([100, 200, 300], 120, 80);
+
+    const outputs = await renderAnimatedRenditions(gif, keep({ renditions: ["thumb:60", "large:400"] }));
+
+    assert.deepEqual(
+      outputs.map(({ name, format, width, height, frames, extension, contentType }) => [name, format, width, height, frames, extension, contentType]),
+      [
+        ["thumb", "webp", 60, 40, 3, "webp", "image/webp"],
+        ["thumb", "gif", 60, 40, 3, "gif", "image/gif"],
+        ["large", "webp", 120, 80, 3, "webp", "image/webp"],
+        ["large", "gif", 120, 80, 3, "gif", "image/gif"],
+      ],
+    );
+    for (const output of outputs) {
+      const metadata = await sharp(output.data).metadata();
+      assert.equal(metadata.format, output.format);
+      assert.equal(metadata.pages, 3, `${output.name}.${output.extension} keeps 3 frames`);
+      assert.deepEqual(metadata.delay, [100, 200, 300], "frame delays are kept");
+      assertColourNear(await framePixel(output.data, 0, 10, 10), { r: 255, g: 0, b: 0 }, 12, `${output.name}.${output.extension} frame 0`);
+      assertColourNear(await framePixel(output.data, 1, 10, 10), { r: 0, g: 255, b: 0 }, 12, `${output.name}.${output.extension} frame 1`);
+      assertColourNear(await framePixel(output.data, 2, 10, 10), { r: 0, g: 0, b: 255 }, 12, `${output.name}.${output.extension} frame 2`);
+    }
+  });
+
+  it("keeps an animated WebP upload animated too", async () => {
+    const webp = await sampleAnimated("webp", 2, 100, 100);
+
+    const outputs = await renderAnimatedRenditions(webp, keep({ renditions: ["thumb:50"], formats: ["webp"] }));
+
+    assert.deepEqual(outputs.map(({ format, width, height, frames }) => [format, width, height, frames]), [["webp", 50, 50, 2]]);
+    assertColourNear(await framePixel(outputs[0].data, 1, 25, 25), { r: 0, g: 255, b: 0 }, 12, "frame 1");
+  });
+
+  it("leaves AVIF out (sharp writes no AVIF sequences), and writes WebP when AVIF is the only format", () => {
+    assert.deepEqual(animatedFormats(["avif", "webp", "jpeg"]), ["webp", "gif"]);
+    assert.deepEqual(animatedFormats(["jpeg"]), ["gif"]);
+    assert.deepEqual(animatedFormats(["avif"]), ["webp"]);
+  });
+
+  it("crops cover renditions at the centre of every frame and reports the box in source pixels", async () => {
+    const gif = await sampleAnimated("gif", 2, 200, 100);
+
+    const [card] = await renderAnimatedRenditions(gif, keep({ renditions: ["card:50x50:cover:attention"], formats: ["webp"] }));
+
+    assert.deepEqual([card.width, card.height, card.frames], [50, 50, 2]);
+    assert.deepEqual(card.crop, { left: 50, top: 0, width: 100, height: 100, position: "centre" });
+  });
+
+  it("pads contain renditions to the box on every frame, transparently", async () => {
+    const gif = await sampleAnimated("gif", 2, 200, 100);
+
+    const [box] = await renderAnimatedRenditions(gif, keep({ renditions: ["box:80x80:contain"], formats: ["webp"] }));
+
+    assert.deepEqual([box.width, box.height, box.frames], [80, 80, 2]);
+    assert.equal((await framePixel(box.data, 1, 40, 2))[3], 0, "the padding above the picture is transparent");
+    assertColourNear(await framePixel(box.data, 1, 40, 40), { r: 0, g: 255, b: 0 }, 12, "the picture sits in the middle of frame 1");
+  });
+
+  it("puts the watermark on every frame", async () => {
+    const gif = await sampleAnimated("gif", 3, 200, 100);
+    const white = await sharp({ create: { width: 40, height: 20, channels: 4, background: "#ffffff" } }).png().toBuffer();
+    const options = keep({ renditions: ["large:200"], formats: ["webp"], watermark: { source: "uploads:mark.png", position: "southeast", opacity: 1, margin: 10, scale: 0.2, minWidth: 100 } });
+    const mark = await prepareWatermark(white, options.watermark!);
+
+    const [large] = await renderAnimatedRenditions(gif, options, mark);
+
+    for (const page of [0, 1, 2]) {
+      assertColourNear(await framePixel(large.data, page, 180, 80), { r: 255, g: 255, b: 255 }, 12, `the mark on frame ${page}`);
+    }
+    assertColourNear(await framePixel(large.data, 2, 20, 20), { r: 0, g: 0, b: 255 }, 12, "frame 2 away from the mark");
+  });
+
+  it("processImage keeps the animation and takes the placeholder and previews from the first frame", async () => {
+    const gif = await sampleAnimated("gif", 3, 120, 80);
+
+    const { info, outputs, placeholder, previews } = await processImage(gif, keep({ renditions: ["thumb:60"], formats: ["webp"], placeholders: ["color"] }));
+
+    assert.equal(info.animated, true);
+    assert.deepEqual(outputs.map(({ name, frames }) => [name, frames]), [["thumb", 3]]);
+    const [r, g, b] = [1, 3, 5].map((at) => parseInt(previews!.color!.slice(at, at + 2), 16));
+    assert.ok(r > 230 && g < 30 && b < 30, `the dominant colour of frame 0 is red, got ${previews?.color}`);
+    const { data } = await sharp(Buffer.from(placeholder!.dataUri.split(",")[1], "base64")).raw().toBuffer({ resolveWithObject: true });
+    assertColourNear([...data.subarray(0, 3)], { r: 255, g: 0, b: 0 }, 20, "the placeholder is the first frame");
+  });
+
+  it("renders the first frame only by default (first-frame)", async () => {
+    const gif = await sampleAnimated("gif", 3, 120, 80);
+
+    const { outputs } = await processImage(gif, optionsWith({ renditions: ["thumb:60"], formats: ["webp"] }));
+
+    assert.equal(outputs[0].frames, undefined);
+    assert.equal((await sharp(outputs[0].data).metadata()).pages, undefined, "a still WebP has no pages");
+  });
+});
+
+describe("animation limits", () => {
+  it("refuses a kept animation over limits.maxAnimatedPixels from its header, with TOO_MANY_FRAMES", async () => {
+    const gif = await sampleAnimated("gif", 4, 100, 50);
+
+    await rejectsWith(validateImage(gif, keep({ limits: { maxAnimatedPixels: 19_999 } })), "TOO_MANY_FRAMES");
+    await assert.rejects(validateImage(gif, keep({ limits: { maxAnimatedPixels: 19_999 } })), { details: { width: 100, height: 50, frames: 4, pixels: 20_000, limit: 19_999 } });
+  });
+
+  it("accepts an animation exactly at the limit, and any size when only the first frame is rendered", async () => {
+    const gif = await sampleAnimated("gif", 4, 100, 50);
+
+    assert.equal((await validateImage(gif, keep({ limits: { maxAnimatedPixels: 20_000 } }))).animated, true);
+    assert.equal((await validateImage(gif, optionsWith({ limits: { maxAnimatedPixels: 1 } }))).frames, 4);
+  });
+
+  it("still counts frames against limits.maxFrames with keep", async () => {
+    await rejectsWith(validateImage(await sampleAnimated("gif", 3, 20, 20), keep({ limits: { maxFrames: 2 } })), "TOO_MANY_FRAMES");
+  });
+
+  it("marks a still image as not animated", async () => {
+    const still = await sharp({ create: { width: 20, height: 20, channels: 3, background: "#808080" } }).gif().toBuffer();
+
+    assert.equal((await validateImage(still, keep())).animated, undefined);
+  });
+
+  it("validates the animated policy and the pixel x frame limit in the config", () => {
+    assert.equal(processingOptionsSchema.parse({}).animated, "first-frame");
+    assert.equal(processingOptionsSchema.parse({}).limits.maxAnimatedPixels, 100_000_000);
+    assert.equal(processingOptionsSchema.safeParse({ animated: "loop" }).success, false);
+    assert.equal(processingOptionsSchema.safeParse({ limits: { maxAnimatedPixels: 0 } }).success, false);
+    assert.equal(processingOptionsSchema.safeParse({ limits: { maxAnimatedPixels: 1.5 } }).success, false);
+  });
+});
