@@ -107,11 +107,18 @@ export async function watermarkPixels(pixels: Pixels, mark: PreparedWatermark | 
   const placed = await markPlacement(mark, pixels.width, pixels.height);
   if (!placed) return pixels;
   return guardSharp("compositing the watermark", async () => {
-    const { data, info } = await fromPixels(pixels)
+    const composited = await fromPixels(pixels)
       .composite([{ input: placed.data, raw: { width: placed.width, height: placed.height, channels: 4 }, left: placed.left, top: placed.top }])
       .raw({ depth: "uchar" })
       .toBuffer({ resolveWithObject: true });
-    // Compositing never removes bands; grey images come back as sRGB, with alpha only when they had it.
+    const hadAlpha = pixels.channels === 2 || pixels.channels === 4;
+    // Compositing adds an alpha band (and makes grey RGB); an opaque image stays opaque, so its outputs stay small.
+    const { data, info } = hadAlpha
+      ? composited
+      : await sharp(composited.data, { raw: { width: composited.info.width, height: composited.info.height, channels: composited.info.channels } })
+          .removeAlpha()
+          .raw({ depth: "uchar" })
+          .toBuffer({ resolveWithObject: true });
     return { ...pixels, data, width: info.width, height: info.height, channels: info.channels };
   });
 }

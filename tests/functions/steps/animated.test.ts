@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import sharp from "sharp";
+import { processingOptionsSchema, type ProcessingOptions } from "../../../functions/core/options";
+import { runStep, type IntermediatesResult, type Manifest, type OptimizeResult, type ValidatedJob } from "../../../functions/steps";
+import { memoryPorts } from "../../../local/memoryPorts";
+import { sampleAnimated } from "../../../local/sampleImages";
+
+async function runSteps(body: Buffer, options: ProcessingOptions, sourceKey = "clips/wave.gif") {
+  const ports = memoryPorts();
+  await ports.objects.put("uploads", sourceKey, body, "image/gif");
+  const { etag, versionId } = await ports.objects.head("uploads", sourceKey);
+  const validated = (await runStep("validate", { sourceKey, sourceEtag: etag, sourceVersion: versionId, runId: "run-1" }, ports, options)) as ValidatedJob;
+  const processed = [(await runStep("resize", validated, ports, options)) as IntermediatesResult, (await runStep("applyFilters", validated, ports, options)) as IntermediatesResult];
+  const optimized = (await runStep("optimize", { ...validated, processed }, ports, options)) as OptimizeResult;
+  const manifest = JSON.parse((await ports.objects.get("renditions", optimized.manifestKey)).toString()) as Manifest;
+  return { ports, processed, manifest };
+}
+
+describe("the workflow steps with animated: keep", () => {
+  it("write animated WebP and GIF renditions from Resize, list them with their frames in the manifest, and keep effects and the placeholder still", async () => {
+    const options = processingOptionsSchema.parse({ animated: "keep", renditions: ["thumb:60", "card:40x40:cover"], formats: ["avif", "webp", "jpeg"], filters: ["placeholder", "grayscale"], markup: true });
+
+    const { ports, processed, manifest } = await runSteps(await sampleAnimated("gif", 3, 120, 80), options);
+
+    assert.deepEqual(processed[0].items, [], "no single-frame intermediates for the renditions");
+    assert.equal(manifest.source.animated, true);
+    assert.deepEqual(
+      manifest.outputs.map(({ key, format, width, height, frames, animated }) => [key, format, width, height, frames, animated]),
+      [
+        ["clips/wave.gif/thumb.webp", "webp", 60, 40, 3, true],
+        ["clips/wave.gif/thumb.gif", "gif", 60, 40, 3, true],
+        ["clips/wave.gif/card.webp", "webp", 40, 40, 3, true],
+        ["clips/wave.gif/card.gif", "gif", 40, 40, 3, true],
+        ["clips/wave.gif/effect-grayscale.avif", "avif", 120, 80, undefined, undefined],
+        ["clips/wave.gif/effect-grayscale.webp", "webp", 120, 80, undefined, undefined],
+        ["clips/wave.gif/effect-grayscale.jpg", "jpeg", 120, 80, undefined, undefined],
+      ],
+    );
+    for (const entry of manifest.outputs) assert.equal((await ports.objects.get("renditions", entry.key)).length, entry.bytes, entry.key);
+    assert.equal((await sharp(await ports.objects.get("renditions", "clips/wave.gif/thumb.gif")).metadata()).pages, 3);
+    assert.deepEqual(manifest.outputs.find((entry) => entry.name === "card")?.crop, { left: 20, top: 0, width: 80, height: 80, position: "centre" });
+    assert.ok(manifest.placeholder?.dataUri.startsWith("data:image/webp"), "the placeholder is a still of the first frame");
+    const original = manifest.responsive?.[0];
+    assert.deepEqual(original?.srcset, { webp: "thumb.webp 60w", jpeg: "thumb.gif 60w" });
+    assert.equal(
+      original?.picture,
+      '<picture><source type="image/webp" srcset="thumb.webp 60w" sizes="100vw"><img src="thumb.gif" srcset="thumb.gif 60w" sizes="100vw" width="60" height="40" alt="" loading="lazy" decoding="async" style="background:url(' +
+        manifest.placeholder?.dataUri +
+        ') center/cover no-repeat"></picture>',
+    );
+  });
+
+  it("render the first frame as before with the default first-frame", async () => {
+    const options = processingOptionsSchema.parse({ renditions: ["thumb:60"], formats: ["webp"], filters: [] });
+
+    const { ports, manifest } = await runSteps(await sampleAnimated("gif", 3, 120, 80), options);
+
+    assert.deepEqual(manifest.outputs.map(({ key, frames }) => [key, frames]), [["clips/wave.gif/thumb.webp", undefined]]);
+    assert.equal((await sharp(await ports.objects.get("renditions", "clips/wave.gif/thumb.webp")).metadata()).pages, undefined, "a still WebP");
+  });
+});
