@@ -1,7 +1,9 @@
 import { closest, distance } from "fastest-levenshtein";
 import { z } from "zod";
 import { PipelineError } from "../functions/core/errors";
-import { processingOptionsSchema } from "../functions/core/options";
+import { existsSync } from "node:fs";
+import * as path from "node:path";
+import { bundledFiles, processingOptionsSchema } from "../functions/core/options";
 import { STEP_HANDLERS, type StepHandler } from "../functions/workflow";
 import { checkAwsLimits } from "./aws/limits";
 import { checkAzureLimits } from "./azure/limits";
@@ -121,7 +123,16 @@ export const configSchema = z
     if (new Set(config.uploaders.map((u) => u.toLowerCase())).size !== config.uploaders.length) {
       ctx.addIssue({ code: "custom", path: ["uploaders"], message: "lists the same principal twice; list each once." });
     }
+    // A `file:` watermark is bundled with the functions: it must be in the project now.
+    for (const file of bundledFiles(config.processing)) {
+      if (!existsSync(path.resolve(PROJECT_DIR, file))) {
+        ctx.addIssue({ code: "custom", path: ["processing", "watermark", "source"], message: `the file "${file}" is not in the project (${PROJECT_DIR}); add it, or use "uploads:<key>" for an object in the uploads store.` });
+      }
+    }
   });
+
+/** The project root, where `file:` paths start: this file lives in components/. */
+const PROJECT_DIR = path.resolve(__dirname, "..");
 
 export type PipelineConfig = z.infer<typeof configSchema>;
 export type PipelineConfigInput = z.input<typeof configSchema>;
@@ -163,6 +174,7 @@ export const CONFIG_KEY_TYPES = {
   keepMetadata: "string",
   limits: "object",
   animated: "string",
+  watermark: "object",
   placeholders: "array",
   markup: "boolean",
   sizes: "string",
@@ -194,7 +206,7 @@ export type ConfigKey = keyof typeof CONFIG_KEY_TYPES;
 export const CONFIG_KEYS = Object.keys(CONFIG_KEY_TYPES) as ConfigKey[];
 
 /** Top-level config keys that belong to the image core. */
-export const PROCESSING_KEYS = ["renditions", "filters", "filterWidth", "formats", "quality", "avifEffort", "keepMetadata", "limits", "animated", "placeholders", "markup", "sizes"] as const;
+export const PROCESSING_KEYS = ["renditions", "filters", "filterWidth", "formats", "quality", "avifEffort", "keepMetadata", "limits", "animated", "watermark", "placeholders", "markup", "sizes"] as const;
 
 const isConfigKey = (key: string): key is ConfigKey => Object.hasOwn(CONFIG_KEY_TYPES, key);
 

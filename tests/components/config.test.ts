@@ -245,7 +245,7 @@ describe("Pulumi.yaml and the config schema", () => {
   }
   const project = load(readFileSync(path.join(__dirname, "../../Pulumi.yaml"), "utf8")) as { config: Record<string, Declaration> };
   const declared = project.config;
-  const objectKeys = ["quality", "limits", "steps", "tags", "azure"];
+  const objectKeys = ["quality", "limits", "watermark", "steps", "tags", "azure"];
 
   it("declares every key the schema takes that Pulumi can declare, with the type the program reads", () => {
     const declarable = CONFIG_KEYS.filter((key) => CONFIG_KEY_TYPES[key] !== "object");
@@ -280,5 +280,27 @@ describe("Pulumi.yaml and the config schema", () => {
 
       assert.deepEqual(plain(configFromStackValues({ [`image-pipeline:${key}`]: text })), schemaDefaults, key);
     }
+  });
+});
+
+describe("image feature config (animation, watermark)", () => {
+  it("accepts animated: keep, a pixel x frame limit and a watermark from the uploads store or a project file", () => {
+    const config = loadConfig({ animated: "keep", limits: { maxAnimatedPixels: 50_000_000 }, watermark: { source: "file:tests/fixtures/watermark/mark.png", position: "northwest", opacity: 0.3 } });
+
+    assert.equal(config.processing.animated, "keep");
+    assert.equal(config.processing.limits.maxAnimatedPixels, 50_000_000);
+    assert.deepEqual(config.processing.watermark, { source: "file:tests/fixtures/watermark/mark.png", position: "northwest", opacity: 0.3, margin: 16, scale: 0.2, minWidth: 640 });
+    assert.equal(loadConfig({ watermark: { source: "uploads:brand/logo.png" } }).processing.watermark?.source, "uploads:brand/logo.png");
+  });
+
+  it("refuses a file: watermark that is not in the project, naming the key", () => {
+    assertRejected({ watermark: { source: "file:brand/no-such-logo.png" } }, "image-pipeline:watermark.source", /not in the project/);
+  });
+
+  it("refuses an unknown animated policy, a watermark opacity over 1 and a misspelt watermark key", () => {
+    assertRejected({ animated: "loop" }, "image-pipeline:animated");
+    assertRejected({ watermark: { source: "uploads:m.png", opacity: 1.2 } }, "image-pipeline:watermark.opacity");
+    assertRejected({ watermark: { source: "uploads:m.png", postion: "north" } }, "image-pipeline:watermark.postion");
+    assertRejected({ limits: { maxAnimatedPixels: 0 } }, "image-pipeline:limits.maxAnimatedPixels");
   });
 });
