@@ -3,6 +3,7 @@ import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { animationBenchmarks } from "./animation";
 import { coreBenchmarks } from "./core";
 import { pipelineBenchmarks } from "./pipeline";
 import type { BenchContext, BenchResult, Benchmark } from "./types";
@@ -15,7 +16,7 @@ import type { BenchContext, BenchResult, Benchmark } from "./types";
  * `Benchmark`s to BENCHMARKS below.
  */
 
-const BENCHMARKS: Benchmark[] = [...coreBenchmarks, ...pipelineBenchmarks];
+const BENCHMARKS: Benchmark[] = [...coreBenchmarks, ...pipelineBenchmarks, ...animationBenchmarks];
 
 interface Args {
   only?: string[];
