@@ -36,10 +36,10 @@ interface AnimationFigures {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const fixed = (value: number, digits = 0) => value.toFixed(digits);
 
-/** A 200-frame GIF of a moving gradient, made once from raw frames (sharp `raw.pageHeight`). */
+/** A 200-frame GIF of a disc crossing a gradient, made once from raw frames (sharp `raw.pageHeight`). */
 async function animatedGifFile(context: BenchContext): Promise<string> {
   await mkdir(context.cacheDir, { recursive: true });
-  const file = path.join(context.cacheDir, `animated-${FRAME_WIDTH}x${FRAME_HEIGHT}x${FRAMES}.gif`);
+  const file = path.join(context.cacheDir, `animated-disc-${FRAME_WIDTH}x${FRAME_HEIGHT}x${FRAMES}.gif`);
   if (existsSync(file)) return file;
   context.log(`generating a ${FRAMES}-frame ${FRAME_WIDTH}×${FRAME_HEIGHT} GIF → ${file}`);
   const frame = FRAME_WIDTH * FRAME_HEIGHT * 3;
@@ -47,10 +47,12 @@ async function animatedGifFile(context: BenchContext): Promise<string> {
   for (let page = 0; page < FRAMES; page++) {
     for (let y = 0; y < FRAME_HEIGHT; y++) {
       for (let x = 0; x < FRAME_WIDTH; x++) {
+        // A still gradient with a disc crossing it: what a typical short animation looks like.
         const at = page * frame + (y * FRAME_WIDTH + x) * 3;
-        raw[at] = (x + page * 4) & 255;
-        raw[at + 1] = (y * 2 + page) & 255;
-        raw[at + 2] = ((x ^ y) + page * 8) & 255;
+        const inDisc = (x - (40 + page * 2)) ** 2 + (y - FRAME_HEIGHT / 2) ** 2 < 40 ** 2;
+        raw[at] = inDisc ? 230 : Math.round((x / FRAME_WIDTH) * 200);
+        raw[at + 1] = inDisc ? 60 : Math.round((y / FRAME_HEIGHT) * 160);
+        raw[at + 2] = inDisc ? 40 : 180;
       }
     }
   }

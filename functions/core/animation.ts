@@ -90,7 +90,7 @@ function markEveryFrame(mark: { data: Buffer; width: number; height: number; lef
 
 function encoder(image: Sharp, format: AnimatedFormat, options: ProcessingOptions): Sharp {
   // sharp keeps the source's loop count and frame delays on output.
-  return format === "webp" ? image.webp({ quality: options.quality.webp }) : image.gif({ effort: 7 });
+  return format === "webp" ? image.webp({ quality: options.quality.webp }) : image.gif();
 }
 
 /**

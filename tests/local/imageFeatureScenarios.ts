@@ -7,7 +7,7 @@ import { processingOptionsSchema } from "../../functions/core/options";
 import type { LocalFlavour } from "../../local/flavour";
 import { MemoryNotifier } from "../../local/memoryPorts";
 import { startFlavour } from "../../local/runtime";
-import { samplePhoto } from "../../local/sampleImages";
+import { sampleAnimated, samplePhoto } from "../../local/sampleImages";
 import { jobOf, manifestOf } from "./flavourScenarios";
 
 /**
@@ -80,4 +80,55 @@ export function describeImageFeatureScenarios(cloud: Cloud): void {
       assert.equal(manifest.responsive?.[1].srcset.jpeg, "card.jpg 40w");
     });
   });
+
+  describe(`the local ${cloud} flavour with animations kept and a watermark`, function () {
+    this.timeout(120_000);
+    let flavour: LocalFlavour;
+
+    before(async function () {
+      flavour = await startFlavour(cloud, { processing: ANIMATED_AND_MARKED, notifier: new MemoryNotifier(), retryDelayMs: 10 });
+    });
+
+    after(async function () {
+      await flavour?.stop();
+    });
+
+    it("keeps an animated GIF animated (WebP, and GIF for JPEG), with the mark from the repo on every frame of the large rendition only", async function () {
+      const event = await flavour.upload("clips/wave.gif", await sampleAnimated("gif", 3, 160, 80), "image/gif");
+
+      await flavour.execute(event);
+
+      const record = await jobOf(flavour, event);
+      assert.equal(record.status, "succeeded", JSON.stringify(record.error));
+      const manifest = await manifestOf(flavour, record);
+      assert.deepEqual(
+        manifest.outputs.map(({ key, format, width, height, frames, animated }) => [key, format, width, height, frames, animated]),
+        [
+          ["clips/wave.gif/thumb.webp", "webp", 40, 20, 3, true],
+          ["clips/wave.gif/thumb.gif", "gif", 40, 20, 3, true],
+          ["clips/wave.gif/large.webp", "webp", 160, 80, 3, true],
+          ["clips/wave.gif/large.gif", "gif", 160, 80, 3, true],
+        ],
+      );
+      const large = await flavour.ports.objects.get("renditions", "clips/wave.gif/large.gif");
+      assert.equal((await sharp(large).metadata()).pages, 3);
+      for (const page of [0, 2]) {
+        const { data, info } = await sharp(large, { page }).raw().toBuffer({ resolveWithObject: true });
+        // The fixture mark (64x32, white inside a black border) at half the width, 4 px from the bottom-right corner: x 76..155, y 36..75.
+        const at = (x: number, y: number) => (y * info.width + x) * info.channels;
+        assert.ok(data[at(100, 45)] > 200 && data[at(100, 45) + 1] > 200 && data[at(100, 45) + 2] > 200, `frame ${page}: the mark's white is there`);
+        assert.ok(data[at(20, 10) + 1] < 60 || data[at(20, 10)] < 60, `frame ${page}: the top-left stays the frame's colour`);
+      }
+      const thumb = await flavour.ports.objects.get("renditions", "clips/wave.gif/thumb.gif");
+      const { data } = await sharp(thumb).raw().toBuffer({ resolveWithObject: true });
+      assert.ok(data[0] > 200 && data[1] < 60, "thumb (40 px, under minWidth) is unmarked red");
+    });
+  });
 }
+
+const ANIMATED_AND_MARKED = processingOptionsSchema.parse({
+  renditions: ["thumb:40", "large:400"],
+  filters: [],
+  animated: "keep",
+  watermark: { source: "file:tests/fixtures/watermark/mark.png", position: "southeast", opacity: 1, margin: 4, scale: 0.5, minWidth: 100 },
+});
