@@ -106,19 +106,44 @@ export async function watermarkPixels(pixels: Pixels, mark: PreparedWatermark | 
   if (!mark) return pixels;
   const placed = await markPlacement(mark, pixels.width, pixels.height);
   if (!placed) return pixels;
+  if (pixels.channels >= 3) return compositeRegion(pixels, placed);
+  // Grey images become RGB (the mark may have colour): the whole image goes through sharp.
   return guardSharp("compositing the watermark", async () => {
     const composited = await fromPixels(pixels)
       .composite([{ input: placed.data, raw: { width: placed.width, height: placed.height, channels: 4 }, left: placed.left, top: placed.top }])
       .raw({ depth: "uchar" })
       .toBuffer({ resolveWithObject: true });
-    const hadAlpha = pixels.channels === 2 || pixels.channels === 4;
-    // Compositing adds an alpha band (and makes grey RGB); an opaque image stays opaque, so its outputs stay small.
-    const { data, info } = hadAlpha
-      ? composited
-      : await sharp(composited.data, { raw: { width: composited.info.width, height: composited.info.height, channels: composited.info.channels } })
-          .removeAlpha()
-          .raw({ depth: "uchar" })
-          .toBuffer({ resolveWithObject: true });
+    const { data, info } =
+      pixels.channels === 2
+        ? composited
+        : await sharp(composited.data, { raw: { width: composited.info.width, height: composited.info.height, channels: composited.info.channels } })
+            .removeAlpha()
+            .raw({ depth: "uchar" })
+            .toBuffer({ resolveWithObject: true });
     return { ...pixels, data, width: info.width, height: info.height, channels: info.channels };
   });
+}
+
+/**
+ * RGB(A): only the mark's rectangle is composited and copied back into a copy of the pixels
+ * (the originals may be the cascade's level); an opaque image stays without alpha.
+ */
+async function compositeRegion(pixels: Pixels, placed: PlacedMark): Promise<Pixels> {
+  const { data: region, info } = await guardSharp("compositing the watermark", () =>
+    fromPixels(pixels)
+      .extract({ left: placed.left, top: placed.top, width: placed.width, height: placed.height })
+      .composite([{ input: placed.data, raw: { width: placed.width, height: placed.height, channels: 4 }, left: 0, top: 0 }])
+      .raw({ depth: "uchar" })
+      .toBuffer({ resolveWithObject: true }),
+  );
+  const data = Buffer.from(pixels.data);
+  const channels = pixels.channels;
+  for (let y = 0; y < placed.height; y++) {
+    for (let x = 0; x < placed.width; x++) {
+      const from = (y * placed.width + x) * info.channels;
+      const to = ((placed.top + y) * pixels.width + placed.left + x) * channels;
+      for (let band = 0; band < channels; band++) data[to + band] = region[from + band];
+    }
+  }
+  return { ...pixels, data };
 }

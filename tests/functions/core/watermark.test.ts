@@ -34,6 +34,24 @@ describe("watermark", () => {
     assert.equal(marked.channels, 3, "an opaque image stays without alpha");
   });
 
+  it("leaves the pixels it was given untouched (the cascade goes on from them)", async () => {
+    const original = await black(800, 600);
+
+    await watermarkPixels(original, await prepareWatermark(await whiteMark(), mark({ opacity: 1, minWidth: 0 })));
+
+    assert.equal(original.data.findIndex((value) => value !== 0), -1, "still all black");
+  });
+
+  it("marks a grey image, which becomes RGB", async () => {
+    const { data, info } = await sharp({ create: { width: 400, height: 400, channels: 3, background: "#000000" } }).toColourspace("b-w").raw().toBuffer({ resolveWithObject: true });
+    assert.equal(info.channels, 1);
+
+    const marked = await watermarkPixels({ data, width: 400, height: 400, channels: 1 }, await prepareWatermark(await whiteMark(), mark({ position: "northwest", opacity: 1, margin: 0, scale: 0.5, minWidth: 0 })));
+
+    assert.equal(marked.channels, 3);
+    assert.deepEqual([red(marked, 50, 50), red(marked, 300, 300)], [255, 0]);
+  });
+
   it("keeps the alpha band of an image that has one", async () => {
     const { data, info } = await sharp({ create: { width: 400, height: 400, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).raw().toBuffer({ resolveWithObject: true });
 
