@@ -4,15 +4,20 @@
  * Ports and options are built once per cold start, from the environment. A failure
  * leaves with name `TransientError`/`PermanentError` (the Lambda errorType that the
  * state machine's Retry/Catch match) and message `CODE: text`.
+ * Each invocation leaves one structured log record (functions/observability.ts) through
+ * Powertools Logger, and the step that ends a job emits the job-outcome metrics in
+ * CloudWatch Embedded Metric Format through Powertools Metrics.
  */
 
-import type { StepHandler } from "../workflow";
+import { SWEEP_HANDLER, type StepHandler } from "../workflow";
 import { formatErrorMessage, toPipelineError } from "../core/errors";
 import type { ProcessingOptions } from "../core/options";
+import { observeStep, sweptJobRecord } from "../observability";
 import type { Ports } from "../ports";
 import { eraseUpload as erase, runScheduledSweep, runStep, StepError, type EraseResult, type SweepResult } from "../steps";
 import { awsPortsFromEnv } from "./adapters";
 import { eraseInputFor, readLambdaProcessingOptions, readStuckAfterSeconds, type DeletedUploadEvent } from "./contract";
+import { createAwsTelemetry } from "./telemetry";
 
 interface ColdStart {
   ports: Ports;
@@ -27,15 +32,24 @@ function resolveColdStart(): ColdStart {
   return coldStart;
 }
 
+const telemetry = createAwsTelemetry();
+
 async function run(handler: StepHandler, event: unknown): Promise<unknown> {
-  let context: ColdStart;
-  try {
-    context = resolveColdStart();
-  } catch (thrown) {
-    const error = toPipelineError(thrown);
-    throw new StepError(error.code, error.name, formatErrorMessage(error), error.permanent);
-  }
-  return runStep(handler, event, context.ports, context.options);
+  return observeStep(
+    handler,
+    event,
+    async () => {
+      let context: ColdStart;
+      try {
+        context = resolveColdStart();
+      } catch (thrown) {
+        const error = toPipelineError(thrown);
+        throw new StepError(error.code, error.name, formatErrorMessage(error), error.permanent);
+      }
+      return runStep(handler, event, context.ports, context.options);
+    },
+    telemetry,
+  );
 }
 
 export const validate = (event: unknown): Promise<unknown> => run("validate", event);
@@ -48,16 +62,24 @@ export const notifyError = (event: unknown): Promise<unknown> => run("notifyErro
 /**
  * The stuck-job sweep, invoked by an EventBridge schedule (the event is ignored).
  * STUCK_AFTER_SECONDS comes from the workflow's timeout (components/aws/sweep.ts).
+ * Each job it fails with TIMEOUT counts as a failed job and as a stuck one (the sweep's alarm).
  */
-export const sweepStuckJobs = async (): Promise<SweepResult> => {
-  try {
-    const stuckAfterSeconds = readStuckAfterSeconds(process.env);
-    return await runScheduledSweep(resolveColdStart().ports, { stuckAfterSeconds }, (line) => console.log(line));
-  } catch (thrown) {
-    const error = toPipelineError(thrown);
-    throw new StepError(error.code, error.name, formatErrorMessage(error), error.permanent);
-  }
-};
+export const sweepStuckJobs = async (): Promise<SweepResult> =>
+  (await observeStep(
+    SWEEP_HANDLER,
+    undefined,
+    async () => {
+      try {
+        const stuckAfterSeconds = readStuckAfterSeconds(process.env);
+        const onGivenUp = async (jobId: string) => telemetry(sweptJobRecord(jobId));
+        return await runScheduledSweep(resolveColdStart().ports, { stuckAfterSeconds, onGivenUp }, (line) => console.log(line));
+      } catch (thrown) {
+        const error = toPipelineError(thrown);
+        throw new StepError(error.code, error.name, formatErrorMessage(error), error.permanent);
+      }
+    },
+    telemetry,
+  )) as SweepResult;
 
 /**
  * Erasure on delete, invoked by EventBridge for each Object Deleted event of the uploads bucket
