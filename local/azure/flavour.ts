@@ -94,7 +94,8 @@ export async function startAzureFlavour(options: FlavourOptions): Promise<AzureF
     onStepCall?.(stepCall);
     const stepPorts: Ports = decoratePorts ? decoratePorts(handlerPorts, stepCall) : handlerPorts;
     const activity = createActivityHandler(handler, () => ({ ports: stepPorts, options: processing }));
-    const context = new InvocationContext({ functionName: name, invocationId: `${call.instanceId}:${call.taskId}` });
+    // The step records go nowhere locally (the run prints its own table), as on the AWS flavour.
+    const context = new InvocationContext({ functionName: name, invocationId: `${call.instanceId}:${call.taskId}`, logHandler: () => undefined });
     const output = await timedInvocation(meter, "functions", handler, call.instanceId, () => activity(JSON.parse(JSON.stringify(input ?? null)), context));
     return JSON.parse(JSON.stringify(output ?? null));
   };
