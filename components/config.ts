@@ -64,6 +64,8 @@ export const configSchema = z
     /** Whole-run timeout in seconds; unset = 300 for EXPRESS, 900 (or what the steps need) for STANDARD. */
     workflowTimeoutSeconds: optionalInt(1, 365 * 24 * 3600),
     notificationEmail: z.preprocess(emptyToUndefined, z.email().optional()),
+    /** Who the alarms page (AWS: the alerts topic's email subscription; Azure: the action group's email receiver). */
+    alertEmail: z.preprocess(emptyToUndefined, z.email().optional()),
     /** Days uploads' noncurrent versions, incomplete uploads and job records are kept. */
     retentionDays: z.number().int().min(1, "retention below 1 day would delete data before anyone can look at it").max(3650).default(30),
     logRetentionDays: z.number().int().min(1).max(3653).default(14),
@@ -184,6 +186,7 @@ export const CONFIG_KEY_TYPES = {
   workflowType: "string",
   workflowTimeoutSeconds: "integer",
   notificationEmail: "string",
+  alertEmail: "string",
   retentionDays: "integer",
   logRetentionDays: "integer",
   renditionsInfrequentAccessDays: "integer",

@@ -50,6 +50,15 @@ describe("stack config", () => {
   });
 
   describe("invalid values fail with CONFIG_INVALID naming the key", () => {
+    it("rejects an alertEmail that is not an email address", () => {
+      assertRejected({ alertEmail: "ops-team" }, "image-pipeline:alertEmail", /email/);
+    });
+
+    it("accepts an alertEmail, and reads an empty one as none", () => {
+      assert.equal(loadConfig({ alertEmail: "ops@example.com" }).alertEmail, "ops@example.com");
+      assert.equal(loadConfig({ alertEmail: "" }).alertEmail, undefined);
+    });
+
     it("rejects a Lambda timeout over 900 s", () => {
       assertRejected({ timeoutSeconds: 901 }, "image-pipeline:timeoutSeconds", /900 s/);
     });
