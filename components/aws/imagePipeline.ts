@@ -8,6 +8,8 @@ import { stuckAfterSeconds } from "../../functions/steps/sweep";
 import { ERASE_HANDLER, STEP_HANDLERS, SWEEP_HANDLER, workflow as defaultWorkflow, type FunctionHandler, type StepHandler, type WorkflowDefinition } from "../../functions/workflow";
 import { StepLambda } from "./stepLambda";
 import { AccessLogs } from "./accessLogs";
+import { PipelineAlarms } from "./alarms";
+import { PipelineDashboard } from "./dashboard";
 import { runTimeoutSeconds } from "./limits";
 import { PrivateNetwork } from "./network";
 import { PipelineStateMachine } from "./stateMachine";
@@ -75,6 +77,10 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
   readonly dataResources: pulumi.CustomResource[];
   /** Upload events EventBridge could not deliver to the state machine. */
   readonly deadLetterQueueUrl: pulumi.Output<string>;
+  /** Where the alarms send (email from config.alertEmail). */
+  readonly alertsTopic: pulumi.Output<string>;
+  /** The CloudWatch dashboard of the pipeline. */
+  readonly dashboardName: pulumi.Output<string>;
   /** The scheduled stuck-job sweep's Lambda. */
   readonly sweepFunctionName: pulumi.Output<string>;
   /** The Lambda that erases a deleted upload's renditions, work objects and job records. */
@@ -169,6 +175,8 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       // sharp's advice for glibc: fewer malloc arenas keep memory flat across libvips threads.
       MALLOC_ARENA_MAX: "2",
       NODE_OPTIONS: "--enable-source-maps",
+      // The `service` of the steps' logs and job-outcome metrics: one per stack, which the alarms select.
+      POWERTOOLS_SERVICE_NAME: name,
     };
 
     const access = { uploadsBucketArn: uploads.arn, renditionsBucketArn: renditions.arn, workPrefix: WORK_PREFIX, tableArn: table.arn, topicArn: topic.arn, kmsKeyArn };
@@ -270,6 +278,26 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
     const trigger = new UploadTrigger(`${name}-trigger`, { uploadsBucketName: uploads.bucketName, stateMachineArn: stateMachine.arn, accountId, tags, region }, { parent: this });
     this.deadLetterQueueUrl = trigger.deadLetterQueueUrl;
 
+    const alarms = new PipelineAlarms(
+      `${name}-alarms`,
+      { stateMachineArn: stateMachine.arn, functionNames: this.functionNames, deadLetterQueueName: trigger.deadLetterQueueName, metricsService: name, alertEmail: config.alertEmail, accountId, tags, region },
+      { parent: this },
+    );
+    const dashboard = new PipelineDashboard(
+      `${name}-monitoring`,
+      {
+        stateMachineArn: stateMachine.arn,
+        functionNames: this.functionNames,
+        metricsService: name,
+        alarmArns: Object.values(alarms.alarms).map((alarm) => alarm.arn),
+        // arn:aws:states:<region>:<account>:stateMachine:<name>: the region without another provider call.
+        region: region ?? stateMachine.arn.apply((arn) => arn.split(":")[3] ?? ""),
+      },
+      { parent: this },
+    );
+    this.alertsTopic = alarms.topicArn;
+    this.dashboardName = dashboard.dashboardName;
+
     this.uploadsBucket = uploads.bucketName;
     this.renditionsBucket = renditions.bucketName;
     this.stateMachineArn = stateMachine.arn;
@@ -307,6 +335,8 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       sweepFunctionName: this.sweepFunctionName,
       eraseFunctionName: this.eraseFunctionName,
       deadLetterQueueUrl: this.deadLetterQueueUrl,
+      alertsTopic: this.alertsTopic,
+      dashboardName: this.dashboardName,
       vpcId: this.vpcId,
       accessLogsBucket: this.accessLogsBucket,
     });

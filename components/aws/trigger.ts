@@ -46,6 +46,8 @@ export class UploadTrigger extends pulumi.ComponentResource {
   readonly ruleArn: pulumi.Output<string>;
   readonly roleArn: pulumi.Output<string>;
   readonly deadLetterQueueUrl: pulumi.Output<string>;
+  /** The dead-letter queue's name: the QueueName dimension of its CloudWatch metrics. */
+  readonly deadLetterQueueName: pulumi.Output<string>;
 
   constructor(name: string, args: UploadTriggerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:aws:UploadTrigger", name, {}, opts);
@@ -102,6 +104,7 @@ export class UploadTrigger extends pulumi.ComponentResource {
     this.ruleArn = rule.arn;
     this.roleArn = role.arn;
     this.deadLetterQueueUrl = deadLetters.url;
+    this.deadLetterQueueName = deadLetters.name;
     this.registerOutputs({ ruleArn: this.ruleArn, roleArn: this.roleArn, deadLetterQueueUrl: this.deadLetterQueueUrl });
   }
 }

@@ -29,7 +29,12 @@ export function awsTelemetrySink(logger: Logger, metrics: Metrics): StepRecordSi
 }
 
 
-/** The sink the Lambda handlers use: one logger and one metrics buffer per execution environment. */
-export function createAwsTelemetry(): StepRecordSink {
-  return awsTelemetrySink(new Logger({ serviceName: JOB_METRICS.service }), new Metrics({ namespace: JOB_METRICS.namespace, serviceName: JOB_METRICS.service }));
+/**
+ * The sink the Lambda handlers use: one logger and one metrics buffer per execution environment.
+ * The service name (the metrics' `service` dimension) is the stack's pipeline name, which the
+ * component sets as POWERTOOLS_SERVICE_NAME, so two stacks in one account never share a metric.
+ */
+export function createAwsTelemetry(env: NodeJS.ProcessEnv = process.env): StepRecordSink {
+  const serviceName = env.POWERTOOLS_SERVICE_NAME || JOB_METRICS.service;
+  return awsTelemetrySink(new Logger({ serviceName }), new Metrics({ namespace: JOB_METRICS.namespace, serviceName }));
 }

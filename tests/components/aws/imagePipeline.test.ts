@@ -40,6 +40,9 @@ const T = {
   queuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
   invokeConfig: "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
   logging: "aws:s3/bucketLogging:BucketLogging",
+  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  key: "aws:kms/key:Key",
+  dashboard: "aws:cloudwatch/dashboard:Dashboard",
 } as const;
 
 const bucketArn = (name: string) => `arn:aws:s3:::${name}`;
@@ -89,7 +92,11 @@ describe("AwsImagePipeline, default stack", () => {
         [T.versioning]: 2,
         [T.logging]: 2,
         [T.stateMachine]: 1,
-        [T.topic]: 1,
+        // Notifications, and the alerts topic with its own key (components/aws/alarms.ts).
+        [T.topic]: 2,
+        [T.alarm]: 18,
+        [T.key]: 1,
+        [T.dashboard]: 1,
       });
     });
 
@@ -99,6 +106,8 @@ describe("AwsImagePipeline, default stack", () => {
       assert.deepEqual(components.sort(), [
         `image-pipeline:aws:ImagePipeline ${NAME}`,
         `image-pipeline:aws:AccessLogs ${NAME}-access-logs`,
+        `image-pipeline:aws:Alarms ${NAME}-alarms`,
+        `image-pipeline:aws:Dashboard ${NAME}-monitoring`,
         `image-pipeline:aws:SecureBucket ${NAME}-access-logs-bucket`,
         `image-pipeline:aws:SecureBucket ${NAME}-renditions`,
         `image-pipeline:aws:SecureBucket ${NAME}-uploads`,
@@ -123,7 +132,7 @@ describe("AwsImagePipeline, default stack", () => {
     it("tags every taggable resource with project, stack, data-classification and the configured tags", () => {
       const taggable = mocks.customResources().filter((r) => isTaggable(r.type));
 
-      assert.equal(taggable.length, 3 + 1 + 1 + 9 + 10 + 8 + 1 + 3 + 2, "buckets, table, topic, log groups, roles, functions, state machine, rules, dead-letter queues");
+      assert.equal(taggable.length, 3 + 1 + 2 + 9 + 10 + 8 + 1 + 3 + 2 + 18 + 1, "buckets, table, topics, log groups, roles, functions, state machine, rules, dead-letter queues, alarms, alerts key");
       for (const r of taggable) {
         assert.deepEqual(r.inputs.tags, { owner: "platform-team", project: "image-pipeline", stack: "dev", "data-classification": "internal" }, `${r.type} ${r.name}`);
       }
@@ -371,6 +380,7 @@ describe("AwsImagePipeline, default stack", () => {
             JOB_RETENTION_DAYS: "30",
             MALLOC_ARENA_MAX: "2",
             NODE_OPTIONS: "--enable-source-maps",
+            POWERTOOLS_SERVICE_NAME: NAME,
           },
         });
       }
