@@ -5,11 +5,13 @@ import { ORCHESTRATOR_NAME } from "../../functions/azure/contract";
 import type { ImagePipelineOutputs } from "../outputs";
 import { pipelineTags } from "../tags";
 import { DeployerPrincipal } from "./deployer";
+import { PipelineAlerts } from "./alerts";
 import { PipelineFunctionApp } from "./functionApp";
 import { Observability } from "./observability";
 import { grantRole } from "./roles";
 import { PipelineStorage } from "./storage";
 import { UploadTrigger } from "./trigger";
+import { PipelineWorkbook } from "./workbook";
 
 export { CONTAINERS, DEAD_LETTERS_CONTAINER, DEAD_LETTER_RETENTION_DAYS, DEPLOYMENTS_CONTAINER, JOBS_TABLE, SOFT_DELETE_DAYS, lifecycleRules, storageAccountStem } from "./storage";
 export { NODE_VERSION } from "./functionApp";
@@ -62,6 +64,8 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
   readonly storageAccountName: pulumi.Output<string>;
   readonly functionAppName: pulumi.Output<string>;
   readonly orchestratorName: pulumi.Output<string>;
+  /** The action group the alerts notify (email from config.alertEmail). */
+  readonly alertsActionGroup: pulumi.Output<string>;
   /** The resources that hold data (storage account, uploads and renditions containers, jobs table), protected from deletion when config.protectData is on. */
   readonly dataResources: pulumi.CustomResource[];
 
@@ -113,6 +117,12 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
       { resourceGroupName, location, subscriptionId, storageAccountId: storage.account.id, uploadEventsQueue: storage.uploadEvents, deleteEventsQueue: storage.deleteEvents, deadLetters: storage.deadLetters, tags },
       parent,
     );
+
+    // Monitoring: the alerts (to an action group) and the workbook read the app's Application Insights and the workspace.
+    const monitored = { resourceGroupName, location, insightsId: observability.insights.id, tags };
+    const alerts = new PipelineAlerts(`${name}-alerts`, { ...monitored, workspaceId: observability.workspace.id, alertEmail: config.alertEmail }, parent);
+    new PipelineWorkbook(`${name}-monitoring`, monitored, parent);
+    this.alertsActionGroup = alerts.actionGroupId;
 
     // Uploading: the deployer (so `uploadCommand` works as is) and the configured uploaders, on the uploads container only.
     // An assignment cannot be updated in place, and two for the same principal, role and scope conflict: delete first.

@@ -2,6 +2,7 @@ import type { InvocationContext, Timer } from "@azure/functions";
 import type { DurableClient } from "durable-functions";
 import { workflow } from "../workflow";
 import { toPipelineError } from "../core/errors";
+import { sweptJobRecord } from "../observability";
 import { runScheduledSweep, stuckAfterSeconds, type SweepResult } from "../steps";
 import { activityEnvironmentFromEnv, type ActivityEnvironment } from "./activities";
 
@@ -22,6 +23,8 @@ export function createSweepHandler(
     const minutes = Math.round(after / 60);
     // Best effort: the job is already recorded and announced; an instance that ended or never existed is fine.
     const terminate = async (jobId: string) => {
+      // The job's last record, as on AWS: the stuck-jobs and failure-rate alerts count it.
+      context.log(JSON.stringify(sweptJobRecord(jobId)));
       try {
         await client.terminate(jobId, `image-pipeline stuck-job sweep: no result within ${minutes} minutes (TIMEOUT)`);
       } catch (error) {

@@ -168,12 +168,23 @@ describe("AzureImagePipeline", function () {
     });
 
     it("parents every resource to the pipeline or one of its parts", () => {
-      const parts = ["ImagePipeline", "Storage", "FunctionApp", "UploadTrigger", "Observability"].map((part) => `image-pipeline:azure:${part}`);
+      const parts = ["ImagePipeline", "Storage", "FunctionApp", "UploadTrigger", "Observability", "Alerts", "Workbook"].map((part) => `image-pipeline:azure:${part}`);
       for (const r of mocks.customResources()) assert.ok(parts.includes(r.parentType ?? ""), `${r.type} ${r.name} is a child of ${r.parentType}`);
       assert.deepEqual(
         mocks.resources.filter((r) => !r.custom && r.name === "ip-flex").map((r) => r.type).sort(),
         ["image-pipeline:azure:FunctionApp", "image-pipeline:azure:ImagePipeline", "image-pipeline:azure:Observability", "image-pipeline:azure:Storage", "image-pipeline:azure:UploadTrigger"],
       );
+    });
+
+    it("alerts on the stack's own Application Insights and workspace, to its action group, and adds a workbook on the component", () => {
+      const insights = one("flex", T.insights).state.id;
+      const workspace = one("flex", T.workspace).state.id;
+      const rules = of("flex", "azure-native:monitor:ScheduledQueryRule");
+
+      assert.equal(rules.length, 6);
+      assert.deepEqual([...new Set(rules.map((r) => r.inputs.scopes[0]))].sort(), [insights, workspace].sort());
+      assert.deepEqual([...new Set(rules.map((r) => r.inputs.actions.actionGroups[0]))], [one("flex", "azure-native:monitor:ActionGroup").state.id]);
+      assert.equal(one("flex", "azure-native:applicationinsights:Workbook").inputs.sourceId, insights);
     });
 
     it("makes no provider call but the client config lookup (no host keys, no listKeys)", () => {

@@ -53,9 +53,12 @@ describe("Azure stuck-job sweep (timer function) against azurite", function () {
     const handler = createSweepHandler(() => ({ ports, options: defaultProcessingOptions() }));
     const client = durableClient();
 
-    const result = await handler(timer, client, new InvocationContext({ functionName: "SweepStuckJobs" }));
+    const logged: string[] = [];
+    const result = await handler(timer, client, new InvocationContext({ functionName: "SweepStuckJobs", logHandler: (level, ...args) => void (level === "information" && logged.push(String(args[0]))) }));
 
     assert.deepEqual(result.failed, ["azure-stuck"]);
+    const records = logged.filter((line) => line.startsWith('{"source"')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(records, [{ source: "image-pipeline", jobId: "azure-stuck", step: "sweepStuckJobs", durationMs: 0, outcome: "succeeded", errorCode: "TIMEOUT", job: "failed" }], "the swept job's record, which the alerts count");
     assert.deepEqual(client.terminated.map((t) => t.instanceId), ["azure-stuck"], "the orchestration (instance id = job id) is stopped");
     assert.match(client.terminated[0]?.reason ?? "", /TIMEOUT/);
     assert.equal((await ports.jobs.get("azure-stuck"))?.error?.code, "TIMEOUT");

@@ -1,0 +1,187 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as azure from "@pulumi/azure-native";
+import { UPLOAD_EVENTS_QUEUE } from "../../functions/azure/contract";
+import { LOG_SOURCE } from "../../functions/observability";
+import { DEAD_LETTERS_CONTAINER } from "./storage";
+
+/**
+ * What pages someone on Azure: Azure Monitor log search alerts (scheduled query rules) on the
+ * Function App's Application Insights and the Log Analytics workspace, all to one action group
+ * (email from `alertEmail`), the same watches as the AWS alarms (components/aws/alarms.ts).
+ *
+ * Job outcomes come from the steps' own log records (functions/observability.ts), which the
+ * Functions host sends to Application Insights as traces: no metrics SDK runs in the app
+ * (none is a dependency of the deployed code), and a log alert computes the failure rate from
+ * them (https://learn.microsoft.com/en-us/azure/azure-monitor/alerts/alerts-types#log-alerts).
+ * Traces may be sampled (host.json samplingSettings), so counts use `itemCount`, the number of
+ * items each kept one stands for (https://learn.microsoft.com/en-us/azure/azure-monitor/app/sampling-classic-api).
+ */
+
+/** Severity 1 (error) for everything: each of these means uploads are failing or waiting. */
+export const ALERT_SEVERITY = 1;
+/** How often each rule runs and the window it looks at, as on AWS (5-minute periods, a 15-minute failure rate). */
+export const ALERT_WINDOW = "PT5M";
+export const FAILURE_RATE_WINDOW = "PT15M";
+
+/** The pipeline's step records among the app's traces, with the record parsed as `r`. */
+export const PIPELINE_RECORDS = `traces | extend r = parse_json(message) | where tostring(r.source) == "${LOG_SOURCE}"`;
+
+export interface LogAlert {
+  /** Resource name suffix and what it watches. */
+  suffix: string;
+  description: string;
+  /** `insights`: App Insights traces/requests; `workspace`: the resource-log tables (StorageBlobLogs). */
+  scope: "insights" | "workspace";
+  query: string;
+  /** Count: rows; Total: the sum of `measure`. */
+  aggregation: "Count" | "Total";
+  measure?: string;
+  threshold: number;
+  windowSize: string;
+}
+
+/**
+ * The log alerts, thresholds as on AWS (greater than): a job that fails for its image ends its
+ * orchestration Failed too, so failed orchestrations wait for a few; the rest page on one.
+ */
+export const LOG_ALERTS: readonly LogAlert[] = [
+  {
+    suffix: "failed-orchestrations",
+    description: "Image pipeline orchestrations failed (a job ended failed: see the failure-rate alert and the workbook's error codes).",
+    scope: "insights",
+    // The Durable extension's tracking events, fields prefixed prop__ (https://learn.microsoft.com/en-us/azure/azure-functions/durable/durable-functions-diagnostics).
+    query: `traces | where customDimensions.Category == "Host.Triggers.DurableTask" and tostring(customDimensions.prop__functionType) == "Orchestrator" and tostring(customDimensions.prop__state) == "Failed" | summarize failed = sum(itemCount)`,
+    aggregation: "Total",
+    measure: "failed",
+    threshold: 5,
+    windowSize: ALERT_WINDOW,
+  },
+  {
+    suffix: "function-failures",
+    description: "Functions of the image pipeline app failed invocations (activities thrown for a retry, the starter, the sweep).",
+    scope: "insights",
+    // Each invocation is a request with success false when it threw (https://learn.microsoft.com/en-us/azure/azure-functions/functions-monitoring).
+    query: "requests | where success == false | summarize failed = sum(itemCount)",
+    aggregation: "Total",
+    measure: "failed",
+    threshold: 5,
+    windowSize: ALERT_WINDOW,
+  },
+  {
+    suffix: "poison-queue",
+    description: `Upload events the starter failed five times were moved to the ${UPLOAD_EVENTS_QUEUE}-poison queue: those uploads started no job.`,
+    scope: "insights",
+    // The queue trigger logs this warning as it moves a message (https://github.com/Azure/azure-webjobs-sdk/blob/dev/src/Microsoft.Azure.WebJobs.Extensions.Storage/Queues/QueueProcessor.cs).
+    query: `traces | where message has "MaxDequeueCount" and message has "${UPLOAD_EVENTS_QUEUE}-poison" | summarize moved = sum(itemCount)`,
+    aggregation: "Total",
+    measure: "moved",
+    threshold: 0,
+    windowSize: ALERT_WINDOW,
+  },
+  {
+    suffix: "dead-letters",
+    description: `Event Grid dead-lettered upload events into the ${DEAD_LETTERS_CONTAINER} container: those uploads started no job.`,
+    scope: "workspace",
+    // Blob writes land in StorageBlobLogs through the blob service's diagnostic setting (https://learn.microsoft.com/en-us/azure/azure-monitor/reference/tables/storagebloblogs).
+    query: `StorageBlobLogs | where OperationName in ("PutBlob", "PutBlockList") and Uri has "/${DEAD_LETTERS_CONTAINER}/" | summarize written = count()`,
+    aggregation: "Total",
+    measure: "written",
+    threshold: 0,
+    windowSize: ALERT_WINDOW,
+  },
+  {
+    suffix: "stuck-jobs",
+    description: "The stuck-job sweep failed jobs with TIMEOUT: their runs ended without a result.",
+    scope: "insights",
+    query: `${PIPELINE_RECORDS} and tostring(r.step) == "sweepStuckJobs" and tostring(r.job) == "failed" | summarize swept = sum(itemCount)`,
+    aggregation: "Total",
+    measure: "swept",
+    threshold: 0,
+    windowSize: ALERT_WINDOW,
+  },
+  {
+    suffix: "failure-rate",
+    description: "More than 10 % of the jobs that ended in 15 minutes failed (at least 10 jobs).",
+    scope: "insights",
+    query: `${PIPELINE_RECORDS} and isnotempty(tostring(r.job)) | summarize failed = sumif(itemCount, tostring(r.job) == "failed"), total = sum(itemCount) | extend rate = iff(total >= 10, 100.0 * failed / total, 0.0)`,
+    aggregation: "Total",
+    measure: "rate",
+    threshold: 10,
+    windowSize: FAILURE_RATE_WINDOW,
+  },
+];
+
+export interface PipelineAlertsArgs {
+  resourceGroupName: pulumi.Input<string>;
+  location: string;
+  /** The Function App's Application Insights component. */
+  insightsId: pulumi.Input<string>;
+  /** The Log Analytics workspace holding the storage resource logs. */
+  workspaceId: pulumi.Input<string>;
+  alertEmail?: string;
+  tags: Record<string, string>;
+}
+
+export class PipelineAlerts extends pulumi.ComponentResource {
+  readonly actionGroupId: pulumi.Output<string>;
+  readonly rules: Record<string, azure.monitor.ScheduledQueryRule>;
+
+  constructor(name: string, args: PipelineAlertsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("image-pipeline:azure:Alerts", name, {}, opts);
+    const { resourceGroupName, location, insightsId, workspaceId, alertEmail, tags } = args;
+
+    // Action groups are global; the short name (at most 12 characters) is shown in the mails (https://learn.microsoft.com/en-us/azure/azure-monitor/alerts/action-groups).
+    const actionGroup = new azure.monitor.ActionGroup(
+      `${name}-action-group`,
+      {
+        resourceGroupName,
+        location: "global",
+        groupShortName: "imgpipeline",
+        enabled: true,
+        emailReceivers: alertEmail ? [{ name: "alert-email", emailAddress: alertEmail, useCommonAlertSchema: true }] : [],
+        tags,
+      },
+      { parent: this },
+    );
+
+    // Log search alert rules, Microsoft.Insights/scheduledQueryRules (azure-native monitor.ScheduledQueryRule, API 2025-01-01-preview).
+    this.rules = {};
+    for (const alert of LOG_ALERTS) {
+      this.rules[alert.suffix] = new azure.monitor.ScheduledQueryRule(
+        `${name}-${alert.suffix}`,
+        {
+          resourceGroupName,
+          location,
+          kind: "LogAlert",
+          displayName: `${name}-${alert.suffix}`,
+          description: alert.description,
+          severity: ALERT_SEVERITY,
+          enabled: true,
+          scopes: [alert.scope === "insights" ? insightsId : workspaceId],
+          evaluationFrequency: ALERT_WINDOW,
+          windowSize: alert.windowSize,
+          criteria: {
+            allOf: [
+              {
+                query: alert.query,
+                timeAggregation: alert.aggregation,
+                ...(alert.measure ? { metricMeasureColumn: alert.measure } : {}),
+                operator: "GreaterThan",
+                threshold: alert.threshold,
+                failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 },
+              },
+            ],
+          },
+          // Resolves by itself when the condition clears, as the AWS alarms send OK.
+          autoMitigate: true,
+          actions: { actionGroups: [actionGroup.id] },
+          tags,
+        },
+        { parent: this },
+      );
+    }
+
+    this.actionGroupId = actionGroup.id;
+    this.registerOutputs({ actionGroupId: this.actionGroupId });
+  }
+}

@@ -1,0 +1,149 @@
+import * as assert from "node:assert/strict";
+import { PipelineAlerts } from "../../../components/azure/alerts";
+import { PipelineWorkbook, workbookContent, workbookId } from "../../../components/azure/workbook";
+import { setupPulumiMocks, type PulumiMocks, type RecordedResource } from "../../helpers/pulumiMocks";
+
+const RULE = "azure-native:monitor:ScheduledQueryRule";
+const INSIGHTS = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Insights/components/ip-insights";
+const WORKSPACE = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/ip-logs";
+const TAGS = { project: "image-pipeline", stack: "prod", "data-classification": "internal" };
+
+describe("Azure alerts and workbook", () => {
+  let mocks: PulumiMocks;
+  const rule = (suffix: string): RecordedResource => mocks.get(RULE, `ip-alerts-${suffix}`);
+  const condition = (suffix: string) => rule(suffix).inputs.criteria.allOf[0];
+
+  before(async () => {
+    mocks = await setupPulumiMocks({ stack: "prod" });
+    new PipelineAlerts("ip-alerts", { resourceGroupName: "rg", location: "westeurope", insightsId: INSIGHTS, workspaceId: WORKSPACE, alertEmail: "oncall@example.com", tags: TAGS });
+    new PipelineAlerts("quiet-alerts", { resourceGroupName: "rg", location: "westeurope", insightsId: INSIGHTS, workspaceId: WORKSPACE, tags: TAGS });
+    new PipelineWorkbook("ip-monitoring", { resourceGroupName: "rg", location: "westeurope", insightsId: INSIGHTS, tags: TAGS });
+    await mocks.settle();
+  });
+
+  describe("the action group", () => {
+    it("is global, enabled, and mails alertEmail in the common alert schema", () => {
+      const group = mocks.get("azure-native:monitor:ActionGroup", "ip-alerts-action-group");
+
+      assert.equal(group.inputs.location, "global");
+      assert.equal(group.inputs.enabled, true);
+      assert.equal(group.inputs.groupShortName, "imgpipeline");
+      assert.ok(group.inputs.groupShortName.length <= 12);
+      assert.deepEqual(group.inputs.emailReceivers, [{ name: "alert-email", emailAddress: "oncall@example.com", useCommonAlertSchema: true }]);
+      assert.deepEqual(group.inputs.tags, TAGS);
+    });
+
+    it("has no receiver without alertEmail (the alerts still fire in the portal)", () => {
+      assert.deepEqual(mocks.get("azure-native:monitor:ActionGroup", "quiet-alerts-action-group").inputs.emailReceivers, []);
+    });
+  });
+
+  describe("the log alerts", () => {
+    it("are these six", () => {
+      assert.deepEqual(
+        mocks.ofType(RULE).filter((r) => r.name.startsWith("ip-alerts-")).map((r) => r.name).sort(),
+        ["dead-letters", "failed-orchestrations", "failure-rate", "function-failures", "poison-queue", "stuck-jobs"].map((s) => `ip-alerts-${s}`),
+      );
+    });
+
+    it("each notify the action group, run every 5 minutes at severity 1, resolve by themselves and fire on one failing period", () => {
+      const groupId = mocks.get("azure-native:monitor:ActionGroup", "ip-alerts-action-group").state.id;
+      for (const r of mocks.ofType(RULE).filter((r) => r.name.startsWith("ip-alerts-"))) {
+        assert.deepEqual(r.inputs.actions, { actionGroups: [groupId] }, r.name);
+        assert.equal(r.inputs.kind, "LogAlert", r.name);
+        assert.equal(r.inputs.evaluationFrequency, "PT5M", r.name);
+        assert.equal(r.inputs.severity, 1, r.name);
+        assert.equal(r.inputs.enabled, true, r.name);
+        assert.equal(r.inputs.autoMitigate, true, r.name);
+        assert.equal(r.inputs.displayName, r.name);
+        assert.deepEqual(r.inputs.criteria.allOf[0].failingPeriods, { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 }, r.name);
+        assert.equal(r.inputs.criteria.allOf[0].operator, "GreaterThan", r.name);
+        assert.deepEqual(r.inputs.tags, TAGS, r.name);
+      }
+      assert.notEqual(mocks.get("azure-native:monitor:ActionGroup", "quiet-alerts-action-group").state.id, groupId);
+      assert.deepEqual(rule("failed-orchestrations").inputs.actions.actionGroups, [groupId]);
+    });
+
+    it("count failed orchestrations from the Durable extension's tracking events, more than 5 in 5 minutes", () => {
+      const c = condition("failed-orchestrations");
+
+      assert.deepEqual(rule("failed-orchestrations").inputs.scopes, [INSIGHTS]);
+      assert.equal(rule("failed-orchestrations").inputs.windowSize, "PT5M");
+      assert.equal(
+        c.query,
+        'traces | where customDimensions.Category == "Host.Triggers.DurableTask" and tostring(customDimensions.prop__functionType) == "Orchestrator" and tostring(customDimensions.prop__state) == "Failed" | summarize failed = sum(itemCount)',
+      );
+      assert.deepEqual([c.timeAggregation, c.metricMeasureColumn, c.threshold], ["Total", "failed", 5]);
+    });
+
+    it("count failed function invocations (requests), more than 5 in 5 minutes", () => {
+      const c = condition("function-failures");
+
+      assert.equal(c.query, "requests | where success == false | summarize failed = sum(itemCount)");
+      assert.deepEqual([c.timeAggregation, c.metricMeasureColumn, c.threshold], ["Total", "failed", 5]);
+    });
+
+    it("fire on any upload event moved to the poison queue", () => {
+      const c = condition("poison-queue");
+
+      assert.equal(c.query, 'traces | where message has "MaxDequeueCount" and message has "upload-events-poison" | summarize moved = sum(itemCount)');
+      assert.equal(c.threshold, 0);
+    });
+
+    it("fire on any blob written to the dead-letters container, from the workspace's blob logs", () => {
+      const c = condition("dead-letters");
+
+      assert.deepEqual(rule("dead-letters").inputs.scopes, [WORKSPACE]);
+      assert.equal(c.query, 'StorageBlobLogs | where OperationName in ("PutBlob", "PutBlockList") and Uri has "/dead-letters/" | summarize written = count()');
+      assert.equal(c.threshold, 0);
+    });
+
+    it("fire on any job the stuck-job sweep failed, from its records", () => {
+      const c = condition("stuck-jobs");
+
+      assert.equal(
+        c.query,
+        'traces | extend r = parse_json(message) | where tostring(r.source) == "image-pipeline" and tostring(r.step) == "sweepStuckJobs" and tostring(r.job) == "failed" | summarize swept = sum(itemCount)',
+      );
+      assert.equal(c.threshold, 0);
+    });
+
+    it("compute the job failure rate over 15 minutes from the records that end jobs, above 10 % once 10 jobs ended", () => {
+      const c = condition("failure-rate");
+
+      assert.equal(rule("failure-rate").inputs.windowSize, "PT15M");
+      assert.equal(
+        c.query,
+        'traces | extend r = parse_json(message) | where tostring(r.source) == "image-pipeline" and isnotempty(tostring(r.job)) | summarize failed = sumif(itemCount, tostring(r.job) == "failed"), total = sum(itemCount) | extend rate = iff(total >= 10, 100.0 * failed / total, 0.0)',
+      );
+      assert.deepEqual([c.timeAggregation, c.metricMeasureColumn, c.threshold], ["Total", "rate", 10]);
+    });
+  });
+
+  describe("the workbook", () => {
+    it("is a shared workbook on the Application Insights component, with a stable GUID name", () => {
+      const workbook = mocks.get("azure-native:applicationinsights:Workbook", "ip-monitoring-workbook");
+
+      assert.deepEqual([workbook.inputs.kind, workbook.inputs.category, workbook.inputs.sourceId, workbook.inputs.displayName], ["shared", "workbook", INSIGHTS, "ip-monitoring image pipeline"]);
+      assert.match(workbook.inputs.resourceName, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.equal(workbook.inputs.resourceName, workbookId("ip-monitoring"));
+      assert.notEqual(workbookId("ip-monitoring"), workbookId("other-monitoring"));
+      assert.deepEqual(JSON.parse(workbook.inputs.serializedData), workbookContent());
+    });
+
+    it("has the dashboard's panels as KQL query items over the component", () => {
+      const content = workbookContent() as { version: string; items: Array<{ type: number; content: { title: string; query: string; resourceType: string; version: string } }> };
+
+      assert.equal(content.version, "Notebook/1.0");
+      assert.deepEqual(content.items.map((i) => i.content.title), ["Images per minute", "Time per step (ms): p50 / p95", "End to end (ms): p50 / p95", "Failed jobs by error code"]);
+      for (const item of content.items) {
+        assert.equal(item.type, 3);
+        assert.equal(item.content.version, "KqlItem/1.0");
+        assert.equal(item.content.resourceType, "microsoft.insights/components");
+        assert.match(item.content.query, /^traces \| extend r = parse_json\(message\) \| where tostring\(r\.source\) == "image-pipeline"/);
+      }
+      assert.match(content.items[1]!.content.query, /percentiles\(todouble\(r\.durationMs\), 50, 95\) by step = tostring\(r\.step\)$/);
+      assert.match(content.items[3]!.content.query, /tostring\(r\.job\) == "failed" \| summarize failed = sum\(itemCount\) by bin\(timestamp, 5m\), errorCode = tostring\(r\.errorCode\)/);
+    });
+  });
+});
