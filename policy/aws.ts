@@ -401,6 +401,44 @@ export const eventTriggerDeadLetter: StackValidationPolicy = {
   },
 };
 
+/** True when the alarm watches `machine`: its dimensions came from the machine (preview) or name its ARN; unknown counts as yes. */
+function watchesStateMachine(alarm: StackResource, machine: StackResource): boolean {
+  const dependencies = alarm.resource.propertyDependencies?.dimensions ?? [];
+  if (dependencies.some((d) => d.urn === machine.resource.urn)) return true;
+  const arn = at(alarm.props, "dimensions.StateMachineArn");
+  if (isUnknown(arn)) return true;
+  return typeof arn === "string" && [machine.props.arn, machine.props.id].some((value) => value === arn);
+}
+
+function hasAlarmAction(alarm: StackResource): boolean {
+  if (alarm.props.actionsEnabled === false) return false;
+  const actions = alarm.props.alarmActions;
+  return isUnknown(actions) || (asArray(actions) ?? []).length > 0;
+}
+
+export const sfnFailureAlarm: StackValidationPolicy = {
+  name: "aws-state-machine-failure-alarm",
+  description:
+    "Every Step Functions state machine has a CloudWatch alarm on its ExecutionsFailed metric (namespace AWS/States, dimension StateMachineArn) with an alarm action, so failing uploads page someone instead of piling up unseen.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateStack: (args, report) => {
+    const alarms = stackResources(args, AWS.metricAlarm).filter((a) => {
+      const { namespace, metricName } = a.props;
+      return (isUnknown(namespace) || namespace === "AWS/States") && (isUnknown(metricName) || metricName === "ExecutionsFailed");
+    });
+    for (const machine of stackResources(args, AWS.stateMachine)) {
+      const what = label(machine.resource.type, machine.resource.name);
+      const watching = alarms.filter((a) => watchesStateMachine(a, machine));
+      if (watching.length === 0) {
+        report(`${what} has no CloudWatch alarm on ExecutionsFailed; add an aws.cloudwatch.MetricAlarm (namespace AWS/States, metricName ExecutionsFailed, dimensions { StateMachineArn }) with alarmActions.`, machine.resource.urn);
+      } else if (!watching.some(hasAlarmAction)) {
+        report(`${what} has an ExecutionsFailed alarm (${watching.map((a) => a.resource.name).join(", ")}) that notifies nobody; set alarmActions to an SNS topic with a subscriber, and leave actionsEnabled on.`, machine.resource.urn);
+      }
+    }
+  },
+};
+
 export const dynamodbPointInTimeRecovery: ResourceValidationPolicy = {
   name: "aws-dynamodb-point-in-time-recovery",
   description: "DynamoDB tables have point-in-time recovery enabled, so the job store can be restored after a bad write or a deleted item.",
@@ -517,6 +555,6 @@ export const awsResourcePolicies = [
   iamNoWildcardResources,
 ];
 
-export const awsStackPolicies = [s3BucketPublicAccessBlocked, s3BucketDefaultEncryption, s3UploadsVersioning, s3UploadsAccessLogging, s3BucketTlsOnly, s3BucketLifecycle, eventTriggerDeadLetter];
+export const awsStackPolicies = [s3BucketPublicAccessBlocked, s3BucketDefaultEncryption, s3UploadsVersioning, s3UploadsAccessLogging, s3BucketTlsOnly, s3BucketLifecycle, eventTriggerDeadLetter, sfnFailureAlarm];
 
 export const awsPolicies = [...awsResourcePolicies, ...awsStackPolicies];

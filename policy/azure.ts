@@ -241,6 +241,33 @@ export const functionAppApplicationInsights: StackValidationPolicy = {
   },
 };
 
+/** The action groups an alert rule notifies: log alerts name them in actions.actionGroups, metric alerts in actions[].actionGroupId. */
+function notifiesActionGroup(rule: StackResource): boolean {
+  if (rule.props.enabled === false) return false;
+  const actions = rule.props.actions;
+  if (isUnknown(actions)) return true;
+  const groups = asArray(actions)?.map((action) => at(action, "actionGroupId")) ?? asArray(at(actions, "actionGroups")) ?? [];
+  return groups.some((group) => isUnknown(group) || (typeof group === "string" && group !== ""));
+}
+
+export const functionAppAlerts: StackValidationPolicy = {
+  name: "azure-function-app-alerts",
+  description:
+    "A stack with Function Apps has an enabled Azure Monitor alert (a log search alert rule or a metric alert) that notifies an action group, so failing orchestrations and functions page someone instead of piling up unseen.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateStack: (args, report) => {
+    const apps = stackResources(args, AZURE.webApp).filter((a) => isFunctionApp(a.props));
+    if (apps.length === 0) return;
+    const rules = stackResources(args, [...AZURE.logAlert, ...AZURE.metricAlert]);
+    if (rules.some(notifiesActionGroup)) return;
+    const why = rules.length === 0 ? "no Azure Monitor alert" : `alerts (${rules.map((r) => r.resource.name).join(", ")}) that notify no action group or are disabled`;
+    for (const app of apps) {
+      report(`${label(app.resource.type, app.resource.name)} has ${why}; add an azure-native.monitor.ScheduledQueryRule (or MetricAlert) with actions.actionGroups naming an azure-native.monitor.ActionGroup.`, app.resource.urn);
+    }
+  },
+};
+
 // ---------------------------------------------------------------- Event Grid
 
 export const eventSubscriptionDeadLetter: ResourceValidationPolicy = {
@@ -270,6 +297,6 @@ export const azureResourcePolicies = [
   eventSubscriptionDeadLetter,
 ];
 
-export const azureStackPolicies = [storageUploadsBlobProtection, functionAppApplicationInsights];
+export const azureStackPolicies = [storageUploadsBlobProtection, functionAppApplicationInsights, functionAppAlerts];
 
 export const azurePolicies = [...azureResourcePolicies, ...azureStackPolicies];

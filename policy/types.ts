@@ -29,6 +29,7 @@ export const AWS = {
   queue: ["aws:sqs/queue:Queue"],
   eventRule: ["aws:cloudwatch/eventRule:EventRule"],
   eventTarget: ["aws:cloudwatch/eventTarget:EventTarget"],
+  metricAlarm: ["aws:cloudwatch/metricAlarm:MetricAlarm"],
   /** Resources whose `policy` input is an identity-based IAM policy document. */
   iamPolicyDocument: ["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy"],
   /** Roles carry identity policies in `inlinePolicies[].policy`. */
@@ -72,6 +73,8 @@ export const AZURE = {
   webAppSettings: ["azure-native:web:WebAppApplicationSettings"],
   appInsights: ["azure-native:applicationinsights:Component"],
   eventSubscription: ["azure-native:eventgrid:SystemTopicEventSubscription", "azure-native:eventgrid:EventSubscription", "azure-native:eventgrid:TopicEventSubscription"],
+  logAlert: ["azure-native:monitor:ScheduledQueryRule"],
+  metricAlert: ["azure-native:monitor:MetricAlert"],
 } as const;
 
 /** Azure types of this project (and close neighbours) that accept `tags`; see {@link AWS_TAGGABLE}. */
@@ -88,6 +91,8 @@ export const AZURE_TAGGABLE: readonly string[] = [
   "azure-native:keyvault:Vault",
   "azure-native:monitor:ActionGroup",
   "azure-native:monitor:MetricAlert",
+  "azure-native:monitor:ScheduledQueryRule",
+  "azure-native:applicationinsights:Workbook",
 ];
 
 export const AWS_PROVIDER = "pulumi:providers:aws";

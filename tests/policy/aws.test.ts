@@ -18,6 +18,7 @@ import {
   s3PublicAccessBlockComplete,
   s3UploadsAccessLogging,
   s3UploadsVersioning,
+  sfnFailureAlarm,
   sfnLoggingEnabled,
   sfnTracingEnabled,
   snsTopicEncrypted,
@@ -524,6 +525,51 @@ describe("AWS policies", () => {
       assert.deepEqual(await violationsOf(sqsQueueEncrypted, queue({ sqsManagedSseEnabled: false })), [
         'The aws.sqs.Queue "dead-letters" is not encrypted at rest; set sqsManagedSseEnabled to true or kmsMasterKeyId to a KMS key.',
       ]);
+    });
+  });
+
+  describe("aws-state-machine-failure-alarm", () => {
+    const ARN = "arn:aws:states:eu-west-1:123456789012:stateMachine:pipeline-workflow";
+    const machine: TestResource = { type: AWS.stateMachine[0], name: "pipeline-workflow", props: { arn: ARN, id: ARN } };
+    const alarm = (props: Record<string, unknown>, name = "pipeline-executions-failed", linked = true): TestResource => ({
+      type: AWS.metricAlarm[0],
+      name,
+      props: { namespace: "AWS/States", metricName: "ExecutionsFailed", dimensions: { StateMachineArn: ARN }, alarmActions: ["arn:aws:sns:eu-west-1:123456789012:alerts"], ...props },
+      ...(linked ? { propertyDependencies: { dimensions: ["pipeline-workflow"] } } : {}),
+    });
+
+    it("passes a state machine with an ExecutionsFailed alarm that notifies a topic", async () => {
+      assert.deepEqual(await violationsOf(sfnFailureAlarm, [machine, alarm({})]), []);
+    });
+
+    it("recognizes the alarm by the ARN in its dimensions when no dependency is recorded", async () => {
+      assert.deepEqual(await violationsOf(sfnFailureAlarm, [machine, alarm({}, "by-value", false)]), []);
+    });
+
+    it("reports a state machine without any ExecutionsFailed alarm, ignoring alarms on other metrics or machines", async () => {
+      const other = alarm({ metricName: "ExecutionsTimedOut" }, "timed-out");
+      const elsewhere = alarm({ dimensions: { StateMachineArn: "arn:aws:states:eu-west-1:123456789012:stateMachine:other" } }, "other-machine", false);
+
+      assert.deepEqual(await violationsOf(sfnFailureAlarm, [machine, other, elsewhere]), [
+        'The aws.sfn.StateMachine "pipeline-workflow" has no CloudWatch alarm on ExecutionsFailed; add an aws.cloudwatch.MetricAlarm (namespace AWS/States, metricName ExecutionsFailed, dimensions { StateMachineArn }) with alarmActions.',
+      ]);
+    });
+
+    it("reports an ExecutionsFailed alarm that notifies nobody (no actions, or actions disabled)", async () => {
+      const expected = (name: string) => [
+        `The aws.sfn.StateMachine "pipeline-workflow" has an ExecutionsFailed alarm (${name}) that notifies nobody; set alarmActions to an SNS topic with a subscriber, and leave actionsEnabled on.`,
+      ];
+      assert.deepEqual(await violationsOf(sfnFailureAlarm, [machine, alarm({ alarmActions: [] }, "silent")]), expected("silent"));
+      assert.deepEqual(await violationsOf(sfnFailureAlarm, [machine, alarm({ actionsEnabled: false }, "disabled")]), expected("disabled"));
+    });
+
+    it("waits for alarm actions and dimensions unknown at preview", async () => {
+      assert.deepEqual(await violationsOf(sfnFailureAlarm, [machine, alarm({ alarmActions: UNKNOWN })]), []);
+      assert.deepEqual(await violationsOf(sfnFailureAlarm, [machine, alarm({ dimensions: UNKNOWN }, "unknown", false)]), []);
+    });
+
+    it("has nothing to say about a stack without state machines", async () => {
+      assert.deepEqual(await violationsOf(sfnFailureAlarm, [alarm({ alarmActions: [] }, "lonely", false)]), []);
     });
   });
 

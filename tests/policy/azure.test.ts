@@ -3,6 +3,7 @@ import {
   appInsightsWorkspaceBased,
   azureResourcePolicies,
   eventSubscriptionDeadLetter,
+  functionAppAlerts,
   functionAppApplicationInsights,
   functionAppFtpsDisabled,
   functionAppHttpsOnly,
@@ -219,6 +220,44 @@ describe("Azure policies", () => {
       for (const policy of azureResourcePolicies) {
         for (const type of [...AZURE.storageAccount, ...AZURE.webApp, ...AZURE.appInsights]) assert.deepEqual(await diagnosticsOf(policy, { type, name: "r", props }), [], `${policy.name} on ${type}`);
       }
+    });
+  });
+
+  describe("azure-function-app-alerts", () => {
+    const GROUP = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Insights/actionGroups/alerts";
+    const logAlert = (props: Record<string, unknown>, name = "pipeline-failure-rate"): TestResource => ({
+      type: AZURE.logAlert[0],
+      name,
+      props: { kind: "LogAlert", enabled: true, scopes: ["/subscriptions/s/resourceGroups/rg/providers/Microsoft.Insights/components/ai"], actions: { actionGroups: [GROUP] }, ...props },
+    });
+    const metricAlert = (props: Record<string, unknown>): TestResource => ({ type: AZURE.metricAlert[0], name: "pipeline-metric-alert", props: { enabled: true, actions: [{ actionGroupId: GROUP }], ...props } });
+
+    it("passes a stack whose Function App has a log alert or a metric alert notifying an action group", async () => {
+      assert.deepEqual(await violationsOf(functionAppAlerts, [functionApp(), logAlert({})]), []);
+      assert.deepEqual(await violationsOf(functionAppAlerts, [functionApp(), metricAlert({})]), []);
+    });
+
+    it("reports a Function App in a stack without any alert", async () => {
+      assert.deepEqual(await violationsOf(functionAppAlerts, [functionApp()]), [
+        'The azure-native.web.WebApp "pipeline-func" has no Azure Monitor alert; add an azure-native.monitor.ScheduledQueryRule (or MetricAlert) with actions.actionGroups naming an azure-native.monitor.ActionGroup.',
+      ]);
+    });
+
+    it("reports alerts that notify no action group, or are disabled", async () => {
+      const expected = (names: string) => [
+        `The azure-native.web.WebApp "pipeline-func" has alerts (${names}) that notify no action group or are disabled; add an azure-native.monitor.ScheduledQueryRule (or MetricAlert) with actions.actionGroups naming an azure-native.monitor.ActionGroup.`,
+      ];
+      assert.deepEqual(await violationsOf(functionAppAlerts, [functionApp(), logAlert({ actions: { actionGroups: [] } })]), expected("pipeline-failure-rate"));
+      assert.deepEqual(await violationsOf(functionAppAlerts, [functionApp(), logAlert({ enabled: false })]), expected("pipeline-failure-rate"));
+      assert.deepEqual(await violationsOf(functionAppAlerts, [functionApp(), metricAlert({ actions: [] })]), expected("pipeline-metric-alert"));
+    });
+
+    it("waits for an action group id unknown at preview", async () => {
+      assert.deepEqual(await violationsOf(functionAppAlerts, [functionApp(), logAlert({ actions: { actionGroups: [UNKNOWN] } })]), []);
+    });
+
+    it("has nothing to say about a stack without Function Apps", async () => {
+      assert.deepEqual(await violationsOf(functionAppAlerts, [functionApp({ kind: "app,linux" })]), []);
     });
   });
 });
