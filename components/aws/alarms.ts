@@ -117,7 +117,7 @@ export class PipelineAlarms extends pulumi.ComponentResource {
       this.alarms[`${handler}-throttles`] = alarm(`${handler}-throttles`, `The ${handler} step's function was throttled (concurrency exhausted).`, sum("AWS/Lambda", "Throttles", fn, ALARM_THRESHOLDS.functionThrottles));
     }
     // A dead-lettered upload event is an upload that started no job (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html).
-    this.alarms["dead-letters"] = alarm("dead-letters", "Upload events EventBridge could not deliver are waiting in the dead-letter queue; replay them (README, Monitoring and alerts).", {
+    this.alarms["dead-letters"] = alarm("dead-letters", "Upload events EventBridge could not deliver are waiting in the dead-letter queue: those uploads started no job (README, Monitoring and alerts).", {
       namespace: "AWS/SQS",
       metricName: "ApproximateNumberOfMessagesVisible",
       dimensions: { QueueName: deadLetterQueueName },
