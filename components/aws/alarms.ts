@@ -103,7 +103,7 @@ export class PipelineAlarms extends pulumi.ComponentResource {
       threshold,
     });
 
-    // Step Functions execution metrics, dimension StateMachineArn (https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html).
+    // Step Functions execution metrics, dimension StateMachineArn (https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html; names as in https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/appinsights-metrics-step-functions.html).
     const machine = { StateMachineArn: stateMachineArn };
     this.alarms = {
       "executions-failed": alarm("executions-failed", "Image pipeline executions failed (a job ended failed: see the failure-rate alarm and the dashboard's error codes).", sum("AWS/States", "ExecutionsFailed", machine, ALARM_THRESHOLDS.executionsFailed)),
