@@ -8,6 +8,7 @@ import { JOB_METRICS, type StepLogRecord, type StepRecordSink } from "../observa
  * Lambda ships to the function's log group: https://docs.aws.amazon.com/powertools/typescript/latest/features/logger/),
  * and, for a record that ends a job, JobsSucceeded or JobsFailed (in total, and by ErrorCode) as
  * EMF lines that CloudWatch turns into metrics (https://docs.aws.amazon.com/powertools/typescript/latest/features/metrics/).
+ * Both write bare JSON lines to stdout, not through Lambda's patched console (https://github.com/aws-powertools/powertools-lambda-typescript/pull/1786).
  */
 export function awsTelemetrySink(logger: Logger, metrics: Metrics): StepRecordSink {
   return (record: StepLogRecord) => {
