@@ -70,7 +70,8 @@ export function sweptJobRecord(jobId: string): StepLogRecord {
   return { source: LOG_SOURCE, jobId, step: "sweepStuckJobs", durationMs: 0, outcome: "succeeded", errorCode: "TIMEOUT", job: "failed" };
 }
 
-function deliver(sink: StepRecordSink, record: StepLogRecord): void {
+/** Hands a record to the sink; a failing sink never fails the caller. */
+export function deliver(sink: StepRecordSink, record: StepLogRecord): void {
   try {
     sink(record);
   } catch {

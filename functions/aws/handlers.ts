@@ -12,7 +12,7 @@
 import { SWEEP_HANDLER, type StepHandler } from "../workflow";
 import { formatErrorMessage, toPipelineError } from "../core/errors";
 import type { ProcessingOptions } from "../core/options";
-import { observeStep, sweptJobRecord } from "../observability";
+import { deliver, observeStep, sweptJobRecord } from "../observability";
 import type { Ports } from "../ports";
 import { eraseUpload as erase, runScheduledSweep, runStep, StepError, type EraseResult, type SweepResult } from "../steps";
 import { awsPortsFromEnv } from "./adapters";
@@ -71,7 +71,7 @@ export const sweepStuckJobs = async (): Promise<SweepResult> =>
     async () => {
       try {
         const stuckAfterSeconds = readStuckAfterSeconds(process.env);
-        const onGivenUp = async (jobId: string) => telemetry(sweptJobRecord(jobId));
+        const onGivenUp = async (jobId: string) => deliver(telemetry, sweptJobRecord(jobId));
         return await runScheduledSweep(resolveColdStart().ports, { stuckAfterSeconds, onGivenUp }, (line) => console.log(line));
       } catch (thrown) {
         const error = toPipelineError(thrown);
