@@ -57,7 +57,7 @@ export function dashboardWidgets(input: { stateMachineArn: string; functionNames
     height: 6,
     properties: { title, region, view: "timeSeries", ...properties },
   });
-  // Percentiles of Lambda Duration and of Step Functions ExecutionTime (milliseconds).
+  // Percentile statistics (pNN) of Lambda Duration and Step Functions ExecutionTime, in ms (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html).
   const percentiles = (metric: string[]) => [
     [...metric, { stat: "p50", label: "p50" }],
     [...metric, { stat: "p95", label: "p95" }],
@@ -79,7 +79,7 @@ export function dashboardWidgets(input: { stateMachineArn: string; functionNames
     graph(24, 0, "Failed jobs by error code", {
       stacked: true,
       period: 300,
-      // One line per ErrorCode value that occurred (a search, so new codes appear by themselves).
+      // One line per ErrorCode value that occurred, so new codes appear by themselves (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/search-expression-syntax.html).
       metrics: [[{ expression: `SEARCH('{${ns},ErrorCode,service} MetricName="${JOB_METRICS.failed}" service="${service}"', 'Sum', 300)`, id: "byCode", label: "" }]],
     }),
     { type: "alarm", x: 12, y: 24, width: 12, height: 6, properties: { title: "Alarms", alarms: alarmArns } },
