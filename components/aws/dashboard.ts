@@ -15,7 +15,10 @@ export interface PipelineDashboardArgs {
   /** The `service` dimension of the steps' job-outcome metrics. */
   metricsService: pulumi.Input<string>;
   alarmArns: pulumi.Input<string>[];
-  region: pulumi.Input<string>;
+  /** The region the widgets read their metrics in (the pipeline's). */
+  metricsRegion: pulumi.Input<string>;
+  /** The configured region of the resource itself (AWS provider v7 `region` input), if any. */
+  region?: pulumi.Input<string>;
 }
 
 /** Widgets as CloudWatch's dashboard body takes them (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html). */
@@ -34,12 +37,12 @@ export class PipelineDashboard extends pulumi.ComponentResource {
   constructor(name: string, args: PipelineDashboardArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:aws:Dashboard", name, {}, opts);
     const body = pulumi
-      .all([args.stateMachineArn, pulumi.all(args.functionNames), args.metricsService, pulumi.all(args.alarmArns), args.region])
+      .all([args.stateMachineArn, pulumi.all(args.functionNames), args.metricsService, pulumi.all(args.alarmArns), args.metricsRegion])
       .apply(([stateMachineArn, functionNames, service, alarmArns, region]) =>
         JSON.stringify({ widgets: dashboardWidgets({ stateMachineArn, functionNames: functionNames as Record<StepHandler, string>, service, alarmArns, region }) }),
       );
-    // Dashboards are global; the widgets name their region.
-    const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, { dashboardName: name, dashboardBody: body }, { parent: this });
+    // The widgets name their region, so the dashboard shows the pipeline's metrics wherever it is opened.
+    const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, { dashboardName: name, dashboardBody: body, ...(args.region ? { region: args.region } : {}) }, { parent: this });
     this.dashboardName = dashboard.dashboardName;
     this.registerOutputs({ dashboardName: this.dashboardName });
   }

@@ -291,7 +291,8 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
         metricsService: name,
         alarmArns: Object.values(alarms.alarms).map((alarm) => alarm.arn),
         // arn:aws:states:<region>:<account>:stateMachine:<name>: the region without another provider call.
-        region: region ?? stateMachine.arn.apply((arn) => arn.split(":")[3] ?? ""),
+        metricsRegion: region ?? stateMachine.arn.apply((arn) => arn.split(":")[3] ?? ""),
+        region,
       },
       { parent: this },
     );
