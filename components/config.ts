@@ -46,6 +46,34 @@ const stepSettingSchema = z.strictObject({
   timeoutSeconds: z.number().int().optional(),
 });
 
+/** A browser origin: scheme and host (and port), no path; `https` except for loopback development pages. */
+const BROWSER_ORIGIN = /^(https:\/\/[a-z0-9.-]+(:\d{1,5})?|http:\/\/(127\.0\.0\.1|localhost)(:\d{1,5})?)$/;
+
+/**
+ * The `delivery` block: how renditions reach browsers and what the deployed API lets browsers do.
+ * `cdn` unset means the cloud's cost-aware default ({@link cdnEnabled}).
+ */
+export const deliverySchema = z.strictObject({
+  /** CloudFront (AWS) or Front Door (Azure) in front of the renditions; unset = on for AWS, off for Azure. */
+  cdn: z.boolean().optional(),
+  /** CloudFront price class: which edge locations serve (and bill). */
+  priceClass: z.enum(["PriceClass_100", "PriceClass_200", "PriceClass_All"]).default("PriceClass_100"),
+  /** A custom domain for the CDN, e.g. images.example.com; AWS also needs `certificateArn`. */
+  domain: optionalString,
+  /** AWS: an ACM certificate for `domain`, issued in us-east-1 (CloudFront reads certificates only there). */
+  certificateArn: z.preprocess(emptyToUndefined, z.string().regex(/^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[\w-]+$/, "must be an ACM certificate ARN in us-east-1 (CloudFront only uses certificates from us-east-1)").optional()),
+  /** Cache lifetime of renditions at the edge and in browsers; renditions are immutable per key. */
+  maxAgeSeconds: z.number().int().min(60).max(31536000).default(31536000),
+  /** Azure Front Door tier: Standard (managed-identity origin auth) or Premium (adds Private Link and managed WAF rules). */
+  frontDoorTier: z.enum(["Standard", "Premium"]).default("Standard"),
+  /** Browser origins allowed to call the API and upload straight to storage, e.g. https://gallery.example.com. */
+  corsOrigins: z.array(z.string().regex(BROWSER_ORIGIN, "must be an origin like https://app.example.com (scheme and host, no path; http only for localhost)")).default([]),
+  /** Steady requests per second the API accepts (AWS stage throttling; Azure Front Door WAF per client IP when the CDN is on). */
+  rateLimit: z.number().int().min(1).max(10000).default(50),
+  /** Requests the API accepts in a burst above the steady rate (AWS). */
+  burstLimit: z.number().int().min(1).max(5000).default(100),
+});
+
 export const configSchema = z
   .strictObject({
     cloud: z.enum(CLOUDS).default("aws"),
@@ -84,6 +112,8 @@ export const configSchema = z
     protectData: z.boolean().default(true),
     /** Who may upload besides the deployer: Entra object ids (Azure) or IAM principal ARNs (AWS). */
     uploaders: z.array(z.string().trim().min(1, "an uploader must not be empty")).default([]),
+    /** Delivery (#16): the CDN in front of renditions and the deployed API's browser-facing limits; see {@link deliverySchema}. */
+    delivery: deliverySchema.prefault({}),
     azure: z
       .strictObject({
         plan: z.enum(["flex", "premium", "dedicated"]).default("flex"),
@@ -135,6 +165,25 @@ export const configSchema = z
 
 /** The project root, where `file:` paths start: this file lives in components/. */
 const PROJECT_DIR = path.resolve(__dirname, "..");
+
+export type DeliveryConfig = z.infer<typeof deliverySchema>;
+
+/**
+ * Whether the stack puts a CDN in front of the renditions. Unset: on for AWS (CloudFront has no base fee and an
+ * always-free tier), off for Azure (Front Door Standard bills a monthly base fee even when idle).
+ */
+export function cdnEnabled(config: Pick<PipelineConfig, "cloud" | "delivery">): boolean {
+  return config.delivery.cdn ?? config.cloud === "aws";
+}
+
+/**
+ * The API's auth mode as the policy pack sees it (the `api-auth` tag): "none" or "jwt". Reads the `api`
+ * block's `auth` (`"none"` or `{ jwt: {...} }`); a stack without the block has no auth.
+ */
+export function apiAuthMode(config: object): "none" | "jwt" {
+  const auth = (config as { api?: { auth?: unknown } }).api?.auth;
+  return auth !== undefined && auth !== null && typeof auth === "object" && "jwt" in auth ? "jwt" : "none";
+}
 
 export type PipelineConfig = z.infer<typeof configSchema>;
 export type PipelineConfigInput = z.input<typeof configSchema>;
@@ -201,6 +250,7 @@ export const CONFIG_KEY_TYPES = {
   protectData: "boolean",
   uploaders: "array",
   azure: "object",
+  delivery: "object",
 } as const satisfies Record<string, "string" | "integer" | "boolean" | "array" | "object">;
 
 export type ConfigKey = keyof typeof CONFIG_KEY_TYPES;

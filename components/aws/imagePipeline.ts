@@ -1,11 +1,15 @@
+import { existsSync } from "node:fs";
+import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { bundledAssets, buildFunctionBundle, type BundleCpu } from "../bundle";
+import { bundledAssets, buildFunctionBundle, PROJECT_ROOT, type BundleCpu } from "../bundle";
 import { bundledFiles } from "../../functions/core/options";
-import { stepSettings, type PipelineConfig } from "../config";
+import { apiAuthMode, cdnEnabled, stepSettings, type PipelineConfig } from "../config";
 import { JOBS_TABLE_KEY, JOBS_TABLE_TTL_ATTRIBUTE, LAMBDA_ENV, lambdaEnvironment, OPEN_JOBS_INDEX, WORK_PREFIX } from "../../functions/aws/contract";
 import { stuckAfterSeconds } from "../../functions/steps/sweep";
 import { ERASE_HANDLER, STEP_HANDLERS, SWEEP_HANDLER, workflow as defaultWorkflow, type FunctionHandler, type StepHandler, type WorkflowDefinition } from "../../functions/workflow";
+import { API_UPLOAD_PREFIX, PipelineApi } from "./api";
+import { RenditionsCdn, renditionsBucketPolicy } from "./cdn";
 import { StepLambda } from "./stepLambda";
 import { AccessLogs } from "./accessLogs";
 import { PipelineAlarms } from "./alarms";
@@ -36,6 +40,10 @@ import { pipelineTags } from "../tags";
 export const WORK_EXPIRY_DAYS = 1;
 /** The bundle entry: named exports, one per step handler. */
 export const AWS_HANDLERS_ENTRY = "functions/aws/handlers.ts";
+/** The API's bundle entry, exporting `handler` (API Gateway HTTP API, payload v2). */
+export const AWS_API_ENTRY = "functions/aws/api.ts";
+/** Settings the API reads besides the steps' (functions/aws/contract.ts). */
+export const API_ENV = { renditionsUrl: "RENDITIONS_URL", uploadPrefix: "UPLOAD_PREFIX" } as const;
 /** Extra seconds a Task waits beyond the function's own timeout, so Lambda reports the timeout itself. */
 const TASK_TIMEOUT_MARGIN_SECONDS = 10;
 
@@ -51,6 +59,10 @@ export interface AwsImagePipelineArgs {
   entry?: string;
   /** Default: the project's workflow (functions/workflow.ts). */
   workflow?: WorkflowDefinition;
+  /** Prebuilt code of the API function (tests). Default: the bundle of `apiEntry`. */
+  apiCode?: pulumi.Input<pulumi.asset.Archive>;
+  /** The API's bundle entry; default functions/aws/api.ts. No API is deployed while the entry does not exist. */
+  apiEntry?: string;
 }
 
 export class AwsImagePipeline extends pulumi.ComponentResource implements ImagePipelineOutputs {
@@ -89,6 +101,10 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
   readonly vpcId?: pulumi.Output<string>;
   /** The S3 server access log bucket when `config.accessLogging` is `server`. */
   readonly accessLogsBucket?: pulumi.Output<string>;
+  /** The HTTP API's base URL; "" when the stack has no API entry. */
+  readonly apiUrl: pulumi.Output<string>;
+  /** Where renditions are served: the CloudFront URL, or "" without a CDN (the API signs S3 URLs then). */
+  readonly renditionsUrl: pulumi.Output<string>;
 
   constructor(name: string, args: AwsImagePipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:aws:ImagePipeline", name, {}, opts);
@@ -104,11 +120,40 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
     // protectData: `pulumi destroy` (or a replacement) stops before deleting anything that holds data; children inherit it.
     const dataOptions = { parent: this, protect: config.protectData };
     const uploads = new SecureBucket(`${name}-uploads`, { tags, region, versioning: true, retentionDays, kmsKeyArn, eventBridge: true }, dataOptions);
+    // With a CDN, the renditions bucket's one policy also admits the distribution, created below from the bucket.
+    const withCdn = cdnEnabled(config);
+    const [distributionArn, setDistributionArn] = pulumi.deferredOutput<string>();
     const renditions = new SecureBucket(
       `${name}-renditions`,
-      { tags, region, retentionDays, kmsKeyArn, expiringPrefixes: { [WORK_PREFIX]: WORK_EXPIRY_DAYS }, infrequentAccessAfterDays: config.renditionsInfrequentAccessDays },
+      {
+        tags,
+        region,
+        retentionDays,
+        kmsKeyArn,
+        expiringPrefixes: { [WORK_PREFIX]: WORK_EXPIRY_DAYS },
+        infrequentAccessAfterDays: config.renditionsInfrequentAccessDays,
+        ...(withCdn ? { policy: (arn: string) => distributionArn.apply((distribution) => JSON.stringify(renditionsBucketPolicy(arn, distribution, WORK_PREFIX))) } : {}),
+      },
       dataOptions,
     );
+    // CloudFront is global (no region input); its certificate must be in us-east-1.
+    const cdn = withCdn
+      ? new RenditionsCdn(
+          `${name}-cdn`,
+          {
+            bucketRegionalDomainName: renditions.bucket.bucketRegionalDomainName,
+            formats: config.processing.formats,
+            priceClass: config.delivery.priceClass,
+            maxAgeSeconds: config.delivery.maxAgeSeconds,
+            domain: config.delivery.domain,
+            certificateArn: config.delivery.certificateArn,
+            tags,
+          },
+          { parent: this },
+        )
+      : undefined;
+    if (cdn) setDistributionArn(cdn.distributionArn);
+    this.renditionsUrl = cdn ? cdn.url : pulumi.output("");
 
     const table = new aws.dynamodb.Table(
       `${name}-jobs`,
@@ -298,6 +343,36 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
     );
     this.alertsTopic = alarms.topicArn;
     this.dashboardName = dashboard.dashboardName;
+    // The API, once its entry exists (functions/aws/api.ts, #16): same runtime and CPU as the steps, its own bundle.
+    const apiEntry = args.apiEntry ?? AWS_API_ENTRY;
+    const apiCode = args.apiCode ?? (existsSync(path.resolve(PROJECT_ROOT, apiEntry)) ? pulumi.output(buildFunctionBundle({ entry: apiEntry, cpu })).apply((bundle) => new pulumi.asset.FileArchive(bundle.zipPath)) : undefined);
+    const api = apiCode
+      ? new PipelineApi(
+          `${name}-api`,
+          {
+            code: apiCode,
+            functionName: lambdaName(name, "api"),
+            architecture: config.architecture,
+            environment: { ...environment, [API_ENV.renditionsUrl]: this.renditionsUrl, [API_ENV.uploadPrefix]: API_UPLOAD_PREFIX },
+            uploadsBucketArn: uploads.arn,
+            uploadsBucketName: uploads.bucketName,
+            renditionsBucketArn: renditions.arn,
+            workPrefix: WORK_PREFIX,
+            tableArn: table.arn,
+            topicArn: topic.arn,
+            kmsKeyArn,
+            corsOrigins: config.delivery.corsOrigins,
+            rateLimit: config.delivery.rateLimit,
+            burstLimit: config.delivery.burstLimit,
+            logRetentionDays,
+            auth: apiAuthMode(config),
+            tags,
+            region,
+          },
+          { parent: this },
+        )
+      : undefined;
+    this.apiUrl = api ? api.url : pulumi.output("");
 
     this.uploadsBucket = uploads.bucketName;
     this.renditionsBucket = renditions.bucketName;
@@ -340,12 +415,14 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       dashboardName: this.dashboardName,
       vpcId: this.vpcId,
       accessLogsBucket: this.accessLogsBucket,
+      apiUrl: this.apiUrl,
+      renditionsUrl: this.renditionsUrl,
     });
   }
 }
 
 /** The function's physical name: fixed, so its log group can be named before it exists. */
-export function lambdaName(pipelineName: string, handler: FunctionHandler): string {
+export function lambdaName(pipelineName: string, handler: FunctionHandler | "api"): string {
   const functionName = `${pipelineName}-${handler}`;
   if (!/^[a-zA-Z0-9-_]{1,64}$/.test(functionName)) {
     throw new Error(`The Lambda name "${functionName}" is not valid (letters, digits, - and _, at most 64); use a shorter pipeline name than "${pipelineName}".`);

@@ -43,6 +43,11 @@ const T = {
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
   key: "aws:kms/key:Key",
   dashboard: "aws:cloudwatch/dashboard:Dashboard",
+  distribution: "aws:cloudfront/distribution:Distribution",
+  cdnFunction: "aws:cloudfront/function:Function",
+  cachePolicy: "aws:cloudfront/cachePolicy:CachePolicy",
+  responseHeaders: "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
+  originAccess: "aws:cloudfront/originAccessControl:OriginAccessControl",
 } as const;
 
 const bucketArn = (name: string) => `arn:aws:s3:::${name}`;
@@ -97,6 +102,12 @@ describe("AwsImagePipeline, default stack", () => {
         [T.alarm]: 18,
         [T.key]: 1,
         [T.dashboard]: 1,
+        // Delivery: CloudFront is on by default on AWS (no base fee); no API while functions/aws/api.ts is absent.
+        [T.distribution]: 1,
+        [T.cdnFunction]: 1,
+        [T.cachePolicy]: 1,
+        [T.responseHeaders]: 1,
+        [T.originAccess]: 1,
       });
     });
 
@@ -116,6 +127,7 @@ describe("AwsImagePipeline, default stack", () => {
         `image-pipeline:aws:SweepSchedule ${NAME}-sweep`,
         `image-pipeline:aws:DeleteTrigger ${NAME}-erase`,
         `image-pipeline:aws:UploadTrigger ${NAME}-trigger`,
+        `image-pipeline:aws:RenditionsCdn ${NAME}-cdn`,
       ].sort());
     });
 
@@ -132,7 +144,7 @@ describe("AwsImagePipeline, default stack", () => {
     it("tags every taggable resource with project, stack, data-classification and the configured tags", () => {
       const taggable = mocks.customResources().filter((r) => isTaggable(r.type));
 
-      assert.equal(taggable.length, 3 + 1 + 2 + 9 + 10 + 8 + 1 + 3 + 2 + 18 + 1, "buckets, table, topics, log groups, roles, functions, state machine, rules, dead-letter queues, alarms, alerts key");
+      assert.equal(taggable.length, 3 + 1 + 2 + 9 + 10 + 8 + 1 + 3 + 2 + 18 + 1 + 2, "buckets, table, topics, log groups, roles, functions, state machine, rules, dead-letter queues, alarms, alerts key, distribution and its function");
       for (const r of taggable) {
         assert.deepEqual(r.inputs.tags, { owner: "platform-team", project: "image-pipeline", stack: "dev", "data-classification": "internal" }, `${r.type} ${r.name}`);
       }
@@ -210,7 +222,8 @@ describe("AwsImagePipeline, default stack", () => {
     it("denies non-TLS requests on both buckets and their objects", () => {
       for (const bucket of ["uploads", "renditions"] as const) {
         const policy = JSON.parse(forBucket(T.bucketPolicy, bucket, "policy").inputs.policy);
-        assert.deepEqual(policy.Statement, [
+        // The renditions bucket also admits the CDN (tests/components/aws/cdn.test.ts).
+        assert.deepEqual(policy.Statement.slice(0, 1), [
           {
             Sid: "DenyInsecureTransport",
             Effect: "Deny",
