@@ -1,5 +1,5 @@
 import type { ReportViolation, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import { resourceLabel } from "./common";
+import { isProductionTagged, PRODUCTION_DEFAULTS, resourceLabel } from "./common";
 import {
   allowsResourceWildcard,
   isAllow,
@@ -12,9 +12,11 @@ import {
 import { runtimeStatus, supportedRuntimes } from "./lambdaRuntimes";
 import {
   asArray,
+  asRecord,
   at,
   configOf,
   findLinked,
+  jsonValue,
   forTypes,
   isUnknown,
   purposeTagValues,
@@ -538,6 +540,100 @@ export const iamNoWildcardResources: ResourceValidationPolicy = {
   }),
 };
 
+// ---------------------------------------------------------------- CloudFront (delivery)
+
+/** Security policies with TLS 1.2 or later as minimum: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/secure-connections-supported-viewer-protocols-ciphers.html */
+export const MODERN_CLOUDFRONT_TLS = ["TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025"];
+const HTTPS_VIEWER_POLICIES = ["redirect-to-https", "https-only"];
+
+export const cloudfrontHttpsOnly: ResourceValidationPolicy = {
+  name: "aws-cloudfront-https-only",
+  description:
+    "CloudFront distributions serve viewers over HTTPS only (every cache behavior redirect-to-https or https-only) with a modern TLS policy (TLSv1.2_2021 or later with a custom certificate; on production stacks a custom certificate is required, since the default *.cloudfront.net certificate always allows TLSv1), so renditions never travel in clear text or over weak TLS.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  configSchema: {
+    properties: {
+      productionTags: { type: "array", items: { type: "string" }, default: PRODUCTION_DEFAULTS.productionTags },
+      productionValues: { type: "array", items: { type: "string" }, default: PRODUCTION_DEFAULTS.productionValues },
+    },
+  },
+  validateResource: forTypes(AWS.distribution, (props, args, report) => {
+    const behaviors = [{ where: "defaultCacheBehavior", behavior: props.defaultCacheBehavior }, ...(asArray(props.orderedCacheBehaviors) ?? []).map((behavior, i) => ({ where: `orderedCacheBehaviors[${i}]`, behavior }))];
+    for (const { where, behavior } of behaviors) {
+      const policy = at(behavior, "viewerProtocolPolicy");
+      if (isUnknown(policy) || (typeof policy === "string" && HTTPS_VIEWER_POLICIES.includes(policy))) continue;
+      report(`${label(args.type, args.name)} has ${where}.viewerProtocolPolicy ${show(policy)}; set it to "redirect-to-https" or "https-only".`);
+    }
+    const certificate = props.viewerCertificate;
+    if (isUnknown(certificate)) return;
+    const custom = at(certificate, "acmCertificateArn") ?? at(certificate, "iamCertificateId");
+    if (custom !== undefined) {
+      const minimum = at(certificate, "minimumProtocolVersion");
+      if (isUnknown(minimum) || (typeof minimum === "string" && MODERN_CLOUDFRONT_TLS.includes(minimum))) return;
+      report(`${label(args.type, args.name)} has viewerCertificate.minimumProtocolVersion ${show(minimum)}; set it to "TLSv1.2_2021" or later.`);
+      return;
+    }
+    const tags = props.tags;
+    if (!isUnknown(tags) && isProductionTagged(tags, configOf(args, PRODUCTION_DEFAULTS))) {
+      report(`${label(args.type, args.name)} uses the default *.cloudfront.net certificate on a production stack, which always allows TLSv1; set image-pipeline:delivery.domain and delivery.certificateArn (an ACM certificate in us-east-1).`);
+    }
+  }),
+};
+
+/** An S3 REST endpoint (`<bucket>.s3.amazonaws.com`, `<bucket>.s3.<region>.amazonaws.com`); website endpoints are `s3-website`. */
+const S3_REST_ORIGIN = /\.s3(\.[a-z0-9-]+)?\.amazonaws\.com(\.cn)?$/;
+const S3_WEBSITE_ORIGIN = /\.s3-website[.-]/;
+
+export const cloudfrontPrivateOrigin: ResourceValidationPolicy = {
+  name: "aws-cloudfront-private-origin",
+  description:
+    "CloudFront reads S3 origins through Origin Access Control (originAccessControlId set) and never through a public S3 website endpoint, so the bucket stays private and only the distribution can read it.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateResource: forTypes(AWS.distribution, (props, args, report) => {
+    const origins = props.origins;
+    if (isUnknown(origins)) return;
+    (asArray(origins) ?? []).forEach((origin, i) => {
+      const domain = at(origin, "domainName");
+      if (isUnknown(domain) || typeof domain !== "string") return;
+      if (S3_WEBSITE_ORIGIN.test(domain)) {
+        report(`${label(args.type, args.name)} reads origins[${i}] from the S3 website endpoint ${show(domain)}, which requires a public bucket; use the bucket's REST endpoint with Origin Access Control.`);
+        return;
+      }
+      if (!S3_REST_ORIGIN.test(domain)) return;
+      const oac = at(origin, "originAccessControlId");
+      if (isUnknown(oac) || (typeof oac === "string" && oac.length > 0)) return;
+      report(`${label(args.type, args.name)} reads the S3 origin ${show(domain)} (origins[${i}]) without originAccessControlId; add an aws.cloudfront.OriginAccessControl and a bucket policy for cloudfront.amazonaws.com with AWS:SourceArn.`);
+    });
+  }),
+};
+
+/** A principal of everyone: "*" or {"AWS": "*"} (or a list holding "*"). */
+function isEveryone(principal: unknown): boolean {
+  if (principal === "*") return true;
+  const aws = asRecord(principal)?.AWS;
+  return aws === "*" || (Array.isArray(aws) && aws.includes("*"));
+}
+
+export const s3NoPublicBucketPolicy: ResourceValidationPolicy = {
+  name: "aws-s3-no-public-bucket-policy",
+  description:
+    "S3 bucket policies never allow everyone (Principal \"*\"), because renditions are served through CloudFront's Origin Access Control and uploads through presigned requests: a public-read statement would bypass both.",
+  enforcementLevel: "mandatory",
+  severity: "critical",
+  validateResource: forTypes(AWS.bucketPolicy, (props, args, report) => {
+    const policy = props.policy;
+    if (isUnknown(policy)) return;
+    const document = asRecord(jsonValue(policy));
+    (asArray(document?.Statement) ?? []).forEach((statement, i) => {
+      const record = asRecord(statement);
+      if (!record || record.Effect !== "Allow" || !isEveryone(record.Principal)) return;
+      report(`${label(args.type, args.name)} allows everyone (Principal "*") in statement ${show(record.Sid ?? i + 1)}; grant a named principal (e.g. cloudfront.amazonaws.com with AWS:SourceArn) instead.`);
+    });
+  }),
+};
+
 export const awsResourcePolicies = [
   s3PublicAccessBlockComplete,
   s3EncryptionConfigured,
@@ -553,6 +649,9 @@ export const awsResourcePolicies = [
   logGroupRetention,
   iamNoWildcardActions,
   iamNoWildcardResources,
+  cloudfrontHttpsOnly,
+  cloudfrontPrivateOrigin,
+  s3NoPublicBucketPolicy,
 ];
 
 export const awsStackPolicies = [s3BucketPublicAccessBlocked, s3BucketDefaultEncryption, s3UploadsVersioning, s3UploadsAccessLogging, s3BucketTlsOnly, s3BucketLifecycle, eventTriggerDeadLetter, sfnFailureAlarm];

@@ -1,6 +1,6 @@
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { resourceLabel } from "./common";
-import { asArray, asRecord, at, configOf, findLinked, forTypes, isUnknown, purposeTagValues, show, stackResources, type Props, type StackResource } from "./support";
+import { asArray, asRecord, at, configOf, findLinked, forTypes, isUnknown, linksTo, purposeTagValues, show, stackResources, type Props, type StackResource } from "./support";
 import { AZURE } from "./types";
 
 /**
@@ -284,6 +284,63 @@ export const eventSubscriptionDeadLetter: ResourceValidationPolicy = {
   }),
 };
 
+// ---------------------------------------------------------------- Front Door (delivery)
+
+export const frontDoorRouteHttpsOnly: ResourceValidationPolicy = {
+  name: "azure-front-door-https-only",
+  description:
+    "Front Door routes redirect HTTP to HTTPS (httpsRedirect Enabled) and reach their origin over HTTPS only (forwardingProtocol HttpsOnly), so renditions never travel in clear text at either hop.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateResource: forTypes(AZURE.frontDoorRoute, (props, args, report) => {
+    const redirect = props.httpsRedirect;
+    if (!isUnknown(redirect) && redirect !== "Enabled") report(`${label(args.type, args.name)} has httpsRedirect ${show(redirect)}; set it to "Enabled".`);
+    const forwarding = props.forwardingProtocol;
+    if (!isUnknown(forwarding) && forwarding !== "HttpsOnly") report(`${label(args.type, args.name)} has forwardingProtocol ${show(forwarding)}; set it to "HttpsOnly".`);
+  }),
+};
+
+export const frontDoorMinimumTls: ResourceValidationPolicy = {
+  name: "azure-front-door-minimum-tls-1-2",
+  description: "Front Door custom domains require TLS 1.2 or later (tlsSettings.minimumTlsVersion TLS12), because TLS 1.0 and 1.1 have known weaknesses.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateResource: forTypes(AZURE.frontDoorCustomDomain, (props, args, report) => {
+    const value = at(props.tlsSettings, "minimumTlsVersion");
+    if (isUnknown(value) || value === "TLS12" || value === "TLS13") return;
+    report(`${label(args.type, args.name)} has tlsSettings.minimumTlsVersion ${show(value)}; set it to "TLS12".`);
+  }),
+};
+
+/** A Blob Storage endpoint as an origin host: `<account>.blob.core.windows.net`. */
+const BLOB_ORIGIN = /\.blob\.core\.(windows\.net|chinacloudapi\.cn|usgovcloudapi\.net)$/;
+
+export const frontDoorPrivateOrigin: StackValidationPolicy = {
+  name: "azure-front-door-private-origin",
+  description:
+    "Front Door reaches Blob Storage origins privately: through Private Link (Premium) or with a managed identity on the origin group (origin authentication), so the container needs no anonymous read access.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateStack: (args, report) => {
+    const groups = stackResources(args, AZURE.frontDoorOriginGroup);
+    for (const origin of stackResources(args, AZURE.frontDoorOrigin)) {
+      const host = origin.props.hostName;
+      if (isUnknown(host) || typeof host !== "string" || !BLOB_ORIGIN.test(host)) continue;
+      const privateLink = origin.props.sharedPrivateLinkResource;
+      if (isUnknown(privateLink) || privateLink !== undefined) continue;
+      const mine = groups.filter((group) => linksTo(origin, "originGroupName", group, [group.props.originGroupName, group.props.name]) !== false);
+      const authenticated = mine.some((group) => {
+        const type = at(group.props.authentication, "type");
+        return isUnknown(type) || (typeof type === "string" && type.length > 0);
+      });
+      if (authenticated) continue;
+      report(
+        `${label(origin.resource.type, origin.resource.name)} reads the blob origin ${show(host)} with neither Private Link nor a managed identity on its origin group; set the origin group's authentication (type UserAssignedIdentity, scope https://storage.azure.com/.default) or use Premium with sharedPrivateLinkResource.`,
+      );
+    }
+  },
+};
+
 export const azureResourcePolicies = [
   storageHttpsOnly,
   storageMinimumTls,
@@ -295,8 +352,10 @@ export const azureResourcePolicies = [
   functionAppManagedIdentity,
   appInsightsWorkspaceBased,
   eventSubscriptionDeadLetter,
+  frontDoorRouteHttpsOnly,
+  frontDoorMinimumTls,
 ];
 
-export const azureStackPolicies = [storageUploadsBlobProtection, functionAppApplicationInsights, functionAppAlerts];
+export const azureStackPolicies = [storageUploadsBlobProtection, functionAppApplicationInsights, functionAppAlerts, frontDoorPrivateOrigin];
 
 export const azurePolicies = [...azureResourcePolicies, ...azureStackPolicies];

@@ -137,4 +137,41 @@ export const allowedRegions: StackValidationPolicy = {
   },
 };
 
-export const commonPolicies = [requiredTags, allowedRegions];
+/** How a stack says it is production: one of these tags (components/tags.ts sets `stack`; `environment` comes from config tags) holding one of the values. */
+export const PRODUCTION_DEFAULTS = { productionTags: ["environment", "env", "stack"], productionValues: ["production", "prod"] };
+
+/** Whether a resource's tags mark its stack as production (values compared without case). */
+export function isProductionTagged(tags: unknown, config: typeof PRODUCTION_DEFAULTS = PRODUCTION_DEFAULTS): boolean {
+  const record = asRecord(tags) ?? {};
+  const values = config.productionValues.map((value) => value.toLowerCase());
+  return config.productionTags.some((key) => typeof record[key] === "string" && values.includes((record[key] as string).toLowerCase()));
+}
+
+/** The tag the API's resources carry with the `api.auth` mode (`none` or `jwt`). */
+export const API_AUTH_TAG = "api-auth";
+
+export const apiAuthInProduction: ResourceValidationPolicy = {
+  name: "api-auth-required-in-production",
+  description:
+    "The HTTP API (resources tagged api-auth) is not deployed without authentication on a production stack (tag environment, env or stack set to production or prod), because anyone could then upload, read and erase images.",
+  enforcementLevel: "mandatory",
+  severity: "critical",
+  configSchema: {
+    properties: {
+      productionTags: { type: "array", items: { type: "string" }, default: PRODUCTION_DEFAULTS.productionTags },
+      productionValues: { type: "array", items: { type: "string" }, default: PRODUCTION_DEFAULTS.productionValues },
+    },
+  },
+  validateResource: (args, report) => {
+    const tags = propsOf(args).tags;
+    if (isUnknown(tags)) return;
+    const record = asRecord(tags);
+    if (!record || record[API_AUTH_TAG] !== "none") return;
+    if (!isProductionTagged(record, configOf(args, PRODUCTION_DEFAULTS))) return;
+    report(
+      `The ${resourceLabel(args.type, args.name)} serves the API without authentication (tag ${API_AUTH_TAG} "none") on a stack tagged production; set image-pipeline:api.auth to {jwt: {...}} (README, "Configuration").`,
+    );
+  },
+};
+
+export const commonPolicies = [requiredTags, allowedRegions, apiAuthInProduction];

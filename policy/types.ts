@@ -34,6 +34,7 @@ export const AWS = {
   iamPolicyDocument: ["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy"],
   /** Roles carry identity policies in `inlinePolicies[].policy`. */
   role: ["aws:iam/role:Role"],
+  distribution: ["aws:cloudfront/distribution:Distribution"],
 } as const;
 
 /**
@@ -64,6 +65,10 @@ export const AWS_TAGGABLE: readonly string[] = [
   "aws:ec2/routeTable:RouteTable",
   "aws:secretsmanager/secret:Secret",
   "aws:ssm/parameter:Parameter",
+  ...AWS.distribution,
+  "aws:cloudfront/function:Function",
+  "aws:apigatewayv2/api:Api",
+  "aws:apigatewayv2/stage:Stage",
 ];
 
 export const AZURE = {
@@ -75,6 +80,10 @@ export const AZURE = {
   eventSubscription: ["azure-native:eventgrid:SystemTopicEventSubscription", "azure-native:eventgrid:EventSubscription", "azure-native:eventgrid:TopicEventSubscription"],
   logAlert: ["azure-native:monitor:ScheduledQueryRule"],
   metricAlert: ["azure-native:monitor:MetricAlert"],
+  frontDoorRoute: ["azure-native:cdn:Route"],
+  frontDoorCustomDomain: ["azure-native:cdn:AFDCustomDomain"],
+  frontDoorOrigin: ["azure-native:cdn:AFDOrigin"],
+  frontDoorOriginGroup: ["azure-native:cdn:AFDOriginGroup"],
 } as const;
 
 /** Azure types of this project (and close neighbours) that accept `tags`; see {@link AWS_TAGGABLE}. */
@@ -93,6 +102,9 @@ export const AZURE_TAGGABLE: readonly string[] = [
   "azure-native:monitor:MetricAlert",
   "azure-native:monitor:ScheduledQueryRule",
   "azure-native:applicationinsights:Workbook",
+  "azure-native:cdn:Profile",
+  "azure-native:cdn:AFDEndpoint",
+  "azure-native:frontdoor:Policy",
 ];
 
 export const AWS_PROVIDER = "pulumi:providers:aws";
