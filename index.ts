@@ -30,3 +30,5 @@ export const notificationsTopic = pipeline.notificationsTopic;
 export const uploadCommand = pipeline.uploadCommand;
 export const deadLetters = pipeline.deadLetters;
 export const uploadersGrant = pipeline.uploadersGrant;
+export const apiUrl = pipeline.apiUrl;
+export const renditionsUrl = pipeline.renditionsUrl;

@@ -19,4 +19,8 @@ export interface ImagePipelineOutputs {
    * listed), or the uploads container's resource id their role assignments are scoped to (Azure).
    */
   readonly uploadersGrant: pulumi.Output<string>;
+  /** The HTTP API's base URL; "" while the stack has no API (#16). */
+  readonly apiUrl: pulumi.Output<string>;
+  /** The CDN URL renditions are served from; "" without a CDN (the API signs storage URLs then). */
+  readonly renditionsUrl: pulumi.Output<string>;
 }

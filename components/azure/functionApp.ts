@@ -8,6 +8,7 @@ import { movedFrom } from "./moved";
 import { PackageBlob, packageBlobUrl } from "./packageBlob";
 import { grantRole, type RoleName } from "./roles";
 import { CONTAINERS, JOBS_TABLE, type PipelineStorage } from "./storage";
+import { appCors } from "./api";
 
 /** Node major of the Functions worker (Node 20 left Azure Functions support in April 2026). */
 export const NODE_VERSION = "22";
@@ -36,6 +37,10 @@ export interface PipelineFunctionAppArgs {
   /** How long the code deployment retries (role propagation, restarts) before `pulumi up` fails. Default 10 minutes. */
   deployTimeoutSeconds?: number;
   tags: Record<string, string>;
+  /** Tags of the app alone, e.g. the API's `api-auth` mode for the policy pack. */
+  appTags?: Record<string, string>;
+  /** Settings for the HTTP API (#16), added to the app's own. */
+  apiSettings?: Record<string, pulumi.Input<string>>;
 }
 
 /**
@@ -128,8 +133,9 @@ export class PipelineFunctionApp extends pulumi.ComponentResource {
             packageUrl: url,
             identity: { clientId, resourceId },
           }),
-        ).map(([settingName, value]) => ({ name: settingName, value })),
-      );
+        ).map(([settingName, value]): { name: string; value: pulumi.Input<string> } => ({ name: settingName, value })),
+      )
+      .apply((settings) => [...settings, ...Object.entries(args.apiSettings ?? {}).map(([settingName, value]) => ({ name: settingName, value }))]);
     this.app = new azure.web.WebApp(
       `${name}-func`,
       {
@@ -148,6 +154,8 @@ export class PipelineFunctionApp extends pulumi.ComponentResource {
           minTlsVersion: "1.2",
           scmMinTlsVersion: "1.2",
           http20Enabled: true,
+          // Browser calls to the API from the configured origins (#16).
+          ...(appCors(config.delivery.corsOrigins) ? { cors: appCors(config.delivery.corsOrigins) } : {}),
           ...(plan === "premium" ? { linuxFxVersion: `Node|${NODE_VERSION}`, minimumElasticInstanceCount: config.azure.premiumMinInstances } : {}),
           ...(plan === "dedicated" ? { linuxFxVersion: `Node|${NODE_VERSION}`, alwaysOn: true } : {}),
         },
@@ -166,7 +174,7 @@ export class PipelineFunctionApp extends pulumi.ComponentResource {
                 scaleAndConcurrency: { instanceMemoryMB: config.azure.flexInstanceMemoryMb, maximumInstanceCount: config.azure.flexMaximumInstances },
               }
             : undefined,
-        tags,
+        tags: { ...tags, ...args.appTags },
       },
       { ...child, dependsOn: [...this.identityGrants, ...(packageBlob ? [packageBlob] : [])] },
     );

@@ -1,11 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as azure from "@pulumi/azure-native";
-import { parseAzureUploader, type PipelineConfig } from "../config";
+import { apiAuthMode, cdnEnabled, parseAzureUploader, type PipelineConfig } from "../config";
 import { ORCHESTRATOR_NAME } from "../../functions/azure/contract";
 import type { ImagePipelineOutputs } from "../outputs";
 import { pipelineTags } from "../tags";
+import { API_SETTINGS, API_UPLOAD_PREFIX, AzureApiAccess, hasApiApp } from "./api";
 import { DeployerPrincipal } from "./deployer";
 import { PipelineAlerts } from "./alerts";
+import { API_ROUTE_PREFIX, RenditionsFrontDoor } from "./frontDoor";
 import { PipelineFunctionApp } from "./functionApp";
 import { Observability } from "./observability";
 import { grantRole } from "./roles";
@@ -42,6 +44,8 @@ export interface AzureImagePipelineArgs {
   packagePath?: pulumi.Input<string>;
   /** How long the code deployment retries before `pulumi up` fails. Default 10 minutes. */
   deployTimeoutSeconds?: number;
+  /** Whether the code has the HTTP API (functions/api/app.ts); default: whether that file exists. */
+  withApi?: boolean;
 }
 
 export class AzureImagePipeline extends pulumi.ComponentResource implements ImagePipelineOutputs {
@@ -68,6 +72,10 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
   readonly alertsActionGroup: pulumi.Output<string>;
   /** The resources that hold data (storage account, uploads and renditions containers, jobs table), protected from deletion when config.protectData is on. */
   readonly dataResources: pulumi.CustomResource[];
+  /** The API's base URL (through Front Door when the CDN is on); "" without the API. */
+  readonly apiUrl: pulumi.Output<string>;
+  /** Where renditions are served: the Front Door URL, or "" without a CDN (the API signs SAS URLs then). */
+  readonly renditionsUrl: pulumi.Output<string>;
 
   constructor(name: string, args: AzureImagePipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:azure:ImagePipeline", name, {}, opts);
@@ -94,6 +102,10 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
       parent,
     );
 
+    // The app's settings name the Front Door URL, and Front Door's API origin is the app: set once both exist.
+    const withApi = args.withApi ?? hasApiApp();
+    const withCdn = cdnEnabled(config);
+    const [renditionsUrl, setRenditionsUrl] = pulumi.deferredOutput<string>();
     const functionApp = new PipelineFunctionApp(
       name,
       {
@@ -108,9 +120,42 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
         packagePath: args.packagePath,
         deployTimeoutSeconds: args.deployTimeoutSeconds,
         tags,
+        ...(withApi ? { appTags: { "api-auth": apiAuthMode(config) }, apiSettings: { [API_SETTINGS.renditionsUrl]: renditionsUrl, [API_SETTINGS.uploadPrefix]: API_UPLOAD_PREFIX } } : {}),
       },
       parent,
     );
+    if (withApi) {
+      new AzureApiAccess(
+        `${name}-api`,
+        { principalId: functionApp.identity.principalId, subscriptionId, storageAccountId: storage.account.id, uploadsContainerId: storage.uploads.id, renditionsContainerId: storage.renditions.id },
+        parent,
+      );
+    }
+
+    const frontDoor = withCdn
+      ? new RenditionsFrontDoor(
+          `${name}-fd`,
+          {
+            resourceGroupName,
+            location,
+            subscriptionId,
+            blobEndpoint: storage.blobEndpoint,
+            renditionsContainerName: storage.renditions.name,
+            renditionsContainerId: storage.renditions.id,
+            apiHostName: functionApp.app.defaultHostName,
+            tier: config.delivery.frontDoorTier,
+            formats: config.processing.formats,
+            maxAgeSeconds: config.delivery.maxAgeSeconds,
+            rateLimit: config.delivery.rateLimit,
+            domain: config.delivery.domain,
+            tags,
+          },
+          parent,
+        )
+      : undefined;
+    setRenditionsUrl(frontDoor ? frontDoor.url : pulumi.output(""));
+    this.renditionsUrl = renditionsUrl;
+    this.apiUrl = !withApi ? pulumi.output("") : frontDoor ? pulumi.interpolate`${frontDoor.url}/${API_ROUTE_PREFIX}` : pulumi.interpolate`https://${functionApp.app.defaultHostName}/${API_ROUTE_PREFIX}`;
 
     new UploadTrigger(
       name,
@@ -154,6 +199,8 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
       uploadCommand: this.uploadCommand,
       deadLetters: this.deadLetters,
       uploadersGrant: this.uploadersGrant,
+      apiUrl: this.apiUrl,
+      renditionsUrl: this.renditionsUrl,
     });
   }
 }

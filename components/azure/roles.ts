@@ -17,6 +17,10 @@ export const ROLES = {
   storageQueueDataMessageSender: "c6a89b2d-59bc-44d0-9896-0f6e12d7b80a",
   /** Durable Functions history and instances tables; the jobs table. */
   storageTableDataContributor: "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
+  /** Front Door reads renditions with its identity (origin authentication), on the renditions container only. */
+  storageBlobDataReader: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+  /** The API signs user-delegation SAS: the key comes from the account (https://learn.microsoft.com/rest/api/storageservices/create-user-delegation-sas). */
+  storageBlobDelegator: "db58b8e5-c6ad-4a2a-8342-4190687cbf4a",
   /** Publishing image.processed / image.failed events to the notifications topic (local auth is off). */
   eventGridDataSender: "d5a91429-5739-47e2-a06b-3470a27159e7",
 } as const;

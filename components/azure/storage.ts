@@ -4,6 +4,7 @@ import * as azure from "@pulumi/azure-native";
 import type { PipelineConfig } from "../config";
 import { CONTAINERS, DELETE_EVENTS_QUEUE, UPLOAD_EVENTS_QUEUE } from "../../functions/azure/contract";
 import { movedFrom } from "./moved";
+import { blobCorsRules } from "./api";
 
 export { CONTAINERS };
 export const DEPLOYMENTS_CONTAINER = "deployments";
@@ -111,6 +112,8 @@ export class PipelineStorage extends pulumi.ComponentResource {
         isVersioningEnabled: true,
         deleteRetentionPolicy: { enabled: true, days: SOFT_DELETE_DAYS },
         containerDeleteRetentionPolicy: { enabled: true, days: SOFT_DELETE_DAYS },
+        // Browser uploads with a user-delegation SAS from the configured origins (#16).
+        ...(config.delivery.corsOrigins.length > 0 ? { cors: { corsRules: blobCorsRules(config.delivery.corsOrigins) } } : {}),
       },
       child,
     );
