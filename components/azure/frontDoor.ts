@@ -243,7 +243,8 @@ export function apiRateLimitRule(rateLimit: number): azure.types.input.frontdoor
     ruleType: "RateLimitRule",
     rateLimitDurationInMinutes: 1,
     rateLimitThreshold: rateLimit * 60,
-    matchConditions: [{ matchVariable: "RequestUri", operator: "BeginsWith", matchValue: [`/${API_ROUTE_PREFIX}/`], transforms: ["Lowercase"] }],
+    // The rate-limit scenario matches the request URI with Contains: https://learn.microsoft.com/azure/web-application-firewall/afds/waf-front-door-rate-limit-configure
+    matchConditions: [{ matchVariable: "RequestUri", operator: "Contains", matchValue: [`/${API_ROUTE_PREFIX}/`], transforms: ["Lowercase"] }],
     action: "Block",
   };
 }
