@@ -163,7 +163,8 @@ describe("PipelineApi", () => {
   });
 });
 
-describe("AwsImagePipeline with its API and without a CDN", () => {
+describe("AwsImagePipeline with its API and without a CDN", function () {
+  this.timeout(120_000);
   let mocks: PulumiMocks;
   let pipeline: AwsImagePipeline;
 
@@ -172,6 +173,8 @@ describe("AwsImagePipeline with its API and without a CDN", () => {
     const config = loadConfig({ delivery: { cdn: false, corsOrigins: ["https://gallery.example.com"] } });
     pipeline = new AwsImagePipeline("pl", { config, code: code(), apiCode: code() });
     new AwsImagePipeline("np", { config, code: code(), apiEntry: "tests/fixtures/no-such-api-entry.ts" });
+    // x86_64: the bundle takes this machine's own sharp binaries, nothing is fetched.
+    new AwsImagePipeline("fx", { config: loadConfig({ architecture: "x86_64", delivery: { cdn: false } }), code: code(), apiEntry: "tests/fixtures/api/placeholderApi.ts" });
     await mocks.settle();
   });
 
@@ -193,6 +196,13 @@ describe("AwsImagePipeline with its API and without a CDN", () => {
   it("outputs the API URL, and no renditions URL", async () => {
     assert.equal(await outputValue(pipeline.apiUrl), "https://pl-api-http.execute-api.eu-west-1.amazonaws.com");
     assert.equal(await outputValue(pipeline.renditionsUrl), "");
+  });
+
+  it("bundles the API from its entry when no code is given (a placeholder entry here)", async function () {
+    this.timeout(120_000);
+    const code = (await outputValue(mocks.get(T.fn, "fx-api").inputs.code)) as { path?: unknown };
+    assert.match(String(await code.path), /placeholderApi-x64\.zip$/);
+    assert.equal(mocks.get(T.fn, "fx-api").inputs.handler, "index.handler");
   });
 
   it("deploys no API while its entry file does not exist", () => {
