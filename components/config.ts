@@ -61,6 +61,7 @@ export const deliverySchema = z.strictObject({
   /** A custom domain for the CDN, e.g. images.example.com; AWS also needs `certificateArn`. */
   domain: optionalString,
   /** AWS: an ACM certificate for `domain`, issued in us-east-1 (CloudFront reads certificates only there). */
+  // https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html
   certificateArn: z.preprocess(emptyToUndefined, z.string().regex(/^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[\w-]+$/, "must be an ACM certificate ARN in us-east-1 (CloudFront only uses certificates from us-east-1)").optional()),
   /** Cache lifetime of renditions at the edge and in browsers; renditions are immutable per key. */
   maxAgeSeconds: z.number().int().min(60).max(31536000).default(31536000),
@@ -72,6 +73,9 @@ export const deliverySchema = z.strictObject({
   rateLimit: z.number().int().min(1).max(10000).default(50),
   /** Requests the API accepts in a burst above the steady rate (AWS). */
   burstLimit: z.number().int().min(1).max(5000).default(100),
+}).superRefine((delivery, ctx) => {
+  // Checked for both clouds: a stack may switch cloud, and the pair only means something together on AWS.
+  if (delivery.certificateArn && !delivery.domain) ctx.addIssue({ code: "custom", path: ["domain"], message: "is needed with certificateArn: the custom domain the certificate is for" });
 });
 
 export const configSchema = z
@@ -152,6 +156,10 @@ export const configSchema = z
         ctx.addIssue({ code: "custom", path: ["uploaders", index], message: `expected an IAM principal ARN (arn:aws:iam::<account>:root, :user/<name> or :role/<name>), got "${uploader}".` });
       }
     });
+    if (config.cloud === "aws" && config.delivery.domain && !config.delivery.certificateArn) {
+      // CloudFront serves a custom domain only with an ACM certificate from us-east-1: https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html
+      ctx.addIssue({ code: "custom", path: ["delivery", "certificateArn"], message: `is needed for the domain "${config.delivery.domain}": an ACM certificate for it, issued in us-east-1.` });
+    }
     if (new Set(config.uploaders.map((u) => u.toLowerCase())).size !== config.uploaders.length) {
       ctx.addIssue({ code: "custom", path: ["uploaders"], message: "lists the same principal twice; list each once." });
     }

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { PipelineError } from "../../functions/core/errors";
 import { OUTPUT_TYPES } from "../../functions/core/optimize";
 import type { OutputFormat } from "../../functions/core/options";
 import { PROJECT_ROOT } from "../bundle";
@@ -50,7 +51,7 @@ export class RenditionsCdn extends pulumi.ComponentResource {
     super("image-pipeline:aws:RenditionsCdn", name, {}, opts);
     const { bucketRegionalDomainName, formats, priceClass, maxAgeSeconds, domain, certificateArn, tags } = args;
     if (domain && !certificateArn) {
-      throw new Error(`image-pipeline:delivery.domain "${domain}" needs image-pipeline:delivery.certificateArn: an ACM certificate for it in us-east-1.`);
+      throw new PipelineError("CONFIG_INVALID", `image-pipeline:delivery.domain "${domain}" needs image-pipeline:delivery.certificateArn: an ACM certificate for it in us-east-1.`);
     }
     const parent = { parent: this };
 

@@ -47,6 +47,15 @@ describe("the delivery config block", () => {
     );
   });
 
+  it("refuses a custom domain on AWS without its certificate, and a certificate without a domain", () => {
+    assert.throws(() => loadConfig({ cloud: "aws", delivery: { domain: "img.example.com" } }), refusedWith(/image-pipeline:delivery\.certificateArn: is needed for the domain "img\.example\.com": an ACM certificate for it, issued in us-east-1\./));
+    assert.throws(
+      () => loadConfig({ delivery: { certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666" } }),
+      refusedWith(/image-pipeline:delivery\.domain: is needed with certificateArn/),
+    );
+    assert.equal(loadConfig({ cloud: "azure", delivery: { domain: "img.example.com" } }).delivery.domain, "img.example.com");
+  });
+
   it("refuses a misspelt key with the closest one", () => {
     assert.throws(() => loadConfig({ delivery: { corsOrigin: ["https://a.example.com"] } }), refusedWith(/image-pipeline:delivery\.corsOrigin: unknown key; did you mean "image-pipeline:delivery\.corsOrigins"\?/));
   });

@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import { RenditionsCdn, renditionsBucketPolicy } from "../../../components/aws/cdn";
+import { isPipelineError } from "../../../functions/core/errors";
 import { outputValue, setupPulumiMocks, type PulumiMocks } from "../../helpers/pulumiMocks";
 
 const T = {
@@ -98,7 +99,7 @@ describe("RenditionsCdn", () => {
   it("refuses a domain without a certificate", () => {
     assert.throws(
       () => new RenditionsCdn("bad-cdn", { bucketRegionalDomainName: "b", formats: ["jpeg"], priceClass: "PriceClass_100", maxAgeSeconds: 60, domain: "img.example.com", tags: TAGS }),
-      /image-pipeline:delivery\.domain "img\.example\.com" needs image-pipeline:delivery\.certificateArn/,
+      (error: unknown) => isPipelineError(error) && error.code === "CONFIG_INVALID" && /image-pipeline:delivery\.domain "img\.example\.com" needs image-pipeline:delivery\.certificateArn/.test(error.message),
     );
   });
 });
