@@ -105,7 +105,7 @@ export class PipelineApi extends pulumi.ComponentResource {
     const { code, functionName, architecture, environment, uploadsBucketArn, uploadsBucketName, renditionsBucketArn, workPrefix, tableArn, topicArn, kmsKeyArn } = args;
     const { corsOrigins, rateLimit, burstLimit, logRetentionDays, auth, region } = args;
     const regional = region ? { region } : {};
-    const tags = { ...args.tags, "api-auth": auth };
+    const { tags } = args;
     const parent = { parent: this };
     const encrypted = kmsKeyArn ? { kmsKeyId: kmsKeyArn } : {};
 
@@ -150,7 +150,8 @@ export class PipelineApi extends pulumi.ComponentResource {
           ? { corsConfiguration: { allowOrigins: [...corsOrigins], allowMethods: ["GET", "POST", "DELETE"], allowHeaders: ["authorization", "content-type"], maxAge: 3600 } }
           : {}),
         ...regional,
-        tags,
+        // Only the API itself carries the auth mode: one violation per stack when the pack refuses it.
+        tags: { ...tags, "api-auth": auth },
       },
       parent,
     );

@@ -148,9 +148,11 @@ describe("PipelineApi", () => {
     assert.equal(mocks.ofType(T.cors).filter((r) => r.name.startsWith("nb-api")).length, 0);
   });
 
-  it("tags the API and the function with the auth mode, for the policy pack", () => {
+  it("tags the HTTP API, and only it, with the auth mode, for the policy pack", () => {
     assert.deepEqual(mocks.get(T.api, "ip-api-http").inputs.tags, { ...TAGS, "api-auth": "jwt" });
-    assert.deepEqual(mocks.get(T.fn, "nb-api").inputs.tags, { ...TAGS, "api-auth": "none" });
+    assert.deepEqual(mocks.get(T.api, "nb-api-http").inputs.tags, { ...TAGS, "api-auth": "none" });
+    assert.deepEqual(mocks.get(T.fn, "nb-api").inputs.tags, TAGS);
+    assert.deepEqual(mocks.get(T.stage, "nb-api-stage").inputs.tags, TAGS);
   });
 
   it("scopes its role policy to the users' prefix", () => {
