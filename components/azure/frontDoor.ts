@@ -201,7 +201,8 @@ export function renditionRules(formats: readonly OutputFormat[], maxAgeSeconds: 
   const rules: RuleInputs[] = [
     {
       ruleName: "StorageAndCache",
-      conditions: [],
+      // Every request ("Any" path), stated as a condition rather than an empty list.
+      conditions: [{ name: "UrlPath", parameters: { typeName: "DeliveryRuleUrlPathMatchConditionParameters", operator: "Any" } }],
       actions: [
         { name: "ModifyRequestHeader", parameters: { typeName: "DeliveryRuleHeaderActionParameters", headerAction: "Overwrite", headerName: "x-ms-version", value: STORAGE_SERVICE_VERSION } },
         {
