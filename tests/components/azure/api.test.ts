@@ -61,7 +61,7 @@ describe("AzureApiAccess", () => {
   });
 
   it("grants the delegation key on the account and data access on the two containers only", () => {
-    const grants = mocks.ofType(T.assignment).map((r) => [r.name, r.inputs.roleDefinitionId, r.inputs.scope, r.inputs.principalId, r.inputs.principalType]);
+    const grants = mocks.ofType(T.assignment).map((r) => [r.name, r.inputs.roleDefinitionId, r.inputs.scope, r.inputs.principalId, r.inputs.principalType]).sort((a, b) => ["ip-api-delegator", "ip-api-uploads", "ip-api-renditions"].indexOf(a[0]) - ["ip-api-delegator", "ip-api-uploads", "ip-api-renditions"].indexOf(b[0]));
     assert.deepEqual(grants, [
       ["ip-api-delegator", role("db58b8e5-c6ad-4a2a-8342-4190687cbf4a"), "/acct", "app-principal", "ServicePrincipal"],
       ["ip-api-uploads", role("ba92f5b4-2d11-453d-a403-e96b0029c9fe"), "/acct/uploads", "app-principal", "ServicePrincipal"],
