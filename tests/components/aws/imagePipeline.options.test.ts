@@ -210,8 +210,9 @@ describe("AwsImagePipeline, every option on", () => {
   it("places every regional resource in the configured region", () => {
     const regional = mocks.customResources().filter((r) => acceptsInput(r.type, "region"));
 
-    // IAM is global; everything else is regional.
-    assert.deepEqual(regional, mocks.customResources().filter((r) => !r.type.startsWith("aws:iam/")));
+    // IAM and CloudFront are global; everything else is regional.
+    assert.deepEqual(regional, mocks.customResources().filter((r) => !r.type.startsWith("aws:iam/") && !r.type.startsWith("aws:cloudfront/")));
+    assert.ok(mocks.customResources().some((r) => r.type === "aws:cloudfront/distribution:Distribution"), "the CDN is part of this stack");
     for (const r of regional) assert.equal(r.inputs.region, "us-east-2", `${r.type} ${r.name}`);
   });
 
