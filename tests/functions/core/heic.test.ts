@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import sharp from "sharp";
 import { processImage, resizeImage, validateImage } from "../../../functions/core";
+import { decodeHeic, isHeic } from "../../../functions/core/heic";
 import { assertColourNear, optionsWith, pixelAt, rejectsWith } from "./helpers";
 
 /** Committed HEIC files (no HEVC encoder is available as a package); tests/fixtures/heic/README.md says how they were made. */
@@ -100,5 +101,69 @@ describe("HEIC input (libheif WebAssembly)", () => {
     const truncated = whole.subarray(0, whole.length - 300);
 
     await rejectsWith(resizeImage(truncated, optionsWith()), "CORRUPT_IMAGE");
+  });
+
+  describe("decodeHeic", () => {
+    /** The HEIC's message when it cannot be decoded, checked for its code and the way out. */
+    async function corruptMessage(promise: Promise<unknown>): Promise<string> {
+      let message = "";
+      await assert.rejects(promise, (error: Error & { code?: string }) => {
+        assert.equal(error.code, "CORRUPT_IMAGE");
+        message = error.message;
+        return true;
+      });
+      assert.match(message, /^The HEIC image could not be decoded \(.+\); the file is truncated or damaged\. Re-export it from the original and upload it again\.$/);
+      return message;
+    }
+
+    it("tells HEIC from AVIF and other formats by the compression sharp reports", () => {
+      assert.equal(isHeic({ format: "heif", compression: "hevc" }), true);
+      assert.equal(isHeic({ format: "heif", compression: "av1" }), false);
+      assert.equal(isHeic({ format: "jpeg", compression: "hevc" }), false);
+    });
+
+    it("decodes to an RGB PNG (no alpha channel in the file), the values as stored, with the file's profile", async () => {
+      const heic = fixture("irot-p3.heic");
+      const metadata = await sharp(heic).metadata();
+
+      const png = await decodeHeic(heic, metadata, 64 * 96);
+
+      const decoded = await sharp(png).metadata();
+      assert.deepEqual([decoded.format, decoded.width, decoded.height, decoded.channels], ["png", 64, 96, 3]);
+      assert.equal(decoded.icc?.length, 480, "the Display P3 profile travels with the pixels");
+      assertColourNear(await pixelAt(png, 10, 30, { stored: true }), { r: 234, g: 51, b: 34 }, 16, "red as stored in P3");
+    });
+
+    it("adds no profile when the header has none", async () => {
+      const heic = fixture("irot-p3.heic");
+      const metadata = await sharp(heic).metadata();
+
+      const png = await decodeHeic(heic, { ...metadata, icc: undefined }, 64 * 96);
+
+      assert.equal((await sharp(png).metadata()).icc, undefined);
+    });
+
+    it("refuses more pixels than maxPixels before decoding, and takes exactly maxPixels", async () => {
+      const heic = fixture("irot-p3.heic");
+      const metadata = await sharp(heic).metadata();
+
+      await assert.rejects(decodeHeic(heic, metadata, 6143), (error: Error & { code?: string; details?: unknown }) => {
+        assert.equal(error.code, "TOO_MANY_PIXELS");
+        assert.equal(error.message, "The image is 64x96 (6144 pixels), over the limit of 6143 pixels (limits.maxPixels); downscale it before uploading or raise the limit.");
+        assert.deepEqual(error.details, { width: 64, height: 96, pixels: 6144, limit: 6143 });
+        return true;
+      });
+      assert.equal((await sharp(await decodeHeic(heic, metadata, 6144)).metadata()).width, 64);
+    });
+
+    it("reports a file libheif finds no image in, and HEVC data it cannot decode, as CORRUPT_IMAGE with the reason", async () => {
+      const heic = fixture("irot-p3.heic");
+      const metadata = await sharp(heic).metadata();
+      const damaged = Buffer.from(heic);
+      damaged.fill(0xff, damaged.indexOf("mdat") + 8);
+
+      assert.match(await corruptMessage(decodeHeic(Buffer.from("not a HEIC file at all"), metadata, 1e6)), /\(libheif found no image in it\)/);
+      assert.match(await corruptMessage(decodeHeic(damaged, metadata, 1e6)), /\(libheif could not decode its HEVC data\)/);
+    });
   });
 });
