@@ -74,6 +74,7 @@ describe("processImage", () => {
 
     assert.deepEqual(sizes(result.outputs), ["thumb 100x50"]);
     assert.equal("placeholder" in result, false);
+    assert.equal("previews" in result, false);
   });
 
   it("writes no EXIF or GPS to any output", async () => {
@@ -106,5 +107,58 @@ describe("processImage", () => {
     ] as const;
 
     for (const { input, code } of cases) await rejectsWith(processImage(input, optionsWith()), code);
+  });
+
+  describe("which rendition the effects, the placeholder and the previews are cut from", () => {
+    // Lossless input: a level resized in one step equals the same level reached through the cascade,
+    // so outputs from the same level are byte-equal, and outputs from another level are not.
+    let photo: Buffer;
+    let twoColours: Buffer;
+
+    before(async () => {
+      photo = await samplePhoto({ width: 800, height: 600, seed: 66, format: "png" });
+      twoColours = await sharp({ create: { width: 800, height: 600, channels: 3, background: "#3366cc" } })
+        .composite([{ input: { create: { width: 320, height: 600, channels: 3, background: "#e0a020" } }, left: 0, top: 0 }])
+        .png()
+        .toBuffer();
+    });
+
+    const run = (input: Buffer, renditions: string[], extra: Parameters<typeof optionsWith>[0] = {}) =>
+      processImage(input, optionsWith({ renditions, formats: ["webp"], filters: ["sharpen", "placeholder"], filterWidth: 400, ...extra }));
+    const effect = (result: Awaited<ReturnType<typeof run>>) => result.outputs.find((output) => output.name === "sharpen")!.data;
+
+    it("effects come from the smallest rendition at least filterWidth wide (500 px for 400 here)", async () => {
+      const cascade = await run(photo, ["large:800", "small:60", "mid:500", "thumb:120"]);
+      const fromMid = await run(photo, ["mid:500"]);
+      const fromLarge = await run(photo, ["large:800"]);
+
+      assert.ok(effect(cascade).equals(effect(fromMid)), "the same pixels as from the 500 px level");
+      assert.ok(!effect(cascade).equals(effect(fromLarge)), "not those from the 800 px level (the test can tell them apart)");
+      assert.deepEqual(sizes(cascade.outputs).at(-1), "sharpen 400x300");
+    });
+
+    it("the placeholder comes from the smallest rendition at least 32 px on a side", async () => {
+      const cascade = await run(photo, ["large:800", "small:20", "thumb:40"], { filters: ["placeholder"] });
+      const fromThumb = await run(photo, ["thumb:40"], { filters: ["placeholder"] });
+      const fromLarge = await run(photo, ["large:800"], { filters: ["placeholder"] });
+
+      assert.equal(cascade.placeholder?.dataUri, fromThumb.placeholder?.dataUri);
+      assert.notEqual(cascade.placeholder?.dataUri, fromLarge.placeholder?.dataUri);
+      assert.deepEqual([cascade.placeholder?.width, cascade.placeholder?.height], [32, 24]);
+    });
+
+    it("previews come from the smallest rendition at least 100 px on a side, else the largest", async () => {
+      const previews = async (renditions: string[]) => (await run(twoColours, renditions, { filters: [], placeholders: ["thumbhash", "blurhash", "color"] })).previews;
+
+      const cascade = await previews(["large:800", "small:60", "thumb:120"]);
+      assert.deepEqual(cascade, await previews(["large:800", "thumb:120"]));
+      assert.notEqual(cascade?.thumbhash, (await previews(["large:800"]))?.thumbhash);
+      // The 60/40 % split: the larger blue part (#3366cc, binned) is the dominant colour.
+      assert.equal(cascade?.color, "#3868c8");
+
+      const allSmall = await previews(["small:60", "tiny:40"]);
+      assert.deepEqual(allSmall, await previews(["small:60"]));
+      assert.notEqual(allSmall?.thumbhash, (await previews(["tiny:40"]))?.thumbhash);
+    });
   });
 });
