@@ -96,6 +96,50 @@ describe("crops per rendition", () => {
     assert.equal(box.crop, undefined);
   });
 
+  it("contain splits odd padding with the extra pixel after the image (bottom, right)", async () => {
+    const items = await renditionsOf(await subjectRight(), ["box:300x153:contain", "column:203x100:contain"]);
+
+    const box = await decodeIntermediate(items.get("box")!.data);
+    const column = await decodeIntermediate(items.get("column")!.data);
+    const alpha = (pixels: Awaited<ReturnType<typeof decodeIntermediate>>, x: number, y: number) => pixels.data[(y * pixels.width + x) * pixels.channels + 3];
+    assert.deepEqual([box.width, box.height, column.width, column.height], [300, 153, 203, 100]);
+    assert.deepEqual([0, 1, 150, 151, 152].map((y) => alpha(box, 150, y)), [0, 255, 255, 0, 0], "rows: 1 padding, 150 image, 2 padding");
+    assert.deepEqual([0, 1, 200, 201, 202].map((x) => alpha(column, x, 50)), [0, 255, 255, 0, 0], "columns: 1 padding, 200 image, 2 padding");
+  });
+
+  it("cover at a focal point moves the window across and down, stopping at each edge", async () => {
+    const input = await subjectRight();
+    const boxes = async (focal: { x: number; y: number }) => {
+      const items = await renditionsOf(input, ["tall:100x200:cover:focal", "wide:200x50:cover:focal"], focal);
+      return [items.get("tall")!.crop, items.get("wide")!.crop];
+    };
+
+    // tall is cut from a 400x200 level (source / 2), wide from a 200x100 level (source / 4).
+    assert.deepEqual(await boxes({ x: 0.05, y: 0.1 }), [
+      { left: 0, top: 0, width: 200, height: 400, position: "focal" },
+      { left: 0, top: 0, width: 800, height: 200, position: "focal" },
+    ]);
+    assert.deepEqual(await boxes({ x: 0.8125, y: 0.6 }), [
+      { left: 550, top: 0, width: 200, height: 400, position: "focal" },
+      { left: 0, top: 140, width: 800, height: 200, position: "focal" },
+    ]);
+    assert.deepEqual(await boxes({ x: 1, y: 1 }), [
+      { left: 600, top: 0, width: 200, height: 400, position: "focal" },
+      { left: 0, top: 200, width: 800, height: 200, position: "focal" },
+    ]);
+  });
+
+  it("cover at a focal point keeps what is there: the red square at its focal point, none away from it", async () => {
+    const input = await subjectRight();
+
+    const atSquare = (await renditionsOf(input, ["tall:100x200:cover:focal"], { x: 0.8125, y: 0.25 })).get("tall")!;
+    const farLeft = (await renditionsOf(input, ["tall:100x200:cover:focal"], { x: 0.05, y: 0.25 })).get("tall")!;
+
+    // The 200x400 source window at x 550-750 holds the whole 100x100 square: an eighth of it.
+    assert.ok(Math.abs((await redShare(atSquare.data)) - 0.125) < 0.01, `red share ${await redShare(atSquare.data)}`);
+    assert.equal(await redShare(farLeft.data), 0);
+  });
+
   it("inside with a height fits the box and leaves plain renditions as they were", async () => {
     const items = await renditionsOf(await subjectRight(), ["banner:400x100", "plain:400", "card:120x120:cover"]);
 
