@@ -42,10 +42,12 @@ describe("processing options", () => {
     assert.deepEqual(processingOptionsSchema.parse(JSON.parse(JSON.stringify(parsed))), parsed);
   });
 
-  /** Each issue as "path: message", or an empty list when the options parse. */
+  /** Each issue as "path: message" (all of them custom checks), or an empty list when the options parse. */
   function problems(input: unknown): string[] {
     const parsed = processingOptionsSchema.safeParse(input);
-    return parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    if (parsed.success) return [];
+    assert.deepEqual(new Set(parsed.error.issues.map((issue) => issue.code)), new Set(["custom"]));
+    return parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
   }
 
   it("refuse an entry listed twice in any list, naming it at its second place", () => {
