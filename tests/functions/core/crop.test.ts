@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import sharp from "sharp";
 import { parseFocalPoint, processImage, processingOptionsSchema, resizeImage } from "../../../functions/core";
 import { decodeIntermediate } from "../../../functions/core/intermediate";
-import { assertColourNear, optionsWith } from "./helpers";
+import { sampleOriented, sampleRandomBytes } from "../../../local/sampleImages";
+import { assertColourNear, optionsWith, rejectsWith } from "./helpers";
 
 /** 800x400 blue, with a red 100x100 square at x 600-700, y 50-150: the one thing worth looking at. */
 async function subjectRight(): Promise<Buffer> {
@@ -13,6 +14,11 @@ async function subjectRight(): Promise<Buffer> {
     for (let x = 0; x < width; x++) raw.set(x >= 600 && x < 700 && y >= 50 && y < 150 ? [255, 0, 0] : [0, 0, 200], (y * width + x) * 3);
   }
   return sharp(raw, { raw: { width, height, channels: 3 } }).png().toBuffer();
+}
+
+/** subjectRight upside down: the red square at y 250-350. */
+async function subjectBottomRight(): Promise<Buffer> {
+  return sharp(await subjectRight()).flip().png().toBuffer();
 }
 
 async function renditionsOf(input: Buffer, renditions: string[], focal?: { x: number; y: number }) {
@@ -140,11 +146,55 @@ describe("crops per rendition", () => {
     assert.equal(await redShare(farLeft.data), 0);
   });
 
+  it("cover at the centre ignores a focal point, and centres vertically too", async () => {
+    const items = await renditionsOf(await subjectRight(), ["centre:100x200:cover", "wide:200x50:cover"], { x: 0.9, y: 0.9 });
+
+    assert.deepEqual(items.get("centre")!.crop, { left: 300, top: 0, width: 200, height: 400, position: "centre" });
+    assert.deepEqual(items.get("wide")!.crop, { left: 0, top: 100, width: 800, height: 200, position: "centre" });
+    assert.deepEqual([items.get("wide")!.width, items.get("wide")!.height], [200, 50], "cut to the window's height");
+  });
+
+  it("cover by attention or entropy reports how far down the window was moved", async () => {
+    const items = await renditionsOf(await subjectBottomRight(), ["attention:200x50:cover:attention", "entropy:200x50:cover:entropy"]);
+
+    for (const name of ["attention", "entropy"]) {
+      const crop = items.get(name)!.crop!;
+      // The square spans y 250-350 of the source; a 200 px high window holding most of it starts between 150 and 250.
+      assert.ok(crop.top >= 150 && crop.top <= 250, `${name}: ${JSON.stringify(crop)}`);
+      assert.deepEqual([crop.left, crop.width, crop.height], [0, 800, 200]);
+      assert.ok((await redShare(items.get(name)!.data)) > 0.03, `${name} keeps the square`);
+    }
+  });
+
+  it("reads the upright size of an EXIF-rotated upload for its crops", async () => {
+    const items = await renditionsOf(await sampleOriented(6), ["square:40x40:cover"]);
+
+    // Shown 120x80: a 60x40 level, the square's centre window at x 10 (20 in the source).
+    const square = items.get("square")!;
+    assert.deepEqual([square.width, square.height], [40, 40]);
+    assert.deepEqual(square.crop, { left: 20, top: 0, width: 80, height: 80, position: "centre" });
+  });
+
+  it("never enlarges an inside box larger than the source", async () => {
+    const items = await renditionsOf(await subjectRight(), ["big:1000x1000"]);
+
+    assert.deepEqual([items.get("big")!.width, items.get("big")!.height], [800, 400]);
+  });
+
+  it("reports an upload whose header cannot be read for its crops as CORRUPT_IMAGE, saying so", async () => {
+    const options = optionsWith({ renditions: ["square:40x40:cover"], filters: [] });
+
+    await rejectsWith(resizeImage(sampleRandomBytes(), options), "CORRUPT_IMAGE");
+    await assert.rejects(resizeImage(sampleRandomBytes(), options), /while reading the image header/);
+  });
+
   it("inside with a height fits the box and leaves plain renditions as they were", async () => {
     const items = await renditionsOf(await subjectRight(), ["banner:400x100", "plain:400", "card:120x120:cover"]);
 
     assert.deepEqual([items.get("banner")!.width, items.get("banner")!.height], [200, 100]);
     assert.deepEqual([items.get("plain")!.width, items.get("plain")!.height], [400, 200]);
+    assert.equal(items.get("banner")!.crop, undefined, "inside crops nothing");
+    assert.equal(items.get("plain")!.crop, undefined);
     assert.deepEqual([items.get("card")!.width, items.get("card")!.height], [120, 120]);
   });
 
@@ -166,6 +216,7 @@ describe("crops per rendition", () => {
   it("reads a focal point as two fractions, and nothing else", () => {
     assert.deepEqual(parseFocalPoint("0.42,0.31"), { x: 0.42, y: 0.31 });
     assert.deepEqual(parseFocalPoint(" 1 , 0 "), { x: 1, y: 0 });
-    for (const bad of [undefined, "", "0.5", "1.2,0.5", "-0.1,0.5", "a,b", "0.5;0.5"]) assert.equal(parseFocalPoint(bad), undefined, String(bad));
+    assert.deepEqual(parseFocalPoint("0,1"), { x: 0, y: 1 });
+    for (const bad of [undefined, "", "0.5", "1.2,0.5", "0.5,1.2", "-0.1,0.5", "a,b", "0.5;0.5", "0.5,0.5x", "0.5,0.5,0.5"]) assert.equal(parseFocalPoint(bad), undefined, String(bad));
   });
 });
