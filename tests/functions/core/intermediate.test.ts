@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
 import { decodeIntermediate, encodeIntermediate, INTERMEDIATE_EXTENSION, readIntermediateHeader, type Pixels } from "../../../functions/core";
+import { deflateSync } from "node:zlib";
+import { iccpChunk, insertAfterIhdr, itxtChunk, pngChunk } from "../../../functions/core/png";
 import { samplePhoto, sampleRandomBytes, sampleTruncated } from "../../../local/sampleImages";
 import { rejectsWith } from "./helpers";
 
@@ -54,5 +56,61 @@ describe("the intermediate encoding", () => {
     const data = await encodeIntermediate(noisePixels(200, 150, 3));
 
     await rejectsWith(decodeIntermediate(sampleTruncated(data, 0.6)), "CORRUPT_IMAGE");
+  });
+
+  describe("readIntermediateHeader", () => {
+    const solid = (space?: "rgb16" | "b-w") => {
+      const image = sharp({ create: { width: 5, height: 4, channels: 3, background: "#123456" } });
+      return (space ? image.toColourspace(space) : image).png().toBuffer();
+    };
+    const refusal = (data: Buffer) => () => readIntermediateHeader(data);
+    const NOT_AN_INTERMEDIATE = {
+      code: "CORRUPT_IMAGE",
+      message: "The intermediate image is not an 8-bit PNG written by the image core; it was damaged in storage or written by something else. Run the job again from the upload.",
+    };
+
+    it("reads grey as one channel and RGB as three", async () => {
+      assert.deepEqual(readIntermediateHeader(await solid("b-w")), { width: 5, height: 4, channels: 1 });
+      assert.deepEqual(readIntermediateHeader(await solid()), { width: 5, height: 4, channels: 3 });
+    });
+
+    it("refuses 16-bit and palette PNGs, and a PNG whose first chunk is not IHDR, saying what to do", async () => {
+      const rgb = await solid();
+      const textFirst = Buffer.concat([rgb.subarray(0, 8), itxtChunk("Author", "Ann"), rgb.subarray(8)]);
+
+      assert.throws(refusal(await solid("rgb16")), NOT_AN_INTERMEDIATE);
+      assert.throws(refusal(await sharp(rgb).png({ palette: true }).toBuffer()), NOT_AN_INTERMEDIATE);
+      assert.throws(refusal(textFirst), NOT_AN_INTERMEDIATE);
+    });
+
+    it("refuses an IHDR of the wrong length", async () => {
+      const rgb = await solid();
+      const longIhdr = Buffer.concat([rgb.subarray(0, 8), pngChunk("IHDR", Buffer.concat([rgb.subarray(16, 29), Buffer.from([0])])), rgb.subarray(33)]);
+
+      assert.throws(refusal(longIhdr), NOT_AN_INTERMEDIATE);
+    });
+
+    it("reads copyright and artist from their iTXt keywords, ignoring other text", async () => {
+      const rgb = await solid();
+
+      const both = readIntermediateHeader(insertAfterIhdr(rgb, [itxtChunk("Copyright", "(c) Owner"), itxtChunk("Comment", "ignored"), itxtChunk("Author", "Ann")]));
+      const artistOnly = readIntermediateHeader(insertAfterIhdr(rgb, [itxtChunk("Author", "Ann")]));
+      const otherText = readIntermediateHeader(insertAfterIhdr(rgb, [itxtChunk("Comment", "ignored")]));
+
+      assert.deepEqual(both.rights, { copyright: "(c) Owner", artist: "Ann" });
+      assert.deepEqual(artistOnly.rights, { artist: "Ann" });
+      assert.equal(otherText.rights, undefined);
+    });
+
+    it("reads the profile of an iCCP chunk, and drops one without a name, compressed otherwise, or damaged", async () => {
+      const rgb = await solid();
+      const deflated = deflateSync(Buffer.from("profile"));
+      const icc = (chunk: Buffer) => readIntermediateHeader(insertAfterIhdr(rgb, [chunk])).icc;
+
+      assert.equal(icc(iccpChunk(Buffer.from("profile"), "p"))?.toString(), "profile");
+      assert.equal(icc(pngChunk("iCCP", Buffer.concat([Buffer.from([0, 0]), deflated]))), undefined, "no name");
+      assert.equal(icc(pngChunk("iCCP", Buffer.concat([Buffer.from("p\0\x01", "latin1"), deflated]))), undefined, "compression method 1");
+      assert.equal(icc(pngChunk("iCCP", Buffer.from("p\0\0not deflate", "latin1"))), undefined, "damaged");
+    });
   });
 });
