@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import { filterImage, decodeIntermediate, PLACEHOLDER_SIZE } from "../../../functions/core";
+import { filterImage, decodeIntermediate, PLACEHOLDER_SIZE, type Pixels } from "../../../functions/core";
+import { renderEffects, renderPlaceholder, renderPreviews } from "../../../functions/core/filters";
 import { sampleAlphaPng, samplePhoto, sampleTruncated } from "../../../local/sampleImages";
 import { optionsWith, rejectsWith } from "./helpers";
 
@@ -169,5 +170,79 @@ describe("applyFilters", () => {
 
   it("rejects a truncated JPEG as CORRUPT_IMAGE", async () => {
     await rejectsWith(filterImage(sampleTruncated(photo), everyFilter), "CORRUPT_IMAGE");
+  });
+});
+
+/** Solid pixels of one grey value. */
+function solid(width: number, height: number, value: number): Pixels {
+  return { data: Buffer.alloc(width * height * 3, value), width, height, channels: 3 };
+}
+
+/** A checkerboard of 8 px squares in 64 and 192, `width` x `height`. */
+async function board(width: number, height: number): Promise<Buffer> {
+  const data = Buffer.alloc(width * height);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data[y * width + x] = (Math.floor(x / 8) + Math.floor(y / 8)) % 2 ? 192 : 64;
+  return sharp(data, { raw: { width, height, channels: 1 } }).png().toBuffer();
+}
+
+describe("filters in detail", () => {
+  it("blurs by the longer side, whichever it is: 512x64 and 64x512 both get sigma 4", async () => {
+    for (const [width, height] of [[512, 64], [64, 512]]) {
+      const { effects } = await filterImage(await board(width, height), optionsWith({ filters: ["blur"], filterWidth: 512 }));
+      const blurred = await decodeIntermediate(effects[0].data);
+
+      // Unblurred the board has std 64; sigma 4 leaves about 10, sigma 0.5 (the short side's) leaves 64.
+      assert.ok(standardDeviation(firstBand(blurred)) < 20, `${width}x${height}: std ${standardDeviation(firstBand(blurred)).toFixed(1)}`);
+    }
+  });
+
+  it("makes the placeholder at quality 50, alpha included: a few hundred bytes", async () => {
+    const photo = await sharp(await samplePhoto({ width: 800, height: 600, seed: 50 })).resize(200).raw().toBuffer({ resolveWithObject: true });
+    const alpha = await sharp(await sampleAlphaPng(400, 300)).resize(200).raw().toBuffer({ resolveWithObject: true });
+    const pixels = ({ data, info }: typeof photo): Pixels => ({ data, width: info.width, height: info.height, channels: info.channels as 3 | 4 });
+
+    // Measured with sharp 0.35: 240 bytes at quality 50 (356 at WebP's default 80); with alpha 462 (654 at full alpha quality).
+    assert.ok((await renderPlaceholder(pixels(photo))).bytes < 300);
+    assert.ok((await renderPlaceholder(pixels(alpha))).bytes < 560);
+  });
+
+  it("computes only the previews asked for", async () => {
+    const dark = solid(30, 20, 5);
+
+    assert.deepEqual(Object.keys(await renderPreviews(dark, ["thumbhash"])), ["thumbhash"]);
+    assert.deepEqual(Object.keys(await renderPreviews(dark, ["blurhash"])), ["blurhash"]);
+    assert.deepEqual(Object.keys(await renderPreviews(dark, ["color"])), ["color"]);
+    assert.deepEqual(Object.keys(await renderPreviews(dark, [])), []);
+  });
+
+  it("writes the dominant colour as six hex digits, zero-padded", async () => {
+    // Grey 5 falls in sharp's first histogram bin, whose centre is 8.
+    assert.deepEqual(await renderPreviews(solid(30, 20, 5), ["color"]), { color: "#080808" });
+  });
+
+  it("gives BlurHash 4x3 components across a landscape or square image and 3x4 down a portrait one", async () => {
+    // The first character is (x - 1) + (y - 1) * 9 in base 83: 21 ("L") for 4x3, 29 ("T") for 3x4; 4 + 2 x 12 characters.
+    const landscape = (await renderPreviews(solid(30, 20, 5), ["blurhash"])).blurhash!;
+    const square = (await renderPreviews(solid(20, 20, 5), ["blurhash"])).blurhash!;
+    const portrait = (await renderPreviews(solid(20, 30, 5), ["blurhash"])).blurhash!;
+
+    assert.deepEqual([landscape[0], square[0], portrait[0]], ["L", "L", "T"]);
+    assert.deepEqual([landscape.length, square.length, portrait.length], [28, 28, 28]);
+  });
+
+  it("filterImage computes previews even with no filter at all", async () => {
+    const result = await filterImage(await board(64, 48), optionsWith({ filters: [], placeholders: ["color"] }));
+
+    assert.deepEqual(result.effects, []);
+    assert.equal(result.placeholder, undefined);
+    assert.match(result.previews?.color ?? "", /^#[0-9a-f]{6}$/);
+  });
+
+  it("says which filter, the placeholder or the previews failed when the pixels cannot be read", async () => {
+    const broken: Pixels = { data: Buffer.alloc(10), width: 40, height: 40, channels: 3 };
+
+    await assert.rejects(renderEffects(broken, ["blur"]), /while applying the blur filter/);
+    await assert.rejects(renderPlaceholder(broken), /while rendering the placeholder/);
+    await assert.rejects(renderPreviews(broken, ["color"]), /while rendering the previews/);
   });
 });
