@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
 import { decodeIntermediate, encodeIntermediate, INTERMEDIATE_EXTENSION, readIntermediateHeader, type Pixels } from "../../../functions/core";
+import { intermediateSource } from "../../../functions/core/intermediate";
 import { deflateSync } from "node:zlib";
 import { iccpChunk, insertAfterIhdr, itxtChunk, pngChunk } from "../../../functions/core/png";
 import { samplePhoto, sampleRandomBytes, sampleTruncated } from "../../../local/sampleImages";
@@ -112,5 +113,50 @@ describe("the intermediate encoding", () => {
       assert.equal(icc(pngChunk("iCCP", Buffer.concat([Buffer.from("p\0\x01", "latin1"), deflated]))), undefined, "compression method 1");
       assert.equal(icc(pngChunk("iCCP", Buffer.from("p\0\0not deflate", "latin1"))), undefined, "damaged");
     });
+  });
+
+  it("is stored uncompressed, as true colour even when few colours would fit a palette", async () => {
+    const flat: Pixels = { data: Buffer.alloc(100 * 100 * 3, 0x80), width: 100, height: 100, channels: 3 };
+
+    const data = await encodeIntermediate(flat);
+
+    assert.ok(data.length > 30000, `${data.length} bytes for 30000 bytes of pixels`);
+    assert.deepEqual(readIntermediateHeader(data), { width: 100, height: 100, channels: 3 });
+    assert.ok((await decodeIntermediate(data)).data.equals(flat.data));
+  });
+
+  it("reads through its profile to sRGB by default, and the stored values with ignoreIcc", async () => {
+    const p3 = await sharp({ create: { width: 4, height: 4, channels: 3, background: "#336699" } }).withIccProfile("p3").png().toBuffer();
+    const icc = (await sharp(p3).metadata()).icc as Buffer;
+    const data = await encodeIntermediate({ data: Buffer.from([0x33, 0x66, 0x99]), width: 1, height: 1, channels: 3, icc });
+
+    const converted = [...(await intermediateSource(data).raw().toBuffer())];
+    const stored = [...(await intermediateSource(data, { ignoreIcc: true }).raw().toBuffer())];
+
+    assert.deepEqual(stored, [0x33, 0x66, 0x99]);
+    // #336699 read as Display P3 is about (26, 105, 157) in sRGB.
+    assert.ok(Math.abs(converted[0] - 26) <= 4 && Math.abs(converted[1] - 105) <= 4 && Math.abs(converted[2] - 157) <= 4, `converted ${converted.join(", ")}`);
+  });
+
+  it("says it was decoding the intermediate when the pixel data is cut off", async () => {
+    const data = await encodeIntermediate(noisePixels(200, 150, 3));
+
+    await assert.rejects(decodeIntermediate(sampleTruncated(data, 0.6)), /while decoding the intermediate/);
+  });
+
+  it("refuses a PNG with no chunk before its IDAT, with the size in the details", () => {
+    const idatFirst = Buffer.concat([Buffer.from("89504e470d0a1a0a", "hex"), pngChunk("IDAT", Buffer.alloc(2)), pngChunk("IEND", Buffer.alloc(0))]);
+
+    assert.throws(() => readIntermediateHeader(idatFirst), { code: "CORRUPT_IMAGE", details: { bytes: 34 } });
+  });
+
+  it("reads rights from iTXt only, and passes over an iTXt it cannot read", async () => {
+    const rgb = await sharp({ create: { width: 5, height: 4, channels: 3, background: "#123456" } }).png().toBuffer();
+    const lookalike = pngChunk("zTXt", Buffer.from("Copyright\0\0\0\0\0(c) Someone", "latin1"));
+    const compressed = pngChunk("iTXt", Buffer.from("Author\0\x01\0\0\0x", "latin1"));
+
+    const header = readIntermediateHeader(insertAfterIhdr(rgb, [lookalike, compressed, itxtChunk("Author", "Ann")]));
+
+    assert.deepEqual(header.rights, { artist: "Ann" });
   });
 });
