@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import sharp from "sharp";
 import { validateImage } from "../../../functions/core";
 import {
@@ -194,5 +196,89 @@ describe("validateImage", () => {
 
   it("marks every rejection permanent, so the workflow does not retry it", async () => {
     await assert.rejects(validateImage(sampleRandomBytes(), optionsWith()), (error: { permanent: boolean }) => error.permanent === true);
+  });
+});
+
+describe("validateImage's messages, as users read them", () => {
+  /** The code, message and details of the rejection. */
+  async function rejection(promise: Promise<unknown>): Promise<{ code: string; message: string; details: Record<string, unknown> }> {
+    let caught: { code: string; message: string; details: Record<string, unknown> } | undefined;
+    await assert.rejects(promise, (error: { code: string; message: string; details: Record<string, unknown> }) => ((caught = error), true));
+    return { code: caught!.code, message: caught!.message, details: caught!.details };
+  }
+
+  it("an empty or too large upload", async () => {
+    assert.deepEqual(await rejection(validateImage(Buffer.alloc(0), optionsWith())), {
+      code: "EMPTY_INPUT",
+      message: "The upload is empty (0 bytes); upload the image file again.",
+      details: { bytes: 0 },
+    });
+    assert.deepEqual(await rejection(validateImage(Buffer.alloc(11, 1), optionsWith({ limits: { maxBytes: 10 } }))), {
+      code: "TOO_LARGE",
+      message: "The upload is 11 bytes, over the limit of 10 bytes (limits.maxBytes); upload a smaller file or raise the limit.",
+      details: { bytes: 11, limit: 10 },
+    });
+  });
+
+  it("an SVG, a HEIC or a BMP that is not accepted", async () => {
+    const heic = readFileSync(path.join(__dirname, "..", "..", "fixtures", "heic", "irot-p3.heic"));
+    const bmp = Buffer.concat([Buffer.from("BM"), Buffer.alloc(60)]);
+    const options = optionsWith({ limits: { formats: ["jpeg", "png"] } });
+
+    assert.deepEqual(await rejection(validateImage(sampleSvg(), options)), {
+      code: "UNSUPPORTED_FORMAT",
+      message: 'The upload is SVG, which is not accepted (limits.formats: jpeg, png); rasterise it to PNG, or add "svg" to limits.formats if you trust its source.',
+      details: { format: "svg", allowed: ["jpeg", "png"] },
+    });
+    assert.deepEqual(await rejection(validateImage(heic, options)), {
+      code: "UNSUPPORTED_FORMAT",
+      message: 'The upload is HEIC, which is not accepted (limits.formats: jpeg, png); convert it to JPEG, or add "heif" to limits.formats.',
+      details: { format: "heif", allowed: ["jpeg", "png"] },
+    });
+    assert.deepEqual(await rejection(validateImage(bmp, options)), {
+      code: "UNSUPPORTED_FORMAT",
+      message: "The upload is BMP, which this pipeline cannot decode; convert it to JPEG, PNG, WebP or AVIF.",
+      details: { format: "bmp", allowed: ["jpeg", "png"] },
+    });
+  });
+
+  it("an AVIF, told apart from HEIC, accepted by default and named when it is not", async () => {
+    const avif = await sharp({ create: { width: 40, height: 30, channels: 3, background: "#336699" } }).avif().toBuffer();
+
+    assert.deepEqual([(await validateImage(avif, optionsWith())).format], ["avif"]);
+    assert.deepEqual(await rejection(validateImage(avif, optionsWith({ limits: { formats: ["jpeg", "heif"] } }))), {
+      code: "UNSUPPORTED_FORMAT",
+      message: "The upload is avif, which is not an accepted format (limits.formats: jpeg, heif); convert it to one of those.",
+      details: { format: "avif", allowed: ["jpeg", "heif"] },
+    });
+  });
+
+  it("bytes that are no image, naming the accepted formats", async () => {
+    const { code, message } = await rejection(validateImage(sampleRandomBytes(), optionsWith({ limits: { formats: ["jpeg", "png"] } })));
+
+    assert.equal(code, "CORRUPT_IMAGE");
+    assert.equal(message, "The upload is not a recognisable image (no known format signature); it is damaged or not an image. Accepted formats: jpeg, png.");
+  });
+
+  it("too many frames, or any animation when animations are rejected", async () => {
+    const gif = await sampleAnimated("gif", 3);
+
+    assert.deepEqual(await rejection(validateImage(gif, optionsWith({ limits: { maxFrames: 2 } }))), {
+      code: "TOO_MANY_FRAMES",
+      message: "The image has 3 frames or pages, over the limit of 2 (limits.maxFrames); upload a shorter animation or a single image.",
+      details: { frames: 3, limit: 2 },
+    });
+    assert.equal(
+      (await rejection(validateImage(gif, optionsWith({ animated: "reject" })))).message,
+      'The image is animated (3 frames) and animated images are rejected (animated: "reject"); upload a still image or set animated to "first-frame".',
+    );
+  });
+
+  it("a decompression bomb, by the size its header claims", async () => {
+    assert.deepEqual(await rejection(validateImage(sampleHugeHeaderPng(60000, 60000), optionsWith())), {
+      code: "TOO_MANY_PIXELS",
+      message: "The image is 60000x60000 (3600000000 pixels), over the limit of 100000000 pixels (limits.maxPixels); downscale it before uploading or raise the limit.",
+      details: { width: 60000, height: 60000, pixels: 3600000000, limit: 100000000 },
+    });
   });
 });
