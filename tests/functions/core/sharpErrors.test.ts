@@ -59,4 +59,38 @@ describe("sharp failures as pipeline errors", () => {
       (error: PipelineError) => error.code === "CORRUPT_IMAGE" && /while encoding thumb as webp/.test(error.message),
     );
   });
+
+  it("words each mapped failure as a sentence with the way out", () => {
+    const message = (reason: string, limits?: { maxPixels?: number }) => fromSharpError(new Error(reason), "encoding thumb as webp", limits).message;
+
+    assert.equal(
+      message("Input image exceeds pixel limit", { maxPixels: 1000 }),
+      "The image has more pixels than the limit of 1000 (limits.maxPixels) while encoding thumb as webp; downscale it before uploading or raise limits.maxPixels.",
+    );
+    assert.equal(
+      message("Input image exceeds pixel limit", {}),
+      "The image has more pixels than the limit while encoding thumb as webp; downscale it before uploading or raise limits.maxPixels.",
+    );
+    assert.equal(message("Expected boolean for x but received 1"), "The image core passed sharp an invalid parameter while encoding thumb as webp; this is a bug, please report it.");
+    assert.equal(message("cannot allocate 2 GB"), "Ran out of memory while encoding thumb as webp; give the function more memory or lower limits.maxPixels.");
+    assert.equal(
+      message("Processed image is too large for the webp format"),
+      "The output is too large for its format while encoding thumb as webp (Processed image is too large for the webp format); use smaller renditions or a different format.",
+    );
+    assert.equal(message("operation timeout"), "Timed out while encoding thumb as webp; give the function more time or memory.");
+    assert.equal(
+      message("VipsJpeg: Premature end of input file"),
+      "The image could not be decoded while encoding thumb as webp (VipsJpeg: Premature end of input file); the file is truncated, damaged or not really an image. Re-export it from the original and upload it again.",
+    );
+  });
+
+  it("matches sharp's parameter errors only at the start of the reason, and memory and size phrases anywhere", () => {
+    const code = (reason: string) => fromSharpError(new Error(reason), "resizing").code;
+
+    assert.equal(code("libvips: Expected x but received y"), "CORRUPT_IMAGE", "not sharp's own parameter check");
+    assert.equal(code("Memory allocation failed"), "INTERNAL");
+    assert.equal(code("png: image too large"), "TOO_LARGE");
+    assert.equal(code("gifsave: width exceeds the maximum of 65535"), "TOO_LARGE");
+    assert.equal(code("UNSUPPORTED OUTPUT FORMAT jxl"), "INTERNAL", "any case");
+  });
 });
