@@ -133,4 +133,13 @@ describe("optimizeImage", () => {
   it("rejects bytes that are not an intermediate as CORRUPT_IMAGE", async () => {
     await rejectsWith(optimizeImage(sampleRandomBytes(), "full", "rendition", allFormats), "CORRUPT_IMAGE");
   });
+
+  it("writes JPEG with mozjpeg's settings: progressive scans", async () => {
+    const options = optionsWith({ renditions: ["full:300"], formats: ["jpeg"] });
+    const item = await onlyRendition(await samplePhoto({ width: 300, height: 200, seed: 40 }), options);
+
+    const [jpeg] = await optimizeImage(item.data, "full", "rendition", options);
+
+    assert.equal((await sharp(jpeg.data).metadata()).isProgressive, true);
+  });
 });
