@@ -57,6 +57,8 @@ export interface UploadEvent {
   sourceEtag?: string;
   /** AWS: the S3 version id of this upload (see StartInput.sourceVersion). */
   sourceVersion?: string;
+  /** Set by a reprocess (StartInput.generation): a new job per image per reprocess. */
+  generation?: string;
 }
 
 /** A deleted upload, as the storage's delete event tells the erase function. */

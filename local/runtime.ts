@@ -94,7 +94,7 @@ export async function mapWithConcurrency<T, R>(items: readonly T[], limit: numbe
 
 /** Reads the job of an upload and says what became of it. */
 export async function jobRow(flavour: LocalFlavour, input: { key: string; bytes?: number }, event: UploadEvent, execution?: ExecutionResult): Promise<JobRow> {
-  const jobId = jobIdFor(event.sourceKey, event.sourceEtag, event.sourceVersion);
+  const jobId = jobIdFor(event.sourceKey, event.sourceEtag, event.sourceVersion, event.generation);
   const record = await flavour.ports.jobs.get(jobId);
   const base = { key: input.key, jobId, record, execution, renditions: 0, bytesIn: record?.bytesIn ?? input.bytes };
   if (record?.status === "succeeded") {
@@ -139,7 +139,7 @@ export async function processInput(flavour: LocalFlavour, input: InputFile): Pro
   try {
     return await jobRow(flavour, { key: input.key, bytes }, event, execution);
   } catch (thrown) {
-    return { key: input.key, jobId: jobIdFor(event.sourceKey, event.sourceEtag, event.sourceVersion), status: "lost", renditions: 0, execution, errorCode: "LOST", errorMessage: `The job record could not be read: ${(thrown as Error)?.message ?? String(thrown)}` };
+    return { key: input.key, jobId: jobIdFor(event.sourceKey, event.sourceEtag, event.sourceVersion, event.generation), status: "lost", renditions: 0, execution, errorCode: "LOST", errorMessage: `The job record could not be read: ${(thrown as Error)?.message ?? String(thrown)}` };
   }
 }
 

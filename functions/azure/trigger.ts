@@ -20,6 +20,8 @@ import { ORCHESTRATOR_NAME } from "./contract";
 export interface UploadRef {
   sourceKey: string;
   sourceEtag?: string;
+  /** A reprocess's run id (StartInput.generation): a new job and instance per reprocess. */
+  generation?: string;
 }
 
 export interface StartResult {
@@ -120,14 +122,14 @@ function isNotFound(error: unknown): boolean {
  * job write.
  */
 export async function startPipeline(client: Pick<DurableClient, "getStatus" | "startNew">, upload: UploadRef): Promise<StartResult> {
-  const instanceId = jobIdFor(upload.sourceKey, upload.sourceEtag);
+  const instanceId = jobIdFor(upload.sourceKey, upload.sourceEtag, undefined, upload.generation);
   try {
     const existing = await client.getStatus(instanceId);
     return { instanceId, started: false, existingStatus: String(existing.runtimeStatus) };
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
-  const input: StartInput = { sourceKey: upload.sourceKey, sourceEtag: upload.sourceEtag, jobId: instanceId };
+  const input: StartInput = { sourceKey: upload.sourceKey, sourceEtag: upload.sourceEtag, jobId: instanceId, ...(upload.generation ? { generation: upload.generation } : {}) };
   await client.startNew(ORCHESTRATOR_NAME, { instanceId, input });
   return { instanceId, started: true };
 }

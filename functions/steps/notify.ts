@@ -30,7 +30,7 @@ export async function notifySuccess(job: OptimizedJob, ports: Ports, options?: P
  */
 export async function notifyError(event: FailedJob | RunScopedInput<FailedJob>, ports: Ports, options?: ProcessingOptions): Promise<NotifyResult> {
   const input = unwrapRunScoped(event);
-  const jobId = input.jobId ?? jobIdFor(input.sourceKey, input.sourceEtag, input.sourceVersion);
+  const jobId = input.jobId ?? jobIdFor(input.sourceKey, input.sourceEtag, input.sourceVersion, input.generation);
   const error = failureToError(input.error);
   const updatedAt = new Date().toISOString();
   const published = await finishAndAnnounce(ports, { jobId, status: "failed", sourceKey: input.sourceKey, sourceEtag: input.sourceEtag, error, updatedAt }, input.runId);

@@ -20,6 +20,11 @@ export interface StartInput {
   sourceVersion?: string;
   jobId?: string;
   /**
+   * Set by a reprocess: its run id, part of the job id (./jobId.ts), so each
+   * reprocess records a new job per image. Absent for uploads.
+   */
+  generation?: string;
+  /**
    * Identity of this workflow run (Step Functions execution id, Durable instance id).
    * Lets Validate tell its own retry (same run) from a duplicate event (another run).
    */

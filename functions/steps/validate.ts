@@ -15,8 +15,8 @@ export async function validate(event: StartInput | RunScopedInput<StartInput>, p
   if (!input || typeof input.sourceKey !== "string" || input.sourceKey === "") {
     throw new PipelineError("CONFIG_INVALID", "The workflow was started without a sourceKey; start it with { \"sourceKey\": \"<upload key>\" }.");
   }
-  const { sourceKey, sourceEtag, sourceVersion, runId } = input;
-  const jobId = input.jobId ?? jobIdFor(sourceKey, sourceEtag, sourceVersion);
+  const { sourceKey, sourceEtag, sourceVersion, runId, generation } = input;
+  const jobId = input.jobId ?? jobIdFor(sourceKey, sourceEtag, sourceVersion, generation);
   const now = new Date().toISOString();
   const created = await ports.jobs.create({ jobId, sourceKey, sourceEtag, runId, status: "running", createdAt: now, updatedAt: now });
   if (!created) {

@@ -93,7 +93,7 @@ function newExecutionName(): string {
  * else. The run's identity comes from the context object (`$$.Execution.Id`).
  */
 export function startInputFor(event: UploadEvent): StartInput {
-  return { sourceKey: event.sourceKey, sourceEtag: event.sourceEtag, ...(event.sourceVersion ? { sourceVersion: event.sourceVersion } : {}) };
+  return { sourceKey: event.sourceKey, sourceEtag: event.sourceEtag, ...(event.sourceVersion ? { sourceVersion: event.sourceVersion } : {}), ...(event.generation ? { generation: event.generation } : {}) };
 }
 
 export interface AwsFlavour extends LocalFlavour {
@@ -141,7 +141,7 @@ export async function startAwsFlavour(options: FlavourOptions): Promise<AwsFlavo
 
     const execute = async (event: UploadEvent, runId = newExecutionName()): Promise<ExecutionResult> => {
       const attempts = new Map<string, number>();
-      const jobId = jobIdFor(event.sourceKey, event.sourceEtag, event.sourceVersion);
+      const jobId = jobIdFor(event.sourceKey, event.sourceEtag, event.sourceVersion, event.generation);
       meter?.registerJob(jobId, event.sourceKey);
       // S3 → EventBridge delivered this upload's event to the state machine.
       meter?.record({ service: "trigger", op: "UploadEvent", jobId });

@@ -154,13 +154,13 @@ export async function startAzureFlavour(options: FlavourOptions): Promise<AzureF
   const execute = async (event: UploadEvent): Promise<ExecutionResult> => {
     // The queue-triggered starter, redelivered like a queue message when it throws (a racing duplicate).
     let started: Awaited<ReturnType<typeof startPipeline>> | undefined;
-    const jobId = jobIdFor(event.sourceKey, event.sourceEtag);
+    const jobId = jobIdFor(event.sourceKey, event.sourceEtag, undefined, event.generation);
     meter?.registerJob(jobId, event.sourceKey);
     // Blob → Event Grid → storage queue delivered this upload's event to the starter.
     meter?.record({ service: "trigger", op: "UploadEvent", jobId });
     for (let attempt = 1; started === undefined; attempt++) {
       try {
-        started = await timedInvocation(meter, "functions", "starter", jobId, () => startPipeline(client, { sourceKey: event.sourceKey, sourceEtag: event.sourceEtag }));
+        started = await timedInvocation(meter, "functions", "starter", jobId, () => startPipeline(client, { sourceKey: event.sourceKey, sourceEtag: event.sourceEtag, generation: event.generation }));
       } catch (error) {
         if (attempt >= START_ATTEMPTS) throw error;
         await delay(retryDelayMs);
