@@ -118,6 +118,16 @@ export const configSchema = z
     uploaders: z.array(z.string().trim().min(1, "an uploader must not be empty")).default([]),
     /** Delivery (#16): the CDN in front of renditions and the deployed API's browser-facing limits; see {@link deliverySchema}. */
     delivery: deliverySchema.prefault({}),
+    /** The deployed reprocess workflow: pipelines started at once, failures tolerated, keys per batch (components/aws/reprocess.ts, functions/azure/reprocess.ts). */
+    reprocess: z
+      .strictObject({
+        // A Distributed Map runs at most 10,000 child executions at once: https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html
+        maxConcurrency: z.number().int().min(1).max(10_000).default(100),
+        toleratedFailurePercent: z.number().int().min(0).max(100).default(5),
+        // ItemBatcher's MaxItemsPerBatch; Azure lists this many blobs per page.
+        batchSize: z.number().int().min(1).max(1000).default(50),
+      })
+      .prefault({}),
     azure: z
       .strictObject({
         plan: z.enum(["flex", "premium", "dedicated"]).default("flex"),
@@ -259,6 +269,7 @@ export const CONFIG_KEY_TYPES = {
   uploaders: "array",
   azure: "object",
   delivery: "object",
+  reprocess: "object",
 } as const satisfies Record<string, "string" | "integer" | "boolean" | "array" | "object">;
 
 export type ConfigKey = keyof typeof CONFIG_KEY_TYPES;

@@ -17,6 +17,7 @@ import { PipelineDashboard } from "./dashboard";
 import { runTimeoutSeconds } from "./limits";
 import { PrivateNetwork } from "./network";
 import { PipelineStateMachine } from "./stateMachine";
+import { ReprocessWorkflow } from "./reprocess";
 import { SecureBucket } from "./storage";
 import { SWEEP_MEMORY_MB, SWEEP_TIMEOUT_SECONDS, SweepSchedule } from "./sweep";
 import { DeleteTrigger, ERASE_MEMORY_MB, ERASE_TIMEOUT_SECONDS } from "./deleteTrigger";
@@ -81,6 +82,8 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
   readonly uploadsBucket: pulumi.Output<string>;
   readonly renditionsBucket: pulumi.Output<string>;
   readonly stateMachineArn: pulumi.Output<string>;
+  /** The reprocess state machine (Distributed Map over the uploads listing): start it with `{ "prefix": "..." }`. */
+  readonly reprocessStateMachineArn: pulumi.Output<string>;
   readonly tableName: pulumi.Output<string>;
   readonly topicArn: pulumi.Output<string>;
   readonly functionArns: Record<StepHandler, pulumi.Output<string>>;
@@ -322,6 +325,12 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
 
     const trigger = new UploadTrigger(`${name}-trigger`, { uploadsBucketName: uploads.bucketName, stateMachineArn: stateMachine.arn, accountId, tags, region }, { parent: this });
     this.deadLetterQueueUrl = trigger.deadLetterQueueUrl;
+    const reprocess = new ReprocessWorkflow(
+      `${name}-reprocess`,
+      { uploadsBucketName: uploads.bucketName, uploadsBucketArn: uploads.arn, pipelineStateMachineArn: stateMachine.arn, settings: config.reprocess, logRetentionDays, kmsKeyArn, accountId, tags, region },
+      { parent: this },
+    );
+    this.reprocessStateMachineArn = reprocess.arn;
 
     const alarms = new PipelineAlarms(
       `${name}-alarms`,
@@ -406,6 +415,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       uploadsBucket: this.uploadsBucket,
       renditionsBucket: this.renditionsBucket,
       stateMachineArn: this.stateMachineArn,
+      reprocessStateMachineArn: this.reprocessStateMachineArn,
       tableName: this.tableName,
       topicArn: this.topicArn,
       sweepFunctionName: this.sweepFunctionName,

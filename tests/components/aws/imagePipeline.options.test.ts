@@ -131,7 +131,7 @@ describe("AwsImagePipeline, every option on", () => {
 
     it("encrypts every log group with that key", () => {
     const logGroups = mine("aws:cloudwatch/logGroup:LogGroup");
-    assert.equal(logGroups.length, 9, "eight functions and the state machine");
+    assert.equal(logGroups.length, 10, "eight functions, the state machine and the reprocess state machine");
     for (const group of logGroups) assert.equal(group.inputs.kmsKeyId, KEY, group.name);
   });
 

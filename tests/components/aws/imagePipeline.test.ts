@@ -79,11 +79,12 @@ describe("AwsImagePipeline, default stack", () => {
         [T.permission]: 2,
         [T.queue]: 2,
         [T.queuePolicy]: 2,
-        [T.logGroup]: 9,
+        // The reprocess workflow adds a log group, a role with two policies and a state machine.
+        [T.logGroup]: 10,
         [T.table]: 1,
-        [T.role]: 10,
-        // One per role, and the erase function's leave to send its failures to its dead-letter queue.
-        [T.rolePolicy]: 11,
+        [T.role]: 11,
+        // One per role, the erase function's leave to send its failures to its dead-letter queue, the reprocess role's second.
+        [T.rolePolicy]: 13,
         [T.fn]: 8,
         [T.invokeConfig]: 1,
         // Uploads, renditions, and the access-log bucket with their server access logging.
@@ -96,7 +97,7 @@ describe("AwsImagePipeline, default stack", () => {
         [T.encryption]: 3,
         [T.versioning]: 2,
         [T.logging]: 2,
-        [T.stateMachine]: 1,
+        [T.stateMachine]: 2,
         // Notifications, and the alerts topic with its own key (components/aws/alarms.ts).
         [T.topic]: 2,
         [T.alarm]: 18,
@@ -121,6 +122,7 @@ describe("AwsImagePipeline, default stack", () => {
         `image-pipeline:aws:Dashboard ${NAME}-monitoring`,
         `image-pipeline:aws:SecureBucket ${NAME}-access-logs-bucket`,
         `image-pipeline:aws:SecureBucket ${NAME}-renditions`,
+        `image-pipeline:aws:ReprocessWorkflow ${NAME}-reprocess`,
         `image-pipeline:aws:SecureBucket ${NAME}-uploads`,
         `image-pipeline:aws:StateMachine ${NAME}-workflow`,
         ...[...STEP_HANDLERS, SWEEP_HANDLER, ERASE_HANDLER].map((h) => `image-pipeline:aws:StepLambda ${NAME}-${h}`),
@@ -144,7 +146,7 @@ describe("AwsImagePipeline, default stack", () => {
     it("tags every taggable resource with project, stack, data-classification and the configured tags", () => {
       const taggable = mocks.customResources().filter((r) => isTaggable(r.type));
 
-      assert.equal(taggable.length, 3 + 1 + 2 + 9 + 10 + 8 + 1 + 3 + 2 + 18 + 1 + 2, "buckets, table, topics, log groups, roles, functions, state machine, rules, dead-letter queues, alarms, alerts key, distribution and its function");
+      assert.equal(taggable.length, 3 + 1 + 2 + 10 + 11 + 8 + 2 + 3 + 2 + 18 + 1 + 2, "buckets, table, topics, log groups, roles, functions, state machines (pipeline, reprocess), rules, dead-letter queues, alarms, alerts key, distribution and its function");
       for (const r of taggable) {
         assert.deepEqual(r.inputs.tags, { owner: "platform-team", project: "image-pipeline", stack: "dev", "data-classification": "internal" }, `${r.type} ${r.name}`);
       }
