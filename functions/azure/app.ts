@@ -8,13 +8,18 @@ import {
   CONTAINERS,
   DELETE_EVENTS_QUEUE,
   ERASE_FUNCTION_NAME,
+  LIST_UPLOADS_ACTIVITY,
   ORCHESTRATOR_NAME,
+  REPROCESS_ORCHESTRATOR_NAME,
+  REPROCESS_STARTER_NAME,
   STARTER_NAME,
   STORAGE_CONNECTION,
   SWEEP_FUNCTION_NAME,
   SWEEP_SCHEDULE,
   UPLOAD_EVENTS_QUEUE,
 } from "./contract";
+import { activityEnvironmentFromEnv } from "./activities";
+import { createListUploadsActivity, reprocessInputFrom, reprocessOrchestrator, type UploadLister } from "./reprocess";
 import { pipelineOrchestrator } from "./orchestrator";
 import { createSweepHandler } from "./sweep";
 import { createEraseHandler, createUploadStarter } from "./trigger";
@@ -38,6 +43,19 @@ df.app.orchestration(ORCHESTRATOR_NAME, pipelineOrchestrator);
 for (const handler of STEP_HANDLERS) {
   df.app.activity(ACTIVITY_NAMES[handler], { handler: activityHandlers[handler] });
 }
+
+// Reprocess: POST /api/reprocess { "prefix": "photos/" } starts a listing-driven fan-out (./reprocess.ts); the answer has its status URLs.
+df.app.orchestration(REPROCESS_ORCHESTRATOR_NAME, reprocessOrchestrator);
+df.app.activity(LIST_UPLOADS_ACTIVITY, { handler: createListUploadsActivity(() => activityEnvironmentFromEnv().ports.objects as unknown as UploadLister) });
+df.app.client.http(REPROCESS_STARTER_NAME, {
+  route: "reprocess",
+  methods: ["POST"],
+  authLevel: "function",
+  handler: async (request, client) => {
+    const instanceId = await client.startNew(REPROCESS_ORCHESTRATOR_NAME, { input: reprocessInputFrom(await request.json().catch(() => ({}))) });
+    return client.createCheckStatusResponse(request, instanceId);
+  },
+});
 
 df.app.client.timer(SWEEP_FUNCTION_NAME, { schedule: SWEEP_SCHEDULE, handler: createSweepHandler() });
 

@@ -16,6 +16,15 @@ export const ORCHESTRATOR_NAME = "ImagePipeline";
 /** The queue-triggered durable client that starts one orchestration per upload. */
 export const STARTER_NAME = "StartImagePipeline";
 
+/** The reprocess orchestrator (./reprocess.ts): one listing page per generation, sub-orchestrations of ORCHESTRATOR_NAME per blob. */
+export const REPROCESS_ORCHESTRATOR_NAME = "ReprocessUploads";
+
+/** The activity that lists one page of the uploads container for the reprocess. */
+export const LIST_UPLOADS_ACTIVITY = "ListUploadsPage";
+
+/** The HTTP-started durable client that starts a reprocess (POST /api/reprocess). */
+export const REPROCESS_STARTER_NAME = "StartReprocess";
+
 /** Event Grid delivers the uploads container's BlobCreated events to this queue (CloudEvents 1.0 JSON). */
 export const UPLOAD_EVENTS_QUEUE = "upload-events";
 

@@ -24,6 +24,9 @@ export const HistoryEventType = {
   TaskScheduled: 4,
   TaskCompleted: 5,
   TaskFailed: 6,
+  SubOrchestrationInstanceCreated: 7,
+  SubOrchestrationInstanceCompleted: 8,
+  SubOrchestrationInstanceFailed: 9,
   TimerCreated: 10,
   TimerFired: 11,
   OrchestratorStarted: 12,
@@ -45,6 +48,8 @@ export interface HistoryEvent {
   FailureDetails?: { ErrorType: string; ErrorMessage: string; StackTrace?: string; IsNonRetriable: boolean };
   TimerId?: number;
   FireAt?: Date;
+  /** SubOrchestrationInstanceCreated: the child's instance id. */
+  InstanceId?: string;
 }
 
 /** Builders for history events; ids of scheduled work are the orchestrator's sequence numbers (0, 1, 2...). */
@@ -63,6 +68,18 @@ export const historyEvents = {
     Reason: error.message,
     Details: error.stack ?? "",
     FailureDetails: { ErrorType: error.name ?? "Error", ErrorMessage: error.message, StackTrace: error.stack, IsNonRetriable: false },
+  }),
+  subOrchestrationCreated: (id: number, name: string, instanceId: string, input?: unknown, timestamp = new Date()): HistoryEvent => ({ EventType: HistoryEventType.SubOrchestrationInstanceCreated, EventId: id, IsPlayed: false, Timestamp: timestamp, Name: name, InstanceId: instanceId, Input: serialize(input) }),
+  subOrchestrationCompleted: (taskScheduledId: number, result: unknown, timestamp = new Date()): HistoryEvent => ({ EventType: HistoryEventType.SubOrchestrationInstanceCompleted, EventId: -1, IsPlayed: false, Timestamp: timestamp, TaskScheduledId: taskScheduledId, Result: serialize(result) }),
+  subOrchestrationFailed: (taskScheduledId: number, message: string, timestamp = new Date()): HistoryEvent => ({
+    EventType: HistoryEventType.SubOrchestrationInstanceFailed,
+    EventId: -1,
+    IsPlayed: false,
+    Timestamp: timestamp,
+    TaskScheduledId: taskScheduledId,
+    Reason: message,
+    Details: "",
+    FailureDetails: { ErrorType: "OrchestrationFailed", ErrorMessage: message, IsNonRetriable: false },
   }),
   timerCreated: (id: number, fireAt: Date, timestamp = new Date()): HistoryEvent => ({ EventType: HistoryEventType.TimerCreated, EventId: id, IsPlayed: false, Timestamp: timestamp, FireAt: fireAt }),
   timerFired: (timerId: number, fireAt: Date, timestamp = new Date()): HistoryEvent => ({ EventType: HistoryEventType.TimerFired, EventId: -1, IsPlayed: false, Timestamp: timestamp, TimerId: timerId, FireAt: fireAt }),
@@ -91,6 +108,8 @@ export interface ReplayAction {
   actionType: number;
   functionName?: string;
   input?: unknown;
+  /** CallSubOrchestrator: the child's instance id. */
+  instanceId?: string;
   retryOptions?: { firstRetryIntervalInMilliseconds: number; maxNumberOfAttempts: number; backoffCoefficient?: number; maxRetryIntervalInMilliseconds?: number };
   fireAt?: Date | string;
   compoundActions?: ReplayAction[];
@@ -122,11 +141,19 @@ export async function replayOnce(
   return { isDone: state.isDone, output: state.output, actions: (state.actions?.[0] ?? []) as ReplayAction[] };
 }
 
-const ActionType = { CallActivity: 0, CallActivityWithRetry: 1, CreateTimer: 5, WhenAny: 11, WhenAll: 12 } as const;
+const ActionType = { CallActivity: 0, CallActivityWithRetry: 1, CallSubOrchestrator: 2, ContinueAsNew: 4, CreateTimer: 5, WhenAny: 11, WhenAll: 12 } as const;
 
-/** The leaf actions in scheduling order: what the host turns into TaskScheduled/TimerCreated events. */
-export function leafActions(actions: ReplayAction[]): ReplayAction[] {
-  return actions.flatMap((action) => (action.compoundActions ? leafActions(action.compoundActions) : [action]));
+/**
+ * The leaf actions in scheduling order: what the host turns into TaskScheduled/TimerCreated events.
+ * A task yielded again inside a later `Task.any`/`Task.all` is the same action object: listed once.
+ */
+export function leafActions(actions: ReplayAction[], seen = new Set<ReplayAction>()): ReplayAction[] {
+  return actions.flatMap((action) => {
+    if (action.compoundActions) return leafActions(action.compoundActions, seen);
+    if (seen.has(action)) return [];
+    seen.add(action);
+    return [action];
+  });
 }
 
 /** Extra facts about one activity call, for logs and fakes. */
@@ -140,6 +167,9 @@ export interface ActivityCall {
 
 export type ActivityExecutor = (name: string, input: unknown, call: ActivityCall) => Promise<unknown>;
 
+/** Runs a sub-orchestration to its end, as the extension does for CallSubOrchestrator. */
+export type SubOrchestrationExecutor = (name: string, input: unknown, instanceId: string) => Promise<{ status: OrchestrationStatus; output: unknown; error?: string }>;
+
 export type OrchestrationStatus = "Completed" | "Failed";
 
 export interface RunOrchestrationOptions {
@@ -147,6 +177,8 @@ export interface RunOrchestrationOptions {
   input: unknown;
   /** Runs one activity; a throw is a failed task (retried when the orchestrator asked for retries). */
   callActivity: ActivityExecutor;
+  /** Runs a sub-orchestration the orchestrator calls; without it, calling one is an error of the host. */
+  callSubOrchestrator?: SubOrchestrationExecutor;
   /** Called for every history event appended, in order. */
   onEvent?: (event: HistoryEvent) => void;
   /** Waits out a durable timer (retry backoff). Default: really waits; tests pass `async () => {}`. */
@@ -167,7 +199,12 @@ export interface OrchestrationResult {
   output: unknown;
   /** Failed only: the error message the orchestrator threw. */
   error?: string;
+  /** The history of the last generation (a continue-as-new starts a new one). */
   history: HistoryEvent[];
+  /** How often the orchestration continued as new. */
+  continuedAsNew: number;
+  /** The longest history any generation reached: what continue-as-new keeps bounded. */
+  maxHistoryLength: number;
 }
 
 interface ScheduledWork {
@@ -178,6 +215,7 @@ interface ScheduledWork {
 }
 
 type Completion =
+  | { kind: "sub"; taskId: number; status: OrchestrationStatus; output: unknown; error?: string }
   | { kind: "activity"; taskId: number; work: ScheduledWork; ok: true; result: unknown }
   | { kind: "activity"; taskId: number; work: ScheduledWork; ok: false; error: { name: string; message: string; stack?: string } }
   | { kind: "timer"; timerId: number; fireAt: Date; retryOf?: ScheduledWork };
@@ -202,18 +240,22 @@ function toErrorShape(thrown: unknown): { name: string; message: string; stack?:
  * });
  */
 export async function runOrchestration(orchestratorFn: OrchestrationHandler, options: RunOrchestrationOptions): Promise<OrchestrationResult> {
-  const { instanceId, input, callActivity, onEvent, log } = options;
+  const { instanceId, callActivity, callSubOrchestrator, onEvent, log } = options;
+  let input = options.input;
+  let continuedAsNew = 0;
+  let maxHistoryLength = 0;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const maxEpisodes = options.maxEpisodes ?? 10_000;
   let floor = 0;
   const clock = () => new Date(Math.max((options.now?.() ?? new Date()).getTime(), floor));
 
-  const history: HistoryEvent[] = [];
+  let history: HistoryEvent[] = [];
   const append = (event: HistoryEvent) => {
     history.push(event);
+    maxHistoryLength = Math.max(maxHistoryLength, history.length);
     onEvent?.(event);
   };
-  const scheduled: ScheduledWork[] = [];
+  let scheduled: ScheduledWork[] = [];
   const pending = new Map<string, Promise<Completion>>();
   let nextId = 0;
 
@@ -226,6 +268,18 @@ export async function runOrchestration(orchestratorFn: OrchestrationHandler, opt
       callActivity(work.name, work.input, call).then(
         (result): Completion => ({ kind: "activity", taskId, work, ok: true, result }),
         (thrown: unknown): Completion => ({ kind: "activity", taskId, work, ok: false, error: toErrorShape(thrown) }),
+      ),
+    );
+  };
+  const startSubOrchestration = (name: string, childInput: unknown, childId: string) => {
+    if (!callSubOrchestrator) throw new Error(`The orchestrator called the sub-orchestration "${name}", and this host runs none.`);
+    const taskId = nextId++;
+    append(historyEvents.subOrchestrationCreated(taskId, name, childId, childInput, clock()));
+    pending.set(
+      `task:${taskId}`,
+      callSubOrchestrator(name, childInput, childId).then(
+        (result): Completion => ({ kind: "sub", taskId, ...result }),
+        (thrown: unknown): Completion => ({ kind: "sub", taskId, status: "Failed", output: undefined, error: toErrorShape(thrown).message }),
       ),
     );
   };
@@ -245,11 +299,25 @@ export async function runOrchestration(orchestratorFn: OrchestrationHandler, opt
     const step = await replayOnce(orchestratorFn, { history, input, instanceId, isReplaying: episode > 0, log });
     if (step.error !== undefined) {
       append({ EventType: HistoryEventType.ExecutionFailed, EventId: -1, IsPlayed: false, Timestamp: clock(), Reason: step.error });
-      return { status: "Failed", output: step.error, error: step.error, history };
+      return { status: "Failed", output: step.error, error: step.error, history, continuedAsNew, maxHistoryLength };
+    }
+    const continueAsNew = step.isDone ? leafActions(step.actions).find((action) => action.actionType === ActionType.ContinueAsNew) : undefined;
+    if (continueAsNew) {
+      // A new generation: the same instance id, a fresh history holding only the new input.
+      continuedAsNew += 1;
+      input = typeof continueAsNew.input === "string" ? JSON.parse(continueAsNew.input) : continueAsNew.input;
+      history = [];
+      scheduled = [];
+      pending.clear();
+      nextId = 0;
+      retryDecision = undefined;
+      append(historyEvents.orchestratorStarted(clock()));
+      append(historyEvents.executionStarted(options.name ?? "orchestrator", input, clock()));
+      continue;
     }
     if (step.isDone) {
       append({ EventType: HistoryEventType.ExecutionCompleted, EventId: -1, IsPlayed: false, Timestamp: clock(), Result: serialize(step.output) });
-      return { status: "Completed", output: step.output, history };
+      return { status: "Completed", output: step.output, history, continuedAsNew, maxHistoryLength };
     }
 
     retryDecision?.();
@@ -269,6 +337,11 @@ export async function runOrchestration(orchestratorFn: OrchestrationHandler, opt
         const work: ScheduledWork = { name: action.functionName ?? "", input: activityInput, retry: action.retryOptions, attempt: 1 };
         scheduled.push(work);
         startActivity(work);
+      } else if (action.actionType === ActionType.CallSubOrchestrator) {
+        const childInput = typeof action.input === "string" ? JSON.parse(action.input) : action.input;
+        const name = action.functionName ?? "";
+        scheduled.push({ name, input: childInput, attempt: 1 });
+        startSubOrchestration(name, childInput, action.instanceId ?? `${instanceId}:${scheduled.length - 1}`);
       } else if (action.actionType === ActionType.CreateTimer) {
         scheduled.push({ name: "timer", input: undefined, attempt: 1 });
         startTimer(Math.max(0, new Date(action.fireAt ?? 0).getTime() - clock().getTime()));
@@ -283,7 +356,11 @@ export async function runOrchestration(orchestratorFn: OrchestrationHandler, opt
     for (const event of history) event.IsPlayed = true;
     append(historyEvents.orchestratorStarted(clock()));
 
-    if (completion.kind === "activity") {
+    if (completion.kind === "sub") {
+      pending.delete(`task:${completion.taskId}`);
+      if (completion.status === "Completed") append(historyEvents.subOrchestrationCompleted(completion.taskId, completion.output, clock()));
+      else append(historyEvents.subOrchestrationFailed(completion.taskId, completion.error ?? String(completion.output), clock()));
+    } else if (completion.kind === "activity") {
       pending.delete(`task:${completion.taskId}`);
       if (completion.ok) {
         append(historyEvents.taskCompleted(completion.taskId, completion.result, clock()));

@@ -36,7 +36,7 @@ type InstanceStatus = "Running" | "Completed" | "Failed";
 interface Instance {
   status: InstanceStatus;
   /** The outcome without its history, which is dropped so a long run does not keep every history in memory. */
-  done: Promise<Omit<OrchestrationResult, "history">>;
+  done: Promise<Pick<OrchestrationResult, "status" | "output" | "error">>;
 }
 
 export interface AzureFlavour extends LocalFlavour {
