@@ -19,7 +19,7 @@ import {
   UPLOAD_EVENTS_QUEUE,
 } from "./contract";
 import { activityEnvironmentFromEnv } from "./activities";
-import { createListUploadsActivity, reprocessInputFrom, reprocessOrchestrator, type UploadLister } from "./reprocess";
+import { createListUploadsActivity, reprocessInputFrom, reprocessOrchestrator } from "./reprocess";
 import { pipelineOrchestrator } from "./orchestrator";
 import { createSweepHandler } from "./sweep";
 import { createEraseHandler, createUploadStarter } from "./trigger";
@@ -46,7 +46,7 @@ for (const handler of STEP_HANDLERS) {
 
 // Reprocess: POST /api/reprocess { "prefix": "photos/" } starts a listing-driven fan-out (./reprocess.ts); the answer has its status URLs.
 df.app.orchestration(REPROCESS_ORCHESTRATOR_NAME, reprocessOrchestrator);
-df.app.activity(LIST_UPLOADS_ACTIVITY, { handler: createListUploadsActivity(() => activityEnvironmentFromEnv().ports.objects as unknown as UploadLister) });
+df.app.activity(LIST_UPLOADS_ACTIVITY, { handler: createListUploadsActivity(() => activityEnvironmentFromEnv().ports.objects) });
 df.app.client.http(REPROCESS_STARTER_NAME, {
   route: "reprocess",
   methods: ["POST"],

@@ -5,15 +5,18 @@ import type { ProcessingOptions } from "../core/options";
 import { finishAndAnnounce } from "./announce";
 import { eraseIfUploadGone } from "./erase";
 import { jobIdFor } from "./jobId";
+import { pruneToManifest } from "./prune";
 import { unwrapRunScoped, type RunScopedInput } from "./runScoped";
 import type { FailedJob, NotifyResult, OptimizedJob, StepFailure } from "./types";
 
 /**
  * NotifySuccess: finishes the job once and publishes `image.processed` once; a
- * retry after a failed publish publishes it then (./announce.ts).
+ * retry after a failed publish publishes it then (./announce.ts). A reprocess
+ * run first removes the renditions its manifest no longer names (./prune.ts).
  */
 export async function notifySuccess(job: OptimizedJob, ports: Ports, options?: ProcessingOptions): Promise<NotifyResult> {
   const { manifestKey, outputs, bytesIn, bytesOut } = job.optimized;
+  if (job.generation) await pruneToManifest(manifestKey, ports.objects);
   const updatedAt = new Date().toISOString();
   const published = await finishAndAnnounce(ports, { jobId: job.jobId, status: "succeeded", sourceKey: job.sourceKey, manifestKey, outputs, bytesIn, bytesOut, updatedAt });
   // After the job's last write: an upload deleted meanwhile takes the job's outputs and record with it.

@@ -40,6 +40,8 @@ export interface ValidatedJob {
   sourceVersion?: string;
   /** True when this upload event was already taken by another run: the workflow ends here. */
   duplicate: boolean;
+  /** Set for a reprocess run (StartInput.generation): NotifySuccess then removes renditions no longer configured. */
+  generation?: string;
   image?: ImageInfo;
 }
 

@@ -38,7 +38,7 @@ export async function validate(event: StartInput | RunScopedInput<StartInput>, p
   const body = await ports.objects.get("uploads", key, pinned);
   const image = await validateImage(body, options);
   // Later steps read and name outputs by the key that exists, in the version read here.
-  return { jobId, sourceKey: key, sourceEtag: pinned.etag, ...(pinned.versionId ? { sourceVersion: pinned.versionId } : {}), duplicate: false, image };
+  return { jobId, sourceKey: key, sourceEtag: pinned.etag, ...(pinned.versionId ? { sourceVersion: pinned.versionId } : {}), ...(generation ? { generation } : {}), duplicate: false, image };
 }
 
 /**

@@ -1,0 +1,36 @@
+import type { ObjectStore } from "../ports";
+import { manifestKey, outputPrefix } from "./keys";
+import type { Manifest } from "./types";
+
+/**
+ * Removing renditions no longer configured: after a run published its manifest,
+ * every object directly under the upload's output prefix that the manifest does
+ * not name (and is not the manifest) is from an older configuration.
+ * Only direct children: the outputs of an upload whose key continues this one's
+ * (`cat.jpg/x.png` → `cat.jpg/x.png/thumb.webp`) live deeper and are left alone.
+ *
+ * @returns the keys deleted, in key order.
+ * @example await pruneStaleOutputs("photos/cat.jpg", ["photos/cat.jpg/thumb.webp"], ports.objects) // ["photos/cat.jpg/large.webp"] after "large" left the renditions
+ */
+export async function pruneStaleOutputs(sourceKey: string, keep: Iterable<string>, objects: ObjectStore): Promise<string[]> {
+  const prefix = `${outputPrefix(sourceKey)}/`;
+  const kept = new Set([...keep, manifestKey(sourceKey)]);
+  const stale: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await objects.list("renditions", prefix, { cursor });
+    for (const { key } of page.items) {
+      if (!key.slice(prefix.length).includes("/") && !kept.has(key)) stale.push(key);
+    }
+    cursor = page.cursor;
+  } while (cursor);
+  // Deleting is idempotent: a retry after a partial prune finishes it.
+  for (const key of stale) await objects.delete("renditions", key);
+  return stale;
+}
+
+/** Prunes against the manifest the run just published (at `key`). */
+export async function pruneToManifest(key: string, objects: ObjectStore): Promise<string[]> {
+  const manifest = JSON.parse((await objects.get("renditions", key)).toString("utf8")) as Manifest;
+  return pruneStaleOutputs(manifest.sourceKey, manifest.outputs.map((output) => output.key), objects);
+}
