@@ -1,6 +1,6 @@
 import type { PipelineConfig } from "../config";
 import type { ProcessingOptions } from "../../functions/core/options";
-import { azureStepAppSettings, STORAGE_CONNECTION, type AzureContainers } from "../../functions/azure/contract";
+import { azureStepAppSettings, REPROCESS_SETTINGS, STORAGE_CONNECTION, type AzureContainers } from "../../functions/azure/contract";
 
 /**
  * The Function App's settings, as one pure function of resolved values so the
@@ -28,6 +28,8 @@ export interface AppSettingsInputs {
   packageUrl?: string;
   /** The user-assigned identity the app reaches storage, Event Grid and its package with. */
   identity: { clientId: string; resourceId: string };
+  /** Config `reprocess`: blobs listed per page and sub-orchestrations at once (functions/azure/reprocess.ts). */
+  reprocess?: Pick<PipelineConfig["reprocess"], "batchSize" | "maxConcurrency">;
 }
 
 /** Settings the Flex Consumption plan rejects (it takes runtime and package from functionAppConfig). */
@@ -66,6 +68,7 @@ export function functionAppSettings(inputs: AppSettingsInputs): Record<string, s
     MALLOC_ARENA_MAX: "2",
     APPLICATIONINSIGHTS_CONNECTION_STRING: inputs.applicationInsightsConnectionString,
     PIPELINE_PACKAGE_SHA256: inputs.packageSha256,
+    ...(inputs.reprocess ? { [REPROCESS_SETTINGS.pageSize]: String(inputs.reprocess.batchSize), [REPROCESS_SETTINGS.maxConcurrency]: String(inputs.reprocess.maxConcurrency) } : {}),
   };
   if (inputs.plan === "flex") return settings;
 

@@ -132,6 +132,7 @@ export class PipelineFunctionApp extends pulumi.ComponentResource {
             packageSha256,
             packageUrl: url,
             identity: { clientId, resourceId },
+            reprocess: config.reprocess,
           }),
         ).map(([settingName, value]): { name: string; value: pulumi.Input<string> } => ({ name: settingName, value })),
       )

@@ -25,6 +25,9 @@ export const LIST_UPLOADS_ACTIVITY = "ListUploadsPage";
 /** The HTTP-started durable client that starts a reprocess (POST /api/reprocess). */
 export const REPROCESS_STARTER_NAME = "StartReprocess";
 
+/** App settings of the reprocess, from config `reprocess` (components/azure/appSettings.ts); defaults when unset. */
+export const REPROCESS_SETTINGS = { pageSize: "REPROCESS_PAGE_SIZE", maxConcurrency: "REPROCESS_MAX_CONCURRENCY" } as const;
+
 /** Event Grid delivers the uploads container's BlobCreated events to this queue (CloudEvents 1.0 JSON). */
 export const UPLOAD_EVENTS_QUEUE = "upload-events";
 

@@ -3,7 +3,7 @@ import type { OrchestrationContext, Task } from "durable-functions";
 import { jobIdFor } from "../steps/jobId";
 import type { StartInput } from "../steps/types";
 import type { Area } from "../ports";
-import { LIST_UPLOADS_ACTIVITY, ORCHESTRATOR_NAME } from "./contract";
+import { LIST_UPLOADS_ACTIVITY, ORCHESTRATOR_NAME, REPROCESS_SETTINGS } from "./contract";
 
 /**
  * The deployed reprocess on Azure: a Durable orchestrator that lists the
@@ -117,9 +117,6 @@ export function createListUploadsActivity(objects: () => UploadLister) {
     return { items: page.items.map(({ key, etag }) => ({ key, ...(etag ? { etag } : {}) })), ...(page.cursor ? { cursor: page.cursor } : {}) };
   };
 }
-
-/** App settings of the reprocess (written from config `reprocess` by the component; defaults when unset). */
-export const REPROCESS_SETTINGS = { pageSize: "REPROCESS_PAGE_SIZE", maxConcurrency: "REPROCESS_MAX_CONCURRENCY" } as const;
 
 /** Reads a positive integer setting, or the default. */
 function positiveSetting(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -5,7 +5,7 @@ import { defaultProcessingOptions } from "../../../functions/core/options";
 import { createActivityHandler } from "../../../functions/azure/activities";
 import { ACTIVITY_NAMES, LIST_UPLOADS_ACTIVITY, ORCHESTRATOR_NAME } from "../../../functions/azure/contract";
 import { pipelineOrchestrator } from "../../../functions/azure/orchestrator";
-import { createListUploadsActivity, reprocessOrchestrator, type ReprocessInput, type UploadLister } from "../../../functions/azure/reprocess";
+import { createListUploadsActivity, reprocessInputFrom, reprocessOrchestrator, type ReprocessInput, type UploadLister } from "../../../functions/azure/reprocess";
 import { startPipeline } from "../../../functions/azure/trigger";
 import { jobIdFor } from "../../../functions/steps/jobId";
 import { STEP_HANDLERS } from "../../../functions/workflow";
@@ -134,5 +134,11 @@ describe("Azure reprocess orchestrator (durable-functions replay engine)", () =>
     assert.notEqual(reprocessJob, uploadJob);
     assert.equal((await ports.jobs.get(uploadJob))?.status, "succeeded");
     assert.equal((await ports.jobs.get(reprocessJob))?.status, "succeeded");
+  });
+
+  it("starts from the request's prefix and the app's page size and concurrency settings", () => {
+    const env = { REPROCESS_PAGE_SIZE: "25", REPROCESS_MAX_CONCURRENCY: "8" };
+    assert.deepEqual(reprocessInputFrom({ prefix: "photos/", generation: "g-2" }, env), { prefix: "photos/", generation: "g-2", pageSize: 25, maxConcurrency: 8 });
+    assert.deepEqual(reprocessInputFrom(undefined, {}), { pageSize: 50, maxConcurrency: 100 });
   });
 });
