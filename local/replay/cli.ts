@@ -106,7 +106,7 @@ export async function runReplayCli(argv: readonly string[], io: ReplayCliIo): Pr
   const { stack, cloud } = cli.opts<{ stack: string; cloud: Cloud }>();
   try {
     if (cloud === "azure") {
-      throw new ReplayError("REPLAY_UNSUPPORTED", "Replaying a deployed Azure stack is not built yet: its dead-letter blobs are in the container the stack output `deadLetters` names. Re-run each upload by copying its blob onto itself (a new BlobCreated event), then delete the dead-letter blob; see the README, \"Dead-letter replay\".");
+      throw new ReplayError("REPLAY_UNSUPPORTED", "Replaying a deployed Azure stack is not built yet: its dead-letter blobs are in the container the stack output `deadLetters` names. Re-run each upload by uploading it again (`az storage blob upload --auth-mode login --overwrite ...`: a new BlobCreated event), then delete the dead-letter blob; see the README, \"Dead-letter replay\".");
     }
     const outputs = await (io.stackOutputs ?? pulumiStackOutputs)(stack);
     const outcomes = await replayAws(outputs, stack, io);

@@ -33,6 +33,6 @@ describe("npm run replay", () => {
   it("refuses a deployed Azure stack with what to do instead", async () => {
     const streams = io(async () => ({}));
     assert.equal(await runReplayCli(["--stack", "dev-azure", "--cloud", "azure"], streams), 2);
-    assert.match(streams.err(), /^\[REPLAY_UNSUPPORTED\] .*copying its blob onto itself/);
+    assert.match(streams.err(), /^\[REPLAY_UNSUPPORTED\] .*uploading it again/);
   });
 });
