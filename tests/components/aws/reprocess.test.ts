@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
-import { renderReprocessAsl, reprocessPolicy, REPROCESS_STATES } from "../../../components/aws/reprocess";
+import { renderReprocessAsl, reprocessPolicy, ReprocessWorkflow, REPROCESS_STATES } from "../../../components/aws/reprocess";
+import { setupPulumiMocks, type PulumiMocks } from "../../helpers/pulumiMocks";
 
 interface AslValidation {
   isValid: boolean;
@@ -76,5 +77,31 @@ describe("the reprocess role's policy", () => {
   it("may list the uploads bucket and read no object", () => {
     assert.deepEqual(bySid("ListUploads"), { Sid: "ListUploads", Effect: "Allow", Action: ["s3:ListBucket"], Resource: ["arn:aws:s3:::pipeline-uploads"] });
     assert.equal(policy.Statement.some((statement) => statement.Action.includes("s3:GetObject")), false);
+  });
+});
+
+describe("ReprocessWorkflow component (Pulumi mocks)", () => {
+  let mocks: PulumiMocks;
+  before(async () => {
+    mocks = await setupPulumiMocks({ project: "image-pipeline", stack: "dev", region: "eu-west-1", accountId: "123456789012" });
+    new ReprocessWorkflow("p-reprocess", { uploadsBucketName: "p-uploads", uploadsBucketArn: "arn:aws:s3:::p-uploads", pipelineStateMachineArn: PIPELINE, settings: SETTINGS, logRetentionDays: 14, accountId: "123456789012", tags: { project: "image-pipeline" } });
+    await mocks.settle();
+  });
+
+  it("deploys a logged, traced STANDARD machine running the rendered Distributed Map", () => {
+    const machine = mocks.get("aws:sfn/stateMachine:StateMachine", "p-reprocess");
+    assert.equal(machine.inputs.type, "STANDARD");
+    assert.deepEqual(machine.inputs.tracingConfiguration, { enabled: true });
+    assert.equal(machine.inputs.loggingConfiguration.level, "ERROR");
+    const definition = JSON.parse(machine.inputs.definition) as Json;
+    assert.equal(at(definition, "States", REPROCESS_STATES.map, "ItemReader", "Parameters", "Bucket"), "p-uploads");
+  });
+
+  it("gives its role log delivery first and the map's permissions on its own ARN", () => {
+    const logs = JSON.parse(mocks.get("aws:iam/rolePolicy:RolePolicy", "p-reprocess-log-policy").inputs.policy) as { Statement: { Sid: string }[] };
+    assert.deepEqual(logs.Statement.map((s) => s.Sid), ["DeliverLogs", "WriteTraces"]);
+    const run = JSON.parse(mocks.get("aws:iam/rolePolicy:RolePolicy", "p-reprocess-policy").inputs.policy) as { Statement: { Sid: string; Resource: string[] }[] };
+    assert.deepEqual(run.Statement.map((s) => s.Sid), ["RunMapChildren", "WatchMapChildren", "ListUploads", "StartPipeline"]);
+    assert.match(run.Statement[0].Resource[0], /^arn:aws:states:.*:stateMachine:p-reprocess/);
   });
 });
