@@ -31,6 +31,7 @@ export const ALARM_THRESHOLDS = {
   functionThrottles: 0,
   deadLetters: 0,
   stuckJobs: 0,
+  reprocessFailed: 0,
 } as const;
 
 /** Job failure rate: the share of failed jobs (every error code) over a window, once enough jobs ended in it. */
@@ -38,6 +39,8 @@ export const FAILURE_RATE = { windowSeconds: 900, percent: 10, minimumJobs: 10 }
 
 export interface PipelineAlarmsArgs {
   stateMachineArn: pulumi.Input<string>;
+  /** The reprocess state machine (components/aws/reprocess.ts): a failed run went over its tolerated failures. */
+  reprocessStateMachineArn?: pulumi.Input<string>;
   /** The six step functions' names. */
   functionNames: Record<StepHandler, pulumi.Input<string>>;
   deadLetterQueueName: pulumi.Input<string>;
@@ -57,7 +60,7 @@ export class PipelineAlarms extends pulumi.ComponentResource {
 
   constructor(name: string, args: PipelineAlarmsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:aws:Alarms", name, {}, opts);
-    const { stateMachineArn, functionNames, deadLetterQueueName, metricsService, alertEmail, accountId, tags, region } = args;
+    const { stateMachineArn, reprocessStateMachineArn, functionNames, deadLetterQueueName, metricsService, alertEmail, accountId, tags, region } = args;
     const regional = region ? { region } : {};
 
     const key = new aws.kms.Key(
@@ -110,6 +113,13 @@ export class PipelineAlarms extends pulumi.ComponentResource {
       "executions-timed-out": alarm("executions-timed-out", "Image pipeline executions hit the state machine's timeout; the stuck-job sweep fails their jobs with TIMEOUT.", sum("AWS/States", "ExecutionsTimedOut", machine, ALARM_THRESHOLDS.executionsTimedOut)),
       "executions-throttled": alarm("executions-throttled", "Step Functions throttled image pipeline executions; uploads wait in EventBridge's retries and then the dead-letter queue.", sum("AWS/States", "ExecutionThrottled", machine, ALARM_THRESHOLDS.executionsThrottled)),
     };
+    if (reprocessStateMachineArn !== undefined) {
+      this.alarms["reprocess-failed"] = alarm(
+        "reprocess-failed",
+        "A reprocess run failed: more keys failed to start than reprocess.toleratedFailurePercent allows, or its listing failed (README, Reprocessing).",
+        sum("AWS/States", "ExecutionsFailed", { StateMachineArn: reprocessStateMachineArn }, ALARM_THRESHOLDS.reprocessFailed),
+      );
+    }
     // Lambda function metrics, dimension FunctionName (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html).
     for (const handler of STEP_HANDLERS) {
       const fn = { FunctionName: functionNames[handler] };

@@ -334,7 +334,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
 
     const alarms = new PipelineAlarms(
       `${name}-alarms`,
-      { stateMachineArn: stateMachine.arn, functionNames: this.functionNames, deadLetterQueueName: trigger.deadLetterQueueName, metricsService: name, alertEmail: config.alertEmail, accountId, tags, region },
+      { stateMachineArn: stateMachine.arn, reprocessStateMachineArn: reprocess.arn, functionNames: this.functionNames, deadLetterQueueName: trigger.deadLetterQueueName, metricsService: name, alertEmail: config.alertEmail, accountId, tags, region },
       { parent: this },
     );
     const dashboard = new PipelineDashboard(

@@ -51,7 +51,7 @@ describe("AWS alarms, alerts topic and dashboard", () => {
   });
 
   describe("the alarms", () => {
-    it("are these eighteen, each named after the pipeline", () => {
+    it("are these nineteen, each named after the pipeline", () => {
       const names = mocks.ofType(ALARM).map((a) => a.inputs.name).sort();
 
       assert.deepEqual(names, [
@@ -61,6 +61,7 @@ describe("AWS alarms, alerts topic and dashboard", () => {
         "dead-letters",
         "stuck-jobs",
         "failure-rate",
+        "reprocess-failed",
         ...STEPS.flatMap((step) => [`${step}-errors`, `${step}-throttles`]),
       ].map((suffix) => `${NAME}-alarms-${suffix}`).sort());
     });
@@ -108,6 +109,15 @@ describe("AWS alarms, alerts topic and dashboard", () => {
       assert.equal(queue.state.name, `${NAME}-trigger-dead-letters`);
     });
 
+    it("page on any failed reprocess run (one that went over its tolerated failures)", () => {
+      const { inputs } = alarm("reprocess-failed");
+
+      assert.deepEqual(
+        [inputs.namespace, inputs.metricName, inputs.dimensions, inputs.statistic, inputs.threshold],
+        ["AWS/States", "ExecutionsFailed", { StateMachineArn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${NAME}-reprocess` }, "Sum", 0],
+      );
+    });
+
     it("page on any job the stuck-job sweep failed, from the steps' own metric in this stack's service", () => {
       const { inputs } = alarm("stuck-jobs");
 
@@ -142,7 +152,7 @@ describe("AWS alarms, alerts topic and dashboard", () => {
       assert.equal(dashboard.inputs.dashboardName, `${NAME}-monitoring`);
       const alarms = body.widgets.find((w) => w.type === "alarm")!.properties.alarms!;
       assert.deepEqual(alarms.sort(), mocks.ofType(ALARM).map((a) => a.state.arn).sort());
-      assert.equal(alarms.length, 18);
+      assert.equal(alarms.length, 19);
       assert.ok(body.widgets.filter((w) => w.type === "metric").every((w) => w.properties.region === REGION));
     });
   });

@@ -100,7 +100,7 @@ describe("AwsImagePipeline, default stack", () => {
         [T.stateMachine]: 2,
         // Notifications, and the alerts topic with its own key (components/aws/alarms.ts).
         [T.topic]: 2,
-        [T.alarm]: 18,
+        [T.alarm]: 19,
         [T.key]: 1,
         [T.dashboard]: 1,
         // Delivery: CloudFront is on by default on AWS (no base fee); no API while functions/aws/api.ts is absent.
@@ -146,7 +146,7 @@ describe("AwsImagePipeline, default stack", () => {
     it("tags every taggable resource with project, stack, data-classification and the configured tags", () => {
       const taggable = mocks.customResources().filter((r) => isTaggable(r.type));
 
-      assert.equal(taggable.length, 3 + 1 + 2 + 10 + 11 + 8 + 2 + 3 + 2 + 18 + 1 + 2, "buckets, table, topics, log groups, roles, functions, state machines (pipeline, reprocess), rules, dead-letter queues, alarms, alerts key, distribution and its function");
+      assert.equal(taggable.length, 3 + 1 + 2 + 10 + 11 + 8 + 2 + 3 + 2 + 19 + 1 + 2, "buckets, table, topics, log groups, roles, functions, state machines (pipeline, reprocess), rules, dead-letter queues, alarms, alerts key, distribution and its function");
       for (const r of taggable) {
         assert.deepEqual(r.inputs.tags, { owner: "platform-team", project: "image-pipeline", stack: "dev", "data-classification": "internal" }, `${r.type} ${r.name}`);
       }
