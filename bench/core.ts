@@ -543,7 +543,7 @@ export async function benchFeatures(context: BenchContext): Promise<BenchResult>
 /** The manifest entries of the default renditions in three formats, for timing the markup alone. */
 function sampleManifestOutputs(): ManifestEntry[] {
   return options.renditions.flatMap((r) =>
-    (["avif", "webp", "jpeg"] as const).map((format) => ({ key: `a.jpg/${r.name}.${format}`, name: r.name, kind: "rendition" as const, format, width: r.width, height: Math.round(r.width * 0.75), bytes: 1, savedBytes: 0, contentType: `image/${format}` })),
+    (["avif", "webp", "jpeg"] as const).map((format) => ({ key: `a.jpg/${r.name}.${format}`, name: r.name, kind: "rendition" as const, format, slot: format, chosen: "configured" as const, width: r.width, height: Math.round(r.width * 0.75), bytes: 1, savedBytes: 0, contentType: `image/${format}` })),
   );
 }
 

@@ -247,6 +247,7 @@ export const CONFIG_KEY_TYPES = {
   placeholders: "array",
   markup: "boolean",
   sizes: "string",
+  optimize: "object",
   memoryMb: "integer",
   timeoutSeconds: "integer",
   steps: "object",
@@ -278,7 +279,7 @@ export type ConfigKey = keyof typeof CONFIG_KEY_TYPES;
 export const CONFIG_KEYS = Object.keys(CONFIG_KEY_TYPES) as ConfigKey[];
 
 /** Top-level config keys that belong to the image core. */
-export const PROCESSING_KEYS = ["renditions", "filters", "filterWidth", "formats", "quality", "avifEffort", "keepMetadata", "limits", "animated", "watermark", "placeholders", "markup", "sizes"] as const;
+export const PROCESSING_KEYS = ["renditions", "filters", "filterWidth", "formats", "quality", "avifEffort", "keepMetadata", "limits", "animated", "watermark", "placeholders", "markup", "sizes", "optimize"] as const;
 
 const isConfigKey = (key: string): key is ConfigKey => Object.hasOwn(CONFIG_KEY_TYPES, key);
 

@@ -58,6 +58,11 @@ export interface ListedObject {
   lastModified?: string;
 }
 
+/** A ranged read: the object's first `firstBytes` bytes (all of a shorter one). */
+export interface ByteRange {
+  firstBytes: number;
+}
+
 export interface ObjectStore {
   /**
    * Whole object: the newest version, or the one `version` names. Throws
@@ -65,7 +70,7 @@ export interface ObjectStore {
    * named version cannot be read any more (overwritten on a store that keeps no
    * versions, or expired): never another version's bytes.
    */
-  get(area: Area, key: string, version?: ObjectVersion): Promise<Buffer>;
+  get(area: Area, key: string, version?: ObjectVersion, range?: ByteRange): Promise<Buffer>;
   /** Size and etag without the body, of the newest version or the one `version` names; fails as `get` does. */
   head(area: Area, key: string, version?: ObjectVersion): Promise<ObjectInfo>;
   /** Writes (overwrites) an object. */

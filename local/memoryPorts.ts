@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { etagDiffers, versionGoneError } from "../functions/adapters";
 import { PipelineError } from "../functions/core/errors";
-import type { Area, JobRecord, JobStore, ListedObject, Notifier, ObjectInfo, ObjectStore, ObjectVersion, PipelineEvent, Ports } from "../functions/ports";
+import type { Area, ByteRange, JobRecord, JobStore, ListedObject, Notifier, ObjectInfo, ObjectStore, ObjectVersion, PipelineEvent, Ports } from "../functions/ports";
 
 /**
  * In-memory ports with the same contract as the cloud adapters, for unit tests
@@ -47,8 +47,9 @@ export class MemoryObjectStore implements ObjectStore {
     return found;
   }
 
-  async get(area: Area, key: string, version?: ObjectVersion): Promise<Buffer> {
-    return this.read(area, key, version).body;
+  async get(area: Area, key: string, version?: ObjectVersion, range?: ByteRange): Promise<Buffer> {
+    const { body } = this.read(area, key, version);
+    return range ? body.subarray(0, range.firstBytes) : body;
   }
 
   async head(area: Area, key: string, version?: ObjectVersion): Promise<ObjectInfo> {

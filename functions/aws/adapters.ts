@@ -11,7 +11,7 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { checkRetentionDays, etagDiffers, expiresAtAfterDays, isLoopbackUrl, storageError, unquoteEtag, versionGoneError, type Target } from "../adapters";
 import { invalidParameterError, PipelineError } from "../core/errors";
 import { positiveNumberSetting, requiredSetting } from "../settings";
-import type { Area, JobRecord, JobStore, ListedObject, Notifier, ObjectInfo, ObjectStore, ObjectVersion, PipelineEvent, Ports } from "../ports";
+import type { Area, ByteRange, JobRecord, JobStore, ListedObject, Notifier, ObjectInfo, ObjectStore, ObjectVersion, PipelineEvent, Ports } from "../ports";
 import { LAMBDA_ENV, OPEN_JOBS_INDEX, readLambdaEnvironment, WORK_PREFIX } from "./contract";
 
 export interface AwsCredentials {
@@ -137,11 +137,13 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async get(area: Area, key: string, version?: ObjectVersion): Promise<Buffer> {
+  async get(area: Area, key: string, version?: ObjectVersion, range?: ByteRange): Promise<Buffer> {
     const location = this.keyFor(area, key);
     const target = this.target(location);
+    // GetObject's Range takes one HTTP byte range, "bytes=0-N" inclusive: https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
+    const Range = range ? `bytes=0-${Math.max(0, range.firstBytes - 1)}` : undefined;
     // GetObject with VersionId returns that version, also after an overwrite (needs s3:GetObjectVersion): https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
-    const response = await this.readPinned(target, version, (VersionId) => this.s3.send(new GetObjectCommand({ ...location, VersionId })));
+    const response = await this.readPinned(target, version, (VersionId) => this.s3.send(new GetObjectCommand({ ...location, VersionId, Range })));
     try {
       if (!response.Body) return Buffer.alloc(0);
       const bytes = await response.Body.transformToByteArray();

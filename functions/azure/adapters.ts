@@ -12,7 +12,7 @@ import { checkRetentionDays, expiresAtAfterDays, isLoopbackUrl, quoteEtag, stora
 import { invalidParameterError, PipelineError, type SerializedError } from "../core/errors";
 import { requiredSetting } from "../settings";
 import { APP_SETTINGS, CONTAINERS, readAzureAppEnvironment, type AzureContainers } from "./contract";
-import type { Area, JobRecord, JobStore, ListedObject, Notifier, ObjectInfo, ObjectStore, ObjectVersion, PipelineEvent, Ports } from "../ports";
+import type { Area, ByteRange, JobRecord, JobStore, ListedObject, Notifier, ObjectInfo, ObjectStore, ObjectVersion, PipelineEvent, Ports } from "../ports";
 
 
 export interface AzurePortSettings {
@@ -108,11 +108,12 @@ export class BlobObjectStore implements ObjectStore {
     return container;
   }
 
-  async get(area: Area, key: string, version?: ObjectVersion): Promise<Buffer> {
+  async get(area: Area, key: string, version?: ObjectVersion, range?: ByteRange): Promise<Buffer> {
     const container = this.containerFor(area);
     try {
-      // The condition goes on the size probe and on every ranged chunk, so a download never mixes two uploads' bytes.
-      return await this.blobs.getContainerClient(container).getBlobClient(key).downloadToBuffer(0, undefined, { conditions: pinned(version) });
+      const blob = this.blobs.getContainerClient(container).getBlobClient(key);
+      // A count reads bytes 0..count-1 with x-ms-range: https://learn.microsoft.com/rest/api/storageservices/specifying-the-range-header-for-blob-service-operations
+      return await blob.downloadToBuffer(0, range?.firstBytes, { conditions: pinned(version) });
     } catch (thrown) {
       throw readError(thrown, this.target(container, key), version);
     }

@@ -1,7 +1,8 @@
 /**
  * The image core: Buffer in, Buffer out, sharp and nothing cloud. The workflow
- * steps call validateImage → resizeImage + filterImage → optimizeImage;
- * processImage does all of it in one process.
+ * steps call validateImage → encodeRenditions ∥ encodeEffects (encoded, chosen files);
+ * processImage does all of it in one process. resizeImage/filterImage/optimizeImage are
+ * the earlier design through lossless intermediates, kept for the benchmark's before/after.
  *
  * No sharp globals are set here: `sharp.cache(false)` and `sharp.concurrency(1)`
  * made no measurable difference (`npm run bench`, "Settings"). What does matter
@@ -14,8 +15,24 @@ export * from "./options";
 export * from "./types";
 export { validateImage } from "./validate";
 export { resizeImage, renderRenditions, parseFocalPoint, type RenderedRendition } from "./resize";
-export { filterImage, PLACEHOLDER_SIZE, type EffectName } from "./filters";
-export { optimizeImage, OUTPUT_TYPES, ENCODED_TYPES } from "./optimize";
+export { filterImage, configuredEffects, PLACEHOLDER_SIZE, type EffectName } from "./filters";
+export {
+  optimizeImage,
+  decideVariants,
+  encodeDecided,
+  isGraphicLike,
+  OUTPUT_TYPES,
+  STORED_TYPES,
+  ENCODED_TYPES,
+  GRAPHIC_MAX_COLOURS,
+  type Candidate,
+  type ChoiceReason,
+  type ChosenImage,
+  type Decision,
+  type SkippedVariant,
+  type SkipReason,
+  type StoredFormat,
+} from "./optimize";
 export { renderAnimatedRenditions, animatedFormats } from "./animation";
 export { prepareWatermark, watermarkPixels, markPlacement, type PreparedWatermark, type PlacedMark } from "./watermark";
 export {
@@ -26,6 +43,6 @@ export {
   INTERMEDIATE_EXTENSION,
   type IntermediateHeader,
 } from "./intermediate";
-export { processImage, type ProcessedImage } from "./process";
+export { processImage, encodeRenditions, encodeEffects, encodeAnimatedRenditions, type ProcessedImage, type OutputFile, type SkippedFile, type EncodedOutputs } from "./process";
 export { MAX_DIMENSION, type Pixels } from "./pixels";
 export type { Rights } from "./exif";

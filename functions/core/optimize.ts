@@ -1,3 +1,4 @@
+import sharp from "sharp";
 import type { Sharp } from "sharp";
 import { encodeIntermediate, intermediateSource, readIntermediateHeader } from "./intermediate";
 import type { OutputFormat, ProcessingOptions } from "./options";
@@ -24,6 +25,10 @@ export const ENCODED_TYPES: Record<EncodedFormat, { contentType: string; extensi
   gif: { contentType: "image/gif", extension: "gif" },
 };
 
+/** What an output file can be: a configured web format, PNG where a graphic is smaller lossless than as JPEG, or an animated GIF in JPEG's place. */
+export type StoredFormat = EncodedFormat | "png";
+export const STORED_TYPES: Record<StoredFormat, { contentType: string; extension: string }> = { ...ENCODED_TYPES, png: { contentType: "image/png", extension: "png" } };
+
 /** JPEG has no alpha: transparent areas become white, as on most web pages. */
 const JPEG_BACKGROUND = "#ffffff";
 
@@ -34,31 +39,56 @@ interface SourceFacts {
   rights?: Pixels["rights"];
 }
 
-function encoder(image: Sharp, format: OutputFormat, facts: SourceFacts, options: ProcessingOptions): Sharp {
+/** One file to try for an image: a configured format (its `slot`), or the lossless alternative that may replace it. */
+interface Variant {
+  slot: OutputFormat;
+  /** Never GIF: animated outputs are encoded in ./animation.ts. */
+  format: Exclude<StoredFormat, "gif">;
+  lossless: boolean;
+}
+
+function encoder(image: Sharp, variant: Variant, facts: SourceFacts, options: ProcessingOptions): Sharp {
   if (options.keepMetadata !== "none" && facts.icc) image.keepIccProfile();
   if (options.keepMetadata === "icc-copyright" && facts.rights) {
     const { copyright, artist } = facts.rights;
     image.withExif({ IFD0: { ...(copyright ? { Copyright: copyright } : {}), ...(artist ? { Artist: artist } : {}) } });
   }
   const hasAlpha = facts.channels === 2 || facts.channels === 4;
-  switch (format) {
+  switch (variant.format) {
     case "jpeg":
       return (hasAlpha ? image.flatten({ background: JPEG_BACKGROUND }) : image).jpeg({ quality: options.quality.jpeg, mozjpeg: true });
     case "webp":
-      return image.webp({ quality: options.quality.webp });
+      return variant.lossless ? image.webp({ lossless: true }) : image.webp({ quality: options.quality.webp });
     case "avif":
       return image.avif({ quality: options.quality.avif, effort: options.avifEffort });
+    case "png":
+      return image.png({ palette: false });
   }
 }
 
-/** Encodes one image to every configured format, concurrently (each encode runs on its own libuv thread). */
-async function encodeAll(source: () => Sharp, facts: SourceFacts, name: string, label: string, options: ProcessingOptions): Promise<EncodedImage[]> {
+const configuredVariants = (options: ProcessingOptions): Variant[] => options.formats.map((format) => ({ slot: format, format, lossless: false }));
+
+/** The lossless alternatives a graphic gets: lossless WebP for the WebP slot, PNG for the JPEG slot. */
+const losslessVariants = (options: ProcessingOptions): Variant[] => [
+  ...(options.formats.includes("webp") ? [{ slot: "webp" as const, format: "webp" as const, lossless: true }] : []),
+  ...(options.formats.includes("jpeg") ? [{ slot: "jpeg" as const, format: "png" as const, lossless: true }] : []),
+];
+
+/** Encodes one image to each variant, concurrently (each encode runs on its own libuv thread). */
+async function encodeVariants(source: () => Sharp, facts: SourceFacts, variants: Variant[], name: string, label: string, options: ProcessingOptions): Promise<Candidate[]> {
   return Promise.all(
-    options.formats.map(async (format) => {
-      const { data, info } = await guardSharp(`encoding ${label} as ${format}`, () => encoder(source(), format, facts, options).toBuffer({ resolveWithObject: true }));
-      return { name, format, width: info.width, height: info.height, data, ...OUTPUT_TYPES[format] };
+    variants.map(async (variant) => {
+      const what = variant.lossless ? `lossless ${variant.format}` : variant.format;
+      const { data, info } = await guardSharp(`encoding ${label} as ${what}`, () => encoder(source(), variant, facts, options).toBuffer({ resolveWithObject: true }));
+      return { name, format: variant.format, slot: variant.slot, lossless: variant.lossless, width: info.width, height: info.height, data, ...STORED_TYPES[variant.format] };
     }),
   );
+}
+
+/** Encodes one image to every configured format. */
+async function encodeAll(source: () => Sharp, facts: SourceFacts, name: string, label: string, options: ProcessingOptions): Promise<EncodedImage[]> {
+  const encoded = await encodeVariants(source, facts, configuredVariants(options), name, label, options);
+  return encoded.map(({ slot, lossless: _lossless, ...image }) => ({ ...image, format: slot }));
 }
 
 /**
@@ -84,4 +114,122 @@ export async function encodePixels(pixels: Pixels, name: string, label: string, 
 export async function optimizeImage(data: Buffer, name: string, kind: "rendition" | "effect", options: ProcessingOptions): Promise<EncodedImage[]> {
   const header = readIntermediateHeader(data);
   return encodeAll(() => intermediateSource(data), header, name, `${kind} ${name}`, options);
+}
+
+/** An encoded file before the choice: which configured format (`slot`) it would serve. */
+export interface Candidate extends Omit<EncodedImage, "format"> {
+  format: StoredFormat;
+  slot: OutputFormat;
+  lossless: boolean;
+}
+
+/**
+ * Why a file was stored: `fallback` the JPEG every browser shows; `smallest` smaller than
+ * that JPEG (or its lossy/lossless alternative); `lossless-smaller` a graphic's lossless file
+ * beat the lossy one; `kept-larger` larger than the JPEG but kept (`optimize.keepLarger`);
+ * `configured` nothing to compare with (no JPEG configured).
+ */
+export type ChoiceReason = "fallback" | "smallest" | "lossless-smaller" | "kept-larger" | "configured";
+
+/** Why a file was not stored: larger than the JPEG slot's file, or than its lossless/lossy alternative. */
+export type SkipReason = "larger-than-jpeg" | "larger-than-png" | "larger-than-lossless" | "larger-than-lossy";
+
+export interface ChosenImage extends Candidate {
+  chosen: ChoiceReason;
+}
+
+export interface SkippedVariant {
+  name: string;
+  slot: OutputFormat;
+  format: StoredFormat;
+  lossless: boolean;
+  bytes: number;
+  reason: SkipReason;
+}
+
+export interface Decision {
+  chosen: ChosenImage[];
+  skipped: SkippedVariant[];
+}
+
+const skip = (candidate: Candidate, reason: SkipReason): SkippedVariant => ({
+  name: candidate.name,
+  slot: candidate.slot,
+  format: candidate.format,
+  lossless: candidate.lossless,
+  bytes: candidate.data.length,
+  reason,
+});
+
+/**
+ * Optimize decides (#14.7), for one image's encodes: per configured format the smaller of its
+ * lossy file and a lossless alternative (graphics only); then a WebP/AVIF larger than the
+ * JPEG slot's file is dropped unless `keepLarger`, since the `<img>` fallback already serves
+ * every browser in fewer bytes. The JPEG slot is always kept. Pure: no encode happens here.
+ * @returns the files to store, in configured format order, and what was left out and why
+ */
+export function decideVariants(candidates: readonly Candidate[], options: Pick<ProcessingOptions, "formats" | "optimize">): Decision {
+  const chosen: ChosenImage[] = [];
+  const skipped: SkippedVariant[] = [];
+  const winners = new Map<OutputFormat, ChosenImage>();
+  for (const slot of options.formats) {
+    const [best, ...rest] = candidates.filter((c) => c.slot === slot).sort((a, b) => a.data.length - b.data.length || Number(a.lossless) - Number(b.lossless));
+    if (!best) continue;
+    for (const loser of rest) skipped.push(skip(loser, best.lossless ? "larger-than-lossless" : "larger-than-lossy"));
+    winners.set(slot, { ...best, chosen: best.lossless ? "lossless-smaller" : slot === "jpeg" ? "fallback" : "configured" });
+  }
+  const reference = winners.get("jpeg");
+  for (const slot of options.formats) {
+    const winner = winners.get(slot);
+    if (!winner) continue;
+    if (reference && slot !== "jpeg") {
+      if (winner.data.length > reference.data.length) {
+        if (!options.optimize.keepLarger) {
+          skipped.push(skip(winner, reference.format === "png" ? "larger-than-png" : "larger-than-jpeg"));
+          continue;
+        }
+        winner.chosen = "kept-larger";
+      } else if (winner.chosen === "configured") winner.chosen = "smallest";
+    }
+    chosen.push(winner);
+  }
+  return { chosen, skipped };
+}
+
+/** Longest side of the sample a graphic is recognised from (nearest neighbour: no new colours). */
+const GRAPHIC_SAMPLE = 128;
+/** At most this many colours in that sample: a logo, a chart, a screenshot of flat UI (a photo has thousands). */
+export const GRAPHIC_MAX_COLOURS = 256;
+
+/**
+ * Whether the pixels look like a graphic (few flat colours, hard edges, often alpha) rather than
+ * a photo: the distinct colours of a nearest-neighbour sample, about a millisecond.
+ */
+export async function isGraphicLike(pixels: Pixels): Promise<boolean> {
+  const { data, info } = await guardSharp("sampling the colours", () =>
+    fromPixels(pixels).resize({ width: GRAPHIC_SAMPLE, height: GRAPHIC_SAMPLE, fit: "inside", withoutEnlargement: true, kernel: sharp.kernel.nearest }).raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true }),
+  );
+  const colours = new Set<number>();
+  const step = info.channels;
+  for (let i = 0; i < data.length; i += step) {
+    let value = 0;
+    for (let c = 0; c < step; c++) value = value * 256 + data[i + c];
+    colours.add(value);
+    if (colours.size > GRAPHIC_MAX_COLOURS) return false;
+  }
+  return true;
+}
+
+/**
+ * Encodes decoded pixels to the configured formats (plus lossless alternatives when they look
+ * like a graphic) and decides which files to store (`decideVariants`).
+ */
+export async function encodeDecided(pixels: Pixels, name: string, label: string, options: ProcessingOptions): Promise<Decision> {
+  const variants = [...configuredVariants(options), ...((await isGraphicLike(pixels)) ? losslessVariants(options) : [])];
+  const encode = (source: () => Sharp) => encodeVariants(source, pixels, variants, name, label, options);
+  if (pixels.icc && options.keepMetadata !== "none") {
+    const data = await encodeIntermediate(pixels);
+    return decideVariants(await encode(() => intermediateSource(data)), options);
+  }
+  return decideVariants(await encode(() => fromPixels(pixels)), options);
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { IntermediateRef } from "./types";
+import type { OutputRef } from "./types";
 
 /**
  * Where every object of a job lives. Outputs sit next to each other under a
@@ -76,12 +76,12 @@ export function sourceKeyOf(prefix: string): string | undefined {
   return segments.map((segment) => (segment.endsWith(ESCAPE) ? segment.slice(0, -ESCAPE.length) : segment)).join("/");
 }
 
-export function outputKey(sourceKey: string, kind: IntermediateRef["kind"], name: string, extension: string): string {
+export function outputKey(sourceKey: string, kind: OutputRef["kind"], name: string, extension: string): string {
   return `${outputPrefix(sourceKey)}/${outputFileName(kind, name, extension)}`;
 }
 
 /** An output's key relative to its prefix, as markup in the manifest names it: `thumb.webp`, `effect-sepia.jpg`. */
-export function outputFileName(kind: IntermediateRef["kind"], name: string, extension: string): string {
+export function outputFileName(kind: OutputRef["kind"], name: string, extension: string): string {
   // Effects are prefixed so a rendition named like an effect cannot overwrite it.
   return `${kind === "effect" ? `effect-${name}` : name}.${extension}`;
 }
@@ -90,6 +90,6 @@ export function manifestKey(sourceKey: string): string {
   return `${outputPrefix(sourceKey)}/manifest.json`;
 }
 
-export function workKey(jobId: string, kind: IntermediateRef["kind"], name: string, extension: string): string {
+export function workKey(jobId: string, kind: OutputRef["kind"], name: string, extension: string): string {
   return `${jobId}/${kind}-${name}.${extension}`;
 }

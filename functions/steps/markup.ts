@@ -1,6 +1,6 @@
-import { ENCODED_TYPES, OUTPUT_TYPES, type OutputFormat, type ProcessingOptions, type Rendition } from "../core";
+import { OUTPUT_TYPES, STORED_TYPES, type OutputFormat, type ProcessingOptions, type Rendition } from "../core";
 import { outputFileName } from "./keys";
-import type { IntermediatesResult, ManifestEntry, ResponsiveSet } from "./types";
+import type { ManifestEntry, ResponsiveSet, StepOutputs } from "./types";
 
 /**
  * Ready responsive markup for the manifest (`markup: true`): per rendition set, `srcset`
@@ -8,6 +8,10 @@ import type { IntermediatesResult, ManifestEntry, ResponsiveSet } from "./types"
  * sources, a JPEG (else WebP) `<img>` with width and height (no layout shift), and the
  * placeholder as its background. URLs are the outputs' keys relative to the output prefix
  * (`thumb.webp`): prepend the prefix's URL, or serve the snippet from there.
+ *
+ * A format's file that Optimize did not store (larger than the JPEG) is replaced in that
+ * format's `srcset` by the rendition's fallback file (JPEG, or PNG for a graphic): every
+ * browser that takes the `<source>` also shows the fallback, and fewer bytes.
  *
  * A set is the renditions showing the same picture at different widths: the uncropped ones
  * (`original`), and each group of `cover`/`contain` renditions with one aspect ratio, fit and
@@ -19,7 +23,7 @@ const SOURCE_ORDER: OutputFormat[] = ["avif", "webp", "jpeg"];
 /** The `<img>` fallback: the most widely supported configured format. */
 const FALLBACK_ORDER: OutputFormat[] = ["jpeg", "webp", "avif"];
 
-export function responsiveSets(outputs: readonly ManifestEntry[], options: ProcessingOptions, placeholder?: IntermediatesResult["placeholder"], color?: string): ResponsiveSet[] {
+export function responsiveSets(outputs: readonly ManifestEntry[], options: ProcessingOptions, placeholder?: StepOutputs["placeholder"], color?: string): ResponsiveSet[] {
   const groups = new Map<string, Rendition[]>();
   for (const rendition of options.renditions) {
     const key = setKey(rendition);
@@ -51,19 +55,21 @@ function responsiveSet(
   renditions: Rendition[],
   entries: ManifestEntry[],
   options: ProcessingOptions,
-  placeholder: IntermediatesResult["placeholder"],
+  placeholder: StepOutputs["placeholder"],
   color: string | undefined,
 ): ResponsiveSet {
   const srcset: Partial<Record<OutputFormat, string>> = {};
-  // An animation has no AVIF and a GIF in JPEG's place (`animated: keep`): list what was written.
+  // An animation has no AVIF and a GIF in JPEG's place (`animated: keep`): list the slots that have files.
   const formats = options.formats.filter((format) => entries.some((entry) => slotOf(entry) === format));
+  const fallback = FALLBACK_ORDER.find((format) => formats.includes(format)) as OutputFormat;
+  const fileFor = (name: string, format: OutputFormat) => entries.find((e) => e.name === name && slotOf(e) === format) ?? entries.find((e) => e.name === name && slotOf(e) === fallback);
   for (const format of formats) {
     // One candidate per width: renditions never enlarged can end equally wide, which srcset forbids.
     const byWidth = new Map<number, ManifestEntry>();
-    for (const entry of entries.filter((e) => slotOf(e) === format).sort((a, b) => a.width - b.width)) if (!byWidth.has(entry.width)) byWidth.set(entry.width, entry);
+    const files = [...new Set(entries.map((e) => e.name))].map((name) => fileFor(name, format)).filter((e): e is ManifestEntry => e !== undefined);
+    for (const entry of files.sort((a, b) => a.width - b.width)) if (!byWidth.has(entry.width)) byWidth.set(entry.width, entry);
     srcset[format] = [...byWidth.values()].map((entry) => `${fileOf(entry)} ${entry.width}w`).join(", ");
   }
-  const fallback = FALLBACK_ORDER.find((format) => formats.includes(format)) as OutputFormat;
   const largest = entries.filter((entry) => slotOf(entry) === fallback).sort((a, b) => b.width - a.width)[0];
   const sizes = options.sizes;
   const sources = SOURCE_ORDER.filter((format) => format !== fallback && formats.includes(format)).map(
@@ -86,10 +92,10 @@ function responsiveSet(
 }
 
 function fileOf(entry: ManifestEntry): string {
-  return outputFileName(entry.kind, entry.name, ENCODED_TYPES[entry.format].extension);
+  return outputFileName(entry.kind, entry.name, STORED_TYPES[entry.format].extension);
 }
 
-/** The configured format an entry stands for: an animated GIF takes JPEG's place. */
+/** The configured format an entry stands for: a PNG (a graphic smaller lossless) or an animated GIF takes JPEG's place. */
 function slotOf(entry: ManifestEntry): OutputFormat {
-  return entry.format === "gif" ? "jpeg" : entry.format;
+  return entry.slot;
 }

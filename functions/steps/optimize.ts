@@ -1,40 +1,45 @@
-import { optimizeImage, PipelineError, type ProcessingOptions } from "../core";
+import { configuredEffects, PipelineError, type ProcessingOptions } from "../core";
 import type { Ports } from "../ports";
-import { manifestKey, outputKey } from "./keys";
+import { manifestKey } from "./keys";
 import { responsiveSets } from "./markup";
-import type { Manifest, ManifestEntry, OptimizeResult, ProcessedJob } from "./types";
+import type { Manifest, ManifestEntry, OptimizeResult, OutputRef, ProcessedJob } from "./types";
 
 /**
- * Optimize: encodes every intermediate to the web formats, writes the final
- * objects, then the manifest last, so a manifest only ever names objects that exist.
+ * Optimize: verifies and publishes. Resize and ApplyFilters encoded their outputs, chose
+ * what to store (the core's decideVariants) and wrote them to their final keys; this step
+ * checks that every configured rendition and effect has a stored file, then writes the
+ * manifest last, so a manifest only ever names objects that exist. It reads no image and
+ * deletes nothing. The outputs' existence rests on the refs: a step returns a ref only after
+ * its write succeeded, so no HEAD per output is spent on it.
  */
 export async function optimize(job: ProcessedJob, ports: Ports, options: ProcessingOptions): Promise<OptimizeResult> {
   if (!job.image || !Array.isArray(job.processed)) {
     throw new PipelineError("CONFIG_INVALID", "Optimize was called without the results of Validate and Process; check the workflow definition.");
   }
   const bytesIn = job.image.bytes;
-  const refs = job.processed.flatMap((result) => result.items);
+  const refs = job.processed.flatMap((result) => result.outputs ?? []);
+  checkComplete(refs, options);
+  const skipped = job.processed.flatMap((result) => result.skipped ?? []);
   const placeholder = job.processed.find((result) => result.placeholder)?.placeholder;
   const previews = job.processed.find((result) => result.previews)?.previews;
 
-  const perItem = await Promise.all(
-    refs.map(async (ref) => {
-      const data = await ports.objects.get("work", ref.key);
-      const encoded = await optimizeImage(data, ref.name, ref.kind, options);
-      return Promise.all(
-        encoded.map(async (image): Promise<ManifestEntry> => {
-          const key = outputKey(job.sourceKey, ref.kind, image.name, image.extension);
-          await ports.objects.put("renditions", key, image.data, image.contentType);
-          const bytes = image.data.length;
-          const entry: ManifestEntry = { key, name: image.name, kind: ref.kind, format: image.format, width: image.width, height: image.height, bytes, savedBytes: bytesIn - bytes, contentType: image.contentType };
-          return ref.crop ? { ...entry, crop: ref.crop } : entry;
-        }),
-      );
-    }),
-  );
-  // Animated renditions (`animated: keep`) were encoded and written by Resize itself.
-  const written = job.processed.flatMap((result) => result.written ?? []);
-  const outputs = [...written, ...perItem.flat()];
+  const outputs = refs.map(({ key, name, kind, format, slot, chosen, lossless, width, height, frames, animated, bytes, contentType, crop }): ManifestEntry => ({
+    key,
+    name,
+    kind,
+    format,
+    slot,
+    chosen,
+    ...(lossless ? { lossless } : {}),
+    width,
+    height,
+    ...(frames !== undefined ? { frames } : {}),
+    ...(animated ? { animated } : {}),
+    bytes,
+    savedBytes: bytesIn - bytes,
+    contentType,
+    ...(crop ? { crop } : {}),
+  }));
 
   const manifest: Manifest = {
     jobId: job.jobId,
@@ -42,6 +47,7 @@ export async function optimize(job: ProcessedJob, ports: Ports, options: Process
     source: job.image,
     createdAt: new Date().toISOString(),
     outputs,
+    skipped,
     placeholder,
     ...(previews ? { previews } : {}),
     ...(options.markup ? { responsive: responsiveSets(outputs, options, placeholder, previews?.color) } : {}),
@@ -49,4 +55,14 @@ export async function optimize(job: ProcessedJob, ports: Ports, options: Process
   const key = manifestKey(job.sourceKey);
   await ports.objects.put("renditions", key, Buffer.from(JSON.stringify(manifest, null, 2)), "application/json");
   return { manifestKey: key, outputs: outputs.length, bytesIn, bytesOut: outputs.reduce((sum, entry) => sum + entry.bytes, 0) };
+}
+
+/** Every configured rendition and effect has at least one stored file (its JPEG slot is never skipped). */
+function checkComplete(refs: readonly OutputRef[], options: ProcessingOptions): void {
+  const expected = [...options.renditions.map((r) => `rendition ${r.name}`), ...configuredEffects(options).map((name) => `effect ${name}`)];
+  const stored = new Set(refs.map((ref) => `${ref.kind} ${ref.name}`));
+  const missing = expected.filter((item) => !stored.has(item));
+  if (missing.length > 0) {
+    throw new PipelineError("INTERNAL", `Optimize found no stored file for ${missing.join(", ")}; the Resize/ApplyFilters results do not match the configuration. Run the job again.`, { missing });
+  }
 }

@@ -1,17 +1,23 @@
-import { filterImage, parseFocalPoint, resizeImage, INTERMEDIATE_CONTENT_TYPE, INTERMEDIATE_EXTENSION, type FocalPoint, type Intermediate, type ProcessingOptions } from "../core";
+import { configuredEffects, encodeEffects, encodeRenditions, parseFocalPoint, type FocalPoint, type ProcessingOptions } from "../core";
 import type { Ports } from "../ports";
 import { resizeAnimated } from "./animated";
-import { workKey } from "./keys";
-import type { IntermediateRef, IntermediatesResult, ValidatedJob } from "./types";
+import { storeOutputs } from "./outputs";
+import type { StepOutputs, ValidatedJob } from "./types";
 import { loadWatermark } from "./watermark";
 
-/** Resize: renders the configured renditions into the work area. */
-export async function resize(job: ValidatedJob, ports: Ports, options: ProcessingOptions): Promise<IntermediatesResult> {
+/**
+ * Resize and ApplyFilters write their outputs, encoded and chosen, straight to their final keys
+ * (no lossless intermediates: #13) and return references; Optimize publishes the manifest.
+ * A retry writes the same keys again (idempotent: same job, same bytes).
+ */
+
+/** Resize: one decode of the upload, the renditions, the placeholder and previews. */
+export async function resize(job: ValidatedJob, ports: Ports, options: ProcessingOptions): Promise<StepOutputs> {
   const [source, focal, watermark] = await Promise.all([readUpload(job, ports), focalPointOf(job, ports, options), loadWatermark(ports, options)]);
-  // `animated: keep`: the renditions are encoded here (intermediates hold one frame) and written to their final keys.
+  // `animated: keep`: the renditions stay animated (./animated.ts).
   if (job.image?.animated && options.animated === "keep") return resizeAnimated(job, source, ports, options, watermark);
-  const items = await resizeImage(source, options, focal, watermark);
-  return { items: await storeIntermediates(job.jobId, items, ports) };
+  const { placeholder, previews, ...encoded } = await encodeRenditions(source, options, focal, watermark);
+  return { ...(await storeOutputs(job.sourceKey, encoded, ports)), ...(placeholder ? { placeholder } : {}), ...(previews ? { previews } : {}) };
 }
 
 /** The upload's `focal` metadata ("0.42,0.31"), read only when a rendition crops at `focal`. */
@@ -23,11 +29,11 @@ async function focalPointOf(job: ValidatedJob, ports: Ports, options: Processing
   return parseFocalPoint(name === undefined ? undefined : metadata[name]);
 }
 
-/** ApplyFilters: renders the configured effects into the work area; the placeholder travels inline. */
-export async function applyFilters(job: ValidatedJob, ports: Ports, options: ProcessingOptions): Promise<IntermediatesResult> {
+/** ApplyFilters: the configured effects, decoded at filterWidth; without effects it reads nothing. */
+export async function applyFilters(job: ValidatedJob, ports: Ports, options: ProcessingOptions): Promise<StepOutputs> {
+  if (configuredEffects(options).length === 0) return { outputs: [] };
   const [source, watermark] = await Promise.all([readUpload(job, ports), loadWatermark(ports, options)]);
-  const { effects, placeholder, previews } = await filterImage(source, options, watermark);
-  return { items: await storeIntermediates(job.jobId, effects, ports), placeholder, ...(previews ? { previews } : {}) };
+  return storeOutputs(job.sourceKey, await encodeEffects(source, options, watermark), ports);
 }
 
 /** The upload in the version Validate checked; NOT_FOUND (versionGone) if it was overwritten on a store that keeps no versions. */
@@ -37,13 +43,3 @@ function readUpload(job: ValidatedJob, ports: Ports): Promise<Buffer> {
 
 /** The metadata name of an upload's focal point: S3 `x-amz-meta-focal`, blob metadata `focal`. */
 export const FOCAL_METADATA = "focal";
-
-async function storeIntermediates(jobId: string, items: Intermediate[], ports: Ports): Promise<IntermediateRef[]> {
-  return Promise.all(
-    items.map(async ({ name, kind, width, height, data, crop }) => {
-      const key = workKey(jobId, kind, name, INTERMEDIATE_EXTENSION);
-      await ports.objects.put("work", key, data, INTERMEDIATE_CONTENT_TYPE);
-      return { name, kind, key, width, height, ...(crop ? { crop } : {}) };
-    }),
-  );
-}

@@ -1,5 +1,6 @@
-import type { CropBox, EncodedFormat, ImageInfo, Previews } from "../core/types";
+import type { CropBox, ImageInfo, Previews } from "../core/types";
 import type { OutputFormat } from "../core/options";
+import type { ChoiceReason, SkipReason, StoredFormat } from "../core/optimize";
 
 /**
  * Payloads between workflow steps. They carry object keys, never image bytes:
@@ -45,30 +46,55 @@ export interface ValidatedJob {
   image?: ImageInfo;
 }
 
-/** An intermediate image stored in the work area. */
-export interface IntermediateRef {
+/**
+ * A final output Resize or ApplyFilters wrote to its key (keys.ts outputKey), as Optimize
+ * publishes it: it exists once the step returned it (the step awaited its write).
+ */
+export interface OutputRef {
+  key: string;
   name: string;
   kind: "rendition" | "effect";
-  key: string;
+  /** The file's format: a configured one, `png` where a graphic is smaller lossless, or `gif` (animated, `animated: keep`). */
+  format: StoredFormat;
+  /** The configured format this file serves (a PNG or an animated GIF serves the JPEG's place). */
+  slot: OutputFormat;
   width: number;
   height: number;
+  /** Animated outputs (`animated: keep`): their frame count. */
+  frames?: number;
+  animated?: true;
+  bytes: number;
+  contentType: string;
+  /** Why it was stored (see the core's decideVariants). */
+  chosen: ChoiceReason;
+  lossless?: boolean;
   /** Set for cropped (`cover`) renditions: the part of the source they show. */
   crop?: CropBox;
 }
 
-export interface IntermediatesResult {
-  items: IntermediateRef[];
-  placeholder?: { dataUri: string; width: number; height: number; bytes: number };
-  /** Compact previews (`placeholders` config), computed by ApplyFilters. */
-  previews?: Previews;
-  /** Outputs a step already encoded and wrote to their final keys (animated renditions, `animated: keep`). */
-  written?: ManifestEntry[];
+/** An encode Optimize's choice left out: never written. */
+export interface SkippedOutput {
+  name: string;
+  kind: "rendition" | "effect";
+  format: StoredFormat;
+  slot: OutputFormat;
+  lossless?: boolean;
+  bytes: number;
+  reason: SkipReason;
 }
 
+/** What Resize and ApplyFilters return: references to the outputs they wrote, never bytes. */
+export interface StepOutputs {
+  outputs: OutputRef[];
+  skipped?: SkippedOutput[];
+  placeholder?: { dataUri: string; width: number; height: number; bytes: number };
+  /** Compact previews (`placeholders` config), computed by Resize from its smallest rendition. */
+  previews?: Previews;
+}
 
 export interface ProcessedJob extends ValidatedJob {
   /** Results of the parallel branches, in branch order (Resize, ApplyFilters). */
-  processed: IntermediatesResult[];
+  processed: StepOutputs[];
 }
 
 export interface ManifestEntry {
@@ -76,7 +102,12 @@ export interface ManifestEntry {
   name: string;
   kind: "rendition" | "effect";
   /** `gif` only for animated renditions in JPEG's place (`animated: keep`). */
-  format: EncodedFormat;
+  format: StoredFormat;
+  /** The configured format this file serves: `png` and `gif` (animated) serve `jpeg`'s. */
+  slot: OutputFormat;
+  /** Why this file was stored: `fallback`, `smallest`, `lossless-smaller`, `kept-larger` or `configured`. */
+  chosen: ChoiceReason;
+  lossless?: boolean;
   width: number;
   height: number;
   /** Animated outputs: their frame count (`animated: keep`). */
@@ -96,7 +127,9 @@ export interface Manifest {
   source: ImageInfo;
   createdAt: string;
   outputs: ManifestEntry[];
-  placeholder?: IntermediatesResult["placeholder"];
+  /** Encodes not stored, and why (e.g. a WebP larger than the JPEG): `optimize.keepLarger` keeps them. */
+  skipped: SkippedOutput[];
+  placeholder?: StepOutputs["placeholder"];
   /** ThumbHash, BlurHash and dominant colour (`placeholders` config). */
   previews?: Previews;
   /** Ready `srcset`/`sizes` and `<picture>` markup per rendition set (`markup: true`). */

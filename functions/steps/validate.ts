@@ -1,4 +1,4 @@
-import { isPipelineError, PipelineError, validateImage, type ProcessingOptions } from "../core";
+import { isPipelineError, PipelineError, validateImage, type ImageInfo, type ProcessingOptions } from "../core";
 import { isVersionGone, type ObjectInfo, type ObjectVersion, type Ports } from "../ports";
 import { jobIdFor } from "./jobId";
 import { unwrapRunScoped, type RunScopedInput } from "./runScoped";
@@ -35,10 +35,30 @@ export async function validate(event: StartInput | RunScopedInput<StartInput>, p
   }
   // An event that names no version (a manual start) pins the one read here, for the later steps.
   const pinned = { versionId: sourceVersion ?? info.versionId, etag: sourceEtag ?? info.etag };
-  const body = await ports.objects.get("uploads", key, pinned);
-  const image = await validateImage(body, options);
+  const image = await checkImage(ports, key, pinned, info.bytes, options);
   // Later steps read and name outputs by the key that exists, in the version read here.
   return { jobId, sourceKey: key, sourceEtag: pinned.etag, ...(pinned.versionId ? { sourceVersion: pinned.versionId } : {}), ...(generation ? { generation } : {}), duplicate: false, image };
+}
+
+/**
+ * A JPEG's header (SOF, EXIF, ICC) sits in its first segments: the first 64 KiB let sharp read it
+ * without moving the whole upload again (#13). Other formats are read whole: a GIF's frame count,
+ * for one, needs every frame, and the limits check it.
+ */
+export const HEADER_READ_BYTES = 64 * 1024;
+const JPEG_SIGNATURE = Buffer.from([0xff, 0xd8, 0xff]);
+
+/** validateImage on the header bytes when they suffice, else on the whole upload. */
+async function checkImage(ports: Ports, key: string, version: ObjectVersion, bytes: number, options: ProcessingOptions): Promise<ImageInfo> {
+  if (bytes > HEADER_READ_BYTES) {
+    const head = await ports.objects.get("uploads", key, version, { firstBytes: HEADER_READ_BYTES });
+    if (head.subarray(0, JPEG_SIGNATURE.length).equals(JPEG_SIGNATURE)) {
+      // A header that does not fit (huge APP segments) is read again whole: never judged from a cut.
+      const fromHead = await validateImage(head, options).catch((error: unknown) => (isPipelineError(error) && error.code === "CORRUPT_IMAGE" ? undefined : Promise.reject(error)));
+      if (fromHead) return { ...fromHead, bytes };
+    }
+  }
+  return validateImage(await ports.objects.get("uploads", key, version), options);
 }
 
 /**

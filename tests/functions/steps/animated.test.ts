@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
 import { processingOptionsSchema, type ProcessingOptions } from "../../../functions/core/options";
-import { runStep, type IntermediatesResult, type Manifest, type OptimizeResult, type ValidatedJob } from "../../../functions/steps";
+import { runStep, type StepOutputs, type Manifest, type OptimizeResult, type ValidatedJob } from "../../../functions/steps";
 import { memoryPorts } from "../../../local/memoryPorts";
 import { sampleAnimated } from "../../../local/sampleImages";
 
@@ -10,7 +10,7 @@ async function runSteps(body: Buffer, options: ProcessingOptions, sourceKey = "c
   await ports.objects.put("uploads", sourceKey, body, "image/gif");
   const { etag, versionId } = await ports.objects.head("uploads", sourceKey);
   const validated = (await runStep("validate", { sourceKey, sourceEtag: etag, sourceVersion: versionId, runId: "run-1" }, ports, options)) as ValidatedJob;
-  const processed = [(await runStep("resize", validated, ports, options)) as IntermediatesResult, (await runStep("applyFilters", validated, ports, options)) as IntermediatesResult];
+  const processed = [(await runStep("resize", validated, ports, options)) as StepOutputs, (await runStep("applyFilters", validated, ports, options)) as StepOutputs];
   const optimized = (await runStep("optimize", { ...validated, processed }, ports, options)) as OptimizeResult;
   const manifest = JSON.parse((await ports.objects.get("renditions", optimized.manifestKey)).toString()) as Manifest;
   return { ports, processed, manifest };
@@ -22,7 +22,16 @@ describe("the workflow steps with animated: keep", () => {
 
     const { ports, processed, manifest } = await runSteps(await sampleAnimated("gif", 3, 120, 80), options);
 
-    assert.deepEqual(processed[0].items, [], "no single-frame intermediates for the renditions");
+    assert.deepEqual(
+      processed[0].outputs.map(({ name, format, slot, chosen }) => [name, format, slot, chosen]),
+      [
+        ["thumb", "webp", "webp", "configured"],
+        ["thumb", "gif", "jpeg", "fallback"],
+        ["card", "webp", "webp", "configured"],
+        ["card", "gif", "jpeg", "fallback"],
+      ],
+      "Resize wrote the animated renditions itself, the GIF in JPEG's slot",
+    );
     assert.equal(manifest.source.animated, true);
     assert.deepEqual(
       manifest.outputs.map(({ key, format, width, height, frames, animated }) => [key, format, width, height, frames, animated]),
@@ -31,10 +40,14 @@ describe("the workflow steps with animated: keep", () => {
         ["clips/wave.gif/thumb.gif", "gif", 60, 40, 3, true],
         ["clips/wave.gif/card.webp", "webp", 40, 40, 3, true],
         ["clips/wave.gif/card.gif", "gif", 40, 40, 3, true],
-        ["clips/wave.gif/effect-grayscale.avif", "avif", 120, 80, undefined, undefined],
         ["clips/wave.gif/effect-grayscale.webp", "webp", 120, 80, undefined, undefined],
         ["clips/wave.gif/effect-grayscale.jpg", "jpeg", 120, 80, undefined, undefined],
       ],
+    );
+    assert.deepEqual(
+      manifest.skipped.filter((file) => file.slot === "avif").map(({ name, reason }) => [name, reason]),
+      [["grayscale", "larger-than-jpeg"]],
+      "the still effect's AVIF is decided like any other (#14.7); the animation has none",
     );
     for (const entry of manifest.outputs) assert.equal((await ports.objects.get("renditions", entry.key)).length, entry.bytes, entry.key);
     assert.equal((await sharp(await ports.objects.get("renditions", "clips/wave.gif/thumb.gif")).metadata()).pages, 3);

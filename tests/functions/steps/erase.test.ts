@@ -3,7 +3,7 @@ import sharp from "sharp";
 import { defaultProcessingOptions } from "../../../functions/core/options";
 import { PipelineError } from "../../../functions/core/errors";
 import { deleteUnder, eraseUpload } from "../../../functions/steps/erase";
-import { jobIdFor, runStep, type IntermediatesResult, type NotifyResult, type OptimizeResult, type ValidatedJob } from "../../../functions/steps";
+import { jobIdFor, runStep, type StepOutputs, type NotifyResult, type OptimizeResult, type ValidatedJob } from "../../../functions/steps";
 import { memoryPorts } from "../../../local/memoryPorts";
 
 const options = defaultProcessingOptions();
@@ -23,7 +23,7 @@ async function uploaded(key = "photos/cat.jpg"): Promise<MemoryPorts> {
 async function runJob(ports: MemoryPorts, sourceKey = "photos/cat.jpg", beforeOptimize: () => Promise<void> = async () => {}) {
   const { etag, versionId } = await ports.objects.head("uploads", sourceKey);
   const validated = (await runStep("validate", { sourceKey, sourceEtag: etag, sourceVersion: versionId, runId: "run-1" }, ports, options)) as ValidatedJob;
-  const processed = [(await runStep("resize", validated, ports, options)) as IntermediatesResult, (await runStep("applyFilters", validated, ports, options)) as IntermediatesResult];
+  const processed = [(await runStep("resize", validated, ports, options)) as StepOutputs, (await runStep("applyFilters", validated, ports, options)) as StepOutputs];
   await beforeOptimize();
   const optimized = (await runStep("optimize", { ...validated, processed }, ports, options)) as OptimizeResult;
   const notified = (await runStep("notifySuccess", { ...validated, processed, optimized }, ports, options)) as NotifyResult;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import sharp from "sharp";
 import { defaultProcessingOptions } from "../../../functions/core/options";
 import { PipelineError } from "../../../functions/core/errors";
-import { runStep, jobIdFor, failureToError, outputKey, manifestKey, type Manifest, type IntermediatesResult, type ValidatedJob, type OptimizeResult, type NotifyResult } from "../../../functions/steps";
+import { runStep, jobIdFor, failureToError, outputKey, manifestKey, type Manifest, type StepOutputs, type ValidatedJob, type OptimizeResult, type NotifyResult } from "../../../functions/steps";
 import { memoryPorts } from "../../../local/memoryPorts";
 
 const options = defaultProcessingOptions();
@@ -30,8 +30,8 @@ async function uploadEvent(ports: ReturnType<typeof memoryPorts>, sourceKey = "p
 async function runHappyPath(ports: ReturnType<typeof memoryPorts>, sourceKey = "photos/cat.jpg", runId = "run-1", storedKey = sourceKey) {
   const validated = (await runStep("validate", { ...(await uploadEvent(ports, sourceKey, storedKey)), runId }, ports, options)) as ValidatedJob;
   const processed = [
-    (await runStep("resize", validated, ports, options)) as IntermediatesResult,
-    (await runStep("applyFilters", validated, ports, options)) as IntermediatesResult,
+    (await runStep("resize", validated, ports, options)) as StepOutputs,
+    (await runStep("applyFilters", validated, ports, options)) as StepOutputs,
   ];
   const optimized = (await runStep("optimize", { ...validated, processed }, ports, options)) as OptimizeResult;
   const notified = (await runStep("notifySuccess", { ...validated, processed, optimized }, ports, options)) as NotifyResult;
@@ -354,7 +354,7 @@ describe("an upload overwritten while its job runs", () => {
     const validated = (await runStep("validate", { ...event, runId: "run-1" }, ports, options)) as ValidatedJob;
     await ports.objects.put("uploads", "photos/cat.jpg", await portrait(), "image/jpeg");
 
-    const processed = [(await runStep("resize", validated, ports, options)) as IntermediatesResult, (await runStep("applyFilters", validated, ports, options)) as IntermediatesResult];
+    const processed = [(await runStep("resize", validated, ports, options)) as StepOutputs, (await runStep("applyFilters", validated, ports, options)) as StepOutputs];
     const optimized = (await runStep("optimize", { ...validated, processed }, ports, options)) as OptimizeResult;
 
     const manifest = JSON.parse((await ports.objects.get("renditions", optimized.manifestKey)).toString()) as Manifest;
@@ -394,11 +394,11 @@ describe("an upload overwritten while its job runs", () => {
 
     const validated = (await runStep("validate", { sourceKey: "photos/cat.jpg", runId: "run-1" }, ports, options)) as ValidatedJob;
     await ports.objects.put("uploads", "photos/cat.jpg", await portrait(), "image/jpeg");
-    const resized = (await runStep("resize", validated, ports, options)) as IntermediatesResult;
+    const resized = (await runStep("resize", validated, ports, options)) as StepOutputs;
 
     assert.equal(validated.sourceEtag, stored.etag);
     assert.equal(validated.sourceVersion, stored.versionId);
-    assert.ok(resized.items.every((item) => item.width > item.height), JSON.stringify(resized.items));
+    assert.ok(resized.outputs.every((item) => item.width > item.height), JSON.stringify(resized.outputs));
   });
 
   it("fails Validate itself with NOT_FOUND saying it was replaced, without trying the key's decoded form", async () => {

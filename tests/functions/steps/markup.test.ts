@@ -3,7 +3,7 @@ import sharp from "sharp";
 import { decode as decodeBlurhash, isBlurhashValid } from "blurhash";
 import { thumbHashToAverageRGBA } from "thumbhash";
 import { processingOptionsSchema, type ProcessingOptions, type ProcessingOptionsInput } from "../../../functions/core/options";
-import { runStep, type IntermediatesResult, type Manifest, type OptimizeResult, type ValidatedJob } from "../../../functions/steps";
+import { runStep, type StepOutputs, type Manifest, type OptimizeResult, type ValidatedJob } from "../../../functions/steps";
 import { memoryPorts } from "../../../local/memoryPorts";
 
 /** 1200x800 mostly orange, a blue band on the left third. */
@@ -22,7 +22,7 @@ async function manifestFor(overrides: ProcessingOptionsInput, metadata?: Record<
   if (metadata) ports.objects.setMetadata("uploads", "shop/bag.jpg", metadata);
   const { etag } = await ports.objects.head("uploads", "shop/bag.jpg");
   const validated = (await runStep("validate", { sourceKey: "shop/bag.jpg", sourceEtag: etag, runId: "r1" }, ports, options)) as ValidatedJob;
-  const processed = [(await runStep("resize", validated, ports, options)) as IntermediatesResult, (await runStep("applyFilters", validated, ports, options)) as IntermediatesResult];
+  const processed = [(await runStep("resize", validated, ports, options)) as StepOutputs, (await runStep("applyFilters", validated, ports, options)) as StepOutputs];
   const optimized = (await runStep("optimize", { ...validated, processed }, ports, options)) as OptimizeResult;
   return { manifest: JSON.parse((await ports.objects.get("renditions", optimized.manifestKey)).toString()) as Manifest, options };
 }

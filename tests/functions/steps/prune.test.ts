@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
 import { processingOptionsSchema, type ProcessingOptions } from "../../../functions/core/options";
-import { runStep, type IntermediatesResult, type OptimizeResult, type ValidatedJob } from "../../../functions/steps";
+import { runStep, type StepOutputs, type OptimizeResult, type ValidatedJob } from "../../../functions/steps";
 import { pruneStaleOutputs } from "../../../functions/steps/prune";
 import { memoryPorts } from "../../../local/memoryPorts";
 
@@ -36,7 +36,7 @@ describe("a reprocess after a renditions change", () => {
   async function run(ports: ReturnType<typeof memoryPorts>, options: ProcessingOptions, generation?: string) {
     const { etag, versionId } = await ports.objects.head("uploads", "cat.jpg");
     const validated = (await runStep("validate", { sourceKey: "cat.jpg", sourceEtag: etag, sourceVersion: versionId, ...(generation ? { generation } : {}), runId: `run-${generation}` }, ports, options)) as ValidatedJob;
-    const processed = [(await runStep("resize", validated, ports, options)) as IntermediatesResult, (await runStep("applyFilters", validated, ports, options)) as IntermediatesResult];
+    const processed = [(await runStep("resize", validated, ports, options)) as StepOutputs, (await runStep("applyFilters", validated, ports, options)) as StepOutputs];
     const optimized = (await runStep("optimize", { ...validated, processed }, ports, options)) as OptimizeResult;
     await runStep("notifySuccess", { ...validated, processed, optimized }, ports, options);
     return (await ports.objects.list("renditions", "cat.jpg/")).items.map((item) => item.key);

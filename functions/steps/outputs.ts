@@ -1,0 +1,34 @@
+import { STORED_TYPES, type EncodedOutputs } from "../core";
+import type { Ports } from "../ports";
+import { outputKey } from "./keys";
+import type { OutputRef, SkippedOutput, StepOutputs } from "./types";
+
+/**
+ * Writes a step's encoded, chosen files to their final keys and returns their references
+ * (Resize, ApplyFilters and the animated Resize). A ref exists only after its write succeeded.
+ */
+export async function storeOutputs(sourceKey: string, { files, skipped }: EncodedOutputs, ports: Ports): Promise<StepOutputs> {
+  const outputs = await Promise.all(
+    files.map(async ({ name, kind, format, slot, width, height, frames, data, contentType, chosen, lossless, crop }): Promise<OutputRef> => {
+      const key = outputKey(sourceKey, kind, name, STORED_TYPES[format].extension);
+      await ports.objects.put("renditions", key, data, contentType);
+      return {
+        key,
+        name,
+        kind,
+        format,
+        slot,
+        width,
+        height,
+        ...(frames !== undefined ? { frames, animated: true as const } : {}),
+        bytes: data.length,
+        contentType,
+        chosen,
+        ...(lossless ? { lossless } : {}),
+        ...(crop ? { crop } : {}),
+      };
+    }),
+  );
+  const left: SkippedOutput[] = skipped.map(({ name, kind, format, slot, lossless, bytes, reason }) => ({ name, kind, format, slot, ...(lossless ? { lossless } : {}), bytes, reason }));
+  return { outputs, ...(left.length > 0 ? { skipped: left } : {}) };
+}
