@@ -62,7 +62,7 @@ function encoder(image: Sharp, variant: Variant, facts: SourceFacts, options: Pr
     case "avif":
       return image.avif({ quality: options.quality.avif, effort: options.avifEffort });
     case "png":
-      return image.png({ palette: false });
+      return image.png({ compressionLevel: 9 });
   }
 }
 
@@ -165,10 +165,11 @@ const skip = (candidate: Candidate, reason: SkipReason): SkippedVariant => ({
  * Optimize decides (#14.7), for one image's encodes: per configured format the smaller of its
  * lossy file and a lossless alternative (graphics only); then a WebP/AVIF larger than the
  * JPEG slot's file is dropped unless `keepLarger`, since the `<img>` fallback already serves
- * every browser in fewer bytes. The JPEG slot is always kept. Pure: no encode happens here.
+ * every browser in fewer bytes. The JPEG slot is always kept. A `translucent` image is compared
+ * only with a PNG in that slot (a JPEG loses its alpha). Pure: no encode happens here.
  * @returns the files to store, in configured format order, and what was left out and why
  */
-export function decideVariants(candidates: readonly Candidate[], options: Pick<ProcessingOptions, "formats" | "optimize">): Decision {
+export function decideVariants(candidates: readonly Candidate[], options: Pick<ProcessingOptions, "formats" | "optimize">, { translucent = false } = {}): Decision {
   const chosen: ChosenImage[] = [];
   const skipped: SkippedVariant[] = [];
   const winners = new Map<OutputFormat, ChosenImage>();
@@ -178,7 +179,8 @@ export function decideVariants(candidates: readonly Candidate[], options: Pick<P
     for (const loser of rest) skipped.push(skip(loser, best.lossless ? "larger-than-lossless" : "larger-than-lossy"));
     winners.set(slot, { ...best, chosen: best.lossless ? "lossless-smaller" : slot === "jpeg" ? "fallback" : "configured" });
   }
-  const reference = winners.get("jpeg");
+  // A translucent image's JPEG is flattened on white: it does not stand in for the formats that keep alpha.
+  const reference = translucent ? (winners.get("jpeg")?.format === "png" ? winners.get("jpeg") : undefined) : winners.get("jpeg");
   for (const slot of options.formats) {
     const winner = winners.get(slot);
     if (!winner) continue;
@@ -198,26 +200,34 @@ export function decideVariants(candidates: readonly Candidate[], options: Pick<P
 
 /** Longest side of the sample a graphic is recognised from (nearest neighbour: no new colours). */
 const GRAPHIC_SAMPLE = 128;
-/** At most this many colours in that sample: a logo, a chart, a screenshot of flat UI (a photo has thousands). */
-export const GRAPHIC_MAX_COLOURS = 256;
+/** A graphic: its most common colours cover this share of the sample (a photo's top colours cover a few per cent). */
+export const GRAPHIC_TOP_COLOURS = 32;
+export const GRAPHIC_COVERAGE = 0.9;
 
 /**
- * Whether the pixels look like a graphic (few flat colours, hard edges, often alpha) rather than
- * a photo: the distinct colours of a nearest-neighbour sample, about a millisecond.
+ * Whether the pixels look like a graphic (flat colours and hard edges: a logo, a chart, a
+ * screenshot) rather than a photo: the 32 most common colours of a nearest-neighbour sample
+ * cover 90 % of it (resampled edges add colours, but few pixels). About a millisecond.
  */
 export async function isGraphicLike(pixels: Pixels): Promise<boolean> {
   const { data, info } = await guardSharp("sampling the colours", () =>
     fromPixels(pixels).resize({ width: GRAPHIC_SAMPLE, height: GRAPHIC_SAMPLE, fit: "inside", withoutEnlargement: true, kernel: sharp.kernel.nearest }).raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true }),
   );
-  const colours = new Set<number>();
-  const step = info.channels;
-  for (let i = 0; i < data.length; i += step) {
+  const counts = new Map<number, number>();
+  for (let i = 0; i < data.length; i += info.channels) {
     let value = 0;
-    for (let c = 0; c < step; c++) value = value * 256 + data[i + c];
-    colours.add(value);
-    if (colours.size > GRAPHIC_MAX_COLOURS) return false;
+    for (let c = 0; c < info.channels; c++) value = value * 256 + data[i + c];
+    counts.set(value, (counts.get(value) ?? 0) + 1);
   }
-  return true;
+  const top = [...counts.values()].sort((a, b) => b - a).slice(0, GRAPHIC_TOP_COLOURS).reduce((sum, count) => sum + count, 0);
+  return top >= GRAPHIC_COVERAGE * (data.length / info.channels);
+}
+
+/** Whether any pixel is not fully opaque: then a JPEG (flattened on white) is no stand-in for the other formats. */
+async function isTranslucent(pixels: Pixels): Promise<boolean> {
+  if (pixels.channels !== 2 && pixels.channels !== 4) return false;
+  for (let i = pixels.channels - 1; i < pixels.data.length; i += pixels.channels) if (pixels.data[i] !== 255) return true;
+  return false;
 }
 
 /**
@@ -227,9 +237,10 @@ export async function isGraphicLike(pixels: Pixels): Promise<boolean> {
 export async function encodeDecided(pixels: Pixels, name: string, label: string, options: ProcessingOptions): Promise<Decision> {
   const variants = [...configuredVariants(options), ...((await isGraphicLike(pixels)) ? losslessVariants(options) : [])];
   const encode = (source: () => Sharp) => encodeVariants(source, pixels, variants, name, label, options);
+  const translucent = await isTranslucent(pixels);
   if (pixels.icc && options.keepMetadata !== "none") {
     const data = await encodeIntermediate(pixels);
-    return decideVariants(await encode(() => intermediateSource(data)), options);
+    return decideVariants(await encode(() => intermediateSource(data)), options, { translucent });
   }
-  return decideVariants(await encode(() => fromPixels(pixels)), options);
+  return decideVariants(await encode(() => fromPixels(pixels)), options, { translucent });
 }
