@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { animationBenchmarks } from "./animation";
+import { coldStartBenchmarks } from "./coldStart";
 import { coreBenchmarks } from "./core";
 import { pipelineBenchmarks } from "./pipeline";
 import type { BenchContext, BenchResult, Benchmark } from "./types";
@@ -16,7 +17,7 @@ import type { BenchContext, BenchResult, Benchmark } from "./types";
  * `Benchmark`s to BENCHMARKS below.
  */
 
-const BENCHMARKS: Benchmark[] = [...coreBenchmarks, ...pipelineBenchmarks, ...animationBenchmarks];
+const BENCHMARKS: Benchmark[] = [...coreBenchmarks, ...pipelineBenchmarks, ...animationBenchmarks, ...coldStartBenchmarks];
 
 interface Args {
   only?: string[];
