@@ -11,7 +11,9 @@ import {
   filterImage,
   decodeIntermediate,
   defaultProcessingOptions,
+  encodeEffects,
   encodeIntermediate,
+  encodeRenditions,
   MAX_DIMENSION,
   optimizeImage,
   PLACEHOLDER_SIZE,
@@ -45,7 +47,7 @@ interface OutputSummary {
   bytes: number;
 }
 
-type VariantName = "core" | "core-steps" | "sharp-one-decode" | "sharp-decode-per-rendition" | "sharp-clone-from-file" | "idle";
+type VariantName = "core" | "core-steps" | "core-steps-outputs" | "sharp-one-decode" | "sharp-decode-per-rendition" | "sharp-clone-from-file" | "idle";
 
 interface Variant {
   label: string;
@@ -86,7 +88,7 @@ const VARIANTS: Record<VariantName, Variant> = {
     },
   },
   "core-steps": {
-    label: "core as workflow steps (intermediates, Resize ∥ ApplyFilters)",
+    label: "core as workflow steps, earlier design (PNG intermediates, Resize ∥ ApplyFilters → Optimize)",
     baseline: false,
     async run(input) {
       await validateImage(input, options);
@@ -94,6 +96,16 @@ const VARIANTS: Record<VariantName, Variant> = {
       const encoded = (await Promise.all([...renditions, ...filtered.effects].map((item) => optimizeImage(item.data, item.name, item.kind, options)))).flat();
       const placeholder = filtered.placeholder;
       return [...encoded.map((o) => summary(o.name, o.format, o.data, o)), ...(placeholder ? [{ name: "placeholder", format: "webp", width: placeholder.width, height: placeholder.height, bytes: placeholder.bytes }] : [])];
+    },
+  },
+  "core-steps-outputs": {
+    label: "core as workflow steps, this design (Resize ∥ ApplyFilters encode and choose)",
+    baseline: false,
+    async run(input) {
+      await validateImage(input, options);
+      const [renditions, effects] = await Promise.all([encodeRenditions(input, options), encodeEffects(input, options)]);
+      const placeholder = renditions.placeholder;
+      return [...[...renditions.files, ...effects.files].map((o) => summary(o.name, o.format, o.data, o)), ...(placeholder ? [{ name: "placeholder", format: "webp", width: placeholder.width, height: placeholder.height, bytes: placeholder.bytes }] : [])];
     },
   },
   "sharp-one-decode": {
@@ -339,14 +351,14 @@ export async function benchCore(context: BenchContext): Promise<BenchResult> {
   const iterationsLarge = context.quick ? 2 : 3;
   const rounds = context.quick ? 1 : 3;
   const images = [await photoFile(context, "12 MP", 4000, 3000, 1), await photoFile(context, "24 MP", 6000, 4000, 2)];
-  const compared: VariantName[] = ["core", "sharp-one-decode", "sharp-decode-per-rendition", "sharp-clone-from-file", "core-steps"];
+  const compared: VariantName[] = ["core", "sharp-one-decode", "sharp-decode-per-rendition", "sharp-clone-from-file", "core-steps", "core-steps-outputs"];
   const countFor = (image: InputImage) => (image.width * image.height > 15e6 ? iterationsLarge : iterations);
   const comparisons: Comparison[] = [];
   for (const image of images) {
     comparisons.push(compare(image, "", await measure(context, image, compared, countFor(image), rounds)));
   }
   if (canPin()) {
-    const pinned = compared.filter((v) => v !== "core-steps").map((variant): RunConfig => ({ variant, cpus: 1, setting: "1 CPU" }));
+    const pinned = compared.filter((v) => v !== "core-steps" && v !== "core-steps-outputs").map((variant): RunConfig => ({ variant, cpus: 1, setting: "1 CPU" }));
     for (const image of images) comparisons.push(compare(image, "1 CPU", await measure(context, image, pinned, countFor(image), rounds)));
   }
 
