@@ -7,20 +7,33 @@ import { processInput, startFlavour, type JobRow } from "../../../local/runtime"
 import { samplePhoto } from "../../../local/sampleImages";
 
 /** One generated 2400×1800 JPEG (wider than the largest rendition) through a metered flavour, default config. */
-async function meteredImage(cloud: Cloud): Promise<{ usage: Usage; row: JobRow; manifest: Manifest }> {
+async function meteredImage(cloud: Cloud): Promise<{ usage: Usage; row: JobRow; manifest: Manifest; uploadBytes: number }> {
+  const body = await samplePhoto({ width: 2400, height: 1800 });
   const meter = new Meter();
   const flavour = await startFlavour(cloud, { processing: loadConfig({ cloud }).processing, notifier: new MemoryNotifier(), meter });
   try {
-    const row = await processInput(flavour, { key: "photos/cat.jpg", body: await samplePhoto({ width: 2400, height: 1800 }) });
+    const row = await processInput(flavour, { key: "photos/cat.jpg", body });
     assert.equal(row.status, "succeeded", row.errorMessage);
     const manifest = JSON.parse((await flavour.ports.objects.get("renditions", row.manifestKey as string)).toString("utf8")) as Manifest;
-    return { usage: meter.snapshot(), row, manifest };
+    return { usage: meter.snapshot(), row, manifest, uploadBytes: body.length };
   } finally {
     await flavour.stop();
   }
 }
 
 const calls = (usage: Usage, jobId: string, key: string) => usage.perJob[jobId]?.[key]?.calls ?? 0;
+const bytes = (usage: Usage, jobId: string, key: string) => usage.perJob[jobId]?.[key]?.bytes ?? 0;
+
+/** Bytes moved between steps (#13): the steps' reads; their only writes are the outputs and the manifest (counted above). */
+function assertMovedBetweenSteps(run: Awaited<ReturnType<typeof meteredImage>>, read: string, written: string): void {
+  const { usage, row, manifest, uploadBytes } = run;
+  assert.ok(uploadBytes > 65536, "the upload is larger than Validate's header read");
+  // The upload once (Resize) plus Validate's first 64 KiB: 1.0x the upload, well under the 1.5x goal.
+  assert.equal(bytes(usage, row.jobId, read), uploadBytes + 65536);
+  const outputBytes = manifest.outputs.reduce((sum, output) => sum + output.bytes, 0);
+  assert.ok(bytes(usage, row.jobId, written) > outputBytes, "the writes are the outputs and the manifest");
+  assert.ok(bytes(usage, row.jobId, written) < outputBytes + 64 * 1024, "and nothing of image size besides");
+}
 
 describe("counted operations of one image, default config", function () {
   this.timeout(120_000);
@@ -29,20 +42,24 @@ describe("counted operations of one image, default config", function () {
     let run: Awaited<ReturnType<typeof meteredImage>>;
     before(async () => (run = await meteredImage("aws")));
 
-    it("counts one object PUT per output in the manifest, plus the intermediates and the manifest", function () {
+    it("counts one object PUT per output in the manifest, plus the manifest", function () {
       const { usage, row, manifest } = run;
-      // Defaults: renditions thumb, medium, large × formats webp, jpeg = 6 outputs; filters: only the
-      // placeholder, which travels inline in the manifest (no object).
-      assert.equal(manifest.outputs.length, 6);
-      // The design's extra writes: Resize stores one lossless intermediate per rendition (3); ApplyFilters
-      // stores none (no effect besides the placeholder); Optimize writes the manifest last (1). 6 + 3 + 1 = 10.
-      assert.equal(calls(usage, row.jobId, "s3:PutObject"), manifest.outputs.length + 3 + 1);
-      // Reads: Validate HEADs and GETs the upload, Resize and ApplyFilters GET it, Optimize GETs the 3 intermediates;
+      // Defaults: renditions thumb, medium, large × formats webp, jpeg = 6 encodes; filters: only the
+      // placeholder, which travels inline in the manifest (no object). What #14.7 left out is listed in `skipped`.
+      assert.equal(manifest.outputs.length + manifest.skipped.length, 6);
+      // The design (#13): Resize writes the chosen outputs to their keys, ApplyFilters writes nothing (no effect),
+      // Optimize writes the manifest last (1); no intermediates.
+      assert.equal(calls(usage, row.jobId, "s3:PutObject"), manifest.outputs.length + 1);
+      // Reads: Validate HEADs the upload and GETs its first 64 KiB, Resize GETs it; ApplyFilters reads nothing;
       // NotifySuccess HEADs the upload once more, after its last write, to tell whether it was deleted meanwhile (erasure).
       assert.equal(calls(usage, row.jobId, "s3:HeadObject"), 2);
-      assert.equal(calls(usage, row.jobId, "s3:GetObject"), 1 + 2 + 3);
+      assert.equal(calls(usage, row.jobId, "s3:GetObject"), 2);
       assert.equal(calls(usage, row.jobId, "sns:Publish"), 1);
       assert.deepEqual(usage.unattributed, {});
+    });
+
+    it("moves the upload once plus Validate's 64 KiB between steps", function () {
+      assertMovedBetweenSteps(run, "s3:GetObject", "s3:PutObject");
     });
 
     it("counts the state transitions of one Standard execution", function () {
@@ -68,12 +85,16 @@ describe("counted operations of one image, default config", function () {
     let run: Awaited<ReturnType<typeof meteredImage>>;
     before(async () => (run = await meteredImage("azure")));
 
-    it("counts the same object writes as AWS: outputs, intermediates and the manifest", function () {
+    it("counts the same object writes as AWS: the outputs and the manifest", function () {
       const { usage, row, manifest } = run;
       // uploadData sends a blob of this size in one Put Blob request.
-      assert.equal(calls(usage, row.jobId, "blob:PutBlob"), manifest.outputs.length + 3 + 1);
+      assert.equal(calls(usage, row.jobId, "blob:PutBlob"), manifest.outputs.length + 1);
       assert.equal(calls(usage, row.jobId, "eventgrid:Publish"), 1);
       assert.deepEqual(usage.unattributed, {});
+    });
+
+    it("moves the upload once plus Validate's 64 KiB between steps, as on AWS", function () {
+      assertMovedBetweenSteps(run, "blob:GetBlob", "blob:PutBlob");
     });
 
     it("counts the orchestration's history: five activities, each scheduled and completed once", function () {
