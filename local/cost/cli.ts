@@ -93,7 +93,12 @@ export interface CostReport {
   pricesReadOn: string;
   perMillion: { items: Array<CostModel["items"][number] & { unitPrice?: number; per: number; priceUnit: string; priceRegion: string; source: string }>; totalUsd: number; unpriced: string[] };
   floor: { outputWrites: number; coreMs: number; usd?: number };
-  perImage: { counts: ReturnType<typeof averageCounts>; mbMoved: number };
+  /**
+   * Per image. `mbMoved`: every object request's body bytes. `mbRead`/`mbWritten`: the steps' reads
+   * (GET) and writes (PUT); the writes are the outputs and the manifest, so the bytes moved between
+   * steps (#13) are the reads: the upload once plus Validate's header read. `uploadMb`: the upload.
+   */
+  perImage: { counts: ReturnType<typeof averageCounts>; mbMoved: number; mbRead: number; mbWritten: number; uploadMb: number };
 }
 
 /** The floor per million: the outputs' own writes plus the core alone at the stack's memory. */
@@ -143,7 +148,11 @@ export async function costReport(options: { projectDir: string; stack: string; i
   const perImage = averageCounts(rows.map((row) => usage.perJob[row.jobId] ?? {}));
   const model = scaleModel(priceCounts(perImage, settings, options.prices), 1_000_000);
   const outputWrites = rows.reduce((sum, row) => sum + row.renditions + 1, 0) / rows.length;
-  const mbMoved = Object.entries(perImage).reduce((sum, [key, t]) => sum + (key.startsWith("s3:") || key.startsWith("blob:") ? t.bytes : 0), 0) / 1_000_000;
+  const objectBytes = (test: (key: string) => boolean) => Object.entries(perImage).reduce((sum, [key, t]) => sum + ((key.startsWith("s3:") || key.startsWith("blob:")) && test(key) ? t.bytes : 0), 0) / 1_000_000;
+  const mbMoved = objectBytes(() => true);
+  const mbRead = objectBytes((key) => key === "s3:GetObject" || key === "blob:GetBlob");
+  const mbWritten = objectBytes((key) => key === "s3:PutObject" || key === "blob:PutBlob" || key === "blob:PutBlock" || key === "blob:PutBlockList");
+  const uploadMb = bodies.reduce((sum, body) => sum + body.length, 0) / bodies.length / 1_000_000;
   return {
     stack: options.stack,
     cloud: config.cloud,
@@ -162,7 +171,7 @@ export async function costReport(options: { projectDir: string; stack: string; i
       unpriced: model.unpriced,
     },
     floor: { outputWrites, coreMs, usd: floorPerMillion(settings, options.prices, outputWrites, coreMs) },
-    perImage: { counts: perImage, mbMoved },
+    perImage: { counts: perImage, mbMoved, mbRead, mbWritten, uploadMb },
   };
 }
 
@@ -196,7 +205,7 @@ export async function main(argv: readonly string[], io: CostIo): Promise<number>
     if (options.json) {
       line(io.stdout, JSON.stringify(report, null, 2));
     } else {
-      const heading = `${report.stack}: ${report.cloud} ${report.workflowType}, ${report.architecture}, ${report.region}; ${report.images} × ${report.megapixels} MP JPEG; ${report.perImage.mbMoved.toFixed(1)} MB moved through storage per image`;
+      const heading = `${report.stack}: ${report.cloud} ${report.workflowType}, ${report.architecture}, ${report.region}; ${report.images} × ${report.megapixels} MP JPEG; ${report.perImage.mbMoved.toFixed(1)} MB moved through storage per image: ${report.perImage.mbRead.toFixed(2)} MB read by the steps (${(report.perImage.mbRead / report.perImage.uploadMb).toFixed(2)} × the ${report.perImage.uploadMb.toFixed(2)} MB upload), ${report.perImage.mbWritten.toFixed(2)} MB written`;
       line(io.stdout, formatPerMillion({ items: report.perMillion.items, usd: report.perMillion.totalUsd, unpriced: report.perMillion.unpriced }, prices, report.floor.usd, heading));
     }
     return 0;
