@@ -7,6 +7,7 @@ import { defaultProcessingOptions } from "../functions/core";
 import { runStep, type StepOutputs, type ValidatedJob } from "../functions/steps";
 import type { StepHandler } from "../functions/workflow";
 import { memoryPorts } from "../local/memoryPorts";
+import { samplePhoto } from "../local/sampleImages";
 import type { BenchContext, BenchResult, Benchmark } from "./types";
 
 /**
@@ -73,7 +74,7 @@ export async function runColdStartBenchmark(context: BenchContext): Promise<Benc
 
   // Inputs each step's first call needs, prepared here (the children only read them).
   const megapixels = 1;
-  const upload = await sharp({ create: { width: 1155, height: 866, channels: 3, background: { r: 90, g: 140, b: 200 } } }).jpeg({ quality: 85 }).toBuffer();
+  const upload = await samplePhoto({ width: 1155, height: 866, seed: 9 });
   const ports = memoryPorts();
   const options = defaultProcessingOptions();
   await ports.objects.put("uploads", "cold/photo.jpg", upload, "image/jpeg");
@@ -105,7 +106,7 @@ export async function runColdStartBenchmark(context: BenchContext): Promise<Benc
   const markdown = [
     "## Cold start per step",
     "",
-    `A fresh Node ${process.version} process per row (median of ${rounds}): process start → bundle loaded (esbuild bundle, minified; sharp ${sharp.versions.sharp} required from node_modules, its native load included) → the step's first call answered, on in-memory ports (no SDK client, no network). Goal ≤ 300 ms. A bare \`node -e "require('sharp')"\` is part of every row.`,
+    `A fresh Node ${process.version} process per row (median of ${rounds}): process start → bundle loaded (esbuild bundle, minified; sharp ${sharp.versions.sharp} required from node_modules, its native load included) → the step's first call answered, on in-memory ports (no SDK client, no network), a generated photo-like 1 MP JPEG. Goal ≤ 300 ms. A bare \`node -e "require('sharp')"\` is part of every row.`,
     "",
     "| step | loaded (from process start) | first call | total | CPU when loaded | CPU total |",
     "|---|---:|---:|---:|---:|---:|",
