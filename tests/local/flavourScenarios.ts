@@ -66,9 +66,9 @@ export class FaultPlan {
 /** An ObjectStore that consults the plan before every read and put, and counts renditions written. */
 export function faultyObjects(objects: ObjectStore, plan: FaultPlan, renditionPuts: string[], call: StepCall): ObjectStore {
   return {
-    get: async (area, key, version) => {
+    get: async (area, key, version, range) => {
       await plan.holdRead(area, key, call);
-      return objects.get(area, key, version);
+      return objects.get(area, key, version, range);
     },
     head: async (area, key, version) => {
       plan.maybeFail("head", area, key);

@@ -42,16 +42,18 @@ describe("manifest: crops, previews and responsive markup", () => {
       ["card", ["card", "card2x"], "cover", 400, 400],
     ]);
     const [original, card] = manifest.responsive!;
-    assert.deepEqual(original.srcset, { avif: "small.avif 300w, big.avif 600w", webp: "small.webp 300w, big.webp 600w", jpeg: "small.jpg 300w, big.jpg 600w" });
+    // Two flat colours: at 300 px the lossless PNG is smaller than the JPEG and takes its place (#14.7).
+    assert.deepEqual(original.srcset, { avif: "small.avif 300w, big.avif 600w", webp: "small.webp 300w, big.webp 600w", jpeg: "small.png 300w, big.jpg 600w" });
+    assert.deepEqual(manifest.outputs.filter((entry) => entry.name === "small" && entry.slot === "jpeg").map((entry) => [entry.format, entry.chosen]), [["png", "lossless-smaller"]]);
     assert.equal(original.sizes, "(max-width: 600px) 100vw, 600px");
     assert.equal(
       original.picture,
       '<picture><source type="image/avif" srcset="small.avif 300w, big.avif 600w" sizes="(max-width: 600px) 100vw, 600px">' +
         '<source type="image/webp" srcset="small.webp 300w, big.webp 600w" sizes="(max-width: 600px) 100vw, 600px">' +
-        '<img src="big.jpg" srcset="small.jpg 300w, big.jpg 600w" sizes="(max-width: 600px) 100vw, 600px" width="600" height="400" alt="" loading="lazy" decoding="async" ' +
+        '<img src="big.jpg" srcset="small.png 300w, big.jpg 600w" sizes="(max-width: 600px) 100vw, 600px" width="600" height="400" alt="" loading="lazy" decoding="async" ' +
         `style="background:url(${manifest.placeholder!.dataUri}) center/cover no-repeat"></picture>`,
     );
-    assert.equal(card.srcset.jpeg, "card.jpg 200w, card2x.jpg 400w");
+    assert.equal(card.srcset.jpeg, "card.png 200w, card2x.jpg 400w");
     for (const entry of manifest.outputs) assert.ok(entry.key.startsWith("shop/bag.jpg/"), entry.key);
   });
 
