@@ -19,6 +19,11 @@ import type { Manifest } from "./types";
  * when the upload goes erases its own outputs when it ends (see {@link eraseIfUploadGone}),
  * so a delete racing a job leaves nothing behind once both end, in either order.
  *
+ * One delete, one `image.deleted`: an erasure announces only when it removes a manifest or a
+ * finished job's record. Outputs without a manifest are a running job's (Resize writes them
+ * before Optimize's manifest): they go, but that job keeps its record and announces when it
+ * erases after itself.
+ *
  * Idempotent: a second run finds nothing and publishes nothing. Never erases the
  * outputs of an upload that exists again (deleted, then uploaded anew before the
  * event arrived): the new upload's job owns them.
@@ -40,7 +45,7 @@ export interface EraseResult {
   /** The jobs whose work objects and records were looked for. */
   jobIds: string[];
   removed: { renditions: number; work: number; jobs: number };
-  /** Whether this call published `image.deleted` (only when it removed something). */
+  /** Whether this call published `image.deleted`: only when it removed a manifest or a finished job's record. */
   published: boolean;
 }
 
@@ -75,8 +80,12 @@ export async function eraseUpload(input: EraseInput, ports: Ports, _options?: Pr
   result.removed.renditions += await deleteUnder(ports, "renditions", `${outputPrefix(sourceKey)}/`);
   for (const jobId of jobIds) result.removed.work += await deleteUnder(ports, "work", `${jobId}/`);
 
-  const records = (await Promise.all(result.jobIds.map(async (jobId) => ((await ports.jobs.get(jobId)) ? jobId : undefined)))).filter((jobId): jobId is string => jobId !== undefined);
-  if (result.removed.renditions + result.removed.work + records.length > 0) {
+  // A running job's record stays: that job erases after itself and announces when it ends (notify, or the stuck-job sweep).
+  const found = await Promise.all(result.jobIds.map(async (jobId) => ({ jobId, record: await ports.jobs.get(jobId) })));
+  const records = found.filter(({ record }) => record !== undefined && record.status !== "running").map(({ jobId }) => jobId);
+  // Announced only when a manifest or a finished job's record goes: outputs without either belong to a job still running
+  // (Resize writes before Optimize's manifest, #13), whose own erasure announces it, so one delete makes one event.
+  if (manifestJob !== undefined || records.length > 0) {
     await ports.notifier.publish(deletedEvent(sourceKey, manifestJob || records[0] || result.jobIds[0]));
     result.published = true;
   }

@@ -158,11 +158,31 @@ describe("a delete racing a running job", () => {
     assert.equal(erasedWhileRunning?.erased, true);
     assert.equal(notified.erased, true);
     assert.deepEqual(leftOf(ports), { renditions: [], work: [], jobs: [] });
-    // Since #13 Resize writes the outputs before Optimize: the erasure running first finds them (no manifest, no
-    // record it can name yet) and announces under the upload's erasure id; the job then erases after itself.
-    // Open question for #15: publish nothing for outputs without a manifest, or name the running job.
+    // The erasure running first finds Resize's outputs but no manifest and no finished record: it removes them and stays
+    // silent; the job erases after itself and announces. One delete, one image.deleted, under the job's id.
+    assert.equal(erasedWhileRunning?.published, false);
     assert.deepEqual(ports.notifier.events.map((event) => [event.type, event.jobId === validated.jobId ? "job" : "other"]), [
-      ["image.deleted", "other"],
+      ["image.processed", "job"],
+      ["image.deleted", "job"],
+    ]);
+  });
+
+  it("leaves the running job's record to the job when the delete names its version, and still makes one event", async () => {
+    const ports = await uploaded();
+    const { etag, versionId } = await ports.objects.head("uploads", "photos/cat.jpg");
+    let erasedWhileRunning: Awaited<ReturnType<typeof eraseUpload>> | undefined;
+    let recordDuring: string | undefined;
+
+    const { validated, notified } = await runJob(ports, "photos/cat.jpg", async () => {
+      await ports.objects.delete("uploads", "photos/cat.jpg");
+      erasedWhileRunning = await eraseUpload({ sourceKey: "photos/cat.jpg", sourceEtag: etag, sourceVersion: versionId }, ports, options);
+      recordDuring = (await ports.jobs.get(jobIdFor("photos/cat.jpg", etag, versionId)))?.status;
+    });
+
+    assert.deepEqual([erasedWhileRunning?.published, erasedWhileRunning?.removed.jobs, recordDuring], [false, 0, "running"]);
+    assert.equal(notified.erased, true);
+    assert.deepEqual(leftOf(ports), { renditions: [], work: [], jobs: [] });
+    assert.deepEqual(ports.notifier.events.map((event) => [event.type, event.jobId === validated.jobId ? "job" : "other"]), [
       ["image.processed", "job"],
       ["image.deleted", "job"],
     ]);
