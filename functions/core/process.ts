@@ -186,8 +186,8 @@ export async function encodeAnimatedRenditions(input: Buffer, options: Processin
     base && wantsPreviews ? renderPreviews(base, options.placeholders) : undefined,
   ]);
   const files = animated.map((image): OutputFile => {
-    // A GIF stands in JPEG's place (markup's slotOf): the fallback every browser shows.
-    const slot: OutputFormat = image.format === "gif" ? "jpeg" : image.format;
+    // A GIF stands in JPEG's place (markup's slotOf), and a WebP in AVIF's when AVIF is the only format (./animation.ts).
+    const slot: OutputFormat = image.format === "gif" ? "jpeg" : options.formats.includes(image.format) ? image.format : "avif";
     return { ...image, kind: "rendition", slot, lossless: false, chosen: slot === "jpeg" ? "fallback" : "configured" };
   });
   return { files, skipped: [], ...(placeholder ? { placeholder } : {}), ...(previews ? { previews } : {}) };

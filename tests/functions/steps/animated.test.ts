@@ -63,6 +63,16 @@ describe("the workflow steps with animated: keep", () => {
     );
   });
 
+  it("put the animated WebP in AVIF's slot when AVIF is the only format, so the markup still has its <img>", async () => {
+    const options = processingOptionsSchema.parse({ animated: "keep", renditions: ["thumb:60"], formats: ["avif"], filters: [], markup: true });
+
+    const { manifest } = await runSteps(await sampleAnimated("gif", 3, 120, 80), options);
+
+    assert.deepEqual(manifest.outputs.map(({ key, format, slot, frames }) => [key, format, slot, frames]), [["clips/wave.gif/thumb.webp", "webp", "avif", 3]]);
+    assert.deepEqual(manifest.responsive?.[0].srcset, { avif: "thumb.webp 60w" });
+    assert.match(manifest.responsive?.[0].picture ?? "", /^<picture><img src="thumb\.webp" srcset="thumb\.webp 60w" sizes="100vw" width="60" height="40" /);
+  });
+
   it("render the first frame as before with the default first-frame", async () => {
     const options = processingOptionsSchema.parse({ renditions: ["thumb:60"], formats: ["webp"], filters: [] });
 
