@@ -3,6 +3,7 @@ import { z } from "zod";
 import { PipelineError } from "../functions/core/errors";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
+import { apiSettingsSchema } from "../functions/api/settings";
 import { bundledFiles, processingOptionsSchema } from "../functions/core/options";
 import { STEP_HANDLERS, type StepHandler } from "../functions/workflow";
 import { checkAwsLimits } from "./aws/limits";
@@ -116,6 +117,8 @@ export const configSchema = z
     protectData: z.boolean().default(true),
     /** Who may upload besides the deployer: Entra object ids (Azure) or IAM principal ARNs (AWS). */
     uploaders: z.array(z.string().trim().min(1, "an uploader must not be empty")).default([]),
+    /** The HTTP API: auth (`none` or a JWT issuer) and signed URL lifetimes (functions/api/settings.ts). */
+    api: apiSettingsSchema.prefault({}),
     /** Delivery (#16): the CDN in front of renditions and the deployed API's browser-facing limits; see {@link deliverySchema}. */
     delivery: deliverySchema.prefault({}),
     /** The deployed reprocess workflow: pipelines started at once, failures tolerated, keys per batch (components/aws/reprocess.ts, functions/azure/reprocess.ts). */
@@ -268,6 +271,7 @@ export const CONFIG_KEY_TYPES = {
   accessLogging: "string",
   protectData: "boolean",
   uploaders: "array",
+  api: "object",
   azure: "object",
   delivery: "object",
   reprocess: "object",

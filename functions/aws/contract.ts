@@ -1,3 +1,4 @@
+import { parseApiSettings, type ApiSettings } from "../api/settings";
 import { PipelineError } from "../core/errors";
 import type { ProcessingOptions } from "../core/options";
 import { parseProcessingOptions, positiveNumberSetting, requiredSetting } from "../settings";
@@ -20,6 +21,10 @@ export const LAMBDA_ENV = {
   jobRetentionDays: "JOB_RETENTION_DAYS",
   /** The sweep only: jobs running longer than this are stuck. */
   stuckAfterSeconds: "STUCK_AFTER_SECONDS",
+  /** The API function only: the stack's `api` block as JSON (functions/api/settings.ts). */
+  apiSettings: "API_SETTINGS",
+  /** The API function only: where renditions are served (the CDN's https://host), unset = signed URLs. */
+  deliveryBaseUrl: "DELIVERY_BASE_URL",
 } as const;
 
 /** Intermediates' prefix in the renditions bucket; a lifecycle rule expires them after a day. */
@@ -137,4 +142,31 @@ export function eraseInputFor(event: DeletedUploadEvent | undefined): { sourceKe
   if (sourceKey === "") throw new PipelineError("CONFIG_INVALID", "The erase function needs the deleted upload's key (sourceKey); check the delete rule's input transformer.");
   const permanently = event?.deletionType === "Permanently Deleted" && typeof event.sourceEtag === "string" && typeof event.sourceVersion === "string";
   return permanently ? { sourceKey, sourceEtag: event.sourceEtag as string, sourceVersion: event.sourceVersion as string } : { sourceKey };
+}
+
+/** What the API function needs besides the step settings (values may be Pulumi outputs on the writer's side). */
+export interface LambdaApiSettings<T = string> {
+  api: ApiSettings;
+  /** The CDN's base URL when one serves the renditions. */
+  deliveryBaseUrl?: T;
+}
+
+/** The API function's extra environment (the writer's side); merge it with lambdaEnvironment's. */
+export function lambdaApiEnvironment<T>(settings: LambdaApiSettings<T>): Record<string, T | string> {
+  return {
+    [LAMBDA_ENV.apiSettings]: JSON.stringify(settings.api),
+    ...(settings.deliveryBaseUrl !== undefined ? { [LAMBDA_ENV.deliveryBaseUrl]: settings.deliveryBaseUrl } : {}),
+  };
+}
+
+/**
+ * The API function's settings (the reader's side).
+ *
+ * @throws {PipelineError} CONFIG_INVALID when API_SETTINGS is not valid JSON or not valid settings.
+ */
+export function readLambdaApiSettings(env: NodeJS.ProcessEnv): LambdaApiSettings {
+  return {
+    api: parseApiSettings(env[LAMBDA_ENV.apiSettings], `Environment variable ${LAMBDA_ENV.apiSettings}`),
+    deliveryBaseUrl: env[LAMBDA_ENV.deliveryBaseUrl] || undefined,
+  };
 }

@@ -1,3 +1,4 @@
+import { parseApiSettings, type ApiSettings } from "../api/settings";
 import type { ProcessingOptions } from "../core/options";
 import { parseProcessingOptions, positiveNumberSetting, requiredSetting } from "../settings";
 import { SWEEP_INTERVAL_MINUTES, taskSteps, workflow, type StepHandler } from "../workflow";
@@ -74,7 +75,14 @@ export const APP_SETTINGS = {
   jobRetentionDays: "JOB_RETENTION_DAYS",
   /** Local emulator (azurite) only: a key-bearing connection string; refused for anything but loopback. */
   storageConnectionString: "STORAGE_CONNECTION_STRING",
+  /** The HTTP API: the stack's `api` block as JSON (functions/api/settings.ts). */
+  apiSettings: "API_SETTINGS",
+  /** The HTTP API: where renditions are served (Front Door's https://host), unset = SAS URLs. */
+  deliveryBaseUrl: "DELIVERY_BASE_URL",
 } as const;
+
+/** The HTTP API function, registered with the v4 model under the host's `api` route prefix (`/api/uploads`...). */
+export const API_FUNCTION_NAME = "Api";
 
 /** What the step code needs to know about its stack; the component writes it, the adapters read it. */
 export interface AzureStepSettings {
@@ -138,4 +146,31 @@ export function readAzureAppEnvironment(env: NodeJS.ProcessEnv): AzureAppEnviron
  */
 export function readAzureProcessingOptions(env: NodeJS.ProcessEnv): ProcessingOptions {
   return parseProcessingOptions(env[APP_SETTINGS.pipelineOptions], `App setting ${APP_SETTINGS.pipelineOptions}`);
+}
+
+/** What the HTTP API needs besides the step settings. */
+export interface AzureApiSettings {
+  api: ApiSettings;
+  /** Front Door's base URL when it serves the renditions. */
+  deliveryBaseUrl?: string;
+}
+
+/** The HTTP API's extra app settings (the writer's side); merge them with azureStepAppSettings'. */
+export function azureApiAppSettings(settings: AzureApiSettings): Record<string, string> {
+  return {
+    [APP_SETTINGS.apiSettings]: JSON.stringify(settings.api),
+    ...(settings.deliveryBaseUrl !== undefined ? { [APP_SETTINGS.deliveryBaseUrl]: settings.deliveryBaseUrl } : {}),
+  };
+}
+
+/**
+ * The HTTP API's settings (the reader's side).
+ *
+ * @throws {PipelineError} CONFIG_INVALID when API_SETTINGS is not valid JSON or not valid settings.
+ */
+export function readAzureApiSettings(env: NodeJS.ProcessEnv): AzureApiSettings {
+  return {
+    api: parseApiSettings(env[APP_SETTINGS.apiSettings], `App setting ${APP_SETTINGS.apiSettings}`),
+    deliveryBaseUrl: env[APP_SETTINGS.deliveryBaseUrl] || undefined,
+  };
 }

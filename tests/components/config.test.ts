@@ -254,7 +254,7 @@ describe("Pulumi.yaml and the config schema", () => {
   }
   const project = load(readFileSync(path.join(__dirname, "../../Pulumi.yaml"), "utf8")) as { config: Record<string, Declaration> };
   const declared = project.config;
-  const objectKeys = ["quality", "limits", "watermark", "optimize", "steps", "tags", "azure", "delivery", "reprocess"];
+  const objectKeys = ["quality", "limits", "watermark", "optimize", "steps", "tags", "api", "azure", "delivery", "reprocess"];
 
   it("declares every key the schema takes that Pulumi can declare, with the type the program reads", () => {
     const declarable = CONFIG_KEYS.filter((key) => CONFIG_KEY_TYPES[key] !== "object");

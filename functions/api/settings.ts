@@ -1,0 +1,54 @@
+import { z } from "zod";
+import { PipelineError } from "../core/errors";
+
+/**
+ * The HTTP API's own settings: who may call it and how long signed URLs live. The stack
+ * config embeds this schema as its `api` block (components/config.ts); the deployed
+ * function receives the parsed value as one JSON setting (functions/<cloud>/contract.ts),
+ * so both sides agree by construction.
+ */
+
+export const jwtAuthSchema = z.strictObject({
+  /** The `iss` every token must carry, e.g. `https://login.example.com/`. */
+  issuer: z.url({ protocol: /^https?$/ }),
+  /** The `aud` every token must carry. */
+  audience: z.string().trim().min(1),
+  /** Where the issuer publishes its signing keys (JSON Web Key Set). */
+  jwksUrl: z.url({ protocol: /^https?$/ }),
+});
+
+export const apiSettingsSchema = z.strictObject({
+  /** `none`: every caller is one anonymous user (development only); or bearer JWTs checked against an issuer's JWKS. */
+  auth: z.union([z.literal("none"), z.strictObject({ jwt: jwtAuthSchema })]).default("none"),
+  /** Lifetime of a signed upload (presigned POST / SAS), in seconds: minutes, not hours. */
+  uploadUrlSeconds: z.number().int().min(30).max(3600).default(300),
+  /** Lifetime of the signed GET URLs of renditions when no CDN serves them. */
+  downloadUrlSeconds: z.number().int().min(30).max(12 * 3600).default(900),
+});
+
+export type ApiSettings = z.infer<typeof apiSettingsSchema>;
+export type ApiSettingsInput = z.input<typeof apiSettingsSchema>;
+export type JwtAuth = z.infer<typeof jwtAuthSchema>;
+
+/**
+ * The API settings a stack deployed into a function setting, validated by the stack config's schema.
+ * `source` names the setting in messages, e.g. "Environment variable API_SETTINGS".
+ *
+ * @throws {PipelineError} CONFIG_INVALID when the value is not valid JSON or not valid settings.
+ */
+export function parseApiSettings(raw: string | undefined, source: string): ApiSettings {
+  let json: unknown = {};
+  if (raw !== undefined && raw.trim() !== "") {
+    try {
+      json = JSON.parse(raw);
+    } catch (error) {
+      throw new PipelineError("CONFIG_INVALID", `${source} is not valid JSON (${(error as Error).message}); deploy the stack again to rewrite it.`, { key: source });
+    }
+  }
+  const parsed = apiSettingsSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`).join("; ");
+    throw new PipelineError("CONFIG_INVALID", `${source} holds invalid API settings: ${problems}.`, { key: source });
+  }
+  return parsed.data;
+}

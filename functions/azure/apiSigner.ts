@@ -1,0 +1,59 @@
+import { BlobSASPermissions, BlobServiceClient, generateBlobSASQueryParameters, SASProtocol, StorageSharedKeyCredential, type UserDelegationKey } from "@azure/storage-blob";
+import type { StorageSigner, UploadGrant, UploadRequestToSign } from "../api/signer";
+import type { AzureContainers } from "./contract";
+
+/**
+ * The API's signer on Azure: a SAS for one blob, create-only (`c`: a new blob, never an
+ * overwrite), minutes long, for the upload; read-only (`r`) SAS for private renditions.
+ * Deployed, the SAS is a user-delegation SAS from the app's managed identity (no account
+ * key exists: shared keys are off). Azurite has no user-delegation keys, so the local
+ * runtime signs with the emulator's well-known account key: the same permissions,
+ * another signing key.
+ */
+
+export type SasKey = { kind: "user-delegation"; blobs: BlobServiceClient; accountName: string } | { kind: "account-key"; credential: StorageSharedKeyCredential };
+
+/** A user-delegation key is valid at most 7 days; one is fetched per hour and reused for that hour's SAS. */
+const DELEGATION_KEY_HOURS = 2;
+const DELEGATION_KEY_REFRESH_MS = 60 * 60 * 1000;
+
+export class BlobSasSigner implements StorageSigner {
+  private delegation?: { key: UserDelegationKey; fetchedAt: number };
+
+  constructor(
+    private readonly blobs: BlobServiceClient,
+    private readonly containers: Pick<AzureContainers, "uploads" | "renditions">,
+    private readonly key: SasKey,
+  ) {}
+
+  async signUpload({ key, contentType, expiresAt }: UploadRequestToSign): Promise<UploadGrant> {
+    // `c` creates a new blob and cannot overwrite one: https://learn.microsoft.com/en-us/rest/api/storageservices/create-user-delegation-sas
+    const url = await this.sign(this.containers.uploads, key, "c", expiresAt);
+    // Put Blob needs x-ms-blob-type; a SAS cannot limit the size, so Validate refuses an oversized blob (TOO_LARGE): https://learn.microsoft.com/en-us/rest/api/storageservices/put-blob
+    return { method: "PUT", url, headers: { "x-ms-blob-type": "BlockBlob", "Content-Type": contentType } };
+  }
+
+  async signDownload(key: string, expiresAt: Date): Promise<string> {
+    return this.sign(this.containers.renditions, key, "r", expiresAt);
+  }
+
+  private async sign(containerName: string, blobName: string, permissions: string, expiresOn: Date): Promise<string> {
+    // A few minutes back for clock skew between this host and the storage service.
+    const startsOn = new Date(Date.now() - 5 * 60 * 1000);
+    const values = { containerName, blobName, permissions: BlobSASPermissions.parse(permissions), startsOn, expiresOn };
+    const query =
+      this.key.kind === "account-key"
+        ? generateBlobSASQueryParameters({ ...values, protocol: SASProtocol.HttpsAndHttp }, this.key.credential)
+        : generateBlobSASQueryParameters({ ...values, protocol: SASProtocol.Https }, await this.delegationKey(this.key.blobs), this.key.accountName);
+    return `${this.blobs.getContainerClient(containerName).getBlobClient(blobName).url}?${query.toString()}`;
+  }
+
+  /** A user-delegation key needs the Storage Blob Delegator role (generateUserDelegationKey action) on the account. */
+  private async delegationKey(blobs: BlobServiceClient): Promise<UserDelegationKey> {
+    if (this.delegation && Date.now() - this.delegation.fetchedAt < DELEGATION_KEY_REFRESH_MS) return this.delegation.key;
+    const now = new Date();
+    const key = await blobs.getUserDelegationKey(new Date(now.getTime() - 5 * 60 * 1000), new Date(now.getTime() + DELEGATION_KEY_HOURS * 3600 * 1000));
+    this.delegation = { key, fetchedAt: now.getTime() };
+    return key;
+  }
+}
