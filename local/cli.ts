@@ -73,6 +73,7 @@ interface CliOptions {
 function load(module: "./runtime"): typeof import("./runtime");
 function load(module: "./samples"): typeof import("./samples");
 function load(module: "./inbox"): typeof import("./inbox");
+function load(module: "./serve/cli"): typeof import("./serve/cli");
 function load(module: string): unknown {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require(module);
@@ -125,6 +126,8 @@ function program(io: CliIo): Command {
     .addHelpText(
       "after",
       `
+Subcommand: npm start -- serve [--cloud azure] [--port N]   the HTTP API and an upload page (see serve --help)
+
 Exit codes: 0 every image ended as renditions or an image error; 1 a job failed otherwise
 or was lost; 2 bad usage; 3 an emulator could not start (e.g. port in use); 130 Ctrl-C.
 
@@ -161,6 +164,8 @@ function timestamp(): string {
  * writes to `io`, returns the exit code. Never throws.
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  // `serve` is a subcommand with its own options (local/serve/cli.ts).
+  if (argv[0] === "serve") return load("./serve/cli").serveMain(argv.slice(1), io);
   const write = (stream: NodeJS.WritableStream, line: string) => stream.write(`${line}\n`);
   const command = program(io);
   try {

@@ -3,7 +3,7 @@
  * not pipeline errors: no workflow ever sees them, so they have their own codes.
  */
 
-export const LOCAL_RUNTIME_CODES = ["EMULATOR_PORT_IN_USE", "EMULATOR_FAILED"] as const;
+export const LOCAL_RUNTIME_CODES = ["EMULATOR_PORT_IN_USE", "EMULATOR_FAILED", "SERVE_PORT_IN_USE"] as const;
 
 export type LocalRuntimeCode = (typeof LOCAL_RUNTIME_CODES)[number];
 

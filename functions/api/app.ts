@@ -7,7 +7,7 @@ import { streamSSE } from "hono/streaming";
 import type { MiddlewareHandler } from "hono";
 import { isPipelineError } from "../core/errors";
 import type { ProcessingOptions } from "../core/options";
-import type { Area, ObjectInfo, ObjectStore, Ports } from "../ports";
+import type { ObjectInfo, Ports } from "../ports";
 import { jobIdFor } from "../steps/jobId";
 import type { Manifest } from "../steps/types";
 import { createAuthenticator, type Authenticator } from "./auth";
@@ -25,23 +25,14 @@ import { acceptedContentTypes, ticketKey, uploadKey, uploadPrefix, type UploadTi
  * (local/serve/). Errors leave as `{ code, message, requestId }` from one handler.
  */
 
-/** The object store's listing and deleting, as agreed for functions/ports.ts. */
-export interface ListingObjectStore extends ObjectStore {
-  list(area: Area, prefix: string, page?: { cursor?: string; limit?: number }): Promise<{ items: Array<{ key: string; bytes: number; etag?: string }>; cursor?: string }>;
-  delete(area: Area, key: string, options?: { allVersions?: boolean }): Promise<void>;
-}
-
-/** The pipeline's ports; the object store lists and deletes too. */
-export type ApiPorts = Omit<Ports, "objects"> & { objects: ListingObjectStore };
-
 export interface ApiDependencies {
-  ports: ApiPorts;
+  ports: Ports;
   signer: StorageSigner;
   /** The pipeline's processing options: the accepted formats and the size limit. */
   options: ProcessingOptions;
   settings: ApiSettings;
-  /** Erases an upload's renditions, work objects and job records (functions/steps/erase.ts). */
-  erase: (sourceKey: string) => Promise<void>;
+  /** Erases a deleted upload's renditions, work objects and job records (eraseUpload, functions/steps/erase.ts). */
+  erase: (upload: { sourceKey: string; sourceEtag?: string; sourceVersion?: string }) => Promise<void>;
   /** Renditions are served from here (a CDN, or the local server), else through signed URLs. */
   deliveryBaseUrl?: string;
   /**
@@ -315,9 +306,11 @@ export function createApiApp(deps: ApiDependencies): OpenAPIHono<Env> {
     const sourceKeys = new Set(keys);
     if (ticket) sourceKeys.add(ticket.key);
     for (const key of sourceKeys) {
-      // The original first, so no new job starts from it; then everything made from it.
+      // Its ETag and version name its job, also one that failed and left no manifest.
+      const info = await ports.objects.head("uploads", key).catch(() => undefined);
+      // The original first: erasure leaves alone an upload that still exists.
       await ports.objects.delete("uploads", key, { allVersions: true });
-      await deps.erase(key);
+      await deps.erase({ sourceKey: key, sourceEtag: info?.etag, sourceVersion: info?.versionId });
     }
     await ports.objects.delete("work", ticketKey(subject, uploadId));
     return c.body(null, 204);
