@@ -2,8 +2,10 @@ import { app } from "@azure/functions";
 import * as df from "durable-functions";
 import { STEP_HANDLERS } from "../workflow";
 import { activityHandlers } from "./activities";
+import { apiHandler } from "./api";
 import {
   ACTIVITY_NAMES,
+  API_FUNCTION_NAME,
   APP_SETTINGS,
   CONTAINERS,
   DELETE_EVENTS_QUEUE,
@@ -27,7 +29,7 @@ import { createEraseHandler, createUploadStarter } from "./trigger";
 /**
  * Entry point of the Function App bundle (package.json `main`): registers the
  * starter, the orchestrator, one activity per step, the stuck-job sweep's
- * timer and erasure on delete with the v4 programming
+ * timer, erasure on delete and the HTTP API with the v4 programming
  * model. Handlers live in their own modules so the local runtime can run them
  * without the Functions host.
  */
@@ -64,3 +66,6 @@ app.storageQueue(ERASE_FUNCTION_NAME, {
   connection: STORAGE_CONNECTION,
   handler: createEraseHandler(process.env[APP_SETTINGS.uploadsContainer] || CONTAINERS.uploads),
 });
+
+// Every path under the `api` prefix goes to the one app, which routes and answers unknown paths itself.
+app.http(API_FUNCTION_NAME, { route: "{*path}", methods: ["GET", "POST", "DELETE"], authLevel: "anonymous", handler: apiHandler });
