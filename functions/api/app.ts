@@ -145,7 +145,9 @@ export function createApiApp(deps: ApiDependencies): OpenAPIHono<Env> {
   app.use(
     bodyLimit({
       maxSize: deps.maxBodyBytes ?? 16 * 1024,
-      onError: () => {
+      onError: (c) => {
+        // The rest of the body is never read: the connection cannot carry another request.
+        c.header("Connection", "close");
         throw new ApiError("REQUEST_TOO_LARGE", `The request body is over ${deps.maxBodyBytes ?? 16 * 1024} bytes; send only { filename, contentType, bytes } and the file itself to the signed URL.`);
       },
     }),

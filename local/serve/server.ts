@@ -46,6 +46,8 @@ export interface ServeOptions {
   /** How often the uploads store is looked at for new uploads (default 250 ms). */
   pollMs?: number;
   onEvent?: (event: PipelineEvent) => void;
+  /** The API's clock (tests: signing URLs that are already expired). */
+  now?: () => Date;
   /** Unexpected errors' details (the API's 500s, failed runs). */
   log?: (entry: Record<string, unknown>) => void;
 }
@@ -95,6 +97,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       },
       deliveryBaseUrl: `${url}${RENDITIONS_PATH}`,
       streaming: true,
+      now: options.now,
       log: options.log,
     });
     const root = new Hono();

@@ -1,0 +1,226 @@
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
+import sharp from "sharp";
+import { loadConfig, type Cloud } from "../../../components/config";
+import { startServer, type RunningServer } from "../../../local/serve/server";
+
+/**
+ * The API's contract against the local server, for both flavours: presign, a real upload
+ * to the emulator with the signed POST/SAS, status, renditions, erasure; and hostile
+ * requests, each with its code and nothing stored. Auth is a JWT issuer whose key set is
+ * served on 127.0.0.1, so the deployed code path (jose's remote key set) is the one tested.
+ */
+
+const ISSUER = "https://issuer.test/";
+const AUDIENCE = "image-pipeline";
+
+interface Grant {
+  uploadId: string;
+  method: "POST" | "PUT";
+  url: string;
+  fields?: Record<string, string>;
+  headers?: Record<string, string>;
+  expiresAt: string;
+}
+
+interface Job {
+  uploadId: string;
+  status: string;
+  error?: { code: string };
+  manifest?: { baseUrl?: string; outputs: Array<{ name: string; format: string; url: string; width: number }>; responsive?: Array<{ picture: string }> };
+}
+
+/** Sends the file to storage exactly as a browser does with the grant. */
+async function sendFile(grant: Grant, body: Buffer, contentType: string): Promise<Response> {
+  if (grant.method === "POST") {
+    const form = new FormData();
+    for (const [name, value] of Object.entries(grant.fields ?? {})) form.append(name, value);
+    form.append("file", new Blob([new Uint8Array(body)], { type: contentType }));
+    return fetch(grant.url, { method: "POST", body: form });
+  }
+  return fetch(grant.url, { method: "PUT", headers: grant.headers, body: new Uint8Array(body) });
+}
+
+for (const cloud of ["aws", "azure"] as const satisfies readonly Cloud[]) {
+  describe(`local/serve: the API's contract (${cloud} flavour)`, function () {
+    this.timeout(240_000);
+    let server: RunningServer;
+    let jwks: Server;
+    let privateKey: CryptoKey;
+    let clockShiftMs = 0;
+    let photo: Buffer;
+
+    before(async () => {
+      const pair = await generateKeyPair("ES256");
+      privateKey = pair.privateKey;
+      const keys = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: "test", alg: "ES256", use: "sig" }] };
+      jwks = createServer((_, response) => response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(keys)));
+      await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
+      const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks`;
+      server = await startServer({
+        cloud,
+        port: 0,
+        processing: { ...loadConfig({}).processing, markup: true },
+        api: { auth: { jwt: { issuer: ISSUER, audience: AUDIENCE, jwksUrl } } },
+        now: () => new Date(Date.now() + clockShiftMs),
+        pollMs: 100,
+      });
+      photo = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 30, g: 120, b: 200 } } }).jpeg().toBuffer();
+    });
+
+    after(async () => {
+      await server?.stop();
+      await new Promise((resolve) => jwks?.close(resolve));
+    });
+
+    const bearer = async (sub: string) => `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "test" }).setSubject(sub).setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime("10m").sign(privateKey)}`;
+
+    const api = async (sub: string, method: string, path: string, body?: unknown) =>
+      fetch(`${server.apiUrl}${path}`, { method, headers: { authorization: await bearer(sub), ...(body === undefined ? {} : { "content-type": "application/json" }) }, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
+
+    const presign = async (sub: string, request: { filename: string; contentType: string; bytes: number }) => {
+      const response = await api(sub, "POST", "/uploads", request);
+      assert.equal(response.status, 201, await response.clone().text());
+      return (await response.json()) as Grant;
+    };
+
+    async function waitForEnd(sub: string, uploadId: string): Promise<Job> {
+      for (;;) {
+        const response = await api(sub, "GET", `/jobs/${uploadId}`);
+        assert.equal(response.status, 200);
+        const job = (await response.json()) as Job;
+        if (job.status === "succeeded" || job.status === "failed") return job;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+
+    const storedUploads = async () => (await server.flavour.ports.objects.list("uploads", "")).items.map((item) => item.key);
+    const tickets = async () => (await server.flavour.ports.objects.list("work", "api/")).items.map((item) => item.key);
+
+    it("presign → upload → status (SSE) → renditions → erase → 404", async () => {
+      const grant = await presign("alice", { filename: "holiday.jpg", contentType: "image/jpeg", bytes: photo.length });
+      const stored = await sendFile(grant, photo, "image/jpeg");
+      assert.ok(stored.ok, `the emulator took the upload (HTTP ${stored.status})`);
+
+      // The stream ends by itself once the job ends; its last status event is the outcome.
+      const events = await api("alice", "GET", `/jobs/${grant.uploadId}/events`);
+      assert.match(events.headers.get("content-type") ?? "", /^text\/event-stream/);
+      const statuses = [...(await events.text()).matchAll(/^data: (.*)$/gm)].map((match) => (JSON.parse(match[1]) as Job).status);
+      assert.equal(statuses[statuses.length - 1], "succeeded");
+
+      const job = await waitForEnd("alice", grant.uploadId);
+      assert.equal(job.status, "succeeded");
+      const outputs = job.manifest?.outputs ?? [];
+      assert.deepEqual([...new Set(outputs.map((output) => `${output.name}.${output.format}`))].sort(), ["large.jpeg", "large.webp", "medium.jpeg", "medium.webp", "thumb.jpeg", "thumb.webp"]);
+      assert.match(job.manifest?.responsive?.[0]?.picture ?? "", /^<picture>/);
+
+      const thumbJpeg = outputs.find((output) => output.name === "thumb" && output.format === "jpeg") as { url: string };
+      const plain = await fetch(thumbJpeg.url, { headers: { accept: "image/jpeg" } });
+      assert.equal(plain.status, 200);
+      assert.equal(plain.headers.get("content-type"), "image/jpeg");
+      assert.equal(plain.headers.get("cache-control"), "public, max-age=31536000, immutable");
+      assert.equal((await sharp(Buffer.from(await plain.arrayBuffer())).metadata()).width, 320);
+      const negotiated = await fetch(thumbJpeg.url, { headers: { accept: "image/avif,image/webp,*/*" } });
+      assert.equal(negotiated.headers.get("content-type"), "image/webp");
+      assert.equal(negotiated.headers.get("vary"), "Accept");
+      assert.equal((await sharp(Buffer.from(await negotiated.arrayBuffer())).metadata()).format, "webp");
+
+      const erased = await api("alice", "DELETE", `/uploads/${grant.uploadId}`);
+      assert.equal(erased.status, 204);
+      const gone = await api("alice", "GET", `/jobs/${grant.uploadId}`);
+      assert.equal(gone.status, 404);
+      assert.equal(((await gone.json()) as { code: string }).code, "NOT_FOUND");
+      assert.equal((await fetch(thumbJpeg.url)).status, 404);
+      assert.ok(!(await storedUploads()).some((key) => key.includes(grant.uploadId)));
+      const prefix = (job.manifest?.baseUrl ?? "").replace(`${server.url}/renditions/`, "");
+      assert.deepEqual((await server.flavour.ports.objects.list("renditions", decodeURIComponent(prefix))).items, []);
+      assert.equal((await api("alice", "DELETE", `/uploads/${grant.uploadId}`)).status, 204);
+    });
+
+    it("refuses a non-image, an oversized file and a huge JSON body with their codes, storing nothing", async () => {
+      const before = { uploads: await storedUploads(), tickets: await tickets() };
+
+      const pdf = await api("bob", "POST", "/uploads", { filename: "doc.pdf", contentType: "application/pdf", bytes: 1000 });
+      const big = await api("bob", "POST", "/uploads", { filename: "big.jpg", contentType: "image/jpeg", bytes: 52428801 });
+      const huge = await api("bob", "POST", "/uploads", JSON.stringify({ filename: "a".repeat(200_000), contentType: "image/jpeg", bytes: 10 }));
+
+      assert.deepEqual([pdf.status, ((await pdf.json()) as { code: string }).code], [400, "UNSUPPORTED_FORMAT"]);
+      assert.deepEqual([big.status, ((await big.json()) as { code: string }).code], [413, "TOO_LARGE"]);
+      assert.deepEqual([huge.status, ((await huge.json()) as { code: string }).code], [413, "REQUEST_TOO_LARGE"]);
+      assert.deepEqual({ uploads: await storedUploads(), tickets: await tickets() }, before);
+    });
+
+    it("refuses a request without a valid token with UNAUTHORIZED", async () => {
+      const response = await fetch(`${server.apiUrl}/uploads`, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer nope" }, body: JSON.stringify({ filename: "a.jpg", contentType: "image/jpeg", bytes: 10 }) });
+
+      assert.equal(response.status, 401);
+      assert.equal(((await response.json()) as { code: string }).code, "UNAUTHORIZED");
+    });
+
+    it("keeps a path-traversing file name inside the caller's own prefix", async () => {
+      const grant = await presign("carol", { filename: "../../../u/someone/../../etc/passwd.jpg", contentType: "image/jpeg", bytes: photo.length });
+      assert.ok((await sendFile(grant, photo, "image/jpeg")).ok);
+
+      const keys = (await storedUploads()).filter((key) => key.includes(grant.uploadId));
+
+      assert.equal(keys.length, 1);
+      assert.match(keys[0], new RegExp(`^u/[0-9a-f]{32}/${grant.uploadId}/passwd\\.jpg$`));
+      await waitForEnd("carol", grant.uploadId);
+      assert.equal((await api("carol", "DELETE", `/uploads/${grant.uploadId}`)).status, 204);
+    });
+
+    it("never shows or erases another user's upload", async () => {
+      const grant = await presign("dave", { filename: "mine.jpg", contentType: "image/jpeg", bytes: photo.length });
+      assert.ok((await sendFile(grant, photo, "image/jpeg")).ok);
+      const job = await waitForEnd("dave", grant.uploadId);
+
+      const peek = await api("eve", "GET", `/jobs/${grant.uploadId}`);
+      const erase = await api("eve", "DELETE", `/uploads/${grant.uploadId}`);
+
+      assert.equal(peek.status, 404);
+      assert.equal(erase.status, 204);
+      assert.equal(job.status, "succeeded");
+      assert.equal((await waitForEnd("dave", grant.uploadId)).status, "succeeded");
+      assert.equal((await storedUploads()).filter((key) => key.includes(grant.uploadId)).length, 1);
+      assert.equal((await api("dave", "DELETE", `/uploads/${grant.uploadId}`)).status, 204);
+    });
+
+    if (cloud === "azure") {
+      it("refuses an expired SAS and a replayed one (create-only), storing nothing new", async () => {
+        clockShiftMs = -3600_000;
+        const expired = await presign("frank", { filename: "late.jpg", contentType: "image/jpeg", bytes: photo.length }).finally(() => (clockShiftMs = 0));
+        const late = await sendFile(expired, photo, "image/jpeg");
+        assert.equal(late.status, 403);
+        assert.ok(!(await storedUploads()).some((key) => key.includes(expired.uploadId)));
+
+        const grant = await presign("frank", { filename: "once.jpg", contentType: "image/jpeg", bytes: photo.length });
+        assert.ok((await sendFile(grant, photo, "image/jpeg")).ok);
+        const other = await sharp({ create: { width: 50, height: 50, channels: 3, background: "#000" } }).jpeg().toBuffer();
+        const replay = await sendFile(grant, other, "image/jpeg");
+        assert.ok(replay.status === 403 || replay.status === 409, `a replayed create-only SAS is refused (HTTP ${replay.status})`);
+        const key = (await storedUploads()).find((stored) => stored.includes(grant.uploadId)) as string;
+        assert.deepEqual(await server.flavour.ports.objects.get("uploads", key), photo);
+        await waitForEnd("frank", grant.uploadId);
+        assert.equal((await api("frank", "DELETE", `/uploads/${grant.uploadId}`)).status, 204);
+      });
+    } else {
+      it("signs a POST policy that pins the key, the content type, the size and the expiry (s3rver does not enforce policies; S3 does)", async () => {
+        const grant = await presign("frank", { filename: "p.jpg", contentType: "image/jpeg", bytes: 1234 });
+        const policy = JSON.parse(Buffer.from(grant.fields?.Policy ?? "", "base64").toString("utf8")) as { expiration: string; conditions: unknown[] };
+
+        assert.ok(Math.abs(Date.parse(policy.expiration) - Date.parse(grant.expiresAt)) < 2000);
+        assert.deepEqual(
+          policy.conditions.filter((condition) => Array.isArray(condition)),
+          [
+            ["content-length-range", 1, 1234],
+            ["eq", "$Content-Type", "image/jpeg"],
+          ],
+        );
+        assert.ok(policy.conditions.some((condition) => JSON.stringify(condition) === JSON.stringify({ key: grant.fields?.key })));
+        assert.equal((await api("frank", "DELETE", `/uploads/${grant.uploadId}`)).status, 204);
+      });
+    }
+  });
+}
