@@ -218,8 +218,9 @@ export function createApiApp(deps: ApiDependencies): OpenAPIHono<Env> {
     return { uploadId, key, status: "succeeded", manifestKey: record.manifestKey };
   };
 
-  const renditionUrl = (key: string): Promise<string> => {
-    if (deps.deliveryBaseUrl) return Promise.resolve(`${deps.deliveryBaseUrl.replace(/\/+$/, "")}/${encodeKey(key)}`);
+  const renditionUrl = (key: string, jobId: string): Promise<string> => {
+    // A reprocess rewrites the same keys: the job id in the URL is what changes the CDN's cache key.
+    if (deps.deliveryBaseUrl) return Promise.resolve(`${deps.deliveryBaseUrl.replace(/\/+$/, "")}/${encodeKey(key)}?v=${encodeURIComponent(jobId)}`);
     return signer.signDownload(key, new Date(now().getTime() + settings.downloadUrlSeconds * 1000));
   };
 
@@ -241,7 +242,7 @@ export function createApiApp(deps: ApiDependencies): OpenAPIHono<Env> {
           height: output.height,
           bytes: output.bytes,
           contentType: output.contentType,
-          url: await renditionUrl(output.key),
+          url: await renditionUrl(output.key, manifest.jobId),
         })),
       ),
       ...(manifest.placeholder ? { placeholder: manifest.placeholder.dataUri } : {}),

@@ -3,9 +3,9 @@ import { isPipelineError } from "../../functions/core/errors";
 import type { ObjectStore } from "../../functions/ports";
 
 /**
- * Renditions served the way the CDN serves them: long immutable caching (a reprocess
- * writes new objects), and format negotiation on `Accept` for a JPEG request: AVIF if
- * the browser takes it and the file exists, else WebP, else the JPEG itself.
+ * Renditions served the way the CDN serves them: long immutable caching (URLs carry the
+ * job id as `?v=`, so a reprocess changes them), and format negotiation on `Accept` for a
+ * JPEG request: AVIF if the browser takes it and the file exists, else WebP, else the JPEG.
  */
 
 /** A year, immutable: the CDN's caching of renditions. */
@@ -23,7 +23,15 @@ const CONTENT_TYPES: Record<string, string> = {
 export function negotiatedKeys(key: string, accept: string | undefined): string[] {
   const match = /^(.*)\.(jpe?g)$/i.exec(key);
   if (!match) return [key];
-  const accepts = (type: string) => (accept ?? "").toLowerCase().split(",").some((part) => part.trim().split(";")[0] === type);
+  // As the CloudFront Function does: a type listed with q=0 is refused, a wildcard promises no format.
+  const accepts = (type: string) =>
+    (accept ?? "")
+      .toLowerCase()
+      .split(",")
+      .some((part) => {
+        const [name, ...params] = part.split(";").map((piece) => piece.trim());
+        return name === type && !params.some((param) => param.startsWith("q=") && !(Number.parseFloat(param.slice(2)) > 0));
+      });
   return [...(accepts("image/avif") ? [`${match[1]}.avif`] : []), ...(accepts("image/webp") ? [`${match[1]}.webp`] : []), key];
 }
 
@@ -32,6 +40,8 @@ export function renditionsRoute(objects: ObjectStore): Hono {
   const app = new Hono();
   app.get("/*", async (c) => {
     const key = decodeURIComponent(c.req.path.replace(/^\/renditions\//, "").replace(/^\//, ""));
+    // The AWS flavour keeps intermediates under `work/` of the renditions bucket: never served, as at the edge.
+    if (key === "work" || key.startsWith("work/")) return c.json({ code: "NOT_FOUND", message: `No rendition ${key}.` }, 404);
     for (const candidate of negotiatedKeys(key, c.req.header("accept"))) {
       const body = await objects.get("renditions", candidate).catch((thrown: unknown) => {
         if (isPipelineError(thrown) && thrown.code === "NOT_FOUND") return undefined;

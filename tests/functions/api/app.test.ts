@@ -224,7 +224,7 @@ describe("functions/api/app", () => {
       context.ports.jobs.records.set(jobId, { jobId, sourceKey: key, status: "succeeded", createdAt: now, updatedAt: now, manifestKey: `${key}/manifest.json` });
       const done = (await get()) as { status: string; manifest: { baseUrl: string; outputs: Array<{ url: string; width: number }> } };
       assert.equal(done.status, "succeeded");
-      assert.equal(done.manifest.outputs[0].url, `https://cdn.test/${key}/thumb.webp`);
+      assert.equal(done.manifest.outputs[0].url, `https://cdn.test/${key}/thumb.webp?v=${jobId}`);
       assert.equal(done.manifest.outputs[0].width, 32);
       assert.equal(done.manifest.baseUrl, `https://cdn.test/${key}/`);
     });
