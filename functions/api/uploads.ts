@@ -39,7 +39,8 @@ export const MAX_FILE_NAME_LENGTH = 100;
  */
 export function safeFileName(filename: string): string {
   const last = filename.split(/[/\\]/).filter((part) => part !== "").pop() ?? "";
-  let name = last.normalize("NFKD").replace(/[^A-Za-z0-9._-]/g, "_").replace(/^[._]+/, "");
+  // Accents come off (é → e); every other character outside the safe set becomes `_`.
+  let name = last.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").replace(/[^A-Za-z0-9._-]/g, "_").replace(/^[._]+/, "");
   if (name.length > MAX_FILE_NAME_LENGTH) {
     const dot = name.lastIndexOf(".");
     const extension = dot > 0 && name.length - dot <= 10 ? name.slice(dot) : "";
