@@ -15,7 +15,7 @@ import { LocalRuntimeError } from "../errors";
 import type { EmulatorPorts, LocalFlavour } from "../flavour";
 import { startFlavour } from "../runtime";
 import { renditionsRoute } from "./renditions";
-import { LOCAL_STORAGE_ACCESS } from "./storage";
+import { LOCAL_STORAGE_ACCESS, LOCAL_STORAGE_PATH } from "./storage";
 import { watchUploads, type UploadWatcher } from "./uploads";
 
 /**
@@ -79,7 +79,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       retryDelayMs: options.retryDelayMs,
     });
     stops.unshift(() => flavour.stop());
-    const storage = LOCAL_STORAGE_ACCESS[options.cloud](flavour);
+    const storage = LOCAL_STORAGE_ACCESS[options.cloud](flavour, url);
     stops.unshift(async () => storage.close());
     await storage.allowBrowserUploads(url);
 
@@ -103,6 +103,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const root = new Hono();
     root.route(API_BASE_PATH, api);
     root.route(RENDITIONS_PATH, renditionsRoute(flavour.ports.objects));
+    if (storage.routes) root.route(LOCAL_STORAGE_PATH, storage.routes);
     root.get("/*", async (c) => {
       const file = PAGE_FILES[c.req.path];
       if (!file) return c.json({ code: "NOT_FOUND", message: `No page ${c.req.path}.` }, 404);

@@ -206,20 +206,27 @@ for (const cloud of ["aws", "azure"] as const satisfies readonly Cloud[]) {
         assert.equal((await api("frank", "DELETE", `/uploads/${grant.uploadId}`)).status, 204);
       });
     } else {
-      it("signs a POST policy that pins the key, the content type, the size and the expiry (s3rver does not enforce policies; S3 does)", async () => {
-        const grant = await presign("frank", { filename: "p.jpg", contentType: "image/jpeg", bytes: 1234 });
-        const policy = JSON.parse(Buffer.from(grant.fields?.Policy ?? "", "base64").toString("utf8")) as { expiration: string; conditions: unknown[] };
+      it("refuses, as S3 does, an expired POST, a bigger file than signed, another content type or key, storing nothing", async () => {
+        clockShiftMs = -3600_000;
+        const expired = await presign("frank", { filename: "late.jpg", contentType: "image/jpeg", bytes: photo.length }).finally(() => (clockShiftMs = 0));
+        const small = await presign("frank", { filename: "small.jpg", contentType: "image/jpeg", bytes: 100 });
+        const typed = await presign("frank", { filename: "typed.jpg", contentType: "image/jpeg", bytes: photo.length });
+        const keyed = await presign("frank", { filename: "keyed.jpg", contentType: "image/jpeg", bytes: photo.length });
+        // The SDK takes a lifetime, not a time: an expiry in the past is its shortest, one second.
+        await new Promise((resolve) => setTimeout(resolve, 2500));
 
-        assert.ok(Math.abs(Date.parse(policy.expiration) - Date.parse(grant.expiresAt)) < 2000);
-        assert.deepEqual(
-          policy.conditions.filter((condition) => Array.isArray(condition)),
-          [
-            ["content-length-range", 1, 1234],
-            ["eq", "$Content-Type", "image/jpeg"],
-          ],
-        );
-        assert.ok(policy.conditions.some((condition) => JSON.stringify(condition) === JSON.stringify({ key: grant.fields?.key })));
-        assert.equal((await api("frank", "DELETE", `/uploads/${grant.uploadId}`)).status, 204);
+        const late = await sendFile(expired, photo, "image/jpeg");
+        const tooBig = await sendFile(small, photo, "image/jpeg");
+        const otherType = await sendFile({ ...typed, fields: { ...typed.fields, "Content-Type": "text/html" } }, photo, "text/html");
+        const otherKey = await sendFile({ ...keyed, fields: { ...keyed.fields, key: "u/someone-else/x/keyed.jpg" } }, photo, "image/jpeg");
+
+        assert.deepEqual([late.status, /<Code>AccessDenied<\/Code>.*Policy expired/.test(await late.text())], [403, true]);
+        assert.deepEqual([tooBig.status, /<Code>EntityTooLarge<\/Code>/.test(await tooBig.text())], [400, true]);
+        assert.deepEqual([otherType.status, /Policy Condition failed: \["eq", "\$content-type", "image\/jpeg"\]/.test(await otherType.text())], [403, true]);
+        assert.deepEqual([otherKey.status, /Policy Condition failed: \["eq", "\$key"/.test(await otherKey.text())], [403, true]);
+        const stored = await storedUploads();
+        for (const grant of [expired, small, typed, keyed]) assert.ok(!stored.some((key) => key.includes(grant.uploadId)), `nothing stored for ${grant.uploadId}`);
+        assert.ok(!stored.some((key) => key.startsWith("u/someone-else/")));
       });
     }
   });
