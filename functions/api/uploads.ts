@@ -3,7 +3,7 @@ import { ownerSegment } from "./auth";
 
 /**
  * Where a caller's uploads live and what they may upload. Every upload key is
- * `u/<owner>/<uploadId>/<file name>`: the owner is a hash of the caller's subject
+ * `users/<owner>/<uploadId>/<file name>`: the owner is a hash of the caller's subject
  * (auth.ts), the upload id a random UUID, the file name reduced to safe characters,
  * so a key never leaves its caller's prefix whatever the request held.
  */
@@ -49,9 +49,15 @@ export function safeFileName(filename: string): string {
   return name === "" ? "upload" : name;
 }
 
+/** Every upload made through the API is under this prefix (the API's IAM grants and the delivery components scope to it). */
+export const UPLOAD_KEY_PREFIX = "users/";
+
+/** Where the API notes the uploads it signed, in the work area (expired with it after a day). */
+export const TICKET_PREFIX = "api/uploads/";
+
 /** The prefix every key of one upload of one caller starts with (ends with `/`). */
 export function uploadPrefix(subject: string, uploadId: string): string {
-  return `u/${ownerSegment(subject)}/${uploadId}/`;
+  return `${UPLOAD_KEY_PREFIX}${ownerSegment(subject)}/${uploadId}/`;
 }
 
 export function uploadKey(subject: string, uploadId: string, filename: string): string {
@@ -60,7 +66,7 @@ export function uploadKey(subject: string, uploadId: string, filename: string): 
 
 /** Where the API notes an upload it signed, until the file arrives (the work area expires it). */
 export function ticketKey(subject: string, uploadId: string): string {
-  return `api/uploads/${ownerSegment(subject)}/${uploadId}.json`;
+  return `${TICKET_PREFIX}${ownerSegment(subject)}/${uploadId}.json`;
 }
 
 /** What the API notes when it signs an upload, so the upload is `pending` (not unknown) before its file lands. */

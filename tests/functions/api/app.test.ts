@@ -94,7 +94,7 @@ describe("functions/api/app", () => {
       assert.match(grant.uploadId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       assert.equal(grant.method, "POST");
       assert.equal(signer.uploads.length, 1);
-      assert.match(signer.uploads[0].key, new RegExp(`^u/[0-9a-f]{32}/${grant.uploadId}/cat\\.jpg$`));
+      assert.match(signer.uploads[0].key, new RegExp(`^users/[0-9a-f]{32}/${grant.uploadId}/cat\\.jpg$`));
       assert.equal(signer.uploads[0].contentType, "image/jpeg");
       assert.equal(signer.uploads[0].bytes, 1000);
       const status = await call("GET", `/jobs/${grant.uploadId}`, { sub: "alice" });
@@ -109,7 +109,7 @@ describe("functions/api/app", () => {
 
       assert.equal(response.status, 201);
       const key = signer.uploads[0].key;
-      assert.match(key, /^u\/[0-9a-f]{32}\/[0-9a-f-]{36}\/secret_photo\.jpg$/);
+      assert.match(key, /^users\/[0-9a-f]{32}\/[0-9a-f-]{36}\/secret_photo\.jpg$/);
       assert.ok(!key.includes(".."));
     });
 
@@ -119,7 +119,7 @@ describe("functions/api/app", () => {
       ["more bytes than limits.maxBytes", { ...image, bytes: 52428801 }, 413, "TOO_LARGE"],
       ["an empty file", { ...image, bytes: 0 }, 400, "EMPTY_INPUT"],
       ["a missing field", { filename: "a.jpg", contentType: "image/jpeg" }, 400, "REQUEST_INVALID"],
-      ["an unknown field", { ...image, key: "u/someone-else/x.jpg" }, 400, "REQUEST_INVALID"],
+      ["an unknown field", { ...image, key: "users/someone-else/x.jpg" }, 400, "REQUEST_INVALID"],
     ] as const) {
       it(`refuses ${name} with ${code}, signing and storing nothing`, async () => {
         const { call, signer, ports } = setup();

@@ -32,7 +32,7 @@ describe("functions/api/uploads", () => {
   it("puts each caller's uploads under a hash of the subject, never the subject itself", () => {
     const key = uploadKey("user/../../admin", "0b8e6a52-3c1f-4e55-9a57-5d0b9c7e2a11", "a.jpg");
 
-    assert.match(key, /^u\/[0-9a-f]{32}\/0b8e6a52-3c1f-4e55-9a57-5d0b9c7e2a11\/a\.jpg$/);
+    assert.match(key, /^users\/[0-9a-f]{32}\/0b8e6a52-3c1f-4e55-9a57-5d0b9c7e2a11\/a\.jpg$/);
     assert.notEqual(ownerSegment("alice"), ownerSegment("bob"));
     assert.equal(ticketKey("alice", "id"), `api/uploads/${ownerSegment("alice")}/id.json`);
   });

@@ -160,13 +160,13 @@ for (const cloud of ["aws", "azure"] as const satisfies readonly Cloud[]) {
     });
 
     it("keeps a path-traversing file name inside the caller's own prefix", async () => {
-      const grant = await presign("carol", { filename: "../../../u/someone/../../etc/passwd.jpg", contentType: "image/jpeg", bytes: photo.length });
+      const grant = await presign("carol", { filename: "../../../users/someone/../../etc/passwd.jpg", contentType: "image/jpeg", bytes: photo.length });
       assert.ok((await sendFile(grant, photo, "image/jpeg")).ok);
 
       const keys = (await storedUploads()).filter((key) => key.includes(grant.uploadId));
 
       assert.equal(keys.length, 1);
-      assert.match(keys[0], new RegExp(`^u/[0-9a-f]{32}/${grant.uploadId}/passwd\\.jpg$`));
+      assert.match(keys[0], new RegExp(`^users/[0-9a-f]{32}/${grant.uploadId}/passwd\\.jpg$`));
       await waitForEnd("carol", grant.uploadId);
       assert.equal((await api("carol", "DELETE", `/uploads/${grant.uploadId}`)).status, 204);
     });
@@ -218,7 +218,7 @@ for (const cloud of ["aws", "azure"] as const satisfies readonly Cloud[]) {
         const late = await sendFile(expired, photo, "image/jpeg");
         const tooBig = await sendFile(small, photo, "image/jpeg");
         const otherType = await sendFile({ ...typed, fields: { ...typed.fields, "Content-Type": "text/html" } }, photo, "text/html");
-        const otherKey = await sendFile({ ...keyed, fields: { ...keyed.fields, key: "u/someone-else/x/keyed.jpg" } }, photo, "image/jpeg");
+        const otherKey = await sendFile({ ...keyed, fields: { ...keyed.fields, key: "users/someone-else/x/keyed.jpg" } }, photo, "image/jpeg");
 
         assert.deepEqual([late.status, /<Code>AccessDenied<\/Code>.*Policy expired/.test(await late.text())], [403, true]);
         assert.deepEqual([tooBig.status, /<Code>EntityTooLarge<\/Code>/.test(await tooBig.text())], [400, true]);
@@ -226,7 +226,7 @@ for (const cloud of ["aws", "azure"] as const satisfies readonly Cloud[]) {
         assert.deepEqual([otherKey.status, /Policy Condition failed: \["eq", "\$key"/.test(await otherKey.text())], [403, true]);
         const stored = await storedUploads();
         for (const grant of [expired, small, typed, keyed]) assert.ok(!stored.some((key) => key.includes(grant.uploadId)), `nothing stored for ${grant.uploadId}`);
-        assert.ok(!stored.some((key) => key.startsWith("u/someone-else/")));
+        assert.ok(!stored.some((key) => key.startsWith("users/someone-else/")));
       });
     }
   });
