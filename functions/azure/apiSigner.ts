@@ -13,7 +13,7 @@ import type { AzureContainers } from "./contract";
 
 export type SasKey = { kind: "user-delegation"; blobs: BlobServiceClient; accountName: string } | { kind: "account-key"; credential: StorageSharedKeyCredential };
 
-/** A user-delegation key is valid at most 7 days; one is fetched per hour and reused for that hour's SAS. */
+/** A key's times must lie within 7 days (https://learn.microsoft.com/en-us/javascript/api/@azure/storage-blob/blobgetuserdelegationkeyparameters); one 2-hour key serves an hour of SAS. */
 const DELEGATION_KEY_HOURS = 2;
 const DELEGATION_KEY_REFRESH_MS = 60 * 60 * 1000;
 
@@ -48,7 +48,7 @@ export class BlobSasSigner implements StorageSigner {
     return `${this.blobs.getContainerClient(containerName).getBlobClient(blobName).url}?${query.toString()}`;
   }
 
-  /** A user-delegation key needs the Storage Blob Delegator role (generateUserDelegationKey action) on the account. */
+  /** Get User Delegation Key, with the app's identity (an RBAC role granting generateUserDelegationKey): https://learn.microsoft.com/en-us/rest/api/storageservices/get-user-delegation-key */
   private async delegationKey(blobs: BlobServiceClient): Promise<UserDelegationKey> {
     if (this.delegation && Date.now() - this.delegation.fetchedAt < DELEGATION_KEY_REFRESH_MS) return this.delegation.key;
     const now = new Date();
