@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { bundledAssets, buildFunctionBundle, PROJECT_ROOT, type BundleCpu } from "../bundle";
 import { bundledFiles } from "../../functions/core/options";
 import { apiAuthMode, cdnEnabled, stepSettings, type PipelineConfig } from "../config";
-import { JOBS_TABLE_KEY, JOBS_TABLE_TTL_ATTRIBUTE, LAMBDA_ENV, lambdaEnvironment, OPEN_JOBS_INDEX, WORK_PREFIX } from "../../functions/aws/contract";
+import { JOBS_TABLE_KEY, JOBS_TABLE_TTL_ATTRIBUTE, LAMBDA_ENV, lambdaApiEnvironment, lambdaEnvironment, OPEN_JOBS_INDEX, WORK_PREFIX } from "../../functions/aws/contract";
 import { stuckAfterSeconds } from "../../functions/steps/sweep";
 import { ERASE_HANDLER, STEP_HANDLERS, SWEEP_HANDLER, workflow as defaultWorkflow, type FunctionHandler, type StepHandler, type WorkflowDefinition } from "../../functions/workflow";
 import { API_UPLOAD_PREFIX, PipelineApi } from "./api";
@@ -362,7 +362,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
             code: apiCode,
             functionName: lambdaName(name, "api"),
             architecture: config.architecture,
-            environment: { ...environment, [API_ENV.renditionsUrl]: this.renditionsUrl, [API_ENV.uploadPrefix]: API_UPLOAD_PREFIX },
+            environment: { ...environment, [API_ENV.renditionsUrl]: this.renditionsUrl, [API_ENV.uploadPrefix]: API_UPLOAD_PREFIX, ...lambdaApiEnvironment({ api: config.api, deliveryBaseUrl: this.renditionsUrl }) },
             uploadsBucketArn: uploads.arn,
             uploadsBucketName: uploads.bucketName,
             renditionsBucketArn: renditions.arn,

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as azure from "@pulumi/azure-native";
 import { apiAuthMode, cdnEnabled, parseAzureUploader, type PipelineConfig } from "../config";
-import { ORCHESTRATOR_NAME } from "../../functions/azure/contract";
+import { azureApiAppSettings, ORCHESTRATOR_NAME } from "../../functions/azure/contract";
 import type { ImagePipelineOutputs } from "../outputs";
 import { pipelineTags } from "../tags";
 import { API_SETTINGS, API_UPLOAD_PREFIX, AzureApiAccess, hasApiApp } from "./api";
@@ -120,7 +120,7 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
         packagePath: args.packagePath,
         deployTimeoutSeconds: args.deployTimeoutSeconds,
         tags,
-        ...(withApi ? { appTags: { "api-auth": apiAuthMode(config) }, apiSettings: { [API_SETTINGS.renditionsUrl]: renditionsUrl, [API_SETTINGS.uploadPrefix]: API_UPLOAD_PREFIX } } : {}),
+        ...(withApi ? { appTags: { "api-auth": apiAuthMode(config) }, apiSettings: { [API_SETTINGS.renditionsUrl]: renditionsUrl, [API_SETTINGS.uploadPrefix]: API_UPLOAD_PREFIX, ...azureApiAppSettings({ api: config.api, deliveryBaseUrl: renditionsUrl }) } } : {}),
       },
       parent,
     );

@@ -148,15 +148,15 @@ export function readAzureProcessingOptions(env: NodeJS.ProcessEnv): ProcessingOp
   return parseProcessingOptions(env[APP_SETTINGS.pipelineOptions], `App setting ${APP_SETTINGS.pipelineOptions}`);
 }
 
-/** What the HTTP API needs besides the step settings. */
-export interface AzureApiSettings {
+/** What the HTTP API needs besides the step settings (values may be Pulumi outputs on the writer's side). */
+export interface AzureApiSettings<T = string> {
   api: ApiSettings;
   /** Front Door's base URL when it serves the renditions. */
-  deliveryBaseUrl?: string;
+  deliveryBaseUrl?: T;
 }
 
 /** The HTTP API's extra app settings (the writer's side); merge them with azureStepAppSettings'. */
-export function azureApiAppSettings(settings: AzureApiSettings): Record<string, string> {
+export function azureApiAppSettings<T = string>(settings: AzureApiSettings<T>): Record<string, T | string> {
   return {
     [APP_SETTINGS.apiSettings]: JSON.stringify(settings.api),
     ...(settings.deliveryBaseUrl !== undefined ? { [APP_SETTINGS.deliveryBaseUrl]: settings.deliveryBaseUrl } : {}),
