@@ -12,6 +12,8 @@ import { LAMBDA_RUNTIME } from "./stepLambda";
 
 /** Where the API puts users' uploads (`users/<user>/...`); renditions follow the upload key (functions/steps/keys.ts). */
 export const API_UPLOAD_PREFIX = "users/";
+/** Where the API keeps its upload tickets inside the work prefix: functions/api/uploads.ts TICKET_PREFIX. */
+export const API_TICKET_PREFIX = "api/uploads/";
 /** The export the bundle's `index.js` exposes for Lambda. */
 export const API_HANDLER = "handler";
 /** API Gateway waits at most 30 s for an HTTP API integration: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html */
@@ -29,20 +31,25 @@ export interface ApiPolicyRefs {
   kmsKeyArn?: string;
   /** Users' prefix, e.g. `users/`. */
   userPrefix: string;
+  /** Where the API keeps its upload tickets inside the work prefix, e.g. `api/uploads/` (functions/api/uploads.ts TICKET_PREFIX). */
+  ticketPrefix: string;
 }
 
 /**
  * The API function's permissions:
  * - presign uploads: s3:PutObject under the users' prefix (a presigned request is authorized as the principal
  *   that signed it: https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html);
- * - signed rendition URLs when there is no CDN: s3:GetObject under the users' prefix of renditions;
+ * - signed rendition URLs when there is no CDN, and manifests: s3:GetObject under the users' prefix of renditions;
+ * - job status and erasure: read the upload's metadata (HEAD of the current version needs s3:GetObject only,
+ *   s3:GetObjectVersion only with a versionId, which the API never sends: https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html);
+ * - upload tickets: write, read and remove them under the work prefix's ticket prefix;
  * - erasure (DELETE): list and delete every version under the users' prefix of both buckets, and the work prefix
  *   (listing versions needs s3:ListBucketVersions: https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html);
  * - job status and erasure: read and delete job records; announce `image.deleted`;
  * - its own logs and traces; the stack's KMS key when configured.
  */
 export function apiFunctionPolicy(refs: ApiPolicyRefs): PolicyDocument {
-  const { uploadsBucketArn, renditionsBucketArn, workPrefix, tableArn, topicArn, logGroupArn, kmsKeyArn, userPrefix } = refs;
+  const { uploadsBucketArn, renditionsBucketArn, workPrefix, tableArn, topicArn, logGroupArn, kmsKeyArn, userPrefix, ticketPrefix } = refs;
   const statements: PolicyStatement[] = [];
   const allow = (Sid: string, Action: string[], Resource: string[], Condition?: PolicyStatement["Condition"]) =>
     statements.push({ Sid, Effect: "Allow", Action, Resource, ...(Condition ? { Condition } : {}) });
@@ -52,6 +59,8 @@ export function apiFunctionPolicy(refs: ApiPolicyRefs): PolicyDocument {
 
   allow("PresignUploads", ["s3:PutObject"], [userUploads]);
   allow("ReadRenditions", ["s3:GetObject"], [userRenditions]);
+  allow("ReadUploads", ["s3:GetObject"], [userUploads]);
+  allow("KeepTickets", ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"], [`${renditionsBucketArn}/${workPrefix}${ticketPrefix}*`]);
   allow("ListForErasure", ["s3:ListBucket", "s3:ListBucketVersions"], [uploadsBucketArn, renditionsBucketArn], { StringLike: { "s3:prefix": [`${userPrefix}*`, `${workPrefix}*`] } });
   allow("EraseObjects", ["s3:DeleteObject", "s3:DeleteObjectVersion"], [userUploads, userRenditions, work]);
   allow("ReadAndEraseJobs", ["dynamodb:GetItem", "dynamodb:DeleteItem"], [tableArn]);
@@ -114,7 +123,7 @@ export class PipelineApi extends pulumi.ComponentResource {
     const document = pulumi
       .all([uploadsBucketArn, renditionsBucketArn, tableArn, topicArn, logGroup.arn, kmsKeyArn])
       .apply(([uploads, renditions, table, topic, logGroupArn, key]) =>
-        JSON.stringify(apiFunctionPolicy({ uploadsBucketArn: uploads, renditionsBucketArn: renditions, workPrefix, tableArn: table, topicArn: topic, logGroupArn, kmsKeyArn: key, userPrefix: API_UPLOAD_PREFIX })),
+        JSON.stringify(apiFunctionPolicy({ uploadsBucketArn: uploads, renditionsBucketArn: renditions, workPrefix, tableArn: table, topicArn: topic, logGroupArn, kmsKeyArn: key, userPrefix: API_UPLOAD_PREFIX, ticketPrefix: API_TICKET_PREFIX })),
       );
     const policy = new aws.iam.RolePolicy(`${name}-policy`, { role: role.id, policy: document }, parent);
 

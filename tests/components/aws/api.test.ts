@@ -26,7 +26,7 @@ const HTTP_API_OUTPUTS = {
 const code = () => new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler = async () => ({ statusCode: 200 });") });
 
 describe("the API function's permissions", () => {
-  it("presign, read, erase under the users' prefix, read and delete job records, nothing else", () => {
+  it("presign, read, erase under the users' prefix, keep tickets under the work prefix, read and delete job records, nothing else", () => {
     assert.deepEqual(
       apiFunctionPolicy({
         uploadsBucketArn: "arn:aws:s3:::ip-uploads",
@@ -36,12 +36,15 @@ describe("the API function's permissions", () => {
         topicArn: "arn:aws:sns:eu-west-1:123456789012:ip-notifications",
         logGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/ip-api",
         userPrefix: "users/",
+        ticketPrefix: "api/uploads/",
       }),
       {
         Version: "2012-10-17",
         Statement: [
           { Sid: "PresignUploads", Effect: "Allow", Action: ["s3:PutObject"], Resource: ["arn:aws:s3:::ip-uploads/users/*"] },
           { Sid: "ReadRenditions", Effect: "Allow", Action: ["s3:GetObject"], Resource: ["arn:aws:s3:::ip-renditions/users/*"] },
+          { Sid: "ReadUploads", Effect: "Allow", Action: ["s3:GetObject"], Resource: ["arn:aws:s3:::ip-uploads/users/*"] },
+          { Sid: "KeepTickets", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"], Resource: ["arn:aws:s3:::ip-renditions/work/api/uploads/*"] },
           {
             Sid: "ListForErasure",
             Effect: "Allow",
@@ -66,7 +69,7 @@ describe("the API function's permissions", () => {
 
   it("may use the stack's KMS key when there is one", () => {
     const key = "arn:aws:kms:eu-west-1:123456789012:key/abcd";
-    const policy = apiFunctionPolicy({ uploadsBucketArn: "u", renditionsBucketArn: "r", workPrefix: "work/", tableArn: "t", topicArn: "s", logGroupArn: "l", userPrefix: "users/", kmsKeyArn: key });
+    const policy = apiFunctionPolicy({ uploadsBucketArn: "u", renditionsBucketArn: "r", workPrefix: "work/", tableArn: "t", topicArn: "s", logGroupArn: "l", userPrefix: "users/", ticketPrefix: "api/uploads/", kmsKeyArn: key });
     assert.deepEqual(policy.Statement.at(-1), { Sid: "UseDataKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: [key] });
   });
 });
@@ -155,9 +158,12 @@ describe("PipelineApi", () => {
     assert.deepEqual(mocks.get(T.stage, "nb-api-stage").inputs.tags, TAGS);
   });
 
-  it("scopes its role policy to the users' prefix", () => {
+  it("scopes its role policy to the users' prefix, and its tickets to the app's ticket prefix (functions/api/uploads.ts)", () => {
     const policy = JSON.parse(mocks.get(T.rolePolicy, "ip-api-policy").inputs.policy);
     assert.deepEqual(policy.Statement[0], { Sid: "PresignUploads", Effect: "Allow", Action: ["s3:PutObject"], Resource: ["arn:aws:s3:::ip-uploads/users/*"] });
+    const bySid = (sid: string) => policy.Statement.find((s: { Sid: string }) => s.Sid === sid);
+    assert.deepEqual(bySid("ReadUploads").Resource, ["arn:aws:s3:::ip-uploads/users/*"]);
+    assert.deepEqual(bySid("KeepTickets").Resource, ["arn:aws:s3:::ip-renditions/work/api/uploads/*"]);
   });
 
   it("outputs the API's URL", async () => {
