@@ -127,11 +127,12 @@ describe("AwsImagePipeline, every option on", () => {
       assert.deepEqual(one("aws:dynamodb/table:Table", `${NAME}-jobs`).inputs.serverSideEncryption, { enabled: true, kmsKeyArn: KEY });
       assert.equal(one("aws:sns/topic:Topic", `${NAME}-notifications`).inputs.kmsMasterKeyId, KEY);
       for (const handler of STEP_HANDLERS) assert.equal(one("aws:lambda/function:Function", `${NAME}-${handler}`).inputs.kmsKeyArn, KEY);
+      assert.equal(one("aws:lambda/function:Function", `${NAME}-api`).inputs.kmsKeyArn, KEY, "the API's environment too");
     });
 
     it("encrypts every log group with that key", () => {
     const logGroups = mine("aws:cloudwatch/logGroup:LogGroup");
-    assert.equal(logGroups.length, 10, "eight functions, the state machine and the reprocess state machine");
+    assert.equal(logGroups.length, 12, "nine functions (six steps, the sweep, erasure, the API), the state machine, the reprocess state machine and the API's access logs");
     for (const group of logGroups) assert.equal(group.inputs.kmsKeyId, KEY, group.name);
   });
 
@@ -242,7 +243,12 @@ describe("AwsImagePipeline, code built when the program runs", () => {
   after(() => rmSync(workDir, { recursive: true, force: true }));
 
   it("gives all eight functions (six steps, the sweep, erasure) the same zip, bundled for arm64 and within the size limit", async () => {
-    const paths = await Promise.all(mocks.ofType("aws:lambda/function:Function").map(async (f) => (f.inputs.code as pulumi.asset.FileArchive).path));
+    const functions = mocks.ofType("aws:lambda/function:Function");
+    const paths = await Promise.all(functions.filter((f) => f.name !== "ip-built-api").map(async (f) => (f.inputs.code as pulumi.asset.FileArchive).path));
+    // The API (functions/aws/api.ts) is bundled on its own, for the same architecture.
+    const apiPath = await (functions.find((f) => f.name === "ip-built-api")?.inputs.code as pulumi.asset.FileArchive | undefined)?.path;
+    assert.ok(apiPath?.endsWith("-arm64.zip"), String(apiPath));
+    assert.notEqual(apiPath, paths[0]);
 
     assert.equal(paths.length, 8);
     assert.equal(new Set(paths).size, 1, "one bundle for every function");

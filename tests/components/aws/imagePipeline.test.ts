@@ -48,6 +48,10 @@ const T = {
   cachePolicy: "aws:cloudfront/cachePolicy:CachePolicy",
   responseHeaders: "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
   originAccess: "aws:cloudfront/originAccessControl:OriginAccessControl",
+  httpApi: "aws:apigatewayv2/api:Api",
+  httpStage: "aws:apigatewayv2/stage:Stage",
+  httpIntegration: "aws:apigatewayv2/integration:Integration",
+  httpRoute: "aws:apigatewayv2/route:Route",
 } as const;
 
 const bucketArn = (name: string) => `arn:aws:s3:::${name}`;
@@ -73,19 +77,20 @@ describe("AwsImagePipeline, default stack", () => {
   describe("inventory", () => {
     it("declares exactly these cloud resources", () => {
       assert.deepEqual(mocks.typeCounts(), {
-        // Rules, targets, invoke permissions, queues: the upload trigger, the sweep's schedule, erasure on delete.
+        // Rules, targets, queues: the upload trigger, the sweep's schedule, erasure on delete; invoke permissions: the sweep, erasure and API Gateway calling the API.
         [T.rule]: 3,
         [T.target]: 3,
-        [T.permission]: 2,
+        [T.permission]: 3,
         [T.queue]: 2,
         [T.queuePolicy]: 2,
-        // The reprocess workflow adds a log group, a role with two policies and a state machine.
-        [T.logGroup]: 10,
+        // Eight functions' and the state machine's, the API's access logs; the reprocess workflow adds a log group, a role with two policies and a state machine.
+        [T.logGroup]: 12,
         [T.table]: 1,
-        [T.role]: 11,
+        [T.role]: 12,
         // One per role, the erase function's leave to send its failures to its dead-letter queue, the reprocess role's second.
-        [T.rolePolicy]: 13,
-        [T.fn]: 8,
+        [T.rolePolicy]: 14,
+        // Six steps, the sweep, erasure and the HTTP API.
+        [T.fn]: 9,
         [T.invokeConfig]: 1,
         // Uploads, renditions, and the access-log bucket with their server access logging.
         [T.bucket]: 3,
@@ -103,12 +108,17 @@ describe("AwsImagePipeline, default stack", () => {
         [T.alarm]: 19,
         [T.key]: 1,
         [T.dashboard]: 1,
-        // Delivery: CloudFront is on by default on AWS (no base fee); no API while functions/aws/api.ts is absent.
+        // Delivery: CloudFront is on by default on AWS (no base fee).
         [T.distribution]: 1,
         [T.cdnFunction]: 1,
         [T.cachePolicy]: 1,
         [T.responseHeaders]: 1,
         [T.originAccess]: 1,
+        // The HTTP API (functions/aws/api.ts): one API, its $default stage, route and Lambda proxy integration.
+        [T.httpApi]: 1,
+        [T.httpStage]: 1,
+        [T.httpRoute]: 1,
+        [T.httpIntegration]: 1,
       });
     });
 
@@ -130,6 +140,7 @@ describe("AwsImagePipeline, default stack", () => {
         `image-pipeline:aws:DeleteTrigger ${NAME}-erase`,
         `image-pipeline:aws:UploadTrigger ${NAME}-trigger`,
         `image-pipeline:aws:RenditionsCdn ${NAME}-cdn`,
+        `image-pipeline:aws:Api ${NAME}-api`,
       ].sort());
     });
 
@@ -146,9 +157,11 @@ describe("AwsImagePipeline, default stack", () => {
     it("tags every taggable resource with project, stack, data-classification and the configured tags", () => {
       const taggable = mocks.customResources().filter((r) => isTaggable(r.type));
 
-      assert.equal(taggable.length, 3 + 1 + 2 + 10 + 11 + 8 + 2 + 3 + 2 + 19 + 1 + 2, "buckets, table, topics, log groups, roles, functions, state machines (pipeline, reprocess), rules, dead-letter queues, alarms, alerts key, distribution and its function");
+      assert.equal(taggable.length, 3 + 1 + 2 + 12 + 12 + 9 + 2 + 3 + 2 + 19 + 1 + 2 + 2, "buckets, table, topics, log groups, roles, functions, state machines (pipeline, reprocess), rules, dead-letter queues, alarms, alerts key, distribution and its function, HTTP API and its stage");
       for (const r of taggable) {
-        assert.deepEqual(r.inputs.tags, { owner: "platform-team", project: "image-pipeline", stack: "dev", "data-classification": "internal" }, `${r.type} ${r.name}`);
+        // The HTTP API alone also carries its auth mode, for the policy pack.
+        const extra = r.type === T.httpApi ? { "api-auth": "none" } : {};
+        assert.deepEqual(r.inputs.tags, { owner: "platform-team", project: "image-pipeline", stack: "dev", "data-classification": "internal", ...extra }, `${r.type} ${r.name}`);
       }
     });
 
@@ -311,8 +324,41 @@ describe("AwsImagePipeline, default stack", () => {
     it("deploys one Lambda per step handler and one for the sweep, each running its named export of the bundle", () => {
       assert.deepEqual(
         mocks.ofType(T.fn).map((f) => [f.inputs.name, f.inputs.handler]),
-        [...STEP_HANDLERS, SWEEP_HANDLER, ERASE_HANDLER].map((h) => [`${NAME}-${h}`, `index.${h}`]),
+        [...[...STEP_HANDLERS, SWEEP_HANDLER, ERASE_HANDLER].map((h) => [`${NAME}-${h}`, `index.${h}`]), [`${NAME}-api`, "index.handler"]],
       );
+    });
+
+    it("gives the API's role exactly what the app does with this stack's buckets, table and topic", () => {
+      const uploads = bucketArn(`${NAME}-uploads`);
+      const renditions = bucketArn(`${NAME}-renditions`);
+      const logGroupArn = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/${NAME}-api`;
+      const policy = rolePolicyOf(`${NAME}-api`);
+
+      assert.deepEqual(grants(policy), [
+        `dynamodb:DeleteItem ${TABLE_ARN}`,
+        `dynamodb:GetItem ${TABLE_ARN}`,
+        `logs:CreateLogStream ${logGroupArn}:*`,
+        `logs:PutLogEvents ${logGroupArn}:*`,
+        `s3:DeleteObject ${renditions}/users/*`,
+        `s3:DeleteObject ${renditions}/work/*`,
+        `s3:DeleteObject ${renditions}/work/api/uploads/*`,
+        `s3:DeleteObject ${uploads}/users/*`,
+        `s3:DeleteObjectVersion ${renditions}/users/*`,
+        `s3:DeleteObjectVersion ${renditions}/work/*`,
+        `s3:DeleteObjectVersion ${uploads}/users/*`,
+        `s3:GetObject ${renditions}/users/*`,
+        `s3:GetObject ${renditions}/work/api/uploads/*`,
+        `s3:GetObject ${uploads}/users/*`,
+        `s3:ListBucket ${renditions}`,
+        `s3:ListBucket ${uploads}`,
+        `s3:ListBucketVersions ${renditions}`,
+        `s3:ListBucketVersions ${uploads}`,
+        `s3:PutObject ${renditions}/work/api/uploads/*`,
+        `s3:PutObject ${uploads}/users/*`,
+        `sns:Publish ${TOPIC_ARN}`,
+      ]);
+      assertLeastPrivilege(policy, "api");
+      assert.deepEqual(trustOf(`${NAME}-api`).Statement.map((s) => s.Principal), [{ Service: "lambda.amazonaws.com" }]);
     });
 
     it("runs the stuck-job sweep every 5 minutes, small, unreserved, invocable only by its schedule", () => {
@@ -480,7 +526,8 @@ describe("AwsImagePipeline, default stack", () => {
     });
 
     it("calls exactly the deployed functions, each from the state of its handler", () => {
-      const deployed = mocks.ofType(T.fn).map((f) => f.state.arn as string).filter((arn) => arn !== functionArn(SWEEP_HANDLER) && arn !== functionArn(ERASE_HANDLER));
+      const apiArn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${NAME}-api`;
+      const deployed = mocks.ofType(T.fn).map((f) => f.state.arn as string).filter((arn) => arn !== functionArn(SWEEP_HANDLER) && arn !== functionArn(ERASE_HANDLER) && arn !== apiArn);
       const tasks = aslTaskStates(asl());
 
       assert.deepEqual([...new Set(tasks.map((t) => t.state.Resource))].sort(), [...deployed].sort());

@@ -158,7 +158,8 @@ describe("AzureImagePipeline", function () {
         [T.app]: 1,
         [T.scmAllowed]: 0,
         [T.ftpAllowed]: 0,
-        [T.role]: 9,
+        // The steps', Event Grid's, the deployer's and the uploaders' nine, and the HTTP API's three (components/azure/api.ts).
+        [T.role]: 12,
       });
     });
 
@@ -168,11 +169,16 @@ describe("AzureImagePipeline", function () {
     });
 
     it("parents every resource to the pipeline or one of its parts", () => {
-      const parts = ["ImagePipeline", "Storage", "FunctionApp", "UploadTrigger", "Observability", "Alerts", "Workbook"].map((part) => `image-pipeline:azure:${part}`);
+      const parts = ["ImagePipeline", "Storage", "FunctionApp", "UploadTrigger", "Observability", "Alerts", "Workbook", "ApiAccess"].map((part) => `image-pipeline:azure:${part}`);
       for (const r of mocks.customResources()) assert.ok(parts.includes(r.parentType ?? ""), `${r.type} ${r.name} is a child of ${r.parentType}`);
       assert.deepEqual(
         mocks.resources.filter((r) => !r.custom && r.name === "ip-flex").map((r) => r.type).sort(),
         ["image-pipeline:azure:FunctionApp", "image-pipeline:azure:ImagePipeline", "image-pipeline:azure:Observability", "image-pipeline:azure:Storage", "image-pipeline:azure:UploadTrigger"],
+      );
+      // The HTTP API's grants have their own part, a child of the pipeline.
+      assert.deepEqual(
+        mocks.resources.filter((r) => !r.custom && r.name === "ip-flex-api").map((r) => [r.type, r.parentType]),
+        [["image-pipeline:azure:ApiAccess", "image-pipeline:azure:ImagePipeline"]],
       );
     });
 
@@ -195,7 +201,9 @@ describe("AzureImagePipeline", function () {
       const taggable = of("flex", T.account).concat(...Object.values(T).filter((t) => t !== T.account).map((t) => of("flex", t))).filter((r) => isTaggable(r.type));
       assert.deepEqual([...new Set(taggable.map((r) => r.type))].sort(), [T.insights, T.topic, T.systemTopic, T.workspace, T.resourceGroup, T.account, T.plan, T.app, T.identity].sort());
       for (const r of taggable) {
-        assert.deepEqual(r.inputs.tags, { project: "image-pipeline", stack: "dev-azure", "data-classification": "confidential", owner: "platform-team" }, `${r.type} ${r.name}: the required tags win over a user tag "project"`);
+        // The Function App, which hosts the HTTP API, also carries its auth mode, for the policy pack.
+        const extra = r.type === T.app ? { "api-auth": "none" } : {};
+        assert.deepEqual(r.inputs.tags, { project: "image-pipeline", stack: "dev-azure", "data-classification": "confidential", owner: "platform-team", ...extra }, `${r.type} ${r.name}: the required tags win over a user tag "project"`);
       }
     });
   });
@@ -413,6 +421,10 @@ describe("AzureImagePipeline", function () {
           [roleId(ROLES.storageBlobDataContributor), container("dead-letters").id, systemTopic.state.identity.principalId],
           [roleId(ROLES.storageBlobDataContributor), container("uploads").id, "deployer"],
           [roleId(ROLES.storageBlobDataContributor), container("uploads").id, UPLOADER],
+          // The HTTP API: a user delegation key (an account-level operation) for its SAS, and the two containers it reads and erases.
+          [roleId(ROLES.storageBlobDelegator), account.id, appIdentity],
+          [roleId(ROLES.storageBlobDataContributor), container("uploads").id, appIdentity],
+          [roleId(ROLES.storageBlobDataContributor), container("renditions").id, appIdentity],
         ].sort(),
       );
     });
@@ -432,6 +444,9 @@ describe("AzureImagePipeline", function () {
         "ip-flex-storage-events-dead-letter-writer": "ServicePrincipal",
         "ip-flex-deployer-uploads": "ServicePrincipal",
         [`ip-flex-uploader-${UPLOADER}`]: "Group",
+        "ip-flex-api-delegator": "ServicePrincipal",
+        "ip-flex-api-uploads": "ServicePrincipal",
+        "ip-flex-api-renditions": "ServicePrincipal",
       });
     });
 
@@ -439,7 +454,8 @@ describe("AzureImagePipeline", function () {
       const app = one("flex", T.app);
       const identityGrants = of("flex", T.role).filter((r) => r.inputs.principalId === "principal-of-ip-flex-app-identity");
 
-      assert.equal(identityGrants.length, 4);
+      // The steps' four, and the HTTP API's three (components/azure/api.ts), which it needs only once it serves requests.
+      assert.equal(identityGrants.length, 7);
       assert.equal(app.inputs.identity.userAssignedIdentities[0], one("flex", T.identity).id, "the identity exists before the app");
     });
   });
