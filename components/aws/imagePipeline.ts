@@ -8,7 +8,7 @@ import { apiAuthMode, cdnEnabled, stepSettings, type PipelineConfig } from "../c
 import { JOBS_TABLE_KEY, JOBS_TABLE_TTL_ATTRIBUTE, LAMBDA_ENV, lambdaApiEnvironment, lambdaEnvironment, OPEN_JOBS_INDEX, WORK_PREFIX } from "../../functions/aws/contract";
 import { stuckAfterSeconds } from "../../functions/steps/sweep";
 import { ERASE_HANDLER, STEP_HANDLERS, SWEEP_HANDLER, workflow as defaultWorkflow, type FunctionHandler, type StepHandler, type WorkflowDefinition } from "../../functions/workflow";
-import { API_UPLOAD_PREFIX, PipelineApi } from "./api";
+import { PipelineApi } from "./api";
 import { RenditionsCdn, renditionsBucketPolicy } from "./cdn";
 import { StepLambda } from "./stepLambda";
 import { AccessLogs } from "./accessLogs";
@@ -43,8 +43,6 @@ export const WORK_EXPIRY_DAYS = 1;
 export const AWS_HANDLERS_ENTRY = "functions/aws/handlers.ts";
 /** The API's bundle entry, exporting `handler` (API Gateway HTTP API, payload v2). */
 export const AWS_API_ENTRY = "functions/aws/api.ts";
-/** Settings the API reads besides the steps' (functions/aws/contract.ts). */
-export const API_ENV = { renditionsUrl: "RENDITIONS_URL", uploadPrefix: "UPLOAD_PREFIX" } as const;
 /** Extra seconds a Task waits beyond the function's own timeout, so Lambda reports the timeout itself. */
 const TASK_TIMEOUT_MARGIN_SECONDS = 10;
 
@@ -362,7 +360,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
             code: apiCode,
             functionName: lambdaName(name, "api"),
             architecture: config.architecture,
-            environment: { ...environment, [API_ENV.renditionsUrl]: this.renditionsUrl, [API_ENV.uploadPrefix]: API_UPLOAD_PREFIX, ...lambdaApiEnvironment({ api: config.api, deliveryBaseUrl: this.renditionsUrl }) },
+            environment: { ...environment, ...lambdaApiEnvironment({ api: config.api, deliveryBaseUrl: this.renditionsUrl }) },
             uploadsBucketArn: uploads.arn,
             uploadsBucketName: uploads.bucketName,
             renditionsBucketArn: renditions.arn,

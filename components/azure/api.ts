@@ -22,10 +22,6 @@ import { grantRole } from "./roles";
 
 /** The API's app, shared by every host (functions/api/app.ts): the Azure host registers it once it exists. */
 export const API_APP_ENTRY = "functions/api/app.ts";
-/** Settings the API reads besides the steps' (functions/azure/contract.ts); the same names as on AWS. */
-export const API_SETTINGS = { renditionsUrl: "RENDITIONS_URL", uploadPrefix: "UPLOAD_PREFIX" } as const;
-/** Where the API puts users' uploads (`users/<user>/...`), as on AWS. */
-export const API_UPLOAD_PREFIX = "users/";
 
 /** Whether this tree has the API app (the Function App then serves it). */
 export function hasApiApp(root: string = PROJECT_ROOT): boolean {

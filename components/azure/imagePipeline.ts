@@ -4,7 +4,7 @@ import { apiAuthMode, cdnEnabled, parseAzureUploader, type PipelineConfig } from
 import { azureApiAppSettings, ORCHESTRATOR_NAME } from "../../functions/azure/contract";
 import type { ImagePipelineOutputs } from "../outputs";
 import { pipelineTags } from "../tags";
-import { API_SETTINGS, API_UPLOAD_PREFIX, AzureApiAccess, hasApiApp } from "./api";
+import { AzureApiAccess, hasApiApp } from "./api";
 import { DeployerPrincipal } from "./deployer";
 import { PipelineAlerts } from "./alerts";
 import { API_ROUTE_PREFIX, RenditionsFrontDoor } from "./frontDoor";
@@ -120,7 +120,7 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
         packagePath: args.packagePath,
         deployTimeoutSeconds: args.deployTimeoutSeconds,
         tags,
-        ...(withApi ? { appTags: { "api-auth": apiAuthMode(config) }, apiSettings: { [API_SETTINGS.renditionsUrl]: renditionsUrl, [API_SETTINGS.uploadPrefix]: API_UPLOAD_PREFIX, ...azureApiAppSettings({ api: config.api, deliveryBaseUrl: renditionsUrl }) } } : {}),
+        ...(withApi ? { appTags: { "api-auth": apiAuthMode(config) }, apiSettings: azureApiAppSettings({ api: config.api, deliveryBaseUrl: renditionsUrl }) } : {}),
       },
       parent,
     );

@@ -190,8 +190,11 @@ describe("AwsImagePipeline with its API and without a CDN", function () {
     const fn = mocks.get(T.fn, "pl-api").inputs;
     assert.equal(fn.environment.variables.UPLOADS_BUCKET, "pl-uploads");
     assert.equal(fn.environment.variables.RENDITIONS_BUCKET, "pl-renditions");
-    assert.equal(fn.environment.variables.UPLOAD_PREFIX, "users/");
-    assert.equal(fn.environment.variables.RENDITIONS_URL, "", "no CDN: the API signs S3 URLs");
+    assert.equal(fn.environment.variables.DELIVERY_BASE_URL, "", "no CDN: the reader takes empty as unset, and the API signs S3 URLs");
+    assert.equal(JSON.parse(fn.environment.variables.API_SETTINGS).auth, "none");
+    // The upload prefix is fixed in the app's contract (functions/api/uploads.ts), the CDN base is DELIVERY_BASE_URL.
+    assert.equal(fn.environment.variables.UPLOAD_PREFIX, undefined);
+    assert.equal(fn.environment.variables.RENDITIONS_URL, undefined);
     assert.equal(mocks.get(T.api, "pl-api-http").inputs.tags["api-auth"], "none");
   });
 

@@ -106,10 +106,13 @@ describe("AzureImagePipeline with the API and Front Door", function () {
     return Object.fromEntries(settings.map((s) => [s.name, s.value]));
   };
 
-  it("gives the app the API's settings, naming the Front Door URL", async () => {
+  it("gives the app the API's settings, naming the Front Door URL, and no setting the app does not read", async () => {
     const settings = await settingsOf("az-func");
-    assert.equal(settings.RENDITIONS_URL, "https://az-fd-endpoint-z.azurefd.net");
-    assert.equal(settings.UPLOAD_PREFIX, "users/");
+    assert.equal(settings.DELIVERY_BASE_URL, "https://az-fd-endpoint-z.azurefd.net");
+    assert.equal(JSON.parse(settings.API_SETTINGS).auth, "none");
+    // The upload prefix is fixed in the app's contract (functions/api/uploads.ts), the CDN base is DELIVERY_BASE_URL.
+    assert.equal(settings.RENDITIONS_URL, undefined);
+    assert.equal(settings.UPLOAD_PREFIX, undefined);
   });
 
   it("tags the app with its auth mode, so the pack refuses no auth in production", () => {

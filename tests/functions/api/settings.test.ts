@@ -28,6 +28,14 @@ describe("functions/api/settings and the contracts' api settings", () => {
     assert.equal(settings[APP_SETTINGS.apiSettings], JSON.stringify(api));
   });
 
+  it("reads the CDN base from DELIVERY_BASE_URL, and the empty value the components write without a CDN as none (signed URLs)", () => {
+    const api = '{"auth":"none"}';
+    assert.equal(readLambdaApiSettings({ API_SETTINGS: api, DELIVERY_BASE_URL: "https://d111.cloudfront.net" }).deliveryBaseUrl, "https://d111.cloudfront.net");
+    assert.equal(readAzureApiSettings({ API_SETTINGS: api, DELIVERY_BASE_URL: "https://ip-fd.azurefd.net" }).deliveryBaseUrl, "https://ip-fd.azurefd.net");
+    assert.equal(readLambdaApiSettings({ API_SETTINGS: api, DELIVERY_BASE_URL: "" }).deliveryBaseUrl, undefined);
+    assert.equal(readAzureApiSettings({ API_SETTINGS: api, DELIVERY_BASE_URL: "" }).deliveryBaseUrl, undefined);
+  });
+
   it("reports a malformed setting as CONFIG_INVALID naming it", () => {
     assert.throws(() => parseApiSettings("{", "Environment variable API_SETTINGS"), { code: "CONFIG_INVALID", message: /^Environment variable API_SETTINGS is not valid JSON/ });
     assert.throws(() => parseApiSettings('{"auth":"open"}', "App setting API_SETTINGS"), { code: "CONFIG_INVALID", message: /^App setting API_SETTINGS holds invalid API settings: auth/ });
