@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import { invalidParameterError, PipelineError } from "./core/errors";
 import { processingOptionsSchema, type ProcessingOptions } from "./core/options";
 
@@ -18,13 +19,12 @@ export function positiveNumberSetting(raw: string | undefined, name: string): nu
 }
 
 /**
- * The processing options a stack deployed into a function setting (the JSON of the
- * stack config's `processing`), validated by the same schema as the stack config.
- * `source` names the setting in messages, e.g. "App setting PIPELINE_OPTIONS".
+ * A JSON function setting the component wrote, validated by `schema` (the same schema as the stack config's).
+ * `source` names the setting in messages, e.g. "App setting PIPELINE_OPTIONS"; `what` names its content.
  *
- * @throws {PipelineError} CONFIG_INVALID when the value is not valid JSON or not valid options.
+ * @throws {PipelineError} CONFIG_INVALID when the value is not valid JSON or not valid for the schema.
  */
-export function parseProcessingOptions(raw: string | undefined, source: string): ProcessingOptions {
+export function parseJsonSetting<Schema extends z.ZodType>(raw: string | undefined, source: string, schema: Schema, what: string): z.infer<Schema> {
   let json: unknown = {};
   if (raw !== undefined && raw.trim() !== "") {
     try {
@@ -33,10 +33,20 @@ export function parseProcessingOptions(raw: string | undefined, source: string):
       throw new PipelineError("CONFIG_INVALID", `${source} is not valid JSON (${(error as Error).message}); deploy the stack again to rewrite it.`, { key: source });
     }
   }
-  const parsed = processingOptionsSchema.safeParse(json);
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`).join("; ");
-    throw new PipelineError("CONFIG_INVALID", `${source} holds invalid processing options: ${problems}.`, { key: source });
+    throw new PipelineError("CONFIG_INVALID", `${source} holds invalid ${what}: ${problems}.`, { key: source });
   }
   return parsed.data;
+}
+
+/**
+ * The processing options a stack deployed into a function setting (the JSON of the
+ * stack config's `processing`), validated by the same schema as the stack config.
+ *
+ * @throws {PipelineError} CONFIG_INVALID when the value is not valid JSON or not valid options.
+ */
+export function parseProcessingOptions(raw: string | undefined, source: string): ProcessingOptions {
+  return parseJsonSetting(raw, source, processingOptionsSchema, "processing options");
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PipelineError } from "../core/errors";
+import { parseJsonSetting } from "../settings";
 
 /**
  * The HTTP API's own settings: who may call it and how long signed URLs live. The stack
@@ -37,18 +37,5 @@ export type JwtAuth = z.infer<typeof jwtAuthSchema>;
  * @throws {PipelineError} CONFIG_INVALID when the value is not valid JSON or not valid settings.
  */
 export function parseApiSettings(raw: string | undefined, source: string): ApiSettings {
-  let json: unknown = {};
-  if (raw !== undefined && raw.trim() !== "") {
-    try {
-      json = JSON.parse(raw);
-    } catch (error) {
-      throw new PipelineError("CONFIG_INVALID", `${source} is not valid JSON (${(error as Error).message}); deploy the stack again to rewrite it.`, { key: source });
-    }
-  }
-  const parsed = apiSettingsSchema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`).join("; ");
-    throw new PipelineError("CONFIG_INVALID", `${source} holds invalid API settings: ${problems}.`, { key: source });
-  }
-  return parsed.data;
+  return parseJsonSetting(raw, source, apiSettingsSchema, "API settings");
 }
