@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { assumeRolePolicy, UNSCOPED_ACTIONS, type PolicyDocument } from "./iam";
+import { UNSCOPED_ACTIONS, type PolicyDocument } from "./iam";
+import { stateMachineLogsAndRole } from "./stateMachine";
 
 /**
  * The deployed reprocess workflow: a second (STANDARD) state machine whose
@@ -173,19 +174,10 @@ export class ReprocessWorkflow extends pulumi.ComponentResource {
 
   constructor(name: string, args: ReprocessWorkflowArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:aws:ReprocessWorkflow", name, {}, opts);
-    const { uploadsBucketName, uploadsBucketArn, pipelineStateMachineArn, settings, logRetentionDays, kmsKeyArn, accountId, tags, region } = args;
+    const { uploadsBucketName, uploadsBucketArn, pipelineStateMachineArn, settings, tags, region } = args;
     const regional = region ? { region } : {};
 
-    const logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-logs`,
-      { name: `/aws/vendedlogs/states/${name}`, retentionInDays: logRetentionDays, ...(kmsKeyArn ? { kmsKeyId: kmsKeyArn } : {}), ...regional, tags },
-      { parent: this },
-    );
-    const role = new aws.iam.Role(
-      `${name}-role`,
-      { assumeRolePolicy: pulumi.output(accountId).apply((account) => JSON.stringify(assumeRolePolicy("states.amazonaws.com", account))), tags },
-      { parent: this },
-    );
+    const { logGroup, role } = stateMachineLogsAndRole(this, name, args);
     // Step Functions checks log delivery when the machine is created: that part of the policy comes first.
     const logPolicy = new aws.iam.RolePolicy(`${name}-log-policy`, { role: role.id, policy: JSON.stringify(reprocessLogPolicy()) }, { parent: this });
     this.definition = pulumi.all([uploadsBucketName, pipelineStateMachineArn]).apply(([bucket, pipeline]) =>

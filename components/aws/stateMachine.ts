@@ -29,6 +29,35 @@ export interface PipelineStateMachineArgs {
   region?: pulumi.Input<string>;
 }
 
+/** What a state machine's own log group and role need. */
+export interface StateMachineLogsArgs {
+  logRetentionDays: number;
+  kmsKeyArn?: pulumi.Input<string>;
+  accountId: pulumi.Input<string>;
+  tags: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  region?: pulumi.Input<string>;
+}
+
+/**
+ * A state machine's log group (`${name}-logs`) and the role Step Functions assumes (`${name}-role`),
+ * children of `parent`: the pipeline's machine and the reprocess machine set them up alike.
+ */
+export function stateMachineLogsAndRole(parent: pulumi.Resource, name: string, args: StateMachineLogsArgs): { logGroup: aws.cloudwatch.LogGroup; role: aws.iam.Role } {
+  const { logRetentionDays, kmsKeyArn, accountId, tags, region } = args;
+  // The /aws/vendedlogs/ prefix keeps CloudWatch's log resource policy small however many machines log.
+  const logGroup = new aws.cloudwatch.LogGroup(
+    `${name}-logs`,
+    { name: `/aws/vendedlogs/states/${name}`, retentionInDays: logRetentionDays, ...(kmsKeyArn ? { kmsKeyId: kmsKeyArn } : {}), ...(region ? { region } : {}), tags },
+    { parent },
+  );
+  const role = new aws.iam.Role(
+    `${name}-role`,
+    { assumeRolePolicy: pulumi.output(accountId).apply((account) => JSON.stringify(assumeRolePolicy("states.amazonaws.com", account))), tags },
+    { parent },
+  );
+  return { logGroup, role };
+}
+
 export class PipelineStateMachine extends pulumi.ComponentResource {
   readonly stateMachine: aws.sfn.StateMachine;
   readonly arn: pulumi.Output<string>;
@@ -39,20 +68,10 @@ export class PipelineStateMachine extends pulumi.ComponentResource {
 
   constructor(name: string, args: PipelineStateMachineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:aws:StateMachine", name, {}, opts);
-    const { definition, functionArns, taskTimeoutSeconds = {}, workflowType, logRetentionDays, kmsKeyArn, accountId, tags, region } = args;
+    const { definition, functionArns, taskTimeoutSeconds = {}, workflowType, tags, region } = args;
     const regional = region ? { region } : {};
 
-    // The /aws/vendedlogs/ prefix keeps CloudWatch's log resource policy small however many machines log.
-    const logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-logs`,
-      { name: `/aws/vendedlogs/states/${name}`, retentionInDays: logRetentionDays, ...(kmsKeyArn ? { kmsKeyId: kmsKeyArn } : {}), ...regional, tags },
-      { parent: this },
-    );
-    const role = new aws.iam.Role(
-      `${name}-role`,
-      { assumeRolePolicy: pulumi.output(accountId).apply((account) => JSON.stringify(assumeRolePolicy("states.amazonaws.com", account))), tags },
-      { parent: this },
-    );
+    const { logGroup, role } = stateMachineLogsAndRole(this, name, args);
     const arns = pulumi.all(functionArns);
     const policy = new aws.iam.RolePolicy(
       `${name}-policy`,
