@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import sharp from "sharp";
 import { prepareWatermark, processImage, processingOptionsSchema, type ProcessingOptions } from "../functions/core";
 import { samplePhoto } from "../local/sampleImages";
 import { childSpec, reportToParent, runInChild } from "./child";
+import { median, peakRssMb, timedCpu } from "./measure";
 import type { Benchmark, BenchContext, BenchResult } from "./types";
 
 /**
@@ -33,7 +34,6 @@ interface AnimationFigures {
   bytesOut: number;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const fixed = (value: number, digits = 0) => value.toFixed(digits);
 
 /** A 200-frame GIF of a disc crossing a gradient, made once from raw frames (sharp `raw.pageHeight`). */
@@ -63,12 +63,6 @@ async function animatedGifFile(context: BenchContext): Promise<string> {
   return file;
 }
 
-function peakRssMb(): number {
-  const status = existsSync("/proc/self/status") ? readFileSync("/proc/self/status", "utf8") : "";
-  const hwm = /VmHWM:\s+(\d+)\s+kB/.exec(status);
-  return (hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS) / 1024;
-}
-
 /** In the child: the GIF through the core `iterations` times. */
 async function runAnimation(spec: AnimationSpec): Promise<AnimationFigures> {
   const input = await readFile(spec.file);
@@ -83,19 +77,6 @@ async function runAnimation(spec: AnimationSpec): Promise<AnimationFigures> {
   }
   const cpu = process.cpuUsage(before);
   return { ms: median(samples), cpuMs: (cpu.user + cpu.system) / 1000 / spec.iterations, peakRssMb: peakRssMb(), outputs: outputs.length, bytesOut: outputs.reduce((sum, o) => sum + o.data.length, 0) };
-}
-
-async function timedCpu(run: () => Promise<unknown>, iterations: number): Promise<{ ms: number; cpuMs: number }> {
-  await run();
-  const samples: number[] = [];
-  const before = process.cpuUsage();
-  for (let i = 0; i < iterations; i++) {
-    const start = performance.now();
-    await run();
-    samples.push(performance.now() - start);
-  }
-  const cpu = process.cpuUsage(before);
-  return { ms: median(samples), cpuMs: (cpu.user + cpu.system) / 1000 / iterations };
 }
 
 async function photo12Mp(context: BenchContext): Promise<Buffer> {

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -29,6 +29,7 @@ import { responsiveSets } from "../functions/steps/markup";
 import type { ManifestEntry } from "../functions/steps";
 import { samplePhoto } from "../local/sampleImages";
 import { canPin, childSpec, reportToParent, runInChild } from "./child";
+import { median, peakRssMb, timedCpu } from "./measure";
 import type { BenchContext, BenchResult, Benchmark } from "./types";
 
 /**
@@ -185,17 +186,6 @@ interface ChildResult {
   outputs: OutputSummary[];
 }
 
-/**
- * Peak resident memory of this process. On Linux `resourceUsage().maxRSS`
- * survives fork+exec, so a child would report its parent's peak when that was
- * higher; VmHWM belongs to the child's own address space.
- */
-function peakRssMb(): number {
-  const status = existsSync("/proc/self/status") ? readFileSync("/proc/self/status", "utf8") : "";
-  const hwm = /VmHWM:\s+(\d+)\s+kB/.exec(status);
-  return (hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS) / 1024;
-}
-
 /** Runs in the child process: one image at a time, as a function instance would. */
 async function runVariant(spec: ChildSpec): Promise<ChildResult> {
   if (spec.sharpCache === false) sharp.cache(false);
@@ -221,12 +211,6 @@ async function runVariant(spec: ChildSpec): Promise<ChildResult> {
     outputs,
   };
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 interface InputImage {
   label: string;
@@ -471,20 +455,6 @@ export async function benchIntermediate(context: BenchContext): Promise<BenchRes
     ...rows,
   ].join("\n");
   return { name: "intermediate", markdown, data };
-}
-
-/** Wall and CPU ms per call, median of `iterations` after one warm-up. */
-async function timedCpu(run: () => Promise<unknown>, iterations: number): Promise<{ ms: number; cpuMs: number }> {
-  await run();
-  const samples: number[] = [];
-  const before = process.cpuUsage();
-  for (let i = 0; i < iterations; i++) {
-    const start = performance.now();
-    await run();
-    samples.push(performance.now() - start);
-  }
-  const cpu = process.cpuUsage(before);
-  return { ms: median(samples), cpuMs: (cpu.user + cpu.system) / 1000 / iterations };
 }
 
 /**
