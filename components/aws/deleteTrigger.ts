@@ -1,7 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { deadLetterQueuePolicy } from "./iam";
-import { DEAD_LETTER_RETENTION_SECONDS, TRIGGER_RETRY } from "./trigger";
+import { s3EventRule, TRIGGER_RETRY } from "./trigger";
 
 /**
  * Erasure on delete: S3 → EventBridge (the bucket's `eventbridge: true` notification) → a rule on
@@ -53,28 +52,13 @@ export class DeleteTrigger extends pulumi.ComponentResource {
     const { uploadsBucketName, functionArn, functionName, functionRoleName, tags, region } = args;
     const regional = region ? { region } : {};
 
-    const rule = new aws.cloudwatch.EventRule(
-      `${name}-rule`,
-      {
-        description: "Erases the renditions, work objects and job records of each upload deleted from the uploads bucket",
-        eventPattern: pulumi.output(uploadsBucketName).apply((bucket) =>
-          JSON.stringify({ source: ["aws.s3"], "detail-type": ["Object Deleted"], detail: { bucket: { name: [bucket] } } }),
-        ),
-        ...regional,
-        tags,
-      },
-      { parent: this },
-    );
-    const deadLetters = new aws.sqs.Queue(
-      `${name}-dead-letters`,
-      { messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS, sqsManagedSseEnabled: true, ...regional, tags },
-      { parent: this },
-    );
-    const deadLetterPolicy = new aws.sqs.QueuePolicy(
-      `${name}-dead-letters-policy`,
-      { queueUrl: deadLetters.url, policy: pulumi.all([deadLetters.arn, rule.arn]).apply(([queueArn, ruleArn]) => JSON.stringify(deadLetterQueuePolicy(queueArn, ruleArn))), ...regional },
-      { parent: this },
-    );
+    const { rule, deadLetters, deadLetterPolicy } = s3EventRule(this, name, {
+      bucketName: uploadsBucketName,
+      detailType: "Object Deleted",
+      description: "Erases the renditions, work objects and job records of each upload deleted from the uploads bucket",
+      tags,
+      region,
+    });
     // Lambda sends a failed asynchronous invocation's record to the destination with the function's role: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
     const failurePolicy = new aws.iam.RolePolicy(
       `${name}-failures-policy`,

@@ -42,6 +42,46 @@ export const START_INPUT_PATHS = { sourceKey: "$.detail.object.key", sourceEtag:
 // Unquoted placeholders: EventBridge inserts each value as JSON (strings get their quotes and escapes).
 export const START_INPUT_TEMPLATE = '{"sourceKey": <sourceKey>, "sourceEtag": <sourceEtag>, "sourceVersion": <sourceVersion>}';
 
+/** An EventBridge rule on one S3 event type of one bucket, and the dead-letter queue its target uses. */
+export interface S3EventRuleArgs {
+  bucketName: pulumi.Input<string>;
+  detailType: "Object Created" | "Object Deleted";
+  description: string;
+  tags: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  region?: pulumi.Input<string>;
+}
+
+/**
+ * The rule (`${name}-rule`), its target's dead-letter queue (`${name}-dead-letters`) and the queue
+ * policy letting that rule send to it, children of `parent`: the upload and delete triggers share them.
+ */
+export function s3EventRule(parent: pulumi.Resource, name: string, args: S3EventRuleArgs): { rule: aws.cloudwatch.EventRule; deadLetters: aws.sqs.Queue; deadLetterPolicy: aws.sqs.QueuePolicy } {
+  const { bucketName, detailType, description, tags, region } = args;
+  const regional = region ? { region } : {};
+  const rule = new aws.cloudwatch.EventRule(
+    `${name}-rule`,
+    {
+      description,
+      eventPattern: pulumi.output(bucketName).apply((bucket) => JSON.stringify({ source: ["aws.s3"], "detail-type": [detailType], detail: { bucket: { name: [bucket] } } })),
+      ...regional,
+      tags,
+    },
+    { parent },
+  );
+  // SQS-managed encryption: EventBridge can write to it without a key policy; the messages hold only the event.
+  const deadLetters = new aws.sqs.Queue(
+    `${name}-dead-letters`,
+    { messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS, sqsManagedSseEnabled: true, ...regional, tags },
+    { parent },
+  );
+  const deadLetterPolicy = new aws.sqs.QueuePolicy(
+    `${name}-dead-letters-policy`,
+    { queueUrl: deadLetters.url, policy: pulumi.all([deadLetters.arn, rule.arn]).apply(([queueArn, ruleArn]) => JSON.stringify(deadLetterQueuePolicy(queueArn, ruleArn))), ...regional },
+    { parent },
+  );
+  return { rule, deadLetters, deadLetterPolicy };
+}
+
 export class UploadTrigger extends pulumi.ComponentResource {
   readonly ruleArn: pulumi.Output<string>;
   readonly roleArn: pulumi.Output<string>;
@@ -54,18 +94,13 @@ export class UploadTrigger extends pulumi.ComponentResource {
     const { uploadsBucketName, stateMachineArn, accountId, tags, region } = args;
     const regional = region ? { region } : {};
 
-    const rule = new aws.cloudwatch.EventRule(
-      `${name}-rule`,
-      {
-        description: "Starts the image pipeline for each object created in the uploads bucket",
-        eventPattern: pulumi.output(uploadsBucketName).apply((bucket) =>
-          JSON.stringify({ source: ["aws.s3"], "detail-type": ["Object Created"], detail: { bucket: { name: [bucket] } } }),
-        ),
-        ...regional,
-        tags,
-      },
-      { parent: this },
-    );
+    const { rule, deadLetters, deadLetterPolicy } = s3EventRule(this, name, {
+      bucketName: uploadsBucketName,
+      detailType: "Object Created",
+      description: "Starts the image pipeline for each object created in the uploads bucket",
+      tags,
+      region,
+    });
     const role = new aws.iam.Role(
       `${name}-role`,
       { assumeRolePolicy: pulumi.output(accountId).apply((account) => JSON.stringify(assumeRolePolicy("events.amazonaws.com", account))), tags },
@@ -74,17 +109,6 @@ export class UploadTrigger extends pulumi.ComponentResource {
     const policy = new aws.iam.RolePolicy(
       `${name}-policy`,
       { role: role.id, policy: pulumi.output(stateMachineArn).apply((arn) => JSON.stringify(startExecutionPolicy(arn))) },
-      { parent: this },
-    );
-    // SQS-managed encryption: EventBridge can write to it without a key policy; the messages hold only the event.
-    const deadLetters = new aws.sqs.Queue(
-      `${name}-dead-letters`,
-      { messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS, sqsManagedSseEnabled: true, ...regional, tags },
-      { parent: this },
-    );
-    const deadLetterPolicy = new aws.sqs.QueuePolicy(
-      `${name}-dead-letters-policy`,
-      { queueUrl: deadLetters.url, policy: pulumi.all([deadLetters.arn, rule.arn]).apply(([queueArn, ruleArn]) => JSON.stringify(deadLetterQueuePolicy(queueArn, ruleArn))), ...regional },
       { parent: this },
     );
     new aws.cloudwatch.EventTarget(
