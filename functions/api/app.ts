@@ -4,7 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { streamSSE } from "hono/streaming";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { isPipelineError } from "../core/errors";
 import type { ProcessingOptions } from "../core/options";
 import type { ObjectInfo, Ports } from "../ports";
@@ -12,6 +12,7 @@ import { jobIdFor } from "../steps/jobId";
 import type { Manifest } from "../steps/types";
 import { createAuthenticator, type Authenticator } from "./auth";
 import { ApiError, isApiError, type ApiErrorCode } from "./errors";
+import { callerKey, memoryRateLimitStore, perCallerLimits, type RateLimitStoreFactory } from "./rateLimit";
 import { errorSchema, jobResponseSchema, uploadIdParamsSchema, uploadRequestSchema, uploadResponseSchema, type ApiJobStatus, type JobResponse } from "./schemas";
 import type { ApiSettings } from "./settings";
 import type { StorageSigner } from "./signer";
@@ -55,15 +56,36 @@ export interface ApiDependencies {
   eventsMaxSeconds?: number;
   /** Largest accepted request body (default 16 KiB): the API only takes small JSON. */
   maxBodyBytes?: number;
+  /**
+   * Where per-caller request counts live, shared by every instance of a deployment (functions/aws/rateLimitStore.ts,
+   * functions/azure/rateLimitStore.ts). Default: this process's memory, which only the local server may use.
+   */
+  rateLimitStore?: RateLimitStoreFactory;
+  /** The client's IP address as the host reports it (never a header the client could set); the caller's key with auth `none`. */
+  clientIp?: (c: Context) => string | undefined;
 }
 
-type Env = { Variables: { requestId: string; subject: string } };
+type Env = { Variables: { requestId: string; subject: string; caller: string } };
 
 /** A polling client waits this long between looks at an unfinished job (the `Retry-After` and SSE `retry`). */
 export const RETRY_AFTER_SECONDS = 2;
 
+const rateLimitHeaders = {
+  "Retry-After": { description: "Seconds until the caller's window resets.", schema: { type: "integer" as const } },
+  "RateLimit-Limit": { description: "The caller's limit in this window.", schema: { type: "integer" as const } },
+  "RateLimit-Remaining": { description: "Requests left in this window.", schema: { type: "integer" as const } },
+  "RateLimit-Reset": { description: "Seconds until the window resets.", schema: { type: "integer" as const } },
+};
+
 const errorResponses = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [status, { content: { "application/json": { schema: errorSchema } }, description: `Error (${status})` }]));
+  Object.fromEntries(
+    [...statuses, 429].map((status) => [
+      status,
+      status === 429
+        ? { content: { "application/json": { schema: errorSchema } }, headers: rateLimitHeaders, description: "RATE_LIMITED: this caller (JWT subject, or client IP with auth none) is over its limit; retry after `Retry-After` seconds." }
+        : { content: { "application/json": { schema: errorSchema } }, description: `Error (${status})` },
+    ]),
+  );
 
 const security = [{ bearer: [] as string[] }];
 
@@ -153,12 +175,17 @@ export function createApiApp(deps: ApiDependencies): OpenAPIHono<Env> {
     }),
   );
   const requireCaller: MiddlewareHandler<Env> = async (c, next) => {
-    c.set("subject", await authenticate(c.req.header("authorization")));
+    const subject = await authenticate(c.req.header("authorization"));
+    c.set("subject", subject);
+    // With auth none every caller is the same subject: the address the host saw tells them apart.
+    c.set("caller", settings.auth === "none" ? callerKey("ip", deps.clientIp?.(c as unknown as Context)) : callerKey("subject", subject));
     await next();
   };
-  app.use("/uploads", requireCaller);
-  app.use("/uploads/*", requireCaller);
-  app.use("/jobs/*", requireCaller);
+  const limits = perCallerLimits<Env>(settings.rateLimit, { stores: deps.rateLimitStore ?? memoryRateLimitStore, keyOf: (c) => c.get("caller"), log });
+  const perCaller = [requireCaller, limits.requests, ...(limits.uploads ? [limits.uploads] : [])];
+  // `/uploads/*` also matches `/uploads` itself: one registration, so each request is counted once.
+  app.use("/uploads/*", ...perCaller);
+  app.use("/jobs/*", ...perCaller);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
 

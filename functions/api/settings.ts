@@ -17,6 +17,17 @@ export const jwtAuthSchema = z.strictObject({
   jwksUrl: z.url({ protocol: /^https?$/ }),
 });
 
+/**
+ * Per-caller limits the app enforces itself (functions/api/rateLimit.ts): fixed windows counted in a store
+ * every instance of a deployment shares. The hosts' own throttling (API Gateway's stage) stays as the global backstop.
+ */
+export const rateLimitSchema = z.strictObject({
+  /** Requests one caller may make to the API's routes per minute (every route but /openapi.json). */
+  requestsPerMinute: z.number().int().min(1).max(100_000).default(300),
+  /** Uploads (POST /uploads) one caller may sign per hour; unset: only requestsPerMinute applies. */
+  uploadsPerHour: z.number().int().min(1).max(1_000_000).optional(),
+});
+
 export const apiSettingsSchema = z.strictObject({
   /** `none`: every caller is one anonymous user (development only); or bearer JWTs checked against an issuer's JWKS. */
   auth: z.union([z.literal("none"), z.strictObject({ jwt: jwtAuthSchema })]).default("none"),
@@ -24,11 +35,14 @@ export const apiSettingsSchema = z.strictObject({
   uploadUrlSeconds: z.number().int().min(30).max(3600).default(300),
   /** Lifetime of the signed GET URLs of renditions when no CDN serves them. */
   downloadUrlSeconds: z.number().int().min(30).max(12 * 3600).default(900),
+  /** Per-caller rate limits (the JWT subject with auth `jwt`, else the client's IP). */
+  rateLimit: rateLimitSchema.prefault({}),
 });
 
 export type ApiSettings = z.infer<typeof apiSettingsSchema>;
 export type ApiSettingsInput = z.input<typeof apiSettingsSchema>;
 export type JwtAuth = z.infer<typeof jwtAuthSchema>;
+export type RateLimitSettings = z.infer<typeof rateLimitSchema>;
 
 /**
  * The API settings a stack deployed into a function setting, validated by the stack config's schema.

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { loadConfig } from "../../../components/config";
 import { apiSettingsSchema, parseApiSettings } from "../../../functions/api/settings";
 import { LAMBDA_ENV, lambdaApiEnvironment, readLambdaApiSettings } from "../../../functions/aws/contract";
 import { APP_SETTINGS, azureApiAppSettings, readAzureApiSettings } from "../../../functions/azure/contract";
@@ -6,8 +7,20 @@ import { APP_SETTINGS, azureApiAppSettings, readAzureApiSettings } from "../../.
 describe("functions/api/settings and the contracts' api settings", () => {
   const jwt = { jwt: { issuer: "https://login.example.com/", audience: "photos", jwksUrl: "https://login.example.com/.well-known/jwks.json" } };
 
-  it("defaults to no auth, 300 s uploads and 900 s downloads", () => {
-    assert.deepEqual(apiSettingsSchema.parse({}), { auth: "none", uploadUrlSeconds: 300, downloadUrlSeconds: 900 });
+  it("defaults to no auth, 300 s uploads, 900 s downloads and 300 requests a minute per caller", () => {
+    assert.deepEqual(apiSettingsSchema.parse({}), { auth: "none", uploadUrlSeconds: 300, downloadUrlSeconds: 900, rateLimit: { requestsPerMinute: 300 } });
+  });
+
+  it("takes an hourly upload limit, and refuses a zero, fractional or unknown rate-limit key", () => {
+    assert.deepEqual(apiSettingsSchema.parse({ rateLimit: { requestsPerMinute: 60, uploadsPerHour: 100 } }).rateLimit, { requestsPerMinute: 60, uploadsPerHour: 100 });
+    assert.equal(apiSettingsSchema.safeParse({ rateLimit: { requestsPerMinute: 0 } }).success, false);
+    assert.equal(apiSettingsSchema.safeParse({ rateLimit: { uploadsPerHour: 1.5 } }).success, false);
+    assert.equal(apiSettingsSchema.safeParse({ rateLimit: { requestsPerSecond: 5 } }).success, false);
+  });
+
+  it("stops a stack with a bad or misspelt rate-limit key with CONFIG_INVALID naming it", () => {
+    assert.throws(() => loadConfig({ api: { rateLimit: { requestsPerMinute: 0 } } }), { code: "CONFIG_INVALID", message: /image-pipeline:api\.rateLimit\.requestsPerMinute: Too small: expected number to be >=1 \(got 0\)/ });
+    assert.throws(() => loadConfig({ api: { rateLimit: { requestPerMinute: 10 } } }), { code: "CONFIG_INVALID", message: /did you mean "image-pipeline:api\.rateLimit\.requestsPerMinute"/ });
   });
 
   it("refuses a JWT issuer without an https or http URL, and upload URLs living over an hour", () => {
