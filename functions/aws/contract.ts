@@ -25,7 +25,14 @@ export const LAMBDA_ENV = {
   apiSettings: "API_SETTINGS",
   /** The API function only: where renditions are served (the CDN's https://host), unset = signed URLs. */
   deliveryBaseUrl: "DELIVERY_BASE_URL",
+  /** The API function only: the DynamoDB table of per-caller request counts (functions/aws/rateLimitStore.ts). */
+  rateLimitTable: "RATE_LIMIT_TABLE",
 } as const;
+
+/** The rate-limit table's partition key (a string: `<caller key>#<window start ms>`). */
+export const RATE_LIMIT_TABLE_KEY = "counterId";
+/** The rate-limit table's TTL attribute (epoch seconds). */
+export const RATE_LIMIT_TABLE_TTL_ATTRIBUTE = "expiresAt";
 
 /** Intermediates' prefix in the renditions bucket; a lifecycle rule expires them after a day. */
 export const WORK_PREFIX = "work/";
@@ -149,6 +156,8 @@ export interface LambdaApiSettings<T = string> {
   api: ApiSettings;
   /** The CDN's base URL when one serves the renditions. */
   deliveryBaseUrl?: T;
+  /** The table of per-caller request counts (the deployed API always has one). */
+  rateLimitTable?: T;
 }
 
 /** The API function's extra environment (the writer's side); merge it with lambdaEnvironment's. */
@@ -156,6 +165,7 @@ export function lambdaApiEnvironment<T>(settings: LambdaApiSettings<T>): Record<
   return {
     [LAMBDA_ENV.apiSettings]: JSON.stringify(settings.api),
     ...(settings.deliveryBaseUrl !== undefined ? { [LAMBDA_ENV.deliveryBaseUrl]: settings.deliveryBaseUrl } : {}),
+    ...(settings.rateLimitTable !== undefined ? { [LAMBDA_ENV.rateLimitTable]: settings.rateLimitTable } : {}),
   };
 }
 
@@ -168,5 +178,6 @@ export function readLambdaApiSettings(env: NodeJS.ProcessEnv): LambdaApiSettings
   return {
     api: parseApiSettings(env[LAMBDA_ENV.apiSettings], `Environment variable ${LAMBDA_ENV.apiSettings}`),
     deliveryBaseUrl: env[LAMBDA_ENV.deliveryBaseUrl] || undefined,
+    rateLimitTable: env[LAMBDA_ENV.rateLimitTable] || undefined,
   };
 }

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { ClientRateLimitInfo, HonoConfigType, Store } from "hono-rate-limiter";
+import { RATE_LIMIT_TABLE_KEY, RATE_LIMIT_TABLE_TTL_ATTRIBUTE } from "./contract";
 
 /**
  * The API's per-caller counters in a DynamoDB table (components/aws/api.ts creates it): one
@@ -12,10 +13,6 @@ import type { ClientRateLimitInfo, HonoConfigType, Store } from "hono-rate-limit
  * never reads an old item, since its start is part of the key.
  */
 
-/** The table's partition key (a string). */
-export const RATE_LIMIT_TABLE_KEY = "counterId";
-/** The table's TTL attribute (epoch seconds). */
-export const RATE_LIMIT_TABLE_TTL_ATTRIBUTE = "expiresAt";
 /** Items stay this long past their window, so a late request of that window still finds its count. */
 const EXPIRY_GRACE_SECONDS = 60;
 

@@ -79,7 +79,12 @@ export const APP_SETTINGS = {
   apiSettings: "API_SETTINGS",
   /** The HTTP API: where renditions are served (Front Door's https://host), unset = SAS URLs. */
   deliveryBaseUrl: "DELIVERY_BASE_URL",
+  /** The HTTP API: the table of per-caller request counts in the storage account (functions/azure/rateLimitStore.ts). */
+  rateLimitTable: "RATE_LIMIT_TABLE",
 } as const;
+
+/** The HTTP API's table of per-caller request counts (letters and digits only: a table name). */
+export const RATE_LIMIT_TABLE = "apiratelimits";
 
 /** The HTTP API function, registered with the v4 model under the host's `api` route prefix (`/api/uploads`...). */
 export const API_FUNCTION_NAME = "Api";
@@ -153,6 +158,8 @@ export interface AzureApiSettings<T = string> {
   api: ApiSettings;
   /** Front Door's base URL when it serves the renditions. */
   deliveryBaseUrl?: T;
+  /** The table of per-caller request counts (the deployed API always has one). */
+  rateLimitTable?: T;
 }
 
 /** The HTTP API's extra app settings (the writer's side); merge them with azureStepAppSettings'. */
@@ -160,6 +167,7 @@ export function azureApiAppSettings<T = string>(settings: AzureApiSettings<T>): 
   return {
     [APP_SETTINGS.apiSettings]: JSON.stringify(settings.api),
     ...(settings.deliveryBaseUrl !== undefined ? { [APP_SETTINGS.deliveryBaseUrl]: settings.deliveryBaseUrl } : {}),
+    ...(settings.rateLimitTable !== undefined ? { [APP_SETTINGS.rateLimitTable]: settings.rateLimitTable } : {}),
   };
 }
 
@@ -172,5 +180,6 @@ export function readAzureApiSettings(env: NodeJS.ProcessEnv): AzureApiSettings {
   return {
     api: parseApiSettings(env[APP_SETTINGS.apiSettings], `App setting ${APP_SETTINGS.apiSettings}`),
     deliveryBaseUrl: env[APP_SETTINGS.deliveryBaseUrl] || undefined,
+    rateLimitTable: env[APP_SETTINGS.rateLimitTable] || undefined,
   };
 }

@@ -32,12 +32,13 @@ describe("functions/api/settings and the contracts' api settings", () => {
   it("round-trips through the Lambda environment and the Function App's settings", () => {
     const api = apiSettingsSchema.parse({ auth: jwt, uploadUrlSeconds: 120 });
 
-    const env = lambdaApiEnvironment({ api, deliveryBaseUrl: "https://d111.cloudfront.net" });
-    const settings = azureApiAppSettings({ api });
+    const env = lambdaApiEnvironment({ api, deliveryBaseUrl: "https://d111.cloudfront.net", rateLimitTable: "ip-api-rate-limits" });
+    const settings = azureApiAppSettings({ api, rateLimitTable: "apiratelimits" });
 
-    assert.deepEqual(Object.keys(env).sort(), [LAMBDA_ENV.apiSettings, LAMBDA_ENV.deliveryBaseUrl].sort());
-    assert.deepEqual(readLambdaApiSettings(env as NodeJS.ProcessEnv), { api, deliveryBaseUrl: "https://d111.cloudfront.net" });
-    assert.deepEqual(readAzureApiSettings(settings), { api, deliveryBaseUrl: undefined });
+    assert.deepEqual(Object.keys(env).sort(), [LAMBDA_ENV.apiSettings, LAMBDA_ENV.deliveryBaseUrl, LAMBDA_ENV.rateLimitTable].sort());
+    assert.deepEqual(readLambdaApiSettings(env as NodeJS.ProcessEnv), { api, deliveryBaseUrl: "https://d111.cloudfront.net", rateLimitTable: "ip-api-rate-limits" });
+    assert.deepEqual(readAzureApiSettings(settings), { api, deliveryBaseUrl: undefined, rateLimitTable: "apiratelimits" });
+    assert.equal(settings.RATE_LIMIT_TABLE, "apiratelimits");
     assert.equal(settings[APP_SETTINGS.apiSettings], JSON.stringify(api));
   });
 

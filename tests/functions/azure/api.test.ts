@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { TableClient } from "@azure/data-tables";
 import { HttpRequest, InvocationContext } from "@azure/functions";
-import { httpHandler, toFetchRequest, toResponseInit } from "../../../functions/azure/api";
+import { buildApiFetch, clientAddressOf, httpHandler, toFetchRequest, toResponseInit } from "../../../functions/azure/api";
+import { provisionAzure, startAzurite, type AzuriteEmulator } from "../../../local/emulators";
 
 describe("functions/azure/api: the HTTP function's bridge to the app", () => {
   it("hands the app the request's URL, method, headers and body, and the host the app's status, headers and body", async () => {
@@ -39,5 +41,56 @@ describe("functions/azure/api: the HTTP function's bridge to the app", () => {
     assert.deepEqual(response.jsonBody, { code: "INTERNAL", message: "The service is misconfigured; quote the requestId to its operators.", requestId: "inv-2" });
     assert.equal(errors.length, 1);
     assert.match(JSON.stringify(errors[0]), /JOBS_TABLE missing/);
+  });
+
+  it("takes the client's address from the rightmost X-Forwarded-For entry, the one the front end appended", () => {
+    const request = new HttpRequest({ url: "https://h/api/jobs/1", method: "GET", headers: { "x-forwarded-for": "6.6.6.6, 203.0.113.9:51234" } });
+
+    assert.equal(clientAddressOf(request), "203.0.113.9");
+    assert.equal(clientAddressOf(new HttpRequest({ url: "https://h/api/jobs/1", method: "GET" })), undefined);
+  });
+
+  describe("per-caller limits over the storage account's rate-limit table (azurite)", function () {
+    this.timeout(60_000);
+    let azurite: AzuriteEmulator;
+    let env: NodeJS.ProcessEnv;
+
+    before(async () => {
+      azurite = await startAzurite();
+      await provisionAzure({ connectionString: azurite.connectionString, tableName: "jobs" });
+      await TableClient.fromConnectionString(azurite.connectionString, "apiratelimits", { allowInsecureConnection: true }).createTable();
+      env = {
+        STORAGE_CONNECTION_STRING: azurite.connectionString,
+        JOBS_TABLE: "jobs",
+        EVENTGRID_TOPIC_ENDPOINT: "https://events.test/api/events",
+        API_SETTINGS: JSON.stringify({ auth: "none", rateLimit: { requestsPerMinute: 2 } }),
+        RATE_LIMIT_TABLE: "apiratelimits",
+      };
+    });
+
+    after(async () => {
+      await azurite?.stop();
+    });
+
+    it("counts each address the front end saw, across instances, whatever the client put before it", async () => {
+      const first = httpHandler(() => buildApiFetch(env));
+      const second = httpHandler(() => buildApiFetch(env));
+      const call = (handler: typeof first, forwardedFor: string) =>
+        handler(new HttpRequest({ url: "https://app.azurewebsites.net/api/jobs/0b8e6a52-3c1f-4e55-9a57-5d0b9c7e2a11", method: "GET", headers: { "x-forwarded-for": forwardedFor } }), new InvocationContext({ invocationId: "inv" }));
+
+      const statuses = [(await call(first, "203.0.113.9:50001")).status, (await call(second, "6.6.6.6, 203.0.113.9:50002")).status];
+      const refused = await call(first, "7.7.7.7, 203.0.113.9:50003");
+      const other = await call(second, "203.0.113.9, 198.51.100.7:50004");
+
+      assert.deepEqual(statuses, [404, 404]);
+      assert.equal(refused.status, 429);
+      assert.equal(JSON.parse(Buffer.from(refused.body as Uint8Array).toString()).code, "RATE_LIMITED");
+      assert.match((refused.headers as Record<string, string>)["retry-after"], /^[1-9]\d*$/);
+      assert.equal(other.status, 404);
+    });
+
+    it("refuses to start without the rate-limit table (the handler then answers its coded 500)", () => {
+      assert.throws(() => buildApiFetch({ ...env, RATE_LIMIT_TABLE: "" }), { code: "CONFIG_INVALID", message: /RATE_LIMIT_TABLE/ });
+    });
   });
 });
