@@ -3,9 +3,11 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { createAdaptorServer } from "@hono/node-server";
+import { getConnInfo } from "@hono/node-server/conninfo";
 import { Hono } from "hono";
 import type { Cloud } from "../../components/config";
 import { createApiApp } from "../../functions/api/app";
+import { memoryRateLimitStore } from "../../functions/api/rateLimit";
 import type { Authenticator } from "../../functions/api/auth";
 import { apiSettingsSchema, type ApiSettingsInput } from "../../functions/api/settings";
 import type { ProcessingOptions } from "../../functions/core/options";
@@ -66,8 +68,9 @@ export interface RunningServer {
  * @throws {LocalRuntimeError} SERVE_PORT_IN_USE; EMULATOR_PORT_IN_USE / EMULATOR_FAILED from the flavour.
  */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
-  let handle: (request: Request) => Response | Promise<Response> = () => new Response("starting", { status: 503 });
-  const server = createAdaptorServer({ fetch: (request: Request) => handle(request), hostname: "127.0.0.1" }) as Server;
+  let handle: (request: Request, env: unknown) => Response | Promise<Response> = () => new Response("starting", { status: 503 });
+  // The adapter's bindings (the Node request) travel on: the API reads the socket's address from them.
+  const server = createAdaptorServer({ fetch: (request: Request, env: unknown) => handle(request, env), hostname: "127.0.0.1" }) as Server;
   const port = await listen(server, options.port);
   const url = `http://127.0.0.1:${port}`;
   const stops: Array<() => Promise<void>> = [() => close(server)];
@@ -99,6 +102,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       streaming: true,
       now: options.now,
       log: options.log,
+      // One process serves every request here: its memory is the store every request shares.
+      rateLimitStore: memoryRateLimitStore,
+      clientIp: (c) => getConnInfo(c).remote.address,
     });
     const root = new Hono();
     root.route(API_BASE_PATH, api);
@@ -111,7 +117,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       c.header("Cache-Control", "no-cache");
       return c.body(await readFile(path.join(PAGE_DIR, file), "utf8"));
     });
-    handle = (request) => root.fetch(request);
+    handle = (request, env) => root.fetch(request, env);
     let stopped: Promise<void> | undefined;
     return {
       url,

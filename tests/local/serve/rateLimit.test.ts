@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
+import { loadConfig, type Cloud } from "../../../components/config";
+import { startServer, type RunningServer } from "../../../local/serve/server";
+
+/**
+ * Per-caller rate limits against the local server, for both flavours: a caller's request over
+ * its limit gets RATE_LIMITED with Retry-After while another caller (another JWT subject, from
+ * an issuer whose key set is served on 127.0.0.1) is still served; uploads have their own limit.
+ */
+
+const ISSUER = "https://issuer.test/";
+const AUDIENCE = "image-pipeline";
+const SOME_UPLOAD = "0b8e6a52-3c1f-4e55-9a57-5d0b9c7e2a11";
+
+for (const cloud of ["aws", "azure"] as const satisfies readonly Cloud[]) {
+  describe(`local/serve: per-caller rate limits (${cloud} flavour)`, function () {
+    this.timeout(240_000);
+    let server: RunningServer;
+    let jwks: Server;
+    let privateKey: CryptoKey;
+
+    before(async () => {
+      const pair = await generateKeyPair("ES256");
+      privateKey = pair.privateKey;
+      const keys = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: "test", alg: "ES256", use: "sig" }] };
+      jwks = createServer((_, response) => response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(keys)));
+      await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
+      const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks`;
+      server = await startServer({
+        cloud,
+        port: 0,
+        processing: loadConfig({}).processing,
+        api: { auth: { jwt: { issuer: ISSUER, audience: AUDIENCE, jwksUrl } }, rateLimit: { requestsPerMinute: 3, uploadsPerHour: 1 } },
+      });
+    });
+
+    after(async () => {
+      await server?.stop();
+      await new Promise((resolve) => jwks?.close(resolve));
+    });
+
+    const bearer = async (sub: string) => `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "test" }).setSubject(sub).setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime("10m").sign(privateKey)}`;
+    const api = async (sub: string, method: string, path: string, body?: unknown) =>
+      fetch(`${server.apiUrl}${path}`, { method, headers: { authorization: await bearer(sub), ...(body === undefined ? {} : { "content-type": "application/json" }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+
+    it("answers a subject's fourth request in a minute with RATE_LIMITED and Retry-After, and still serves another subject", async () => {
+      const served = [];
+      for (let i = 0; i < 3; i += 1) served.push(await api("alice", "GET", `/jobs/${SOME_UPLOAD}`));
+      const refused = await api("alice", "GET", `/jobs/${SOME_UPLOAD}`);
+      const other = await api("bob", "GET", `/jobs/${SOME_UPLOAD}`);
+
+      assert.deepEqual(served.map((r) => r.status), [404, 404, 404]);
+      assert.deepEqual(served.map((r) => r.headers.get("ratelimit-remaining")), ["2", "1", "0"]);
+      assert.equal(refused.status, 429);
+      const body = (await refused.json()) as { code: string; message: string; requestId: string };
+      assert.equal(body.code, "RATE_LIMITED");
+      assert.match(body.message, /at most 3 requests a minute per caller/);
+      assert.notEqual(body.requestId, "");
+      assert.match(refused.headers.get("retry-after") ?? "", /^[1-9]\d*$/);
+      assert.ok(Number(refused.headers.get("retry-after")) <= 60);
+      assert.equal(other.status, 404);
+    });
+
+    it("refuses a subject's second upload in the hour, signing nothing", async () => {
+      const image = { filename: "cat.jpg", contentType: "image/jpeg", bytes: 1000 };
+
+      const first = await api("carol", "POST", "/uploads", image);
+      const second = await api("carol", "POST", "/uploads", image);
+      const tickets = (await server.flavour.ports.objects.list("work", "api/")).items;
+
+      assert.equal(first.status, 201);
+      assert.equal(second.status, 429);
+      assert.match(((await second.json()) as { message: string }).message, /at most 1 uploads an hour per caller/);
+      assert.equal(tickets.length, 1);
+    });
+  });
+}
