@@ -1,13 +1,16 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { LAMBDA_ENV, RATE_LIMIT_TABLE_KEY, RATE_LIMIT_TABLE_TTL_ATTRIBUTE } from "../../functions/aws/contract";
 import { assumeRolePolicy, UNSCOPED_ACTIONS, type PolicyDocument, type PolicyStatement } from "./iam";
 import { LAMBDA_RUNTIME } from "./stepLambda";
 
 /**
  * The HTTP API on AWS: one Lambda (the app's `handler`, functions/aws/api.ts) behind an
- * API Gateway HTTP API (payload v2) with stage throttling and JSON access logs, a role
- * that may only presign uploads and read renditions under the users' prefix, erase them
- * and read or remove job records, and the uploads bucket's CORS rule for browser POST uploads.
+ * API Gateway HTTP API (payload v2) with stage throttling (every caller together: the backstop)
+ * and JSON access logs, a DynamoDB table where the app counts each caller's requests (its
+ * per-caller limits), a role that may only presign uploads and read renditions under the users'
+ * prefix, erase them, read or remove job records and count requests, and the uploads bucket's
+ * CORS rule for browser POST uploads.
  */
 
 /** Where the API puts users' uploads (`users/<user>/...`); renditions follow the upload key (functions/steps/keys.ts). */
@@ -26,6 +29,8 @@ export interface ApiPolicyRefs {
   /** Intermediates' prefix in the renditions bucket (`work/`): erasure removes a job's work objects too. */
   workPrefix: string;
   tableArn: string;
+  /** The table of per-caller request counts (functions/aws/rateLimitStore.ts). */
+  rateLimitTableArn: string;
   topicArn: string;
   logGroupArn: string;
   kmsKeyArn?: string;
@@ -46,10 +51,12 @@ export interface ApiPolicyRefs {
  * - erasure (DELETE): list and delete every version under the users' prefix of both buckets, and the work prefix
  *   (listing versions needs s3:ListBucketVersions: https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html);
  * - job status and erasure: read and delete job records; announce `image.deleted`;
+ * - per-caller limits: dynamodb:UpdateItem on the rate-limit table only (each count, and the store's
+ *   decrement and reset, is one UpdateItem: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html);
  * - its own logs and traces; the stack's KMS key when configured.
  */
 export function apiFunctionPolicy(refs: ApiPolicyRefs): PolicyDocument {
-  const { uploadsBucketArn, renditionsBucketArn, workPrefix, tableArn, topicArn, logGroupArn, kmsKeyArn, userPrefix, ticketPrefix } = refs;
+  const { uploadsBucketArn, renditionsBucketArn, workPrefix, tableArn, rateLimitTableArn, topicArn, logGroupArn, kmsKeyArn, userPrefix, ticketPrefix } = refs;
   const statements: PolicyStatement[] = [];
   const allow = (Sid: string, Action: string[], Resource: string[], Condition?: PolicyStatement["Condition"]) =>
     statements.push({ Sid, Effect: "Allow", Action, Resource, ...(Condition ? { Condition } : {}) });
@@ -64,6 +71,7 @@ export function apiFunctionPolicy(refs: ApiPolicyRefs): PolicyDocument {
   allow("ListForErasure", ["s3:ListBucket", "s3:ListBucketVersions"], [uploadsBucketArn, renditionsBucketArn], { StringLike: { "s3:prefix": [`${userPrefix}*`, `${workPrefix}*`] } });
   allow("EraseObjects", ["s3:DeleteObject", "s3:DeleteObjectVersion"], [userUploads, userRenditions, work]);
   allow("ReadAndEraseJobs", ["dynamodb:GetItem", "dynamodb:DeleteItem"], [tableArn]);
+  allow("CountRequests", ["dynamodb:UpdateItem"], [rateLimitTableArn]);
   allow("AnnounceErasure", ["sns:Publish"], [topicArn]);
   allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [`${logGroupArn}:*`]);
   allow("WriteTraces", [...UNSCOPED_ACTIONS.xray.slice(0, 2)], ["*"]);
@@ -105,6 +113,8 @@ export interface PipelineApiArgs {
 export class PipelineApi extends pulumi.ComponentResource {
   readonly function: aws.lambda.Function;
   readonly api: aws.apigatewayv2.Api;
+  /** Per-caller request counts, one item per caller and window, expired by TTL. */
+  readonly rateLimitTable: aws.dynamodb.Table;
   /** The API's base URL (the `$default` stage). */
   readonly url: pulumi.Output<string>;
   readonly functionName: pulumi.Output<string>;
@@ -118,12 +128,30 @@ export class PipelineApi extends pulumi.ComponentResource {
     const parent = { parent: this };
     const encrypted = kmsKeyArn ? { kmsKeyId: kmsKeyArn } : {};
 
+    // On-demand: a few bytes per caller and minute, paid per request. TTL deletes windows gone by
+    // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html); point-in-time recovery as the pack asks of every table.
+    this.rateLimitTable = new aws.dynamodb.Table(
+      `${name}-rate-limits`,
+      {
+        billingMode: "PAY_PER_REQUEST",
+        hashKey: RATE_LIMIT_TABLE_KEY,
+        attributes: [{ name: RATE_LIMIT_TABLE_KEY, type: "S" }],
+        ttl: { attributeName: RATE_LIMIT_TABLE_TTL_ATTRIBUTE, enabled: true },
+        serverSideEncryption: { enabled: true, ...(kmsKeyArn ? { kmsKeyArn } : {}) },
+        pointInTimeRecovery: { enabled: true },
+        ...regional,
+        tags,
+      },
+      parent,
+    );
     const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/aws/lambda/${functionName}`, retentionInDays: logRetentionDays, ...encrypted, ...regional, tags }, parent);
     const role = new aws.iam.Role(`${name}-role`, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("lambda.amazonaws.com")), tags }, parent);
     const document = pulumi
-      .all([uploadsBucketArn, renditionsBucketArn, tableArn, topicArn, logGroup.arn, kmsKeyArn])
-      .apply(([uploads, renditions, table, topic, logGroupArn, key]) =>
-        JSON.stringify(apiFunctionPolicy({ uploadsBucketArn: uploads, renditionsBucketArn: renditions, workPrefix, tableArn: table, topicArn: topic, logGroupArn, kmsKeyArn: key, userPrefix: API_UPLOAD_PREFIX, ticketPrefix: API_TICKET_PREFIX })),
+      .all([uploadsBucketArn, renditionsBucketArn, tableArn, this.rateLimitTable.arn, topicArn, logGroup.arn, kmsKeyArn])
+      .apply(([uploads, renditions, table, counters, topic, logGroupArn, key]) =>
+        JSON.stringify(
+          apiFunctionPolicy({ uploadsBucketArn: uploads, renditionsBucketArn: renditions, workPrefix, tableArn: table, rateLimitTableArn: counters, topicArn: topic, logGroupArn, kmsKeyArn: key, userPrefix: API_UPLOAD_PREFIX, ticketPrefix: API_TICKET_PREFIX }),
+        ),
       );
     const policy = new aws.iam.RolePolicy(`${name}-policy`, { role: role.id, policy: document }, parent);
 
@@ -139,7 +167,7 @@ export class PipelineApi extends pulumi.ComponentResource {
         architectures: [architecture],
         memorySize: API_MEMORY_MB,
         timeout: API_TIMEOUT_SECONDS,
-        environment: { variables: environment },
+        environment: { variables: pulumi.all([pulumi.output(environment), this.rateLimitTable.name]).apply(([variables, counters]) => ({ ...variables, [LAMBDA_ENV.rateLimitTable]: counters })) },
         loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
         tracingConfig: { mode: "Active" },
         ...(kmsKeyArn ? { kmsKeyArn } : {}),
@@ -201,7 +229,7 @@ export class PipelineApi extends pulumi.ComponentResource {
 
     this.url = this.api.apiEndpoint;
     this.functionName = this.function.name;
-    this.registerOutputs({ url: this.url, functionName: this.functionName });
+    this.registerOutputs({ url: this.url, functionName: this.functionName, rateLimitTableName: this.rateLimitTable.name });
   }
 }
 

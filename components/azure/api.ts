@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
-import type * as azure from "@pulumi/azure-native";
+import * as azure from "@pulumi/azure-native";
 import * as pulumi from "@pulumi/pulumi";
+import { RATE_LIMIT_TABLE } from "../../functions/azure/contract";
 import { PROJECT_ROOT } from "../bundle";
 import { grantRole } from "./roles";
 
@@ -13,11 +14,16 @@ import { grantRole } from "./roles";
  * - Storage Blob Data Contributor on the uploads and renditions containers (erasure, reading renditions),
  *   stated here although the host's account-wide Blob Data Owner covers them today, so narrowing that
  *   grant never breaks the API;
+ * - the table of per-caller request counts in the account (functions/azure/rateLimitStore.ts), with
+ *   Storage Table Data Contributor scoped to that one table (a table-scope assignment is supported through
+ *   ARM: https://learn.microsoft.com/azure/storage/tables/assign-azure-role-data-access), stated although the
+ *   host's account-wide table role covers it today (Durable Functions keeps its history in tables);
  * - the app settings the API reads, and the CORS rules of the blob service and the app (helpers below,
  *   applied by components/azure/storage.ts and functionApp.ts, which own those resources).
  *
- * Per-caller throttling: Azure Functions has none built in; with the CDN on, the API is also routed
- * through Front Door, whose WAF rate-limit rule throttles each client IP (components/azure/frontDoor.ts).
+ * Per-caller limits: the app counts each caller itself in that table (Azure Functions has no throttling
+ * of its own); with the CDN on, Front Door's WAF rate-limit rule also throttles each client IP in front
+ * of it (components/azure/frontDoor.ts).
  */
 
 /** The API's app, shared by every host (functions/api/app.ts): the Azure host registers it once it exists. */
@@ -44,6 +50,8 @@ export interface AzureApiAccessArgs {
   /** The Function App's user-assigned identity. */
   principalId: pulumi.Input<string>;
   subscriptionId: pulumi.Input<string>;
+  resourceGroupName: pulumi.Input<string>;
+  storageAccountName: pulumi.Input<string>;
   storageAccountId: pulumi.Input<string>;
   uploadsContainerId: pulumi.Input<string>;
   renditionsContainerId: pulumi.Input<string>;
@@ -51,10 +59,13 @@ export interface AzureApiAccessArgs {
 
 export class AzureApiAccess extends pulumi.ComponentResource {
   readonly grants: azure.authorization.RoleAssignment[];
+  /** Per-caller request counts: one entity per caller and limit (Table storage has no TTL). */
+  readonly rateLimitTable: azure.storage.Table;
 
   constructor(name: string, args: AzureApiAccessArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:azure:ApiAccess", name, {}, opts);
-    const { principalId, subscriptionId, storageAccountId, uploadsContainerId, renditionsContainerId } = args;
+    const { principalId, subscriptionId, resourceGroupName, storageAccountName, storageAccountId, uploadsContainerId, renditionsContainerId } = args;
+    this.rateLimitTable = new azure.storage.Table(`${name}-rate-limits`, { resourceGroupName, accountName: storageAccountName, tableName: RATE_LIMIT_TABLE }, { parent: this });
     const identity = { principalId, subscriptionId, principalType: "ServicePrincipal" as const };
     // An assignment cannot be updated in place, and two for the same principal, role and scope conflict: delete first.
     const options = { parent: this, deleteBeforeReplace: true };
@@ -62,7 +73,8 @@ export class AzureApiAccess extends pulumi.ComponentResource {
       grantRole(`${name}-delegator`, { ...identity, role: "storageBlobDelegator", scope: storageAccountId }, options),
       grantRole(`${name}-uploads`, { ...identity, role: "storageBlobDataContributor", scope: uploadsContainerId }, options),
       grantRole(`${name}-renditions`, { ...identity, role: "storageBlobDataContributor", scope: renditionsContainerId }, options),
+      grantRole(`${name}-rate-limits`, { ...identity, role: "storageTableDataContributor", scope: this.rateLimitTable.id }, options),
     ];
-    this.registerOutputs({});
+    this.registerOutputs({ rateLimitTableName: this.rateLimitTable.name });
   }
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as azure from "@pulumi/azure-native";
 import { apiAuthMode, cdnEnabled, parseAzureUploader, type PipelineConfig } from "../config";
-import { azureApiAppSettings, ORCHESTRATOR_NAME } from "../../functions/azure/contract";
+import { azureApiAppSettings, ORCHESTRATOR_NAME, RATE_LIMIT_TABLE } from "../../functions/azure/contract";
 import type { ImagePipelineOutputs } from "../outputs";
 import { pipelineTags } from "../tags";
 import { AzureApiAccess, hasApiApp } from "./api";
@@ -120,14 +120,22 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
         packagePath: args.packagePath,
         deployTimeoutSeconds: args.deployTimeoutSeconds,
         tags,
-        ...(withApi ? { appTags: { "api-auth": apiAuthMode(config) }, apiSettings: azureApiAppSettings({ api: config.api, deliveryBaseUrl: renditionsUrl }) } : {}),
+        ...(withApi ? { appTags: { "api-auth": apiAuthMode(config) }, apiSettings: azureApiAppSettings({ api: config.api, deliveryBaseUrl: renditionsUrl, rateLimitTable: pulumi.output(RATE_LIMIT_TABLE) }) } : {}),
       },
       parent,
     );
     if (withApi) {
       new AzureApiAccess(
         `${name}-api`,
-        { principalId: functionApp.identity.principalId, subscriptionId, storageAccountId: storage.account.id, uploadsContainerId: storage.uploads.id, renditionsContainerId: storage.renditions.id },
+        {
+          principalId: functionApp.identity.principalId,
+          subscriptionId,
+          resourceGroupName,
+          storageAccountName: storage.account.name,
+          storageAccountId: storage.account.id,
+          uploadsContainerId: storage.uploads.id,
+          renditionsContainerId: storage.renditions.id,
+        },
         parent,
       );
     }

@@ -17,6 +17,7 @@ const T = {
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
   distribution: "aws:cloudfront/distribution:Distribution",
   bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
+  table: "aws:dynamodb/table:Table",
 } as const;
 const TAGS = { project: "image-pipeline", stack: "dev", "data-classification": "internal" };
 /** What API Gateway computes for an HTTP API (the mock engine computes nothing). */
@@ -26,13 +27,14 @@ const HTTP_API_OUTPUTS = {
 const code = () => new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler = async () => ({ statusCode: 200 });") });
 
 describe("the API function's permissions", () => {
-  it("presign, read, erase under the users' prefix, keep tickets under the work prefix, read and delete job records, nothing else", () => {
+  it("presign, read, erase under the users' prefix, keep tickets under the work prefix, read and delete job records, count requests, nothing else", () => {
     assert.deepEqual(
       apiFunctionPolicy({
         uploadsBucketArn: "arn:aws:s3:::ip-uploads",
         renditionsBucketArn: "arn:aws:s3:::ip-renditions",
         workPrefix: "work/",
         tableArn: "arn:aws:dynamodb:eu-west-1:123456789012:table/ip-jobs",
+        rateLimitTableArn: "arn:aws:dynamodb:eu-west-1:123456789012:table/ip-api-rate-limits",
         topicArn: "arn:aws:sns:eu-west-1:123456789012:ip-notifications",
         logGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/ip-api",
         userPrefix: "users/",
@@ -59,6 +61,7 @@ describe("the API function's permissions", () => {
             Resource: ["arn:aws:s3:::ip-uploads/users/*", "arn:aws:s3:::ip-renditions/users/*", "arn:aws:s3:::ip-renditions/work/*"],
           },
           { Sid: "ReadAndEraseJobs", Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:DeleteItem"], Resource: ["arn:aws:dynamodb:eu-west-1:123456789012:table/ip-jobs"] },
+          { Sid: "CountRequests", Effect: "Allow", Action: ["dynamodb:UpdateItem"], Resource: ["arn:aws:dynamodb:eu-west-1:123456789012:table/ip-api-rate-limits"] },
           { Sid: "AnnounceErasure", Effect: "Allow", Action: ["sns:Publish"], Resource: ["arn:aws:sns:eu-west-1:123456789012:ip-notifications"] },
           { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: ["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/ip-api:*"] },
           { Sid: "WriteTraces", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: ["*"] },
@@ -69,7 +72,7 @@ describe("the API function's permissions", () => {
 
   it("may use the stack's KMS key when there is one", () => {
     const key = "arn:aws:kms:eu-west-1:123456789012:key/abcd";
-    const policy = apiFunctionPolicy({ uploadsBucketArn: "u", renditionsBucketArn: "r", workPrefix: "work/", tableArn: "t", topicArn: "s", logGroupArn: "l", userPrefix: "users/", ticketPrefix: "api/uploads/", kmsKeyArn: key });
+    const policy = apiFunctionPolicy({ uploadsBucketArn: "u", renditionsBucketArn: "r", workPrefix: "work/", tableArn: "t", rateLimitTableArn: "c", topicArn: "s", logGroupArn: "l", userPrefix: "users/", ticketPrefix: "api/uploads/", kmsKeyArn: key });
     assert.deepEqual(policy.Statement.at(-1), { Sid: "UseDataKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: [key] });
   });
 });
@@ -164,6 +167,26 @@ describe("PipelineApi", () => {
     const bySid = (sid: string) => policy.Statement.find((s: { Sid: string }) => s.Sid === sid);
     assert.deepEqual(bySid("ReadUploads").Resource, ["arn:aws:s3:::ip-uploads/users/*"]);
     assert.deepEqual(bySid("KeepTickets").Resource, ["arn:aws:s3:::ip-renditions/work/api/uploads/*"]);
+  });
+
+  it("counts requests in an on-demand table with a TTL, encryption and point-in-time recovery, named in the function's environment", async () => {
+    const table = mocks.get(T.table, "ip-api-rate-limits");
+    assert.equal(table.inputs.billingMode, "PAY_PER_REQUEST");
+    assert.equal(table.inputs.hashKey, "counterId");
+    assert.deepEqual(table.inputs.attributes, [{ name: "counterId", type: "S" }]);
+    assert.deepEqual(table.inputs.ttl, { attributeName: "expiresAt", enabled: true });
+    assert.deepEqual(table.inputs.serverSideEncryption, { enabled: true });
+    assert.deepEqual(table.inputs.pointInTimeRecovery, { enabled: true });
+    assert.deepEqual(table.inputs.tags, TAGS);
+    const variables = (await outputValue(mocks.get(T.fn, "ip-api").inputs.environment)) as { variables: Record<string, string> };
+    assert.equal(variables.variables.RATE_LIMIT_TABLE, table.state.name);
+    assert.equal(variables.variables.UPLOADS_BUCKET, "ip-uploads");
+  });
+
+  it("lets the API role only UpdateItem the rate-limit table, and nothing else of it", () => {
+    const policy = JSON.parse(mocks.get(T.rolePolicy, "ip-api-policy").inputs.policy) as { Statement: Array<{ Sid: string; Action: string[]; Resource: string[] }> };
+    const onCounters = policy.Statement.filter((s) => s.Resource.includes(mocks.get(T.table, "ip-api-rate-limits").state.arn));
+    assert.deepEqual(onCounters.map((s) => [s.Sid, s.Action]), [["CountRequests", ["dynamodb:UpdateItem"]]]);
   });
 
   it("outputs the API's URL", async () => {

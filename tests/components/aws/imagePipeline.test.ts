@@ -85,7 +85,8 @@ describe("AwsImagePipeline, default stack", () => {
         [T.queuePolicy]: 2,
         // Eight functions' and the state machine's, the API's access logs; the reprocess workflow adds a log group, a role with two policies and a state machine.
         [T.logGroup]: 12,
-        [T.table]: 1,
+        // The jobs table and the API's rate-limit table.
+        [T.table]: 2,
         [T.role]: 12,
         // One per role, the erase function's leave to send its failures to its dead-letter queue, the reprocess role's second.
         [T.rolePolicy]: 14,
@@ -157,7 +158,7 @@ describe("AwsImagePipeline, default stack", () => {
     it("tags every taggable resource with project, stack, data-classification and the configured tags", () => {
       const taggable = mocks.customResources().filter((r) => isTaggable(r.type));
 
-      assert.equal(taggable.length, 3 + 1 + 2 + 12 + 12 + 9 + 2 + 3 + 2 + 19 + 1 + 2 + 2, "buckets, table, topics, log groups, roles, functions, state machines (pipeline, reprocess), rules, dead-letter queues, alarms, alerts key, distribution and its function, HTTP API and its stage");
+      assert.equal(taggable.length, 3 + 2 + 2 + 12 + 12 + 9 + 2 + 3 + 2 + 19 + 1 + 2 + 2, "buckets, tables (jobs, the API's rate limits), topics, log groups, roles, functions, state machines (pipeline, reprocess), rules, dead-letter queues, alarms, alerts key, distribution and its function, HTTP API and its stage");
       for (const r of taggable) {
         // The HTTP API alone also carries its auth mode, for the policy pack.
         const extra = r.type === T.httpApi ? { "api-auth": "none" } : {};
@@ -337,6 +338,7 @@ describe("AwsImagePipeline, default stack", () => {
       assert.deepEqual(grants(policy), [
         `dynamodb:DeleteItem ${TABLE_ARN}`,
         `dynamodb:GetItem ${TABLE_ARN}`,
+        `dynamodb:UpdateItem arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${NAME}-api-rate-limits`,
         `logs:CreateLogStream ${logGroupArn}:*`,
         `logs:PutLogEvents ${logGroupArn}:*`,
         `s3:DeleteObject ${renditions}/users/*`,

@@ -17,6 +17,7 @@ const T = {
   identity: "azure-native:managedidentity:UserAssignedIdentity",
   endpoint: "azure-native:cdn:AFDEndpoint",
   profile: "azure-native:cdn:Profile",
+  table: "azure-native:storage:Table",
 } as const;
 const SUBSCRIPTION = "11111111-2222-3333-4444-555555555555";
 const role = (guid: string) => `/subscriptions/${SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
@@ -56,17 +57,36 @@ describe("AzureApiAccess", () => {
 
   before(async () => {
     mocks = await setupPulumiMocks({ stack: "dev-azure" });
-    new AzureApiAccess("ip-api", { principalId: "app-principal", subscriptionId: SUBSCRIPTION, storageAccountId: "/acct", uploadsContainerId: "/acct/uploads", renditionsContainerId: "/acct/renditions" });
+    new AzureApiAccess("ip-api", {
+      principalId: "app-principal",
+      subscriptionId: SUBSCRIPTION,
+      resourceGroupName: "rg",
+      storageAccountName: "acct",
+      storageAccountId: "/acct",
+      uploadsContainerId: "/acct/uploads",
+      renditionsContainerId: "/acct/renditions",
+    });
     await mocks.settle();
   });
 
-  it("grants the delegation key on the account and data access on the two containers only", () => {
-    const grants = mocks.ofType(T.assignment).map((r) => [r.name, r.inputs.roleDefinitionId, r.inputs.scope, r.inputs.principalId, r.inputs.principalType]).sort((a, b) => ["ip-api-delegator", "ip-api-uploads", "ip-api-renditions"].indexOf(a[0]) - ["ip-api-delegator", "ip-api-uploads", "ip-api-renditions"].indexOf(b[0]));
+  it("grants the delegation key on the account, data access on the two containers and the rate-limit table, nothing wider", () => {
+    const order = ["ip-api-delegator", "ip-api-uploads", "ip-api-renditions", "ip-api-rate-limits"];
+    const grants = mocks
+      .ofType(T.assignment)
+      .map((r) => [r.name, r.inputs.roleDefinitionId, r.inputs.scope, r.inputs.principalId, r.inputs.principalType])
+      .sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]));
     assert.deepEqual(grants, [
       ["ip-api-delegator", role("db58b8e5-c6ad-4a2a-8342-4190687cbf4a"), "/acct", "app-principal", "ServicePrincipal"],
       ["ip-api-uploads", role("ba92f5b4-2d11-453d-a403-e96b0029c9fe"), "/acct/uploads", "app-principal", "ServicePrincipal"],
       ["ip-api-renditions", role("ba92f5b4-2d11-453d-a403-e96b0029c9fe"), "/acct/renditions", "app-principal", "ServicePrincipal"],
+      ["ip-api-rate-limits", role("0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"), mocks.get(T.table, "ip-api-rate-limits").id, "app-principal", "ServicePrincipal"],
     ]);
+  });
+
+  it("keeps the request counts in their own table of the pipeline's storage account", () => {
+    assert.match(String(mocks.get(T.table, "ip-api-rate-limits").id), /\S/, "the table's id is the grant's scope");
+    const table = mocks.get(T.table, "ip-api-rate-limits").inputs;
+    assert.deepEqual([table.resourceGroupName, table.accountName, table.tableName], ["rg", "acct", "apiratelimits"]);
   });
 });
 
@@ -109,6 +129,7 @@ describe("AzureImagePipeline with the API and Front Door", function () {
   it("gives the app the API's settings, naming the Front Door URL, and no setting the app does not read", async () => {
     const settings = await settingsOf("az-func");
     assert.equal(settings.DELIVERY_BASE_URL, "https://az-fd-endpoint-z.azurefd.net");
+    assert.equal(settings.RATE_LIMIT_TABLE, mocks.get(T.table, "az-api-rate-limits").inputs.tableName);
     assert.equal(JSON.parse(settings.API_SETTINGS).auth, "none");
     // The upload prefix is fixed in the app's contract (functions/api/uploads.ts), the CDN base is DELIVERY_BASE_URL.
     assert.equal(settings.RENDITIONS_URL, undefined);

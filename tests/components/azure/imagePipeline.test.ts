@@ -141,7 +141,8 @@ describe("AzureImagePipeline", function () {
         [T.blobService]: 1,
         [T.container]: 5,
         [T.lifecycle]: 1,
-        [T.table]: 1,
+        // The jobs table and the HTTP API's rate-limit table.
+        [T.table]: 2,
         // Upload events and delete events.
         [T.queue]: 2,
         [T.packageBlob]: 0,
@@ -158,8 +159,8 @@ describe("AzureImagePipeline", function () {
         [T.app]: 1,
         [T.scmAllowed]: 0,
         [T.ftpAllowed]: 0,
-        // The steps', Event Grid's, the deployer's and the uploaders' nine, and the HTTP API's three (components/azure/api.ts).
-        [T.role]: 12,
+        // The steps', Event Grid's, the deployer's and the uploaders' nine, and the HTTP API's four (components/azure/api.ts).
+        [T.role]: 13,
       });
     });
 
@@ -253,7 +254,7 @@ describe("AzureImagePipeline", function () {
 
       assert.deepEqual(containers.map((c) => c.inputs.containerName).sort(), ["dead-letters", "deployments", "renditions", "uploads", "work"]);
       for (const c of containers) assert.equal(c.inputs.publicAccess, "None");
-      assert.equal(one("flex", T.table).inputs.tableName, "jobs");
+      assert.equal(one("flex", T.table, "-jobs").inputs.tableName, "jobs");
       assert.equal(one("flex", T.queue, "-upload-events").inputs.queueName, UPLOAD_EVENTS_QUEUE);
       assert.equal(one("flex", T.queue, "-delete-events").inputs.queueName, DELETE_EVENTS_QUEUE);
     });
@@ -421,10 +422,11 @@ describe("AzureImagePipeline", function () {
           [roleId(ROLES.storageBlobDataContributor), container("dead-letters").id, systemTopic.state.identity.principalId],
           [roleId(ROLES.storageBlobDataContributor), container("uploads").id, "deployer"],
           [roleId(ROLES.storageBlobDataContributor), container("uploads").id, UPLOADER],
-          // The HTTP API: a user delegation key (an account-level operation) for its SAS, and the two containers it reads and erases.
+          // The HTTP API: a user delegation key (an account-level operation) for its SAS, the two containers it reads and erases, its rate-limit table.
           [roleId(ROLES.storageBlobDelegator), account.id, appIdentity],
           [roleId(ROLES.storageBlobDataContributor), container("uploads").id, appIdentity],
           [roleId(ROLES.storageBlobDataContributor), container("renditions").id, appIdentity],
+          [roleId(ROLES.storageTableDataContributor), one("flex", T.table, "-api-rate-limits").id, appIdentity],
         ].sort(),
       );
     });
@@ -447,6 +449,7 @@ describe("AzureImagePipeline", function () {
         "ip-flex-api-delegator": "ServicePrincipal",
         "ip-flex-api-uploads": "ServicePrincipal",
         "ip-flex-api-renditions": "ServicePrincipal",
+        "ip-flex-api-rate-limits": "ServicePrincipal",
       });
     });
 
@@ -454,8 +457,8 @@ describe("AzureImagePipeline", function () {
       const app = one("flex", T.app);
       const identityGrants = of("flex", T.role).filter((r) => r.inputs.principalId === "principal-of-ip-flex-app-identity");
 
-      // The steps' four, and the HTTP API's three (components/azure/api.ts), which it needs only once it serves requests.
-      assert.equal(identityGrants.length, 7);
+      // The steps' four, and the HTTP API's four (components/azure/api.ts), which it needs only once it serves requests.
+      assert.equal(identityGrants.length, 8);
       assert.equal(app.inputs.identity.userAssignedIdentities[0], one("flex", T.identity).id, "the identity exists before the app");
     });
   });
