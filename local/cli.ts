@@ -15,7 +15,7 @@ import type { JobRow } from "./runtime";
 import type { EmulatorPorts } from "./flavour";
 import { loadStackPipelineConfig, StackConfigError } from "./stackConfig";
 import { Meter } from "./cost/meter";
-import { priceCounts, settingsFrom } from "./cost/model";
+import { priceCounts, settingsFrom, withFlexBusy } from "./cost/model";
 import { PRICES } from "./cost/prices";
 import { formatRunCost } from "./cost/report";
 
@@ -229,7 +229,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     write(io.stdout, `outputs: ${where(path.join(result.outDir, "renditions"))}   events: ${where(result.eventsFile)}   jobs: ${where(path.join(result.outDir, "jobs.json"))}`);
     const usage = meter.snapshot();
     const settings = settingsFrom({ ...config, cloud: options.cloud });
-    write(io.stdout, formatRunCost(usage, priceCounts(usage.total, settings, PRICES), `${options.cloud} ${options.cloud === "aws" ? `${config.workflowType}, ${config.architecture}` : `flex ${config.azure.flexInstanceMemoryMb} MB`}`));
+    write(io.stdout, formatRunCost(usage, priceCounts(withFlexBusy(usage.total, Object.values(usage.executions).flat(), settings), settings, PRICES), `${options.cloud} ${options.cloud === "aws" ? `${config.workflowType}, ${config.architecture}` : `flex ${config.azure.flexInstanceMemoryMb} MB`}`));
     explainFailures(result.rows, io);
     if (io.signal?.aborted) {
       const notRun = result.rows.filter((row) => row.errorCode === "INTERRUPTED").length;

@@ -44,12 +44,20 @@ export function functionTimeoutSeconds(config: PipelineConfig): number {
   return Math.max(...STEP_HANDLERS.map((handler) => stepSettings(config, handler).timeoutSeconds));
 }
 
+/** Orchestrator episodes one instance runs at once (host.json maxConcurrentOrchestratorFunctions): they only replay history and wait. */
+export const ORCHESTRATORS_PER_INSTANCE = 10;
+
+/** Activities one Flex instance of this memory runs at once: about one per GB (a 512 MB instance runs one). */
+export function flexActivitiesPerInstance(instanceMemoryMb: number): number {
+  return Math.max(1, Math.floor(instanceMemoryMb / 1024));
+}
+
 /**
  * Activities per instance: image steps are CPU- and memory-bound (libvips is
  * single-threaded per image here), so about one per GB of instance memory.
  */
 export function activitiesPerInstance(config: PipelineConfig): number {
-  if (config.azure.plan === "flex") return Math.max(1, Math.floor(config.azure.flexInstanceMemoryMb / 1024));
+  if (config.azure.plan === "flex") return flexActivitiesPerInstance(config.azure.flexInstanceMemoryMb);
   return 2;
 }
 
@@ -64,7 +72,7 @@ export function hostJson(config: PipelineConfig, hubName: string): Record<string
         hubName,
         storageProvider: { type: "AzureStorage" },
         maxConcurrentActivityFunctions: activitiesPerInstance(config),
-        maxConcurrentOrchestratorFunctions: 10,
+        maxConcurrentOrchestratorFunctions: ORCHESTRATORS_PER_INSTANCE,
       },
       // The starter only reads an event and calls the Durable API: poll often, take a few at a time.
       queues: { maxPollingInterval: "00:00:02", batchSize: 8, maxDequeueCount: 5 },

@@ -14,7 +14,7 @@ import { LOCAL_HEAP_FLAG } from "../heap";
 import { provisionAzure, startAzurite, type AzuriteEmulator } from "../emulators";
 import type { DeleteEvent, ExecutionResult, FlavourOptions, LocalFlavour, StepCall, UploadEvent } from "../flavour";
 import { jobIdFor } from "../../functions/steps/jobId";
-import { countingNotifier, timedInvocation } from "../cost/hooks";
+import { countingNotifier, invocationTimer, timedInvocation } from "../cost/hooks";
 import { startMeteringProxy, type MeteringProxy } from "../cost/proxy";
 import { HistoryEventType, type HistoryEvent } from "./durableReplay";
 
@@ -105,15 +105,15 @@ export async function startAzureFlavour(options: FlavourOptions): Promise<AzureF
    * episode (one replay: an invocation of the orchestrator function) with its time.
    */
   const historyMeter = (instanceId: string) => {
-    let episodeStart: number | undefined;
+    let episode: ReturnType<typeof invocationTimer> | undefined;
     const names = new Map<number, string>(Object.entries(HistoryEventType).map(([name, type]) => [type, name]));
     return (event: HistoryEvent) => {
       meter?.record({ service: "durable", op: `history:${names.get(event.EventType) ?? event.EventType}`, jobId: instanceId });
-      if (event.EventType === HistoryEventType.OrchestratorStarted) episodeStart = performance.now();
+      if (event.EventType === HistoryEventType.OrchestratorStarted) episode = invocationTimer();
       const ends = [HistoryEventType.OrchestratorCompleted, HistoryEventType.ExecutionCompleted, HistoryEventType.ExecutionFailed] as number[];
-      if (episodeStart !== undefined && ends.includes(event.EventType)) {
-        meter?.record({ service: "functions", op: "invoke:orchestrator", durationMs: performance.now() - episodeStart, jobId: instanceId });
-        episodeStart = undefined;
+      if (episode !== undefined && ends.includes(event.EventType)) {
+        meter?.record({ service: "functions", op: "invoke:orchestrator", jobId: instanceId, ...episode.stop() });
+        episode = undefined;
       }
     };
   };

@@ -11,7 +11,7 @@ import { processInput, startFlavour, type JobRow } from "../runtime";
 import { samplePhoto } from "../sampleImages";
 import { loadStack, StackConfigError } from "../stackConfig";
 import { Meter, type Usage } from "./meter";
-import { averageCounts, lambdaBilledMs, priceCounts, scaleModel, settingsFrom, type CostModel, type CostSettings } from "./model";
+import { averageCounts, FLEX_INSTANCE_CORES, lambdaBilledMs, priceCounts, scaleModel, settingsFrom, withFlexBusy, type CostModel, type CostSettings } from "./model";
 import { PRICES, PRICES_READ_ON, withOverrides, type PriceKey, type PriceTable } from "./prices";
 import { formatPerMillion } from "./report";
 
@@ -91,7 +91,7 @@ export interface CostReport {
   images: number;
   megapixels: number;
   pricesReadOn: string;
-  perMillion: { items: Array<CostModel["items"][number] & { unitPrice?: number; per: number; priceUnit: string; priceRegion: string; source: string }>; totalUsd: number; unpriced: string[] };
+  perMillion: { items: Array<CostModel["items"][number] & { unitPrice?: number; per: number; priceUnit: string; priceRegion: string; source: string }>; totalUsd: number; unpriced: string[]; bounds: CostModel["bounds"] };
   floor: { outputWrites: number; coreMs: number; usd?: number };
   /**
    * Per image. `mbMoved`: every object request's body bytes. `mbRead`/`mbWritten`: the steps' reads
@@ -106,7 +106,8 @@ function floorPerMillion(settings: CostSettings, prices: PriceTable, outputWrite
   const write: PriceKey = settings.cloud === "aws" ? "s3.putCopyPostList" : "blob.write";
   const compute: PriceKey = settings.cloud === "aws" ? `lambda.gbSecond.${settings.architecture}` : "functions.flex.gbSecond";
   const memoryMb = settings.cloud === "aws" ? settings.memoryMb.resize : settings.flexInstanceMemoryMb;
-  const seconds = settings.cloud === "aws" ? lambdaBilledMs(coreMs, memoryMb) / 1000 : coreMs / 1000;
+  // The core is CPU-bound: on Flex it runs at the instance's cores, at most one used (libvips works one image per thread here).
+  const seconds = settings.cloud === "aws" ? lambdaBilledMs(coreMs, memoryMb) / 1000 : coreMs / 1000 / Math.min(1, FLEX_INSTANCE_CORES[memoryMb] ?? 1);
   const [writePrice, computePrice] = [prices[write], prices[compute]];
   if (writePrice.usd === undefined || computePrice.usd === undefined) return undefined;
   return 1_000_000 * ((outputWrites * writePrice.usd) / writePrice.per + seconds * (memoryMb / 1024) * computePrice.usd);
@@ -145,7 +146,7 @@ export async function costReport(options: { projectDir: string; stack: string; i
   coreMs /= bodies.length;
 
   const settings = settingsFrom(config);
-  const perImage = averageCounts(rows.map((row) => usage.perJob[row.jobId] ?? {}));
+  const perImage = averageCounts(rows.map((row) => withFlexBusy(usage.perJob[row.jobId] ?? {}, usage.executions[row.jobId] ?? [], settings)));
   const model = scaleModel(priceCounts(perImage, settings, options.prices), 1_000_000);
   const outputWrites = rows.reduce((sum, row) => sum + row.renditions + 1, 0) / rows.length;
   const objectBytes = (test: (key: string) => boolean) => Object.entries(perImage).reduce((sum, [key, t]) => sum + ((key.startsWith("s3:") || key.startsWith("blob:")) && test(key) ? t.bytes : 0), 0) / 1_000_000;
@@ -169,6 +170,7 @@ export async function costReport(options: { projectDir: string; stack: string; i
       }),
       totalUsd: model.usd,
       unpriced: model.unpriced,
+      bounds: model.bounds,
     },
     floor: { outputWrites, coreMs, usd: floorPerMillion(settings, options.prices, outputWrites, coreMs) },
     perImage: { counts: perImage, mbMoved, mbRead, mbWritten, uploadMb },
@@ -206,7 +208,7 @@ export async function main(argv: readonly string[], io: CostIo): Promise<number>
       line(io.stdout, JSON.stringify(report, null, 2));
     } else {
       const heading = `${report.stack}: ${report.cloud} ${report.workflowType}, ${report.architecture}, ${report.region}; ${report.images} × ${report.megapixels} MP JPEG; ${report.perImage.mbMoved.toFixed(1)} MB moved through storage per image: ${report.perImage.mbRead.toFixed(2)} MB read by the steps (${(report.perImage.mbRead / report.perImage.uploadMb).toFixed(2)} × the ${report.perImage.uploadMb.toFixed(2)} MB upload), ${report.perImage.mbWritten.toFixed(2)} MB written`;
-      line(io.stdout, formatPerMillion({ items: report.perMillion.items, usd: report.perMillion.totalUsd, unpriced: report.perMillion.unpriced }, prices, report.floor.usd, heading));
+      line(io.stdout, formatPerMillion({ items: report.perMillion.items, usd: report.perMillion.totalUsd, unpriced: report.perMillion.unpriced, bounds: report.perMillion.bounds }, prices, report.floor.usd, heading));
     }
     return 0;
   } catch (error) {

