@@ -139,8 +139,9 @@ export const configSchema = z
         resourceGroupName: optionalString,
         /** Premium: always-warm instances. */
         premiumMinInstances: z.number().int().min(1).max(20).default(1),
-        /** Flex Consumption: instance memory (2048 or 4096 MB). */
-        flexInstanceMemoryMb: z.union([z.literal(2048), z.literal(4096)]).default(2048),
+        /** Flex Consumption: instance memory (512, 2048 or 4096 MB; 512 only with steps and limits.maxPixels that fit it: components/azure/limits.ts). */
+        // https://learn.microsoft.com/en-us/azure/azure-functions/flex-consumption-plan#instance-sizes — 512 MB (0.25 cores), 2,048 MB (1, the default), 4,096 MB (2).
+        flexInstanceMemoryMb: z.union([z.literal(512), z.literal(2048), z.literal(4096)]).default(2048),
         flexMaximumInstances: z.number().int().min(40).max(1000).default(100),
       })
       .prefault({}),

@@ -50,6 +50,20 @@ describe("stack config on Azure: what a plan cannot honour", () => {
   it("rejects a Flex instance size the plan does not offer", () => {
     assertRejected({ cloud: "azure", azure: { flexInstanceMemoryMb: 1024 } }, /image-pipeline:azure\.flexInstanceMemoryMb/);
   });
+
+  it("keeps 2 GB Flex instances as the default", () => {
+    assert.equal(loadConfig({ cloud: "azure" }).azure.flexInstanceMemoryMb, 2048);
+  });
+
+  it("accepts 512 MB Flex instances only with steps and an image size limit that fit them", () => {
+    const config = loadConfig({ cloud: "azure", azure: { flexInstanceMemoryMb: 512 }, memoryMb: 512, limits: { maxPixels: 24_000_000 } });
+    assert.equal(config.azure.flexInstanceMemoryMb, 512);
+
+    // The default image limit (100 MP) does not fit: a HEIC is decoded whole.
+    assertRejected({ cloud: "azure", azure: { flexInstanceMemoryMb: 512 }, memoryMb: 512 }, /image-pipeline:azure\.flexInstanceMemoryMb/, /at most 24000000 pixels/, /maxPixels is 100000000/);
+    // The default step memory (1024 MB) does not fit either, and the way out names the next size.
+    assertRejected({ cloud: "azure", azure: { flexInstanceMemoryMb: 512 }, limits: { maxPixels: 24_000_000 } }, /image-pipeline:memoryMb/, /has 512 MB/, /flexInstanceMemoryMb to 2048/);
+  });
 });
 
 describe("stack config on Azure: uploaders", () => {

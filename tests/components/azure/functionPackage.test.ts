@@ -34,6 +34,8 @@ describe("Azure function package", () => {
       assert.equal(durable.hubName, "imagepipelinedev");
       assert.equal(durable.maxConcurrentActivityFunctions, 4);
       assert.equal(activitiesPerInstance(loadConfig({ cloud: "azure" })), 2);
+      const small = loadConfig({ cloud: "azure", azure: { flexInstanceMemoryMb: 512 }, memoryMb: 512, limits: { maxPixels: 24_000_000 } });
+      assert.equal((hostJson(small, "hub").extensions as { durableTask: Record<string, unknown> }).durableTask.maxConcurrentActivityFunctions, 1);
     });
 
     it("makes task hub names of letters and digits that start with a letter", () => {

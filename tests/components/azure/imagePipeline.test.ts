@@ -78,6 +78,7 @@ const configs = {
 type Plan = keyof typeof configs;
 const stacks: Record<Plan, { name: string; outputs: Record<string, pulumi.Output<string>>; pipeline: AzureImagePipeline }> = {} as never;
 let mocks: PulumiMocks;
+let small: AzureImagePipeline | undefined;
 
 /** Resources of one type that belong to one component: children are named after it, storage accounts by a hashed stem. */
 function of(plan: Plan, type: string): RecordedResource[] {
@@ -128,6 +129,11 @@ describe("AzureImagePipeline", function () {
         },
       };
     }
+    // A small-instance stack beside them: 512 MB Flex instances, which run one activity at a time.
+    small = new AzureImagePipeline("ip-small", {
+      config: loadConfig({ cloud: "azure", azure: { flexInstanceMemoryMb: 512 }, memoryMb: 512, limits: { maxPixels: 24_000_000 } }) as PipelineConfig,
+      packagePath,
+    });
     await mocks.settle();
   });
 
@@ -303,6 +309,13 @@ describe("AzureImagePipeline", function () {
         scaleAndConcurrency: { instanceMemoryMB: 2048, maximumInstanceCount: 100 },
       });
       assert.equal(app.inputs.siteConfig.linuxFxVersion, undefined, "Flex takes the runtime from functionAppConfig");
+    });
+
+    it("sizes the Flex instances from azure.flexInstanceMemoryMb (512 MB on the small stack)", () => {
+      assert.ok(small, "the small stack was built");
+      const apps = mocks.ofType(T.app).filter((r) => r.name.startsWith("ip-small-"));
+      assert.equal(apps.length, 1);
+      assert.deepEqual((apps[0]!.inputs.functionAppConfig as { scaleAndConcurrency: unknown }).scaleAndConcurrency, { instanceMemoryMB: 512, maximumInstanceCount: 100 });
     });
 
     it("locks the app down: managed identities, HTTPS only, no FTP, TLS 1.2", () => {
