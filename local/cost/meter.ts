@@ -51,6 +51,8 @@ export interface Tally {
   units: number;
   bytes: number;
   durationMs: number;
+  /** The process's CPU time during the invocations (ms), when they were timed with an interval. */
+  cpuMs?: number;
 }
 
 /** `service:op` → tally. */
@@ -89,6 +91,7 @@ function add(counts: Counts, key: string, record: OperationRecord): void {
   tally.units += record.units ?? 1;
   tally.bytes += record.bytes ?? 0;
   tally.durationMs += record.durationMs ?? 0;
+  if (record.interval) tally.cpuMs = (tally.cpuMs ?? 0) + (record.interval.cpuEndUs - record.interval.cpuStartUs) / 1000;
 }
 
 export class Meter {

@@ -114,6 +114,8 @@ export interface FlexBusy {
   isolatedSeconds: number;
   /** Activity periods: maximal stretches an instance is busy. */
   periods: number;
+  /** The periods' CPU time alone, at the instance's cores: the same work without waits (load-independent here). */
+  cpuSeconds: number;
 }
 
 const kindOf = (name: string): "starter" | "orchestrator" | "activity" => (name === "starter" ? "starter" : name === "orchestrator" ? "orchestrator" : "activity");
@@ -143,6 +145,7 @@ export function flexBusy(executions: readonly Execution[], placement: FlexPlacem
   let busySeconds = 0;
   let isolatedSeconds = 0;
   let periods = 0;
+  let cpuSeconds = 0;
   // Executions merge with executions of their own kind only: an episode and the activities it schedules never
   // overlap in the cloud (the episode ends, then the activities' messages are read), only in the local replay host.
   const runs = instances.flatMap(({ members }) => ["starter", "orchestrator", "activity"].map((kind) => members.filter((execution) => kindOf(execution.name) === kind)));
@@ -153,6 +156,7 @@ export function flexBusy(executions: readonly Execution[], placement: FlexPlacem
       const busy = seconds(period.endMs - period.startMs, period.cpuEndUs - period.cpuStartUs);
       busySeconds += busy;
       isolatedSeconds += flexBilledPeriodSeconds(busy);
+      cpuSeconds += Math.max(0, period.cpuEndUs - period.cpuStartUs) / 1000 / 1000 / placement.cores;
       periods += 1;
     };
     for (const execution of members) {
@@ -166,7 +170,7 @@ export function flexBusy(executions: readonly Execution[], placement: FlexPlacem
     close();
   }
   const perExecutionSeconds = executions.reduce((sum, execution) => sum + seconds(execution.endMs - execution.startMs, execution.cpuEndUs - execution.cpuStartUs), 0);
-  return { perExecutionSeconds, busySeconds, isolatedSeconds, periods };
+  return { perExecutionSeconds, busySeconds, isolatedSeconds, periods, cpuSeconds };
 }
 
 /** A job's counts with its Flex busy time added (`flex:*` lines, seconds as units), for pricing and averaging. */
@@ -180,13 +184,23 @@ export function withFlexBusy(counts: Counts, executions: readonly Execution[], s
     "flex:busySeconds": line(busy.busySeconds),
     "flex:isolatedSeconds": line(busy.isolatedSeconds),
     "flex:periods": line(busy.periods),
+    "flex:cpuSeconds": line(busy.cpuSeconds),
   };
 }
 
-function invocations(counts: Counts, service: "lambda" | "functions"): Array<{ name: string; calls: number; durationMs: number }> {
+function invocations(counts: Counts, service: "lambda" | "functions"): Array<{ name: string; calls: number; durationMs: number; cpuMs?: number }> {
   return Object.entries(counts)
     .filter(([key]) => key.startsWith(`${service}:invoke:`))
-    .map(([key, t]) => ({ name: key.slice(`${service}:invoke:`.length), calls: t.calls, durationMs: t.durationMs }));
+    .map(([key, t]) => ({ name: key.slice(`${service}:invoke:`.length), calls: t.calls, durationMs: t.durationMs, cpuMs: t.cpuMs }));
+}
+
+/** Lambda GB-seconds of these invocations, each billed from its wall time (the model's figure) or from its CPU time alone. */
+function lambdaGbSeconds(counts: Counts, settings: CostSettings, from: "wall" | "cpu"): number {
+  return invocations(counts, "lambda").reduce((sum, call) => {
+    const memoryMb = settings.memoryMb[call.name as StepHandler] ?? settings.memoryMb.validate;
+    const perCall = lambdaBilledMs((from === "cpu" ? (call.cpuMs ?? call.durationMs) : call.durationMs) / call.calls, memoryMb);
+    return sum + ((perCall * call.calls) / 1000) * (memoryMb / 1024);
+  }, 0);
 }
 
 function price(prices: PriceTable, key: PriceKey, quantity: number): number | undefined {
@@ -210,13 +224,8 @@ function awsItems(counts: Counts, settings: CostSettings): Array<Omit<LineItem, 
   const lambda = invocations(counts, "lambda");
   const localMs = lambda.reduce((sum, call) => sum + call.durationMs, 0);
   let billedMs = 0;
-  let gbSeconds = 0;
-  for (const call of lambda) {
-    const memoryMb = settings.memoryMb[call.name as StepHandler] ?? settings.memoryMb.validate;
-    const perCall = lambdaBilledMs(call.durationMs / call.calls, memoryMb);
-    billedMs += perCall * call.calls;
-    gbSeconds += ((perCall * call.calls) / 1000) * (memoryMb / 1024);
-  }
+  for (const call of lambda) billedMs += lambdaBilledMs(call.durationMs / call.calls, settings.memoryMb[call.name as StepHandler] ?? settings.memoryMb.validate) * call.calls;
+  const gbSeconds = lambdaGbSeconds(counts, settings, "wall");
   if (settings.workflowType === "STANDARD") {
     items.push({ id: "stepfunctions.standardTransition", label: "Step Functions Standard transitions", quantity: unitsWhere(counts, (key) => key.startsWith("stepfunctions:StateTransition")), unit: "transitions", price: "stepfunctions.standardTransition" });
   } else {
@@ -259,7 +268,7 @@ export function durableStorage(counts: Counts): { queueOperations: number; table
  * Instance seconds of the executions: from the busy time `withFlexBusy` added, else
  * (counts without execution intervals) each execution's wall time at one core.
  */
-function flexSeconds(counts: Counts, reading: "busy" | "perExecution" | "isolated"): number {
+function flexSeconds(counts: Counts, reading: "busy" | "perExecution" | "isolated" | "cpu"): number {
   const key = `flex:${reading}Seconds`;
   if (counts[key]) return counts[key].units;
   return invocations(counts, "functions").reduce((sum, call) => sum + call.durationMs / 1000, 0);
@@ -301,12 +310,18 @@ export function priceCounts(counts: Counts, settings: CostSettings, prices: Pric
   const items = (settings.cloud === "aws" ? awsItems(counts, settings) : azureItems(counts, settings)).map((item) => ({ ...item, usd: price(prices, item.price, item.quantity) }));
   const usd = items.reduce((sum, item) => sum + (item.usd ?? 0), 0);
   const bounds: Bound[] = [];
+  const cpuLabel = "with compute from CPU time alone (load-independent here; leaves out waits on storage)";
   const busy = items.find((item) => item.id === "functions.flex.gbSecond");
   if (busy?.usd !== undefined && counts["flex:busySeconds"]) {
     const gb = settings.flexInstanceMemoryMb / 1024;
-    const other = (reading: "perExecution" | "isolated") => usd - busy.usd! + (price(prices, "functions.flex.gbSecond", flexSeconds(counts, reading) * gb) ?? 0);
+    const other = (reading: "perExecution" | "isolated" | "cpu") => usd - busy.usd! + (price(prices, "functions.flex.gbSecond", flexSeconds(counts, reading) * gb) ?? 0);
     bounds.push({ id: "flex.perExecution", label: "if every execution were billed on its own (no credit for overlap on one instance)", usd: other("perExecution") });
     bounds.push({ id: "flex.isolated", label: "if each upload arrives alone (every activity period billed at least 1,000 ms, then in 100 ms steps)", usd: other("isolated") });
+    bounds.push({ id: "compute.cpu", label: cpuLabel, usd: other("cpu") });
+  }
+  const lambdaDuration = items.find((item) => item.id.startsWith("lambda.gbSecond."));
+  if (lambdaDuration?.usd !== undefined && invocations(counts, "lambda").some((call) => call.cpuMs !== undefined)) {
+    bounds.push({ id: "compute.cpu", label: cpuLabel, usd: usd - lambdaDuration.usd + (price(prices, lambdaDuration.price, lambdaGbSeconds(counts, settings, "cpu")) ?? 0) });
   }
   return { items, usd, unpriced: items.filter((item) => item.usd === undefined && item.quantity > 0).map((item) => item.id), bounds };
 }
@@ -321,10 +336,13 @@ export function averageCounts(list: readonly Counts[]): Counts {
       into.units += t.units;
       into.bytes += t.bytes;
       into.durationMs += t.durationMs;
+      if (t.cpuMs !== undefined) into.cpuMs = (into.cpuMs ?? 0) + t.cpuMs;
     }
   }
   const n = Math.max(1, list.length);
-  return Object.fromEntries(Object.entries(sum).map(([key, t]) => [key, { calls: t.calls / n, units: t.units / n, bytes: t.bytes / n, durationMs: t.durationMs / n }]));
+  return Object.fromEntries(
+    Object.entries(sum).map(([key, t]) => [key, { calls: t.calls / n, units: t.units / n, bytes: t.bytes / n, durationMs: t.durationMs / n, ...(t.cpuMs !== undefined ? { cpuMs: t.cpuMs / n } : {}) }]),
+  );
 }
 
 /** Counts scaled by a factor (e.g. one image → a million). */

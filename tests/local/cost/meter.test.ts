@@ -44,7 +44,9 @@ describe("the cost meter", function () {
     meter.record({ service: "lambda", op: "invoke:resize", jobId: "job-a", durationMs: 15, interval });
     meter.record({ service: "functions", op: "invoke:validate", jobId: "job-a", durationMs: 3 });
 
-    const { executions } = meter.snapshot();
+    const { executions, perJob } = meter.snapshot();
+    assert.equal(perJob["job-a"]["functions:invoke:resize"].cpuMs, 8); // (9000 − 1000) µs
+    assert.equal(perJob["job-a"]["functions:invoke:validate"].cpuMs, undefined);
     assert.deepEqual(executions["job-a"], [
       { name: "resize", startMs: 10, endMs: 25, cpuStartUs: 1000, cpuEndUs: 9000 },
       { name: "orchestrator", startMs: 30, endMs: 32, cpuStartUs: 1000, cpuEndUs: 9000 },

@@ -156,6 +156,8 @@ describe("the cost model", function () {
       const bound = (id: string) => model.bounds.find((line) => line.id === id)!.usd - model.usd;
       assert.ok(Math.abs(bound("flex.perExecution") - (1.49 - 1.29) * 2 * 0.00002) < 1e-15);
       assert.ok(Math.abs(bound("flex.isolated") - (6 - 1.29) * 2 * 0.00002) < 1e-15);
+      // CPU alone: periods' CPU 40 + 20 + 10 + 20 + 100 + 1,000 ms = 1.19 s at one core.
+      assert.ok(Math.abs(bound("compute.cpu") - (1.19 - 1.29) * 2 * 0.00002) < 1e-15);
     });
 
     it("prices every newly priced Azure line from the table", function () {
@@ -168,6 +170,16 @@ describe("the cost model", function () {
       assert.ok(Math.abs(usd["functions.flex.execution"]! - 0.0000004) < 1e-15); // one execution at $0.40 per million
       assert.deepEqual(model.unpriced, ["table.taskHub"]);
     });
+  });
+
+  it("gives the total with compute from CPU time alone, which a loaded machine does not stretch", function () {
+    // resize: 1000 ms wall but 580 ms of CPU (the rest: waiting for a core here) → 580 / (1024/1769) = 1002 ms billed;
+    // validate: 10 ms wall, 10 ms CPU → 18 ms. (1.002 + 0.018) s × 1 GB = 1.02 GB-s against 1.746 from the wall times.
+    const counts: Counts = { ...image, "lambda:invoke:resize": { ...tally(1, 1, 1000), cpuMs: 580 }, "lambda:invoke:validate": { ...tally(1, 1, 10), cpuMs: 10 } };
+    const model = priceCounts(counts, aws, prices);
+    const cpu = model.bounds.find((bound) => bound.id === "compute.cpu")!;
+    assert.ok(Math.abs(model.usd - cpu.usd - (1.746 - 1.02) * 0.00001) < 1e-12);
+    assert.deepEqual(priceCounts(image, aws, prices).bounds, [], "no CPU times, no such bound");
   });
 
   it("refuses a price override that is not a known price or not a number", function () {
