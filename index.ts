@@ -32,3 +32,4 @@ export const deadLetters = pipeline.deadLetters;
 export const uploadersGrant = pipeline.uploadersGrant;
 export const apiUrl = pipeline.apiUrl;
 export const renditionsUrl = pipeline.renditionsUrl;
+export const reprocessStarter = pipeline.reprocessStarter;

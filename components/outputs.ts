@@ -23,4 +23,6 @@ export interface ImagePipelineOutputs {
   readonly apiUrl: pulumi.Output<string>;
   /** The CDN URL renditions are served from; "" without a CDN (the API signs storage URLs then). */
   readonly renditionsUrl: pulumi.Output<string>;
+  /** What starts a reprocess: the reprocess state machine's ARN (AWS), or the StartReprocess function's URL, without its key (Azure). */
+  readonly reprocessStarter: pulumi.Output<string>;
 }

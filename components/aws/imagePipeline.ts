@@ -106,6 +106,8 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
   readonly apiUrl: pulumi.Output<string>;
   /** Where renditions are served: the CloudFront URL, or "" without a CDN (the API signs S3 URLs then). */
   readonly renditionsUrl: pulumi.Output<string>;
+  /** The cloud-neutral name of reprocessStateMachineArn (a stack output). */
+  readonly reprocessStarter: pulumi.Output<string>;
 
   constructor(name: string, args: AwsImagePipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:aws:ImagePipeline", name, {}, opts);
@@ -329,6 +331,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       { parent: this },
     );
     this.reprocessStateMachineArn = reprocess.arn;
+    this.reprocessStarter = this.reprocessStateMachineArn;
 
     const alarms = new PipelineAlarms(
       `${name}-alarms`,
@@ -425,6 +428,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       accessLogsBucket: this.accessLogsBucket,
       apiUrl: this.apiUrl,
       renditionsUrl: this.renditionsUrl,
+      reprocessStarter: this.reprocessStarter,
     });
   }
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as azure from "@pulumi/azure-native";
 import { apiAuthMode, cdnEnabled, parseAzureUploader, type PipelineConfig } from "../config";
-import { azureApiAppSettings, ORCHESTRATOR_NAME, RATE_LIMIT_TABLE } from "../../functions/azure/contract";
+import { azureApiAppSettings, ORCHESTRATOR_NAME, RATE_LIMIT_TABLE, REPROCESS_ROUTE } from "../../functions/azure/contract";
 import type { ImagePipelineOutputs } from "../outputs";
 import { pipelineTags } from "../tags";
 import { AzureApiAccess, hasApiApp } from "./api";
@@ -76,6 +76,8 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
   readonly apiUrl: pulumi.Output<string>;
   /** Where renditions are served: the Front Door URL, or "" without a CDN (the API signs SAS URLs then). */
   readonly renditionsUrl: pulumi.Output<string>;
+  /** POST here with the StartReprocess function's key (`?code=`) and `{"prefix": "..."}` to start a reprocess. */
+  readonly reprocessStarter: pulumi.Output<string>;
 
   constructor(name: string, args: AzureImagePipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:azure:ImagePipeline", name, {}, opts);
@@ -197,6 +199,8 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
     this.storageAccountName = storage.account.name;
     this.functionAppName = functionApp.app.name;
     this.orchestratorName = pulumi.output(ORCHESTRATOR_NAME);
+    // The app's own host, not Front Door's rate-limited /api/*; routes sit under the host's `api` prefix: https://learn.microsoft.com/azure/azure-functions/functions-bindings-http-webhook-trigger#customize-the-http-endpoint
+    this.reprocessStarter = pulumi.interpolate`https://${functionApp.app.defaultHostName}/${API_ROUTE_PREFIX}/${REPROCESS_ROUTE}`;
 
     this.registerOutputs({
       uploadsStore: this.uploadsStore,
@@ -209,6 +213,7 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
       uploadersGrant: this.uploadersGrant,
       apiUrl: this.apiUrl,
       renditionsUrl: this.renditionsUrl,
+      reprocessStarter: this.reprocessStarter,
     });
   }
 }

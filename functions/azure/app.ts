@@ -13,6 +13,7 @@ import {
   LIST_UPLOADS_ACTIVITY,
   ORCHESTRATOR_NAME,
   REPROCESS_ORCHESTRATOR_NAME,
+  REPROCESS_ROUTE,
   REPROCESS_STARTER_NAME,
   STARTER_NAME,
   STORAGE_CONNECTION,
@@ -50,7 +51,7 @@ for (const handler of STEP_HANDLERS) {
 df.app.orchestration(REPROCESS_ORCHESTRATOR_NAME, reprocessOrchestrator);
 df.app.activity(LIST_UPLOADS_ACTIVITY, { handler: createListUploadsActivity(() => activityEnvironmentFromEnv().ports.objects) });
 df.app.client.http(REPROCESS_STARTER_NAME, {
-  route: "reprocess",
+  route: REPROCESS_ROUTE,
   methods: ["POST"],
   authLevel: "function",
   handler: async (request, client) => {

@@ -26,6 +26,9 @@ export const LIST_UPLOADS_ACTIVITY = "ListUploadsPage";
 /** The HTTP-started durable client that starts a reprocess (POST /api/reprocess). */
 export const REPROCESS_STARTER_NAME = "StartReprocess";
 
+/** Its route under the host's `api` prefix; the stack output `reprocessStarter` is its URL. */
+export const REPROCESS_ROUTE = "reprocess";
+
 /** App settings of the reprocess, from config `reprocess` (components/azure/appSettings.ts); defaults when unset. */
 export const REPROCESS_SETTINGS = { pageSize: "REPROCESS_PAGE_SIZE", maxConcurrency: "REPROCESS_MAX_CONCURRENCY" } as const;
 

@@ -609,6 +609,10 @@ describe("AwsImagePipeline, default stack", () => {
       assert.equal(await outputValue(pipeline.deadLetters), mocks.get(T.queue, `${NAME}-trigger-dead-letters`).state.url);
     });
 
+    it("names the reprocess state machine as the reprocess starter", async () => {
+      assert.equal(await outputValue(pipeline.reprocessStarter), `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${NAME}-reprocess`);
+    });
+
     it("exposes the AWS names too", async () => {
       assert.equal(await outputValue(pipeline.uploadsBucket), `${NAME}-uploads`);
       assert.equal(await outputValue(pipeline.renditionsBucket), `${NAME}-renditions`);

@@ -589,5 +589,12 @@ describe("AzureImagePipeline", function () {
         uploadersGrant: of("flex", T.container).find((r) => r.inputs.containerName === "uploads")!.id,
       });
     });
+
+    it("names the reprocess starter's URL on the app's own host (its key is not an output)", async () => {
+      const app = one("flex", T.app);
+
+      assert.equal(await outputValue(stacks.flex.pipeline.reprocessStarter), `https://${app.name}-a1b2c3.azurewebsites.net/api/reprocess`);
+      assert.equal(await outputValue(stacks.premium.pipeline.reprocessStarter), `https://${one("premium", T.app).name}-a1b2c3.azurewebsites.net/api/reprocess`);
+    });
   });
 });
