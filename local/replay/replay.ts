@@ -226,15 +226,17 @@ export function sqsDeadLetters(client: SQSClient, queueUrl: string, visibilitySe
   };
 }
 
-/** Event Grid's dead-letter blobs in a container (one batch: every blob listed, in name order, so oldest hour first). */
-export function blobDeadLetters(container: ContainerClient): DeadLetterSource {
-  let listed = false;
+/** Event Grid's dead-letter blobs in a container, a listing page at a time (a replay holds one page of bodies, however many there are). */
+export function blobDeadLetters(container: ContainerClient, pageSize = 100): DeadLetterSource {
+  const pages = container.listBlobsFlat().byPage({ maxPageSize: pageSize });
   return {
     async receive() {
-      if (listed) return [];
-      listed = true;
+      let page = await pages.next();
+      // A listing page may come back empty with more to follow.
+      while (!page.done && page.value.segment.blobItems.length === 0 && page.value.continuationToken) page = await pages.next();
+      if (page.done) return [];
       const letters: DeadLetter[] = [];
-      for await (const blob of container.listBlobsFlat()) {
+      for (const blob of page.value.segment.blobItems) {
         const body = (await container.getBlobClient(blob.name).downloadToBuffer()).toString("utf8");
         let reason: string | undefined;
         try {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
 import { BlobServiceClient, StorageSharedKeyCredential as BlobKey } from "@azure/storage-blob";
 import { QueueServiceClient, StorageSharedKeyCredential as QueueKey } from "@azure/storage-queue";
+import { AzureCliCredential } from "@azure/identity";
 import { azureReplayTarget, runReplayCli, type AzureReplayClients } from "../../../local/replay/cli";
 import { startAzurite, type AzuriteEmulator } from "../../../local/emulators";
 
@@ -63,6 +64,21 @@ describe("npm run replay", () => {
       accountId: ACCOUNT_ID,
     });
     assert.throws(() => azureReplayTarget({ deadLetters: "https://sqs.eu-west-1.amazonaws.com/1/dl" }, "x"), /not a blob container URL/);
+  });
+
+  it("asks for an Azure sign-in when there is none (no Azure CLI on this machine)", async function () {
+    this.timeout(20_000);
+    const streams = io(async () => AZURE_OUTPUTS);
+    // The real SDK clients with a credential that cannot sign in; it fails before any request leaves.
+    const credential = new AzureCliCredential();
+    const azureClients = () => ({
+      deadLetters: new BlobServiceClient("https://127.0.0.1:1/devstoreaccount1", credential).getContainerClient("dead-letters"),
+      queues: { "upload-events": new QueueServiceClient("https://127.0.0.1:1/devstoreaccount1", credential).getQueueClient("upload-events"), "delete-events": new QueueServiceClient("https://127.0.0.1:1/devstoreaccount1", credential).getQueueClient("delete-events") },
+    });
+
+    assert.equal(await runReplayCli(["--stack", "dev-azure"], { ...streams, azureClients }), 2, streams.err());
+
+    assert.match(streams.err(), /^\[AZURE_SIGN_IN_REQUIRED\] No Azure sign-in for Listing, reading or deleting the dead-letter blobs .*: run `az login`/);
   });
 
   describe("a deployed Azure stack (its storage played by azurite)", function () {

@@ -203,6 +203,17 @@ describe("dead-letter replay", () => {
       assert.deepEqual(await drain(queues["upload-events"]), [small]);
     });
 
+    it("reads the container a listing page at a time", async () => {
+      const names = ["B/2026/11/29/22/a.json", "B/2026/11/29/22/b.json", "B/2026/11/29/22/c.json"];
+      for (const [i, name] of names.entries()) await seed(name, deadLetterBlob(storageEvent("BlobCreated", `photos/${i}.jpg`, `0x${i}`)));
+
+      const outcomes = await replayDeadLetters({ source: blobDeadLetters(deadLetters, 1), parse: (body) => storageEventsFromDeadLetterBlob(body), redrive: storageQueueRedriver(queues) });
+
+      assert.deepEqual(outcomes.map((o) => [o.id, o.status]), names.map((name) => [name, "replayed"]));
+      assert.deepEqual(await blobNames(deadLetters), []);
+      assert.equal((await drain(queues["upload-events"])).length, 3);
+    });
+
     it("keeps a blob holding an event of another container or type, and one that is not JSON", async () => {
       await seed("A/2026/11/29/21/a.json", deadLetterBlob(storageEvent("BlobCreated", "photos/c.jpg", "0x8DC"), { ...storageEvent("BlobCreated", "x"), type: "Microsoft.Storage.BlobTierChanged" }));
       await seed("A/2026/11/29/21/b.json", "{not json");
