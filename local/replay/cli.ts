@@ -114,7 +114,7 @@ function guard<A extends unknown[], R>(operation: Operation, call: (...args: A) 
       const name = (thrown as Error)?.name ?? "";
       const code = (thrown as { code?: string })?.code ?? name;
       if (["CredentialUnavailableError", "AuthenticationError", "AggregateAuthenticationError"].includes(name)) {
-        throw new ReplayError("AZURE_SIGN_IN_REQUIRED", `No Azure sign-in for ${operation.what}: run \`az login\` (or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, or ARM_* as for \`pulumi up\`), then run the replay again. (${(thrown as Error).message.split("\n")[0]})`);
+        throw new ReplayError("AZURE_SIGN_IN_REQUIRED", `${operation.what} needs an Azure sign-in, and there is none: run \`az login\` (or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, or ARM_* as for \`pulumi up\`), then run the replay again. (${(thrown as Error).message.split("\n")[0]})`);
       }
       // Storage answers 403 AuthorizationPermissionMismatch for a missing data role: https://learn.microsoft.com/rest/api/storageservices/common-rest-api-error-codes
       if (statusOf(thrown) === 403 || /AccessDenied/.test(code)) {

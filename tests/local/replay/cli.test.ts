@@ -78,7 +78,7 @@ describe("npm run replay", () => {
 
     assert.equal(await runReplayCli(["--stack", "dev-azure"], { ...streams, azureClients }), 2, streams.err());
 
-    assert.match(streams.err(), /^\[AZURE_SIGN_IN_REQUIRED\] No Azure sign-in for Listing, reading or deleting the dead-letter blobs .*: run `az login`/);
+    assert.match(streams.err(), /^\[AZURE_SIGN_IN_REQUIRED\] Listing, reading or deleting the dead-letter blobs in \S+ needs an Azure sign-in, and there is none: run `az login`/);
   });
 
   describe("a deployed Azure stack (its storage played by azurite)", function () {
