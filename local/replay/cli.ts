@@ -118,9 +118,10 @@ function guard<A extends unknown[], R>(operation: Operation, call: (...args: A) 
       }
       // Storage answers 403 AuthorizationPermissionMismatch for a missing data role: https://learn.microsoft.com/rest/api/storageservices/common-rest-api-error-codes
       if (statusOf(thrown) === 403 || /AccessDenied/.test(code)) {
-        throw new ReplayError("REPLAY_FORBIDDEN", `${operation.what} was refused (403 ${code}). ${operation.grant} Role assignments take a few minutes to apply; then run the replay again: nothing was lost.`);
+        throw new ReplayError("REPLAY_FORBIDDEN", `${operation.what} was refused (403 ${code}). ${operation.grant} Then run the replay again: nothing was lost.`);
       }
-      if (statusOf(thrown) === 404 && /ContainerNotFound|QueueNotFound|NonExistentQueue|StateMachineDoesNotExist/.test(code)) {
+      // Storage's missing container or queue is a 404; SQS and Step Functions name theirs in a 400.
+      if ((statusOf(thrown) === 404 && /ContainerNotFound|QueueNotFound/.test(code)) || /NonExistentQueue|QueueDoesNotExist|StateMachineDoesNotExist/.test(code)) {
         throw new ReplayError("REPLAY_TARGET_NOT_FOUND", `${operation.what} failed: it does not exist (${code}). Check the stack's outputs are current (\`pulumi up\`).`);
       }
       throw thrown;
@@ -196,7 +197,7 @@ async function signedInAzureClients(target: AzureReplayTarget): Promise<AzureRep
 
 /** `az role assignment create` for a built-in role (names: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage). */
 function roleAssignment(role: string, scope: string | undefined): string {
-  return `Grant yourself "${role}" on it: \`az role assignment create --assignee <your object id> --role "${role}" --scope ${scope ?? "<its resource id>"}\`.`;
+  return `Grant yourself "${role}" on it: \`az role assignment create --assignee <your object id> --role "${role}" --scope ${scope ?? "<its resource id>"}\` (it takes a few minutes to apply).`;
 }
 
 async function replayAzure(outputs: Record<string, unknown>, stack: string, io: ReplayCliIo): Promise<ReplayOutcome[]> {

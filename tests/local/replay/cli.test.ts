@@ -138,6 +138,16 @@ describe("npm run replay", () => {
       assert.deepEqual(await names(), ["UPLOADS-CREATED/2026/11/29/19/a.json"]);
     });
 
+    it("says when a queue does not exist, and keeps the blob", async () => {
+      const streams = io(async () => AZURE_OUTPUTS);
+      const withoutQueue = () => ({ ...clients()(), queues: { ...clients()().queues, "upload-events": queue("no-such-queue") } });
+
+      assert.equal(await runReplayCli(["--stack", "dev-azure"], { ...streams, azureClients: withoutQueue }), 2);
+
+      assert.match(streams.err(), /^\[REPLAY_TARGET_NOT_FOUND\] Sending to the queue \S+\/upload-events failed: it does not exist \(QueueNotFound\)/);
+      assert.deepEqual(await names(), ["UPLOADS-CREATED/2026/11/29/19/a.json"]);
+    });
+
     it("re-drives every dead letter, one line each and a summary, and empties the container", async () => {
       await seed("UPLOADS-CREATED/2026/11/29/19/b.json", [blobCreated("photos/b.jpg"), blobCreated("photos/c.jpg")]);
       const streams = io(async () => AZURE_OUTPUTS);
