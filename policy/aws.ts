@@ -441,6 +441,72 @@ export const sfnFailureAlarm: StackValidationPolicy = {
   },
 };
 
+/** True when `value` (from `from`'s `property`) came from `target` (its dependencies, at preview) or equals one of `targetValues`. */
+function linkedTo(from: StackResource, property: string, value: unknown, target: StackResource, targetValues: unknown[]): boolean {
+  if ((from.resource.propertyDependencies?.[property] ?? []).some((d) => d.urn === target.resource.urn)) return true;
+  return typeof value === "string" && value !== "" && targetValues.some((v) => typeof v === "string" && v === value);
+}
+
+/** The alarms on `namespace`/`metricName` (unknown counts as a match) whose `dimension` points at `target`. */
+function alarmsWatching(alarms: StackResource[], namespace: string, metricName: string, dimension: string, target: StackResource, targetValues: unknown[]): StackResource[] {
+  return alarms.filter((a) => {
+    const { namespace: ns, metricName: metric } = a.props;
+    if (!(isUnknown(ns) || ns === namespace) || !(isUnknown(metric) || metric === metricName)) return false;
+    const named = at(a.props, `dimensions.${dimension}`);
+    // Dimensions unknown at preview may name the target: the rule judges them once known.
+    return isUnknown(named) || linkedTo(a, "dimensions", named, target, targetValues);
+  });
+}
+
+export const asyncFunctionErrorAlarm: StackValidationPolicy = {
+  name: "aws-async-function-error-alarm",
+  description:
+    "Every Lambda function an EventBridge rule invokes (erasure on delete, the stuck-job sweep) has a CloudWatch alarm on its Errors metric (namespace AWS/Lambda, dimension FunctionName) with an alarm action: nobody waits on its answer, so a failing erasure leaves a deleted upload's renditions behind unseen.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateStack: (args, report) => {
+    const targets = stackResources(args, AWS.eventTarget);
+    const alarms = stackResources(args, AWS.metricAlarm);
+    for (const fn of stackResources(args, AWS.lambdaFunction)) {
+      const invoked = targets.some((t) => linkedTo(t, "arn", t.props.arn, fn, [fn.props.arn]));
+      if (!invoked) continue;
+      const what = label(fn.resource.type, fn.resource.name);
+      const watching = alarmsWatching(alarms, "AWS/Lambda", "Errors", "FunctionName", fn, [fn.props.name, fn.props.id]);
+      if (watching.length === 0) {
+        report(`${what} is invoked by an EventBridge rule and has no CloudWatch alarm on its Errors; add an aws.cloudwatch.MetricAlarm (namespace AWS/Lambda, metricName Errors, dimensions { FunctionName }) with alarmActions.`, fn.resource.urn);
+      } else if (!watching.some(hasAlarmAction)) {
+        report(`${what} has an Errors alarm (${watching.map((a) => a.resource.name).join(", ")}) that notifies nobody; set alarmActions to an SNS topic with a subscriber, and leave actionsEnabled on.`, fn.resource.urn);
+      }
+    }
+  },
+};
+
+export const deadLetterQueueAlarm: StackValidationPolicy = {
+  name: "aws-dead-letter-queue-alarm",
+  description:
+    "Every SQS queue that receives dead letters (an EventBridge target's deadLetterConfig, a Lambda's on-failure destination) has a CloudWatch alarm on its ApproximateNumberOfMessagesVisible (namespace AWS/SQS, dimension QueueName) with an alarm action, so an upload that started no job or a deletion that was not erased is seen before the queue's retention drops it.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateStack: (args, report) => {
+    const senders = [
+      ...stackResources(args, AWS.eventTarget).map((t) => ({ from: t, property: "deadLetterConfig", value: at(t.props, "deadLetterConfig.arn") })),
+      ...stackResources(args, AWS.lambdaInvokeConfig).map((c) => ({ from: c, property: "destinationConfig", value: at(c.props, "destinationConfig.onFailure.destination") })),
+    ].filter(({ value }) => value !== undefined);
+    const alarms = stackResources(args, AWS.metricAlarm);
+    for (const queue of stackResources(args, AWS.queue)) {
+      const receives = senders.some(({ from, property, value }) => linkedTo(from, property, value, queue, [queue.props.arn]));
+      if (!receives) continue;
+      const what = label(queue.resource.type, queue.resource.name);
+      const watching = alarmsWatching(alarms, "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue, [queue.props.name]);
+      if (watching.length === 0) {
+        report(`${what} receives dead letters and has no CloudWatch alarm on its depth; add an aws.cloudwatch.MetricAlarm (namespace AWS/SQS, metricName ApproximateNumberOfMessagesVisible, dimensions { QueueName }, threshold 0) with alarmActions.`, queue.resource.urn);
+      } else if (!watching.some(hasAlarmAction)) {
+        report(`${what} has a depth alarm (${watching.map((a) => a.resource.name).join(", ")}) that notifies nobody; set alarmActions to an SNS topic with a subscriber, and leave actionsEnabled on.`, queue.resource.urn);
+      }
+    }
+  },
+};
+
 export const dynamodbPointInTimeRecovery: ResourceValidationPolicy = {
   name: "aws-dynamodb-point-in-time-recovery",
   description: "DynamoDB tables have point-in-time recovery enabled, so the job store can be restored after a bad write or a deleted item.",
@@ -654,6 +720,6 @@ export const awsResourcePolicies = [
   s3NoPublicBucketPolicy,
 ];
 
-export const awsStackPolicies = [s3BucketPublicAccessBlocked, s3BucketDefaultEncryption, s3UploadsVersioning, s3UploadsAccessLogging, s3BucketTlsOnly, s3BucketLifecycle, eventTriggerDeadLetter, sfnFailureAlarm];
+export const awsStackPolicies = [s3BucketPublicAccessBlocked, s3BucketDefaultEncryption, s3UploadsVersioning, s3UploadsAccessLogging, s3BucketTlsOnly, s3BucketLifecycle, eventTriggerDeadLetter, sfnFailureAlarm, asyncFunctionErrorAlarm, deadLetterQueueAlarm];
 
 export const awsPolicies = [...awsResourcePolicies, ...awsStackPolicies];

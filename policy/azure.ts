@@ -268,6 +268,50 @@ export const functionAppAlerts: StackValidationPolicy = {
   },
 };
 
+/** The KQL of a log alert's conditions; {@link isUnknown} entries stand for queries unknown at preview. */
+function alertQueries(rule: StackResource): unknown[] {
+  const conditions = at(rule.props, "criteria.allOf");
+  if (isUnknown(conditions)) return [conditions];
+  return (asArray(conditions) ?? []).map((condition) => at(condition, "query"));
+}
+
+/** Enabled alerts notifying an action group whose query names `text` (case-insensitively, as KQL's `has`/`contains` match); unknown counts as yes. */
+function alertsNaming(rules: StackResource[], text: string): StackResource[] {
+  const wanted = text.toLowerCase();
+  return rules.filter((rule) => notifiesActionGroup(rule) && alertQueries(rule).some((q) => isUnknown(q) || (typeof q === "string" && q.toLowerCase().includes(wanted))));
+}
+
+/** The first of `paths` set on the subscription: undefined when none, {@link isUnknown} when unknown at preview. */
+function firstSet(props: Props, paths: string[]): unknown {
+  for (const path of paths) {
+    const value = at(props, path);
+    if (value !== undefined && value !== null) return value;
+  }
+  return undefined;
+}
+
+export const eventDeliveryAlerts: StackValidationPolicy = {
+  name: "azure-event-delivery-alerts",
+  description:
+    "Every Event Grid subscription that feeds a storage queue has an enabled log alert notifying an action group on that queue's poison queue (<queue>-poison), and every one that dead-letters into a blob container has one on that container's blobs: the queue-triggered functions (the upload starter, erasure on delete) fail into them unseen otherwise.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateStack: (args, report) => {
+    const rules = stackResources(args, AZURE.logAlert);
+    for (const subscription of stackResources(args, AZURE.eventSubscription)) {
+      const what = label(subscription.resource.type, subscription.resource.name);
+      const queue = firstSet(subscription.props, ["deliveryWithResourceIdentity.destination.queueName", "destination.queueName"]);
+      if (typeof queue === "string" && queue !== "" && alertsNaming(rules, `${queue}-poison`).length === 0) {
+        report(`${what} delivers to the queue "${queue}" and no enabled alert notifying an action group watches "${queue}-poison"; add an azure-native.monitor.ScheduledQueryRule whose query counts the messages moved there (the queue trigger's MaxDequeueCount trace).`, subscription.resource.urn);
+      }
+      const container = firstSet(subscription.props, ["deadLetterWithResourceIdentity.deadLetterDestination.blobContainerName", "deadLetterDestination.blobContainerName"]);
+      if (typeof container === "string" && container !== "" && alertsNaming(rules, `/${container}/`).length === 0) {
+        report(`${what} dead-letters into the container "${container}" and no enabled alert notifying an action group watches its blobs; add an azure-native.monitor.ScheduledQueryRule on StorageBlobLogs writes under "/${container}/".`, subscription.resource.urn);
+      }
+    }
+  },
+};
+
 // ---------------------------------------------------------------- Event Grid
 
 export const eventSubscriptionDeadLetter: ResourceValidationPolicy = {
@@ -356,6 +400,6 @@ export const azureResourcePolicies = [
   frontDoorMinimumTls,
 ];
 
-export const azureStackPolicies = [storageUploadsBlobProtection, functionAppApplicationInsights, functionAppAlerts, frontDoorPrivateOrigin];
+export const azureStackPolicies = [storageUploadsBlobProtection, functionAppApplicationInsights, functionAppAlerts, eventDeliveryAlerts, frontDoorPrivateOrigin];
 
 export const azurePolicies = [...azureResourcePolicies, ...azureStackPolicies];

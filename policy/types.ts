@@ -22,6 +22,7 @@ export const AWS = {
   lambdaFunction: ["aws:lambda/function:Function"],
   lambdaPermission: ["aws:lambda/permission:Permission"],
   lambdaFunctionUrl: ["aws:lambda/functionUrl:FunctionUrl"],
+  lambdaInvokeConfig: ["aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"],
   stateMachine: ["aws:sfn/stateMachine:StateMachine"],
   topic: ["aws:sns/topic:Topic"],
   table: ["aws:dynamodb/table:Table"],

@@ -5,7 +5,8 @@ import { STEP_HANDLERS, type StepHandler } from "../../functions/workflow";
 
 /**
  * What pages someone on AWS: CloudWatch alarms on the workflow, each step's function, the
- * upload dead-letter queue, the stuck-job sweep and the job failure rate, all sending to one
+ * upload dead-letter queue, erasure on delete (its function and dead-letter queue), the
+ * stuck-job sweep (its function and the jobs it failed) and the job failure rate, all sending to one
  * alerts topic (email from `alertEmail`). Missing data is "not breaching": a quiet pipeline
  * (no uploads, so no datapoints) is a healthy one.
  *
@@ -32,6 +33,13 @@ export const ALARM_THRESHOLDS = {
   deadLetters: 0,
   stuckJobs: 0,
   reprocessFailed: 0,
+  /** A failed erasure leaves a deleted upload's renditions and job behind: never the user's doing, one is enough. */
+  eraseErrors: 0,
+  eraseThrottles: 0,
+  eraseDeadLetters: 0,
+  eraseDestinationFailures: 0,
+  /** The sweep failing means stuck jobs stay stuck and its StuckJobsFailed count says nothing. */
+  sweepErrors: 0,
 } as const;
 
 /** Job failure rate: the share of failed jobs (every error code) over a window, once enough jobs ended in it. */
@@ -44,6 +52,10 @@ export interface PipelineAlarmsArgs {
   /** The six step functions' names. */
   functionNames: Record<StepHandler, pulumi.Input<string>>;
   deadLetterQueueName: pulumi.Input<string>;
+  /** Erasure on delete (components/aws/deleteTrigger.ts): its function and the dead-letter queue of the events it could not erase. */
+  erase?: { functionName: pulumi.Input<string>; deadLetterQueueName: pulumi.Input<string> };
+  /** The stuck-job sweep's function (components/aws/sweep.ts). */
+  sweepFunctionName?: pulumi.Input<string>;
   /** The `service` dimension the steps' job-outcome metrics carry (POWERTOOLS_SERVICE_NAME). */
   metricsService: pulumi.Input<string>;
   /** Subscribed to the alerts topic by email (the address confirms it). */
@@ -60,7 +72,7 @@ export class PipelineAlarms extends pulumi.ComponentResource {
 
   constructor(name: string, args: PipelineAlarmsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:aws:Alarms", name, {}, opts);
-    const { stateMachineArn, reprocessStateMachineArn, functionNames, deadLetterQueueName, metricsService, alertEmail, accountId, tags, region } = args;
+    const { stateMachineArn, reprocessStateMachineArn, functionNames, deadLetterQueueName, erase, sweepFunctionName, metricsService, alertEmail, accountId, tags, region } = args;
     const regional = region ? { region } : {};
 
     const key = new aws.kms.Key(
@@ -126,15 +138,28 @@ export class PipelineAlarms extends pulumi.ComponentResource {
       this.alarms[`${handler}-errors`] = alarm(`${handler}-errors`, `The ${handler} step's function failed invocations (thrown errors, timeouts, out of memory).`, sum("AWS/Lambda", "Errors", fn, ALARM_THRESHOLDS.functionErrors));
       this.alarms[`${handler}-throttles`] = alarm(`${handler}-throttles`, `The ${handler} step's function was throttled (concurrency exhausted).`, sum("AWS/Lambda", "Throttles", fn, ALARM_THRESHOLDS.functionThrottles));
     }
-    // A dead-lettered upload event is an upload that started no job (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html).
-    this.alarms["dead-letters"] = alarm("dead-letters", "Upload events EventBridge could not deliver are waiting in the dead-letter queue: those uploads started no job (README, Monitoring and alerts).", {
+    // Messages waiting in a queue, dimension QueueName (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html).
+    const waiting = (queueName: pulumi.Input<string>, threshold: number) => ({
       namespace: "AWS/SQS",
       metricName: "ApproximateNumberOfMessagesVisible",
-      dimensions: { QueueName: deadLetterQueueName },
+      dimensions: { QueueName: queueName },
       statistic: "Maximum",
       period: ALARM_PERIOD_SECONDS,
-      threshold: ALARM_THRESHOLDS.deadLetters,
+      threshold,
     });
+    // A dead-lettered upload event is an upload that started no job.
+    this.alarms["dead-letters"] = alarm("dead-letters", "Upload events EventBridge could not deliver are waiting in the dead-letter queue: those uploads started no job (README, Monitoring and alerts).", waiting(deadLetterQueueName, ALARM_THRESHOLDS.deadLetters));
+    if (erase !== undefined) {
+      // Erasure is invoked asynchronously by EventBridge; Lambda's async metric DestinationDeliveryFailures counts failed records it could not send to the on-failure queue (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html).
+      const eraser = { FunctionName: erase.functionName };
+      this.alarms["erase-errors"] = alarm("erase-errors", "The erase function failed invocations; Lambda retries each event twice, then sends it to the erase dead-letter queue, and until then the deleted upload's renditions and job record remain.", sum("AWS/Lambda", "Errors", eraser, ALARM_THRESHOLDS.eraseErrors));
+      this.alarms["erase-throttles"] = alarm("erase-throttles", "The erase function was throttled (concurrency exhausted); Lambda retries its events for up to 6 hours, then dead-letters them.", sum("AWS/Lambda", "Throttles", eraser, ALARM_THRESHOLDS.eraseThrottles));
+      this.alarms["erase-destination-failures"] = alarm("erase-destination-failures", "Lambda could not send failed erasures to the erase dead-letter queue: those deletions were neither erased nor kept for a replay.", sum("AWS/Lambda", "DestinationDeliveryFailures", eraser, ALARM_THRESHOLDS.eraseDestinationFailures));
+      this.alarms["erase-dead-letters"] = alarm("erase-dead-letters", "Delete events that could not be erased are waiting in the erase dead-letter queue: those uploads' renditions and job records remain (README, Monitoring and alerts).", waiting(erase.deadLetterQueueName, ALARM_THRESHOLDS.eraseDeadLetters));
+    }
+    if (sweepFunctionName !== undefined) {
+      this.alarms["sweep-errors"] = alarm("sweep-errors", "The stuck-job sweep's function failed: stuck jobs stay unfailed and the stuck-jobs alarm cannot count them.", sum("AWS/Lambda", "Errors", { FunctionName: sweepFunctionName }, ALARM_THRESHOLDS.sweepErrors));
+    }
     // The steps' own EMF metrics (functions/aws/telemetry.ts), in the stack's `service` dimension.
     const service = { service: metricsService };
     this.alarms["stuck-jobs"] = alarm("stuck-jobs", "The stuck-job sweep failed jobs with TIMEOUT: their runs ended without a result.", sum(JOB_METRICS.namespace, JOB_METRICS.stuckFailed, service, ALARM_THRESHOLDS.stuckJobs));

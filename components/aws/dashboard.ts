@@ -6,12 +6,16 @@ import { STEP_HANDLERS, type StepHandler } from "../../functions/workflow";
 /**
  * The pipeline's CloudWatch dashboard: images per minute (jobs ended, by outcome), p50/p95 time
  * per step (each step function's Duration) and end to end (the state machine's ExecutionTime),
- * failures by error code, and the alarms' states. Dashboards bill per dashboard, not per widget.
+ * failures by error code, erasure on delete and the stuck-job sweep, and the alarms' states.
+ * Dashboards bill per dashboard, not per widget.
  */
 
 export interface PipelineDashboardArgs {
   stateMachineArn: pulumi.Input<string>;
   functionNames: Record<StepHandler, pulumi.Input<string>>;
+  /** The erase function and its dead-letter queue (components/aws/deleteTrigger.ts). */
+  erase: { functionName: pulumi.Input<string>; deadLetterQueueName: pulumi.Input<string> };
+  sweepFunctionName: pulumi.Input<string>;
   /** The `service` dimension of the steps' job-outcome metrics. */
   metricsService: pulumi.Input<string>;
   alarmArns: pulumi.Input<string>[];
@@ -37,9 +41,9 @@ export class PipelineDashboard extends pulumi.ComponentResource {
   constructor(name: string, args: PipelineDashboardArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:aws:Dashboard", name, {}, opts);
     const body = pulumi
-      .all([args.stateMachineArn, pulumi.all(args.functionNames), args.metricsService, pulumi.all(args.alarmArns), args.metricsRegion])
-      .apply(([stateMachineArn, functionNames, service, alarmArns, region]) =>
-        JSON.stringify({ widgets: dashboardWidgets({ stateMachineArn, functionNames: functionNames as Record<StepHandler, string>, service, alarmArns, region }) }),
+      .all([args.stateMachineArn, pulumi.all(args.functionNames), pulumi.all(args.erase), args.sweepFunctionName, args.metricsService, pulumi.all(args.alarmArns), args.metricsRegion])
+      .apply(([stateMachineArn, functionNames, erase, sweepFunctionName, service, alarmArns, region]) =>
+        JSON.stringify({ widgets: dashboardWidgets({ stateMachineArn, functionNames: functionNames as Record<StepHandler, string>, erase: erase as { functionName: string; deadLetterQueueName: string }, sweepFunctionName, service, alarmArns, region }) }),
       );
     // The widgets name their region, so the dashboard shows the pipeline's metrics wherever it is opened.
     const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, { dashboardName: name, dashboardBody: body, ...(args.region ? { region: args.region } : {}) }, { parent: this });
@@ -49,8 +53,16 @@ export class PipelineDashboard extends pulumi.ComponentResource {
 }
 
 /** The dashboard's widgets for resolved names; pure, so tests read exactly what is deployed. */
-export function dashboardWidgets(input: { stateMachineArn: string; functionNames: Record<StepHandler, string>; service: string; alarmArns: string[]; region: string }): DashboardWidget[] {
-  const { stateMachineArn, functionNames, service, alarmArns, region } = input;
+export function dashboardWidgets(input: {
+  stateMachineArn: string;
+  functionNames: Record<StepHandler, string>;
+  erase: { functionName: string; deadLetterQueueName: string };
+  sweepFunctionName: string;
+  service: string;
+  alarmArns: string[];
+  region: string;
+}): DashboardWidget[] {
+  const { stateMachineArn, functionNames, erase, sweepFunctionName, service, alarmArns, region } = input;
   const ns = JOB_METRICS.namespace;
   const graph = (y: number, x: number, title: string, properties: Record<string, unknown>): DashboardWidget => ({
     type: "metric",
@@ -86,5 +98,23 @@ export function dashboardWidgets(input: { stateMachineArn: string; functionNames
       metrics: [[{ expression: `SEARCH('{${ns},ErrorCode,service} MetricName="${JOB_METRICS.failed}" service="${service}"', 'Sum', 300)`, id: "byCode", label: "" }]],
     }),
     { type: "alarm", x: 12, y: 24, width: 12, height: 6, properties: { title: "Alarms", alarms: alarmArns } },
+    // The functions outside the workflow: Lambda's Invocations/Errors/Throttles, SQS's visible messages (same sources as their alarms).
+    graph(30, 0, "Erasure on delete: invocations, errors, dead letters", {
+      period: 300,
+      metrics: [
+        ["AWS/Lambda", "Invocations", "FunctionName", erase.functionName, { stat: "Sum", label: "erasures" }],
+        ["AWS/Lambda", "Errors", "FunctionName", erase.functionName, { stat: "Sum", label: "errors" }],
+        ["AWS/Lambda", "Throttles", "FunctionName", erase.functionName, { stat: "Sum", label: "throttles" }],
+        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", erase.deadLetterQueueName, { stat: "Maximum", label: "dead letters" }],
+      ],
+    }),
+    graph(30, 12, "Stuck-job sweep: runs, errors, jobs failed with TIMEOUT", {
+      period: 300,
+      metrics: [
+        ["AWS/Lambda", "Invocations", "FunctionName", sweepFunctionName, { stat: "Sum", label: "runs" }],
+        ["AWS/Lambda", "Errors", "FunctionName", sweepFunctionName, { stat: "Sum", label: "errors" }],
+        [ns, JOB_METRICS.stuckFailed, "service", service, { stat: "Sum", label: "jobs failed (TIMEOUT)" }],
+      ],
+    }),
   ];
 }

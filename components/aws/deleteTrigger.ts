@@ -46,6 +46,8 @@ export const ERASE_INPUT_TEMPLATE = '{"sourceKey": <sourceKey>, "sourceEtag": <s
 export class DeleteTrigger extends pulumi.ComponentResource {
   readonly ruleArn: pulumi.Output<string>;
   readonly deadLetterQueueUrl: pulumi.Output<string>;
+  /** For the alarm on its depth (components/aws/alarms.ts). */
+  readonly deadLetterQueueName: pulumi.Output<string>;
 
   constructor(name: string, args: DeleteTriggerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:aws:DeleteTrigger", name, {}, opts);
@@ -101,6 +103,7 @@ export class DeleteTrigger extends pulumi.ComponentResource {
 
     this.ruleArn = rule.arn;
     this.deadLetterQueueUrl = deadLetters.url;
+    this.deadLetterQueueName = deadLetters.name;
     this.registerOutputs({ ruleArn: this.ruleArn, deadLetterQueueUrl: this.deadLetterQueueUrl });
   }
 }

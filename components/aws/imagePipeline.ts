@@ -316,7 +316,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       },
       { parent: this },
     );
-    new DeleteTrigger(
+    const deleteTrigger = new DeleteTrigger(
       `${name}-erase`,
       { uploadsBucketName: uploads.bucketName, functionArn: eraser.arn, functionName: eraser.functionName, functionRoleName: eraser.roleName, tags, region },
       { parent: this },
@@ -335,7 +335,19 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
 
     const alarms = new PipelineAlarms(
       `${name}-alarms`,
-      { stateMachineArn: stateMachine.arn, reprocessStateMachineArn: reprocess.arn, functionNames: this.functionNames, deadLetterQueueName: trigger.deadLetterQueueName, metricsService: name, alertEmail: config.alertEmail, accountId, tags, region },
+      {
+        stateMachineArn: stateMachine.arn,
+        reprocessStateMachineArn: reprocess.arn,
+        functionNames: this.functionNames,
+        deadLetterQueueName: trigger.deadLetterQueueName,
+        erase: { functionName: eraser.functionName, deadLetterQueueName: deleteTrigger.deadLetterQueueName },
+        sweepFunctionName: sweeper.functionName,
+        metricsService: name,
+        alertEmail: config.alertEmail,
+        accountId,
+        tags,
+        region,
+      },
       { parent: this },
     );
     const dashboard = new PipelineDashboard(
@@ -343,6 +355,8 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
       {
         stateMachineArn: stateMachine.arn,
         functionNames: this.functionNames,
+        erase: { functionName: eraser.functionName, deadLetterQueueName: deleteTrigger.deadLetterQueueName },
+        sweepFunctionName: sweeper.functionName,
         metricsService: name,
         alarmArns: Object.values(alarms.alarms).map((alarm) => alarm.arn),
         // arn:aws:states:<region>:<account>:stateMachine:<name>: the region without another provider call.

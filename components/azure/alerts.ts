@@ -1,12 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as azure from "@pulumi/azure-native";
-import { UPLOAD_EVENTS_QUEUE } from "../../functions/azure/contract";
+import { DELETE_EVENTS_QUEUE, ERASE_FUNCTION_NAME, SWEEP_FUNCTION_NAME, UPLOAD_EVENTS_QUEUE } from "../../functions/azure/contract";
 import { LOG_SOURCE } from "../../functions/observability";
 import { DEAD_LETTERS_CONTAINER } from "./storage";
 
 /**
  * What pages someone on Azure: Azure Monitor log search alerts (scheduled query rules) on the
- * Function App's Application Insights and the Log Analytics workspace, all to one action group
+ * Function App's Application Insights and the Log Analytics workspace (the workflow, the functions,
+ * erasure on delete, the sweep, the queues' poison messages and the dead letters), all to one action group
  * (email from `alertEmail`), the same watches as the AWS alarms (components/aws/alarms.ts).
  *
  * Job outcomes come from the steps' own log records (functions/observability.ts), which the
@@ -32,7 +33,8 @@ export interface LogAlert {
   description: string;
   /** `insights`: App Insights traces/requests; `workspace`: the resource-log tables (StorageBlobLogs). */
   scope: "insights" | "workspace";
-  query: string;
+  /** KQL; an output where it names a resource (the delete subscription's dead-letter folder). */
+  query: pulumi.Input<string>;
   /** Count: rows; Total: the sum of `measure`. */
   aggregation: "Count" | "Total";
   measure?: string;
@@ -79,13 +81,33 @@ export const LOG_ALERTS: readonly LogAlert[] = [
     windowSize: ALERT_WINDOW,
   },
   {
-    suffix: "dead-letters",
-    description: `Event Grid dead-lettered upload events into the ${DEAD_LETTERS_CONTAINER} container: those uploads started no job.`,
-    scope: "workspace",
-    // Blob writes land in StorageBlobLogs through the blob service's diagnostic setting (https://learn.microsoft.com/en-us/azure/azure-monitor/reference/tables/storagebloblogs).
-    query: `StorageBlobLogs | where OperationName in ("PutBlob", "PutBlockList") and Uri has "/${DEAD_LETTERS_CONTAINER}/" | summarize written = count()`,
+    suffix: "erase-failures",
+    description: `The ${ERASE_FUNCTION_NAME} function failed invocations; the message stays on the ${DELETE_EVENTS_QUEUE} queue for another try, and until one succeeds the deleted upload's renditions and job record remain.`,
+    scope: "insights",
+    // One request per invocation, operation_Name the function's name (https://learn.microsoft.com/en-us/azure/azure-functions/analyze-telemetry-data).
+    query: `requests | where operation_Name == "${ERASE_FUNCTION_NAME}" and success == false | summarize failed = sum(itemCount)`,
     aggregation: "Total",
-    measure: "written",
+    measure: "failed",
+    threshold: 0,
+    windowSize: ALERT_WINDOW,
+  },
+  {
+    suffix: "erase-poison-queue",
+    description: `Delete events the ${ERASE_FUNCTION_NAME} function failed five times were moved to the ${DELETE_EVENTS_QUEUE}-poison queue: those uploads' renditions and job records remain.`,
+    scope: "insights",
+    query: `traces | where message has "MaxDequeueCount" and message has "${DELETE_EVENTS_QUEUE}-poison" | summarize moved = sum(itemCount)`,
+    aggregation: "Total",
+    measure: "moved",
+    threshold: 0,
+    windowSize: ALERT_WINDOW,
+  },
+  {
+    suffix: "sweep-failures",
+    description: `The ${SWEEP_FUNCTION_NAME} function failed: stuck jobs stay unfailed and the stuck-jobs alert cannot count them.`,
+    scope: "insights",
+    query: `requests | where operation_Name == "${SWEEP_FUNCTION_NAME}" and success == false | summarize failed = sum(itemCount)`,
+    aggregation: "Total",
+    measure: "failed",
     threshold: 0,
     windowSize: ALERT_WINDOW,
   },
@@ -111,6 +133,42 @@ export const LOG_ALERTS: readonly LogAlert[] = [
   },
 ];
 
+/**
+ * Dead letters by path: Event Grid writes each under `<container>/<SUBSCRIPTION NAME IN CAPITALS>/<y>/<m>/<d>/<h>/`
+ * (https://learn.microsoft.com/en-us/azure/event-grid/manage-event-delivery), and `contains` ignores case
+ * (https://learn.microsoft.com/en-us/kusto/query/datatypes-string-operators). With the delete subscription's name
+ * the upload alert leaves its dead letters to an alert of their own, as AWS has one dead-letter queue per path.
+ */
+export function deadLetterAlerts(deleteSubscriptionName?: pulumi.Input<string>): LogAlert[] {
+  const written = `StorageBlobLogs | where OperationName in ("PutBlob", "PutBlockList") and Uri has "/${DEAD_LETTERS_CONTAINER}/"`;
+  const deletes = deleteSubscriptionName === undefined ? undefined : pulumi.interpolate`Uri contains "/${DEAD_LETTERS_CONTAINER}/${deleteSubscriptionName}/"`;
+  const uploads: LogAlert = {
+    suffix: "dead-letters",
+    description: `Event Grid dead-lettered upload events into the ${DEAD_LETTERS_CONTAINER} container: those uploads started no job.`,
+    scope: "workspace",
+    // Blob writes land in StorageBlobLogs through the blob service's diagnostic setting (https://learn.microsoft.com/en-us/azure/azure-monitor/reference/tables/storagebloblogs).
+    query: deletes === undefined ? `${written} | summarize written = count()` : pulumi.interpolate`${written} and not(${deletes}) | summarize written = count()`,
+    aggregation: "Total",
+    measure: "written",
+    threshold: 0,
+    windowSize: ALERT_WINDOW,
+  };
+  if (deletes === undefined) return [uploads];
+  return [
+    uploads,
+    {
+      suffix: "erase-dead-letters",
+      description: `Event Grid dead-lettered delete events into the ${DEAD_LETTERS_CONTAINER} container: those uploads' renditions and job records remain.`,
+      scope: "workspace",
+      query: pulumi.interpolate`${written} and ${deletes} | summarize written = count()`,
+      aggregation: "Total",
+      measure: "written",
+      threshold: 0,
+      windowSize: ALERT_WINDOW,
+    },
+  ];
+}
+
 export interface PipelineAlertsArgs {
   resourceGroupName: pulumi.Input<string>;
   location: string;
@@ -118,6 +176,8 @@ export interface PipelineAlertsArgs {
   insightsId: pulumi.Input<string>;
   /** The Log Analytics workspace holding the storage resource logs. */
   workspaceId: pulumi.Input<string>;
+  /** The Event Grid subscription that delivers the uploads' BlobDeleted events (components/azure/trigger.ts): its dead letters get their own alert. */
+  deleteEventsSubscriptionName?: pulumi.Input<string>;
   alertEmail?: string;
   tags: Record<string, string>;
 }
@@ -128,7 +188,7 @@ export class PipelineAlerts extends pulumi.ComponentResource {
 
   constructor(name: string, args: PipelineAlertsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:azure:Alerts", name, {}, opts);
-    const { resourceGroupName, location, insightsId, workspaceId, alertEmail, tags } = args;
+    const { resourceGroupName, location, insightsId, workspaceId, deleteEventsSubscriptionName, alertEmail, tags } = args;
 
     // Action groups are global; the short name (at most 12 characters) is shown in the mails (https://learn.microsoft.com/en-us/azure/azure-monitor/alerts/action-groups).
     const actionGroup = new azure.monitor.ActionGroup(
@@ -146,7 +206,7 @@ export class PipelineAlerts extends pulumi.ComponentResource {
 
     // Log search alert rules, Microsoft.Insights/scheduledQueryRules (azure-native monitor.ScheduledQueryRule, API 2025-01-01-preview).
     this.rules = {};
-    for (const alert of LOG_ALERTS) {
+    for (const alert of [...LOG_ALERTS, ...deadLetterAlerts(deleteEventsSubscriptionName)]) {
       this.rules[alert.suffix] = new azure.monitor.ScheduledQueryRule(
         `${name}-${alert.suffix}`,
         {

@@ -167,7 +167,7 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
     this.renditionsUrl = renditionsUrl;
     this.apiUrl = !withApi ? pulumi.output("") : frontDoor ? pulumi.interpolate`${frontDoor.url}/${API_ROUTE_PREFIX}` : pulumi.interpolate`https://${functionApp.app.defaultHostName}/${API_ROUTE_PREFIX}`;
 
-    new UploadTrigger(
+    const trigger = new UploadTrigger(
       name,
       { resourceGroupName, location, subscriptionId, storageAccountId: storage.account.id, uploadEventsQueue: storage.uploadEvents, deleteEventsQueue: storage.deleteEvents, deadLetters: storage.deadLetters, tags },
       parent,
@@ -175,7 +175,11 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
 
     // Monitoring: the alerts (to an action group) and the workbook read the app's Application Insights and the workspace.
     const monitored = { resourceGroupName, location, insightsId: observability.insights.id, tags };
-    const alerts = new PipelineAlerts(`${name}-alerts`, { ...monitored, workspaceId: observability.workspace.id, alertEmail: config.alertEmail }, parent);
+    const alerts = new PipelineAlerts(
+      `${name}-alerts`,
+      { ...monitored, workspaceId: observability.workspace.id, deleteEventsSubscriptionName: trigger.deleteSubscriptionName, alertEmail: config.alertEmail },
+      parent,
+    );
     new PipelineWorkbook(`${name}-monitoring`, monitored, parent);
     this.alertsActionGroup = alerts.actionGroupId;
 

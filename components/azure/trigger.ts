@@ -25,6 +25,8 @@ export interface UploadTriggerArgs {
  */
 export class UploadTrigger extends pulumi.ComponentResource {
   readonly systemTopic: azure.eventgrid.SystemTopic;
+  /** The BlobDeleted subscription's name: its dead letters are written under it (components/azure/alerts.ts). */
+  readonly deleteSubscriptionName: pulumi.Output<string>;
 
   constructor(name: string, args: UploadTriggerArgs, opts: pulumi.ComponentResourceOptions & { parent: pulumi.Resource }) {
     super("image-pipeline:azure:UploadTrigger", name, {}, opts);
@@ -67,7 +69,8 @@ export class UploadTrigger extends pulumi.ComponentResource {
       );
     subscription("uploads-created", "Microsoft.Storage.BlobCreated", uploadEventsQueue, queueSender);
     // Blob storage's event for a deleted blob: https://learn.microsoft.com/en-us/azure/event-grid/event-schema-blob-storage
-    subscription("uploads-deleted", "Microsoft.Storage.BlobDeleted", deleteEventsQueue, deleteQueueSender);
+    const deleted = subscription("uploads-deleted", "Microsoft.Storage.BlobDeleted", deleteEventsQueue, deleteQueueSender);
+    this.deleteSubscriptionName = deleted.name;
 
     this.registerOutputs({ systemTopicName: this.systemTopic.name });
   }

@@ -1,12 +1,14 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as azure from "@pulumi/azure-native";
+import { ERASE_FUNCTION_NAME, SWEEP_FUNCTION_NAME } from "../../functions/azure/contract";
 import { PIPELINE_RECORDS } from "./alerts";
 
 /**
  * The pipeline's Azure Monitor workbook on its Application Insights: the AWS dashboard's panels
  * (components/aws/dashboard.ts) as KQL over the steps' records: images per minute, p50/p95 time
- * per step and end to end, failed jobs by error code. Counts use itemCount (traces may be sampled).
+ * per step and end to end, failed jobs by error code, erasure on delete and the sweep. Counts use
+ * itemCount (telemetry may be sampled).
  */
 
 /** One panel: a KQL query and how the workbook draws it. */
@@ -36,6 +38,17 @@ export const WORKBOOK_PANELS: readonly WorkbookPanel[] = [
   {
     title: "Failed jobs by error code",
     query: `${PIPELINE_RECORDS} and tostring(r.job) == "failed" | summarize failed = sum(itemCount) by bin(timestamp, 5m), errorCode = tostring(r.errorCode) | render timechart`,
+    visualization: "timechart",
+  },
+  // The functions outside the workflow, from their requests (one per invocation, as their alerts count them).
+  {
+    title: "Erasure on delete: invocations and failures",
+    query: `requests | where operation_Name == "${ERASE_FUNCTION_NAME}" | summarize erasures = sum(itemCount), failed = sumif(itemCount, success == false) by bin(timestamp, 5m) | render timechart`,
+    visualization: "timechart",
+  },
+  {
+    title: "Stuck-job sweep: runs and failures",
+    query: `requests | where operation_Name == "${SWEEP_FUNCTION_NAME}" | summarize runs = sum(itemCount), failed = sumif(itemCount, success == false) by bin(timestamp, 5m) | render timechart`,
     visualization: "timechart",
   },
 ];

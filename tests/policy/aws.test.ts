@@ -1,6 +1,8 @@
 import * as assert from "node:assert/strict";
 import {
+  asyncFunctionErrorAlarm,
   awsResourcePolicies,
+  deadLetterQueueAlarm,
   dynamodbPointInTimeRecovery,
   eventTriggerDeadLetter,
   iamNoWildcardActions,
@@ -570,6 +572,100 @@ describe("AWS policies", () => {
 
     it("has nothing to say about a stack without state machines", async () => {
       assert.deepEqual(await violationsOf(sfnFailureAlarm, [alarm({ alarmActions: [] }, "lonely", false)]), []);
+    });
+  });
+
+  describe("aws-async-function-error-alarm", () => {
+    const ERASE_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:pipeline-eraseUpload";
+    const TOPIC = "arn:aws:sns:eu-west-1:123456789012:alerts";
+    const eraser: TestResource = { type: FUNCTION, name: "pipeline-eraseUpload", props: { name: "pipeline-eraseUpload", arn: ERASE_ARN } };
+    const resize: TestResource = { type: FUNCTION, name: "pipeline-resize", props: { name: "pipeline-resize", arn: "arn:aws:lambda:eu-west-1:123456789012:function:pipeline-resize" } };
+    const target = (linked = true): TestResource => ({
+      type: AWS.eventTarget[0],
+      name: "erase-target",
+      props: { rule: "erase-rule-1234", arn: ERASE_ARN },
+      ...(linked ? { propertyDependencies: { arn: ["pipeline-eraseUpload"] } } : {}),
+    });
+    const errors = (props: Record<string, unknown>, name = "erase-errors", linked = true): TestResource => ({
+      type: AWS.metricAlarm[0],
+      name,
+      props: { namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: "pipeline-eraseUpload" }, alarmActions: [TOPIC], ...props },
+      ...(linked ? { propertyDependencies: { dimensions: ["pipeline-eraseUpload"] } } : {}),
+    });
+
+    it("passes a function an EventBridge rule invokes when an Errors alarm on it notifies a topic", async () => {
+      assert.deepEqual(await violationsOf(asyncFunctionErrorAlarm, [eraser, target(), errors({})]), []);
+      assert.deepEqual(await violationsOf(asyncFunctionErrorAlarm, [eraser, target(false), errors({}, "by-value", false)]), []);
+    });
+
+    it("reports an invoked function without an Errors alarm, ignoring alarms on its other metrics or on other functions", async () => {
+      const throttles = errors({ metricName: "Throttles" }, "erase-throttles");
+      const elsewhere = errors({ dimensions: { FunctionName: "pipeline-resize" } }, "resize-errors", false);
+
+      assert.deepEqual(await violationsOf(asyncFunctionErrorAlarm, [eraser, target(), throttles, elsewhere]), [
+        'The aws.lambda.Function "pipeline-eraseUpload" is invoked by an EventBridge rule and has no CloudWatch alarm on its Errors; add an aws.cloudwatch.MetricAlarm (namespace AWS/Lambda, metricName Errors, dimensions { FunctionName }) with alarmActions.',
+      ]);
+    });
+
+    it("reports an Errors alarm that notifies nobody (no actions, or actions disabled)", async () => {
+      const expected = (name: string) => [
+        `The aws.lambda.Function "pipeline-eraseUpload" has an Errors alarm (${name}) that notifies nobody; set alarmActions to an SNS topic with a subscriber, and leave actionsEnabled on.`,
+      ];
+      assert.deepEqual(await violationsOf(asyncFunctionErrorAlarm, [eraser, target(), errors({ alarmActions: [] }, "silent")]), expected("silent"));
+      assert.deepEqual(await violationsOf(asyncFunctionErrorAlarm, [eraser, target(), errors({ actionsEnabled: false }, "disabled")]), expected("disabled"));
+    });
+
+    it("leaves alone functions no rule invokes (the steps, which the state machine's alarm covers)", async () => {
+      assert.deepEqual(await violationsOf(asyncFunctionErrorAlarm, [resize, eraser]), []);
+    });
+
+    it("waits for alarm dimensions and actions unknown at preview", async () => {
+      assert.deepEqual(await violationsOf(asyncFunctionErrorAlarm, [eraser, target(), errors({ dimensions: UNKNOWN }, "unknown", false)]), []);
+      assert.deepEqual(await violationsOf(asyncFunctionErrorAlarm, [eraser, target(), errors({ alarmActions: UNKNOWN })]), []);
+    });
+  });
+
+  describe("aws-dead-letter-queue-alarm", () => {
+    const QUEUE_ARN = "arn:aws:sqs:eu-west-1:123456789012:erase-dead-letters-1a2b";
+    const queue: TestResource = { type: AWS.queue[0], name: "erase-dead-letters", props: { name: "erase-dead-letters-1a2b", arn: QUEUE_ARN } };
+    const target: TestResource = {
+      type: AWS.eventTarget[0],
+      name: "erase-target",
+      props: { rule: "erase-rule-1234", arn: "arn:aws:lambda:eu-west-1:123456789012:function:p-eraseUpload", deadLetterConfig: { arn: QUEUE_ARN } },
+      propertyDependencies: { deadLetterConfig: ["erase-dead-letters"] },
+    };
+    const failures: TestResource = {
+      type: AWS.lambdaInvokeConfig[0],
+      name: "erase-failures",
+      props: { functionName: "p-eraseUpload", destinationConfig: { onFailure: { destination: QUEUE_ARN } } },
+    };
+    const depth = (props: Record<string, unknown>, name = "erase-dead-letters-alarm"): TestResource => ({
+      type: AWS.metricAlarm[0],
+      name,
+      props: { namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: "erase-dead-letters-1a2b" }, alarmActions: ["arn:aws:sns:eu-west-1:123456789012:alerts"], ...props },
+    });
+    const missing = ['The aws.sqs.Queue "erase-dead-letters" receives dead letters and has no CloudWatch alarm on its depth; add an aws.cloudwatch.MetricAlarm (namespace AWS/SQS, metricName ApproximateNumberOfMessagesVisible, dimensions { QueueName }, threshold 0) with alarmActions.'];
+
+    it("passes a dead-letter queue whose depth alarm notifies a topic", async () => {
+      assert.deepEqual(await violationsOf(deadLetterQueueAlarm, [queue, target, failures, depth({})]), []);
+    });
+
+    it("reports a queue an EventBridge target dead-letters into, or a Lambda's failures go to, without a depth alarm", async () => {
+      const otherQueue = depth({ dimensions: { QueueName: "trigger-dead-letters-9z8y" } }, "other-queue");
+      const otherMetric = depth({ metricName: "NumberOfMessagesSent" }, "sent");
+
+      assert.deepEqual(await violationsOf(deadLetterQueueAlarm, [queue, target, otherQueue, otherMetric]), missing);
+      assert.deepEqual(await violationsOf(deadLetterQueueAlarm, [queue, failures]), missing);
+    });
+
+    it("reports a depth alarm that notifies nobody", async () => {
+      assert.deepEqual(await violationsOf(deadLetterQueueAlarm, [queue, target, depth({ alarmActions: [] }, "silent")]), [
+        'The aws.sqs.Queue "erase-dead-letters" has a depth alarm (silent) that notifies nobody; set alarmActions to an SNS topic with a subscriber, and leave actionsEnabled on.',
+      ]);
+    });
+
+    it("leaves alone queues nothing dead-letters into", async () => {
+      assert.deepEqual(await violationsOf(deadLetterQueueAlarm, [queue]), []);
     });
   });
 

@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import {
   appInsightsWorkspaceBased,
   azureResourcePolicies,
+  eventDeliveryAlerts,
   eventSubscriptionDeadLetter,
   functionAppAlerts,
   functionAppApplicationInsights,
@@ -258,6 +259,58 @@ describe("Azure policies", () => {
 
     it("has nothing to say about a stack without Function Apps", async () => {
       assert.deepEqual(await violationsOf(functionAppAlerts, [functionApp({ kind: "app,linux" })]), []);
+    });
+  });
+  describe("azure-event-delivery-alerts", () => {
+    const GROUP = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Insights/actionGroups/alerts";
+    const ACCOUNT = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/data";
+    const deleted: TestResource = {
+      type: AZURE.eventSubscription[0],
+      name: "uploads-deleted",
+      props: {
+        deliveryWithResourceIdentity: { identity: { type: "SystemAssigned" }, destination: { endpointType: "StorageQueue", resourceId: ACCOUNT, queueName: "delete-events" } },
+        deadLetterWithResourceIdentity: { identity: { type: "SystemAssigned" }, deadLetterDestination: { endpointType: "StorageBlob", resourceId: ACCOUNT, blobContainerName: "dead-letters" } },
+      },
+    };
+    const logAlert = (name: string, query: unknown, props: Record<string, unknown> = {}): TestResource => ({
+      type: AZURE.logAlert[0],
+      name,
+      props: { kind: "LogAlert", enabled: true, criteria: { allOf: [{ query, operator: "GreaterThan", threshold: 0 }] }, actions: { actionGroups: [GROUP] }, ...props },
+    });
+    const poison = logAlert("erase-poison-queue", 'traces | where message has "MaxDequeueCount" and message has "delete-events-poison" | summarize moved = sum(itemCount)');
+    const deadLetters = logAlert("erase-dead-letters", 'StorageBlobLogs | where Uri has "/dead-letters/" and Uri contains "/dead-letters/UPLOADS-DELETED-1A2B/" | summarize written = count()');
+    const noPoisonAlert = [
+      'The azure-native.eventgrid.SystemTopicEventSubscription "uploads-deleted" delivers to the queue "delete-events" and no enabled alert notifying an action group watches "delete-events-poison"; add an azure-native.monitor.ScheduledQueryRule whose query counts the messages moved there (the queue trigger\'s MaxDequeueCount trace).',
+    ];
+    const noDeadLetterAlert = [
+      'The azure-native.eventgrid.SystemTopicEventSubscription "uploads-deleted" dead-letters into the container "dead-letters" and no enabled alert notifying an action group watches its blobs; add an azure-native.monitor.ScheduledQueryRule on StorageBlobLogs writes under "/dead-letters/".',
+    ];
+
+    it("passes a subscription whose queue's poison queue and dead-letter container each have an alert", async () => {
+      assert.deepEqual(await violationsOf(eventDeliveryAlerts, [deleted, poison, deadLetters]), []);
+    });
+
+    it("reports a subscription whose poison queue no alert watches, ignoring alerts on another queue", async () => {
+      const otherQueue = logAlert("poison-queue", 'traces | where message has "MaxDequeueCount" and message has "upload-events-poison" | summarize moved = sum(itemCount)');
+
+      assert.deepEqual(await violationsOf(eventDeliveryAlerts, [deleted, otherQueue, deadLetters]), noPoisonAlert);
+    });
+
+    it("reports a subscription whose dead-letter container no alert watches", async () => {
+      assert.deepEqual(await violationsOf(eventDeliveryAlerts, [deleted, poison]), noDeadLetterAlert);
+    });
+
+    it("does not count disabled alerts or alerts that notify no action group", async () => {
+      const disabled = logAlert("erase-poison-queue", 'traces | where message has "delete-events-poison"', { enabled: false });
+      const silent = logAlert("erase-dead-letters", 'StorageBlobLogs | where Uri has "/dead-letters/"', { actions: { actionGroups: [] } });
+
+      assert.deepEqual(await violationsOf(eventDeliveryAlerts, [deleted, disabled, silent]), [...noPoisonAlert, ...noDeadLetterAlert]);
+    });
+
+    it("waits for queue names and queries unknown at preview", async () => {
+      const unknownQueue: TestResource = { ...deleted, props: { ...deleted.props, deliveryWithResourceIdentity: UNKNOWN } };
+      assert.deepEqual(await violationsOf(eventDeliveryAlerts, [unknownQueue, deadLetters]), []);
+      assert.deepEqual(await violationsOf(eventDeliveryAlerts, [deleted, logAlert("unknown", UNKNOWN)]), []);
     });
   });
 });

@@ -51,7 +51,7 @@ describe("AWS alarms, alerts topic and dashboard", () => {
   });
 
   describe("the alarms", () => {
-    it("are these nineteen, each named after the pipeline", () => {
+    it("are these twenty-four, each named after the pipeline", () => {
       const names = mocks.ofType(ALARM).map((a) => a.inputs.name).sort();
 
       assert.deepEqual(names, [
@@ -62,6 +62,11 @@ describe("AWS alarms, alerts topic and dashboard", () => {
         "stuck-jobs",
         "failure-rate",
         "reprocess-failed",
+        "erase-errors",
+        "erase-throttles",
+        "erase-destination-failures",
+        "erase-dead-letters",
+        "sweep-errors",
         ...STEPS.flatMap((step) => [`${step}-errors`, `${step}-throttles`]),
       ].map((suffix) => `${NAME}-alarms-${suffix}`).sort());
     });
@@ -109,6 +114,39 @@ describe("AWS alarms, alerts topic and dashboard", () => {
       assert.equal(queue.state.name, `${NAME}-trigger-dead-letters`);
     });
 
+    it("page on any error, throttle or undeliverable failure record of the erase function, by its name", () => {
+      const expected = { "erase-errors": "Errors", "erase-throttles": "Throttles", "erase-destination-failures": "DestinationDeliveryFailures" } as const;
+      for (const [suffix, metricName] of Object.entries(expected)) {
+        const { inputs } = alarm(suffix);
+        assert.deepEqual(
+          [inputs.namespace, inputs.metricName, inputs.dimensions, inputs.statistic, inputs.period, inputs.threshold],
+          ["AWS/Lambda", metricName, { FunctionName: `${NAME}-eraseUpload` }, "Sum", 300, 0],
+          suffix,
+        );
+      }
+    });
+
+    it("page on any message in the erase dead-letter queue, the one the delete rule and the erase function's failures go to", () => {
+      const { inputs } = alarm("erase-dead-letters");
+      const queue = mocks.get("aws:sqs/queue:Queue", `${NAME}-erase-dead-letters`);
+      const target = mocks.get("aws:cloudwatch/eventTarget:EventTarget", `${NAME}-erase-target`);
+      const failures = mocks.get("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", `${NAME}-erase-failures`);
+
+      assert.deepEqual(
+        [inputs.namespace, inputs.metricName, inputs.dimensions, inputs.statistic, inputs.period, inputs.threshold],
+        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName: `${NAME}-erase-dead-letters` }, "Maximum", 300, 0],
+      );
+      assert.equal(queue.state.name, `${NAME}-erase-dead-letters`);
+      assert.equal(target.inputs.deadLetterConfig.arn, queue.state.arn);
+      assert.equal(failures.inputs.destinationConfig.onFailure.destination, queue.state.arn);
+    });
+
+    it("page on any error of the stuck-job sweep's function, by its name", () => {
+      const { inputs } = alarm("sweep-errors");
+
+      assert.deepEqual([inputs.namespace, inputs.metricName, inputs.dimensions, inputs.statistic, inputs.threshold], ["AWS/Lambda", "Errors", { FunctionName: `${NAME}-sweepStuckJobs` }, "Sum", 0]);
+    });
+
     it("page on any failed reprocess run (one that went over its tolerated failures)", () => {
       const { inputs } = alarm("reprocess-failed");
 
@@ -152,7 +190,7 @@ describe("AWS alarms, alerts topic and dashboard", () => {
       assert.equal(dashboard.inputs.dashboardName, `${NAME}-monitoring`);
       const alarms = body.widgets.find((w) => w.type === "alarm")!.properties.alarms!;
       assert.deepEqual(alarms.sort(), mocks.ofType(ALARM).map((a) => a.state.arn).sort());
-      assert.equal(alarms.length, 19);
+      assert.equal(alarms.length, 24);
       assert.ok(body.widgets.filter((w) => w.type === "metric").every((w) => w.properties.region === REGION));
     });
   });
@@ -162,6 +200,8 @@ describe("dashboardWidgets", () => {
   const widgets = dashboardWidgets({
     stateMachineArn: "arn:aws:states:eu-west-1:111122223333:stateMachine:p-workflow",
     functionNames: { validate: "p-validate", resize: "p-resize", applyFilters: "p-applyFilters", optimize: "p-optimize", notifySuccess: "p-notifySuccess", notifyError: "p-notifyError" },
+    erase: { functionName: "p-eraseUpload", deadLetterQueueName: "p-erase-dead-letters" },
+    sweepFunctionName: "p-sweepStuckJobs",
     service: "p",
     alarmArns: ["arn:aws:cloudwatch:eu-west-1:111122223333:alarm:p-a"],
     region: "eu-west-1",
@@ -202,6 +242,23 @@ describe("dashboardWidgets", () => {
   it("shows failed jobs by error code with a search over the ErrorCode dimension of this service", () => {
     assert.deepEqual(titled("Failed jobs by error code").metrics, [
       [{ expression: `SEARCH('{ImagePipeline,ErrorCode,service} MetricName="JobsFailed" service="p"', 'Sum', 300)`, id: "byCode", label: "" }],
+    ]);
+  });
+
+  it("shows erasure on delete: the erase function's invocations, errors and throttles, and its dead-letter queue's depth", () => {
+    assert.deepEqual(titled("Erasure on delete: invocations, errors, dead letters").metrics, [
+      ["AWS/Lambda", "Invocations", "FunctionName", "p-eraseUpload", { stat: "Sum", label: "erasures" }],
+      ["AWS/Lambda", "Errors", "FunctionName", "p-eraseUpload", { stat: "Sum", label: "errors" }],
+      ["AWS/Lambda", "Throttles", "FunctionName", "p-eraseUpload", { stat: "Sum", label: "throttles" }],
+      ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "p-erase-dead-letters", { stat: "Maximum", label: "dead letters" }],
+    ]);
+  });
+
+  it("shows the stuck-job sweep: its runs and errors, and the jobs it failed from the steps' own metric", () => {
+    assert.deepEqual(titled("Stuck-job sweep: runs, errors, jobs failed with TIMEOUT").metrics, [
+      ["AWS/Lambda", "Invocations", "FunctionName", "p-sweepStuckJobs", { stat: "Sum", label: "runs" }],
+      ["AWS/Lambda", "Errors", "FunctionName", "p-sweepStuckJobs", { stat: "Sum", label: "errors" }],
+      ["ImagePipeline", "StuckJobsFailed", "service", "p", { stat: "Sum", label: "jobs failed (TIMEOUT)" }],
     ]);
   });
 

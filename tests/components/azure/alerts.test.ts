@@ -15,7 +15,7 @@ describe("Azure alerts and workbook", () => {
 
   before(async () => {
     mocks = await setupPulumiMocks({ stack: "prod" });
-    new PipelineAlerts("ip-alerts", { resourceGroupName: "rg", location: "westeurope", insightsId: INSIGHTS, workspaceId: WORKSPACE, alertEmail: "oncall@example.com", tags: TAGS });
+    new PipelineAlerts("ip-alerts", { resourceGroupName: "rg", location: "westeurope", insightsId: INSIGHTS, workspaceId: WORKSPACE, deleteEventsSubscriptionName: "ip-uploads-deleted-1a2b3c", alertEmail: "oncall@example.com", tags: TAGS });
     new PipelineAlerts("quiet-alerts", { resourceGroupName: "rg", location: "westeurope", insightsId: INSIGHTS, workspaceId: WORKSPACE, tags: TAGS });
     new PipelineWorkbook("ip-monitoring", { resourceGroupName: "rg", location: "westeurope", insightsId: INSIGHTS, tags: TAGS });
     await mocks.settle();
@@ -39,10 +39,20 @@ describe("Azure alerts and workbook", () => {
   });
 
   describe("the log alerts", () => {
-    it("are these six", () => {
+    it("are these ten", () => {
       assert.deepEqual(
         mocks.ofType(RULE).filter((r) => r.name.startsWith("ip-alerts-")).map((r) => r.name).sort(),
-        ["dead-letters", "failed-orchestrations", "failure-rate", "function-failures", "poison-queue", "stuck-jobs"].map((s) => `ip-alerts-${s}`),
+        ["dead-letters", "erase-dead-letters", "erase-failures", "erase-poison-queue", "failed-orchestrations", "failure-rate", "function-failures", "poison-queue", "stuck-jobs", "sweep-failures"].map((s) => `ip-alerts-${s}`),
+      );
+    });
+
+    it("without the delete subscription's name, watch every dead letter in one alert", () => {
+      const quiet = mocks.ofType(RULE).filter((r) => r.name.startsWith("quiet-alerts-")).map((r) => r.name.replace("quiet-alerts-", ""));
+
+      assert.ok(!quiet.includes("erase-dead-letters"));
+      assert.equal(
+        mocks.get(RULE, "quiet-alerts-dead-letters").inputs.criteria.allOf[0].query,
+        'StorageBlobLogs | where OperationName in ("PutBlob", "PutBlockList") and Uri has "/dead-letters/" | summarize written = count()',
       );
     });
 
@@ -90,12 +100,49 @@ describe("Azure alerts and workbook", () => {
       assert.equal(c.threshold, 0);
     });
 
-    it("fire on any blob written to the dead-letters container, from the workspace's blob logs", () => {
+    it("fire on any upload event dead-lettered into the dead-letters container (any but the delete subscription's), from the workspace's blob logs", () => {
       const c = condition("dead-letters");
 
       assert.deepEqual(rule("dead-letters").inputs.scopes, [WORKSPACE]);
-      assert.equal(c.query, 'StorageBlobLogs | where OperationName in ("PutBlob", "PutBlockList") and Uri has "/dead-letters/" | summarize written = count()');
-      assert.equal(c.threshold, 0);
+      assert.equal(
+        c.query,
+        'StorageBlobLogs | where OperationName in ("PutBlob", "PutBlockList") and Uri has "/dead-letters/" and not(Uri contains "/dead-letters/ip-uploads-deleted-1a2b3c/") | summarize written = count()',
+      );
+      assert.deepEqual([c.timeAggregation, c.metricMeasureColumn, c.threshold], ["Total", "written", 0]);
+    });
+
+    it("fire on any delete event dead-lettered under the delete subscription's folder", () => {
+      const c = condition("erase-dead-letters");
+
+      assert.deepEqual(rule("erase-dead-letters").inputs.scopes, [WORKSPACE]);
+      assert.equal(rule("erase-dead-letters").inputs.windowSize, "PT5M");
+      assert.equal(
+        c.query,
+        'StorageBlobLogs | where OperationName in ("PutBlob", "PutBlockList") and Uri has "/dead-letters/" and Uri contains "/dead-letters/ip-uploads-deleted-1a2b3c/" | summarize written = count()',
+      );
+      assert.deepEqual([c.timeAggregation, c.metricMeasureColumn, c.threshold], ["Total", "written", 0]);
+    });
+
+    it("fire on any failed invocation of the EraseUpload function, from its requests", () => {
+      const c = condition("erase-failures");
+
+      assert.deepEqual(rule("erase-failures").inputs.scopes, [INSIGHTS]);
+      assert.equal(c.query, 'requests | where operation_Name == "EraseUpload" and success == false | summarize failed = sum(itemCount)');
+      assert.deepEqual([c.timeAggregation, c.metricMeasureColumn, c.threshold], ["Total", "failed", 0]);
+    });
+
+    it("fire on any delete event moved to the delete-events poison queue", () => {
+      const c = condition("erase-poison-queue");
+
+      assert.equal(c.query, 'traces | where message has "MaxDequeueCount" and message has "delete-events-poison" | summarize moved = sum(itemCount)');
+      assert.deepEqual([c.timeAggregation, c.metricMeasureColumn, c.threshold], ["Total", "moved", 0]);
+    });
+
+    it("fire on any failed run of the SweepStuckJobs function", () => {
+      const c = condition("sweep-failures");
+
+      assert.equal(c.query, 'requests | where operation_Name == "SweepStuckJobs" and success == false | summarize failed = sum(itemCount)');
+      assert.deepEqual([c.timeAggregation, c.metricMeasureColumn, c.threshold], ["Total", "failed", 0]);
     });
 
     it("fire on any job the stuck-job sweep failed, from its records", () => {
@@ -135,15 +182,24 @@ describe("Azure alerts and workbook", () => {
       const content = workbookContent() as { version: string; items: Array<{ type: number; content: { title: string; query: string; resourceType: string; version: string } }> };
 
       assert.equal(content.version, "Notebook/1.0");
-      assert.deepEqual(content.items.map((i) => i.content.title), ["Images per minute", "Time per step (ms): p50 / p95", "End to end (ms): p50 / p95", "Failed jobs by error code"]);
+      assert.deepEqual(content.items.map((i) => i.content.title), [
+        "Images per minute",
+        "Time per step (ms): p50 / p95",
+        "End to end (ms): p50 / p95",
+        "Failed jobs by error code",
+        "Erasure on delete: invocations and failures",
+        "Stuck-job sweep: runs and failures",
+      ]);
       for (const item of content.items) {
         assert.equal(item.type, 3);
         assert.equal(item.content.version, "KqlItem/1.0");
         assert.equal(item.content.resourceType, "microsoft.insights/components");
-        assert.match(item.content.query, /^traces \| extend r = parse_json\(message\) \| where tostring\(r\.source\) == "image-pipeline"/);
       }
+      for (const item of content.items.slice(0, 4)) assert.match(item.content.query, /^traces \| extend r = parse_json\(message\) \| where tostring\(r\.source\) == "image-pipeline"/);
       assert.match(content.items[1]!.content.query, /percentiles\(todouble\(r\.durationMs\), 50, 95\) by step = tostring\(r\.step\)$/);
       assert.match(content.items[3]!.content.query, /tostring\(r\.job\) == "failed" \| summarize failed = sum\(itemCount\) by bin\(timestamp, 5m\), errorCode = tostring\(r\.errorCode\)/);
+      assert.equal(content.items[4]!.content.query, 'requests | where operation_Name == "EraseUpload" | summarize erasures = sum(itemCount), failed = sumif(itemCount, success == false) by bin(timestamp, 5m) | render timechart');
+      assert.equal(content.items[5]!.content.query, 'requests | where operation_Name == "SweepStuckJobs" | summarize runs = sum(itemCount), failed = sumif(itemCount, success == false) by bin(timestamp, 5m) | render timechart');
     });
   });
 });

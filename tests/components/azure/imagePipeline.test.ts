@@ -194,7 +194,11 @@ describe("AzureImagePipeline", function () {
       const workspace = one("flex", T.workspace).state.id;
       const rules = of("flex", "azure-native:monitor:ScheduledQueryRule");
 
-      assert.equal(rules.length, 6);
+      assert.equal(rules.length, 10);
+      // The erase dead-letter alert reads the delete subscription's own folder of the dead-letters container.
+      const deleteSubscription = of("flex", "azure-native:eventgrid:SystemTopicEventSubscription").find((r) => r.name.endsWith("-uploads-deleted"))!;
+      const eraseDeadLetters = rules.find((r) => r.name.endsWith("-erase-dead-letters"))!;
+      assert.ok(eraseDeadLetters.inputs.criteria.allOf[0].query.includes(`Uri contains "/dead-letters/${deleteSubscription.state.name}/"`));
       assert.deepEqual([...new Set(rules.map((r) => r.inputs.scopes[0]))].sort(), [insights, workspace].sort());
       assert.deepEqual([...new Set(rules.map((r) => r.inputs.actions.actionGroups[0]))], [one("flex", "azure-native:monitor:ActionGroup").state.id]);
       assert.equal(one("flex", "azure-native:applicationinsights:Workbook").inputs.sourceId, insights);
