@@ -95,6 +95,7 @@ export const LOG_ALERTS: readonly LogAlert[] = [
     suffix: "erase-poison-queue",
     description: `Delete events the ${ERASE_FUNCTION_NAME} function failed five times were moved to the ${DELETE_EVENTS_QUEUE}-poison queue: those uploads' renditions and job records remain.`,
     scope: "insights",
+    // The queue trigger's warning as it moves a message, as for uploads (https://github.com/Azure/azure-webjobs-sdk/blob/dev/src/Microsoft.Azure.WebJobs.Extensions.Storage/Queues/QueueProcessor.cs).
     query: `traces | where message has "MaxDequeueCount" and message has "${DELETE_EVENTS_QUEUE}-poison" | summarize moved = sum(itemCount)`,
     aggregation: "Total",
     measure: "moved",
@@ -105,6 +106,7 @@ export const LOG_ALERTS: readonly LogAlert[] = [
     suffix: "sweep-failures",
     description: `The ${SWEEP_FUNCTION_NAME} function failed: stuck jobs stay unfailed and the stuck-jobs alert cannot count them.`,
     scope: "insights",
+    // A timer-triggered invocation is a request too (https://learn.microsoft.com/en-us/azure/azure-functions/analyze-telemetry-data).
     query: `requests | where operation_Name == "${SWEEP_FUNCTION_NAME}" and success == false | summarize failed = sum(itemCount)`,
     aggregation: "Total",
     measure: "failed",
