@@ -99,7 +99,7 @@ async function main(): Promise<void> {
       onJob: (_row, counts: ReprocessCounts) => {
         const done = counts.succeeded + counts.failed;
         // Jobs end concurrently: sample once per tenth crossed, and at the last.
-        if (done >= Math.min(nextSample, counts.total)) {
+        if (nextSample !== Number.POSITIVE_INFINITY && done >= Math.min(nextSample, counts.total)) {
           nextSample = done >= counts.total ? Number.POSITIVE_INFINITY : done + every;
           pending.push(sample(done));
         }
