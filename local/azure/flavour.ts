@@ -35,7 +35,7 @@ type InstanceStatus = "Running" | "Completed" | "Failed";
 
 interface Instance {
   status: InstanceStatus;
-  /** The outcome without its history, which is dropped so a long run does not keep every history in memory. */
+  /** The outcome without its history, which is dropped so a long run does not keep every history in memory; once its caller took it, the status only. */
   done: Promise<Pick<OrchestrationResult, "status" | "output" | "error">>;
 }
 
@@ -168,7 +168,10 @@ export async function startAzureFlavour(options: FlavourOptions): Promise<AzureF
     }
     const { instanceId } = started;
     if (!started.started) return { runId: instanceId, status: "succeeded", duplicate: true, output: { duplicate: true, existingStatus: started.existingStatus } };
-    const result = await (instances.get(instanceId) as Instance).done;
+    const instance = instances.get(instanceId) as Instance;
+    const result = await instance.done;
+    // The outcome is this call's now; the instance keeps its status only, as the host keeps no outputs in memory (the task hub stores them).
+    instance.done = Promise.resolve({ status: result.status, output: undefined });
     if (result.status === "Completed") {
       const duplicate = (result.output as { duplicate?: unknown } | null)?.duplicate === true;
       return { runId: instanceId, status: "succeeded", output: result.output, duplicate };
