@@ -40,6 +40,10 @@ export const ALARM_THRESHOLDS = {
   eraseDestinationFailures: 0,
   /** The sweep failing means stuck jobs stay stuck and its StuckJobsFailed count says nothing. */
   sweepErrors: 0,
+  /** The API answers 5xx only for what the caller cannot fix (the app's unknown errors, timeouts): a few may be a blip. */
+  api5xx: 5,
+  /** The API function crashing or timing out (the app turns its own errors into JSON answers). */
+  apiErrors: 0,
 } as const;
 
 /** Job failure rate: the share of failed jobs (every error code) over a window, once enough jobs ended in it. */
@@ -56,6 +60,8 @@ export interface PipelineAlarmsArgs {
   erase?: { functionName: pulumi.Input<string>; deadLetterQueueName: pulumi.Input<string> };
   /** The stuck-job sweep's function (components/aws/sweep.ts). */
   sweepFunctionName?: pulumi.Input<string>;
+  /** The HTTP API (components/aws/api.ts): its server errors and its function's failures. */
+  api?: { apiId: pulumi.Input<string>; functionName: pulumi.Input<string> };
   /** The `service` dimension the steps' job-outcome metrics carry (POWERTOOLS_SERVICE_NAME). */
   metricsService: pulumi.Input<string>;
   /** Subscribed to the alerts topic by email (the address confirms it). */
@@ -72,7 +78,7 @@ export class PipelineAlarms extends pulumi.ComponentResource {
 
   constructor(name: string, args: PipelineAlarmsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:aws:Alarms", name, {}, opts);
-    const { stateMachineArn, reprocessStateMachineArn, functionNames, deadLetterQueueName, erase, sweepFunctionName, metricsService, alertEmail, accountId, tags, region } = args;
+    const { stateMachineArn, reprocessStateMachineArn, functionNames, deadLetterQueueName, erase, sweepFunctionName, api, metricsService, alertEmail, accountId, tags, region } = args;
     const regional = region ? { region } : {};
 
     const key = new aws.kms.Key(
@@ -159,6 +165,11 @@ export class PipelineAlarms extends pulumi.ComponentResource {
     }
     if (sweepFunctionName !== undefined) {
       this.alarms["sweep-errors"] = alarm("sweep-errors", "The stuck-job sweep's function failed: stuck jobs stay unfailed and the stuck-jobs alarm cannot count them.", sum("AWS/Lambda", "Errors", { FunctionName: sweepFunctionName }, ALARM_THRESHOLDS.sweepErrors));
+    }
+    if (api !== undefined) {
+      // HTTP API metrics 5xx by ApiId (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-metrics.html).
+      this.alarms["api-5xx"] = alarm("api-5xx", "The HTTP API answered server errors (5xx): uploads, job status or erasure requests failed for reasons the caller cannot fix; the API function's log has each requestId.", sum("AWS/ApiGateway", "5xx", { ApiId: api.apiId }, ALARM_THRESHOLDS.api5xx));
+      this.alarms["api-errors"] = alarm("api-errors", "The API function crashed or timed out (invocation errors, not answered errors).", sum("AWS/Lambda", "Errors", { FunctionName: api.functionName }, ALARM_THRESHOLDS.apiErrors));
     }
     // The steps' own EMF metrics (functions/aws/telemetry.ts), in the stack's `service` dimension.
     const service = { service: metricsService };

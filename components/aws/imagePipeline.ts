@@ -333,40 +333,6 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
     this.reprocessStateMachineArn = reprocess.arn;
     this.reprocessStarter = this.reprocessStateMachineArn;
 
-    const alarms = new PipelineAlarms(
-      `${name}-alarms`,
-      {
-        stateMachineArn: stateMachine.arn,
-        reprocessStateMachineArn: reprocess.arn,
-        functionNames: this.functionNames,
-        deadLetterQueueName: trigger.deadLetterQueueName,
-        erase: { functionName: eraser.functionName, deadLetterQueueName: deleteTrigger.deadLetterQueueName },
-        sweepFunctionName: sweeper.functionName,
-        metricsService: name,
-        alertEmail: config.alertEmail,
-        accountId,
-        tags,
-        region,
-      },
-      { parent: this },
-    );
-    const dashboard = new PipelineDashboard(
-      `${name}-monitoring`,
-      {
-        stateMachineArn: stateMachine.arn,
-        functionNames: this.functionNames,
-        erase: { functionName: eraser.functionName, deadLetterQueueName: deleteTrigger.deadLetterQueueName },
-        sweepFunctionName: sweeper.functionName,
-        metricsService: name,
-        alarmArns: Object.values(alarms.alarms).map((alarm) => alarm.arn),
-        // arn:aws:states:<region>:<account>:stateMachine:<name>: the region without another provider call.
-        metricsRegion: region ?? stateMachine.arn.apply((arn) => arn.split(":")[3] ?? ""),
-        region,
-      },
-      { parent: this },
-    );
-    this.alertsTopic = alarms.topicArn;
-    this.dashboardName = dashboard.dashboardName;
     // The API, once its entry exists (functions/aws/api.ts, #16): same runtime and CPU as the steps, its own bundle.
     const apiEntry = args.apiEntry ?? AWS_API_ENTRY;
     const apiCode = args.apiCode ?? (existsSync(path.resolve(PROJECT_ROOT, apiEntry)) ? pulumi.output(buildFunctionBundle({ entry: apiEntry, cpu })).apply((bundle) => new pulumi.asset.FileArchive(bundle.zipPath)) : undefined);
@@ -397,6 +363,42 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
         )
       : undefined;
     this.apiUrl = api ? api.url : pulumi.output("");
+
+    const alarms = new PipelineAlarms(
+      `${name}-alarms`,
+      {
+        stateMachineArn: stateMachine.arn,
+        reprocessStateMachineArn: reprocess.arn,
+        functionNames: this.functionNames,
+        deadLetterQueueName: trigger.deadLetterQueueName,
+        erase: { functionName: eraser.functionName, deadLetterQueueName: deleteTrigger.deadLetterQueueName },
+        sweepFunctionName: sweeper.functionName,
+        ...(api ? { api: { apiId: api.api.id, functionName: api.functionName } } : {}),
+        metricsService: name,
+        alertEmail: config.alertEmail,
+        accountId,
+        tags,
+        region,
+      },
+      { parent: this },
+    );
+    const dashboard = new PipelineDashboard(
+      `${name}-monitoring`,
+      {
+        stateMachineArn: stateMachine.arn,
+        functionNames: this.functionNames,
+        erase: { functionName: eraser.functionName, deadLetterQueueName: deleteTrigger.deadLetterQueueName },
+        sweepFunctionName: sweeper.functionName,
+        metricsService: name,
+        alarmArns: Object.values(alarms.alarms).map((alarm) => alarm.arn),
+        // arn:aws:states:<region>:<account>:stateMachine:<name>: the region without another provider call.
+        metricsRegion: region ?? stateMachine.arn.apply((arn) => arn.split(":")[3] ?? ""),
+        region,
+      },
+      { parent: this },
+    );
+    this.alertsTopic = alarms.topicArn;
+    this.dashboardName = dashboard.dashboardName;
 
     this.uploadsBucket = uploads.bucketName;
     this.renditionsBucket = renditions.bucketName;

@@ -51,7 +51,7 @@ describe("AWS alarms, alerts topic and dashboard", () => {
   });
 
   describe("the alarms", () => {
-    it("are these twenty-four, each named after the pipeline", () => {
+    it("are these twenty-six, each named after the pipeline", () => {
       const names = mocks.ofType(ALARM).map((a) => a.inputs.name).sort();
 
       assert.deepEqual(names, [
@@ -67,6 +67,8 @@ describe("AWS alarms, alerts topic and dashboard", () => {
         "erase-destination-failures",
         "erase-dead-letters",
         "sweep-errors",
+        "api-5xx",
+        "api-errors",
         ...STEPS.flatMap((step) => [`${step}-errors`, `${step}-throttles`]),
       ].map((suffix) => `${NAME}-alarms-${suffix}`).sort());
     });
@@ -156,6 +158,15 @@ describe("AWS alarms, alerts topic and dashboard", () => {
       );
     });
 
+    it("page on more than 5 server errors of the HTTP API in 5 minutes, and on any crash of its function", () => {
+      const httpApi = mocks.get("aws:apigatewayv2/api:Api", `${NAME}-api-http`);
+      const errors = alarm("api-5xx").inputs;
+      const crashes = alarm("api-errors").inputs;
+
+      assert.deepEqual([errors.namespace, errors.metricName, errors.dimensions, errors.statistic, errors.period, errors.threshold], ["AWS/ApiGateway", "5xx", { ApiId: httpApi.state.id }, "Sum", 300, 5]);
+      assert.deepEqual([crashes.namespace, crashes.metricName, crashes.dimensions, crashes.statistic, crashes.threshold], ["AWS/Lambda", "Errors", { FunctionName: `${NAME}-api` }, "Sum", 0]);
+    });
+
     it("page on any job the stuck-job sweep failed, from the steps' own metric in this stack's service", () => {
       const { inputs } = alarm("stuck-jobs");
 
@@ -190,7 +201,7 @@ describe("AWS alarms, alerts topic and dashboard", () => {
       assert.equal(dashboard.inputs.dashboardName, `${NAME}-monitoring`);
       const alarms = body.widgets.find((w) => w.type === "alarm")!.properties.alarms!;
       assert.deepEqual(alarms.sort(), mocks.ofType(ALARM).map((a) => a.state.arn).sort());
-      assert.equal(alarms.length, 24);
+      assert.equal(alarms.length, 26);
       assert.ok(body.widgets.filter((w) => w.type === "metric").every((w) => w.properties.region === REGION));
     });
   });

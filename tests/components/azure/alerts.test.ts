@@ -42,7 +42,7 @@ describe("Azure alerts and workbook", () => {
     it("are these ten", () => {
       assert.deepEqual(
         mocks.ofType(RULE).filter((r) => r.name.startsWith("ip-alerts-")).map((r) => r.name).sort(),
-        ["dead-letters", "erase-dead-letters", "erase-failures", "erase-poison-queue", "failed-orchestrations", "failure-rate", "function-failures", "poison-queue", "stuck-jobs", "sweep-failures"].map((s) => `ip-alerts-${s}`),
+        ["api-server-errors", "dead-letters", "erase-dead-letters", "erase-failures", "erase-poison-queue", "failed-orchestrations", "failure-rate", "function-failures", "poison-queue", "stuck-jobs", "sweep-failures"].map((s) => `ip-alerts-${s}`),
       );
     });
 
@@ -121,6 +121,14 @@ describe("Azure alerts and workbook", () => {
         'StorageBlobLogs | where OperationName in ("PutBlob", "PutBlockList") and Uri has "/dead-letters/" and Uri contains "/dead-letters/ip-uploads-deleted-1a2b3c/" | summarize written = count()',
       );
       assert.deepEqual([c.timeAggregation, c.metricMeasureColumn, c.threshold], ["Total", "written", 0]);
+    });
+
+    it("fire on more than 5 server errors the API answered in 5 minutes, read from its requests' status codes", () => {
+      const c = condition("api-server-errors");
+
+      assert.deepEqual(rule("api-server-errors").inputs.scopes, [INSIGHTS]);
+      assert.equal(c.query, 'requests | where operation_Name == "Api" and toint(resultCode) >= 500 | summarize failed = sum(itemCount)');
+      assert.deepEqual([c.timeAggregation, c.metricMeasureColumn, c.threshold], ["Total", "failed", 5]);
     });
 
     it("fire on any failed invocation of the EraseUpload function, from its requests", () => {

@@ -194,7 +194,7 @@ describe("AzureImagePipeline", function () {
       const workspace = one("flex", T.workspace).state.id;
       const rules = of("flex", "azure-native:monitor:ScheduledQueryRule");
 
-      assert.equal(rules.length, 10);
+      assert.equal(rules.length, 11);
       // The erase dead-letter alert reads the delete subscription's own folder of the dead-letters container.
       const deleteSubscription = of("flex", "azure-native:eventgrid:SystemTopicEventSubscription").find((r) => r.name.endsWith("-uploads-deleted"))!;
       const eraseDeadLetters = rules.find((r) => r.name.endsWith("-erase-dead-letters"))!;
