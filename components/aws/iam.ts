@@ -89,7 +89,8 @@ export function assumeRolePolicy(service: string, sourceAccount?: string): Trust
  * The permissions of one step function:
  * - validate: read the upload, create and read its job record;
  * - resize / applyFilters: read the upload, write intermediates under the work prefix;
- * - optimize: read intermediates, write final renditions (never into the work prefix);
+ * - optimize: read intermediates, write final renditions (never into the work prefix), delete the
+ *   keys of files it left out (an older run's objects there);
  * - notifySuccess / notifyError: finish the job record, publish on the topic;
  * - sweepStuckJobs: query the open-jobs index, read and finish job records, publish on the topic;
  * - eraseUpload (and the notify steps and the sweep, for a job whose upload went meanwhile): see {@link eraseGrants};
@@ -122,6 +123,8 @@ export function stepFunctionPolicy(handler: FunctionHandler, refs: StepPolicyRef
       allow("ReadIntermediates", ["s3:GetObject"], [work]);
       allow("ListRenditions", ["s3:ListBucket"], [renditionsBucketArn]);
       allow("WriteRenditions", ["s3:PutObject"], [`${renditionsBucketArn}/*`]);
+      // A skipped file's key is cleared of an older run's object (functions/steps/prune.ts): https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html
+      allow("ClearSkippedRenditions", ["s3:DeleteObject"], [`${renditionsBucketArn}/*`]);
       // Final objects never land among the short-lived intermediates (they would expire in a day).
       statements.push({ Sid: "NoRenditionsInWork", Effect: "Deny", Action: ["s3:PutObject"], Resource: [work] });
       break;

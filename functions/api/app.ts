@@ -9,6 +9,7 @@ import { isPipelineError } from "../core/errors";
 import type { ProcessingOptions } from "../core/options";
 import type { ObjectInfo, Ports } from "../ports";
 import { jobIdFor } from "../steps/jobId";
+import { servedOutputs } from "../steps/served";
 import type { Manifest } from "../steps/types";
 import { createAuthenticator, type Authenticator } from "./auth";
 import { ApiError, isApiError, type ApiErrorCode } from "./errors";
@@ -261,7 +262,8 @@ export function createApiApp(deps: ApiDependencies): OpenAPIHono<Env> {
       source: { width: manifest.source.width, height: manifest.source.height, format: manifest.source.format },
       ...(deps.deliveryBaseUrl ? { baseUrl: `${deps.deliveryBaseUrl.replace(/\/+$/, "")}/${encodeKey(prefix)}` } : {}),
       outputs: await Promise.all(
-        manifest.outputs.map(async (output) => ({
+        // A rendition Optimize serves from another's file (`skipped[].servedBy`) is listed with that file's URL.
+        servedOutputs(manifest).map(async (output) => ({
           name: output.name,
           kind: output.kind,
           format: output.format,

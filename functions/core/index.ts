@@ -19,6 +19,8 @@ export { filterImage, configuredEffects, PLACEHOLDER_SIZE, type EffectName } fro
 export {
   optimizeImage,
   decideVariants,
+  decideAcrossRenditions,
+  renditionShape,
   encodeDecided,
   isGraphicLike,
   OUTPUT_TYPES,
@@ -30,6 +32,7 @@ export {
   type ChoiceReason,
   type ChosenImage,
   type Decision,
+  type FileRef,
   type SkippedVariant,
   type SkipReason,
   type StoredFormat,

@@ -1,7 +1,7 @@
 import sharp from "sharp";
 import type { Sharp } from "sharp";
 import { encodeIntermediate, intermediateSource, readIntermediateHeader } from "./intermediate";
-import type { OutputFormat, ProcessingOptions } from "./options";
+import type { OutputFormat, ProcessingOptions, Rendition } from "./options";
 import { fromPixels, type Pixels } from "./pixels";
 import { guardSharp } from "./sharpErrors";
 import type { EncodedFormat, EncodedImage } from "./types";
@@ -131,11 +131,29 @@ export interface Candidate extends Omit<EncodedImage, "format"> {
  */
 export type ChoiceReason = "fallback" | "smallest" | "lossless-smaller" | "kept-larger" | "configured";
 
-/** Why a file was not stored: larger than the JPEG slot's file, or than its lossless/lossy alternative. */
-export type SkipReason = "larger-than-jpeg" | "larger-than-png" | "larger-than-lossless" | "larger-than-lossy";
+/**
+ * Why a file was not stored: larger than the JPEG slot's file (a PNG there, or an animation's GIF),
+ * or than its lossless/lossy alternative; or another rendition of the same shape has a file in the
+ * same format that brings as much (`same-as-smaller-rendition`: same pixel size and bytes) or more
+ * (`dominated-by-rendition`: at least its pixel size in no more bytes).
+ */
+export type SkipReason =
+  | "larger-than-jpeg"
+  | "larger-than-png"
+  | "larger-than-gif"
+  | "larger-than-lossless"
+  | "larger-than-lossy"
+  | "same-as-smaller-rendition"
+  | "dominated-by-rendition";
 
 export interface ChosenImage extends Candidate {
   chosen: ChoiceReason;
+}
+
+/** A stored file of the same image kind: its rendition or effect name and its format (one file per pair). */
+export interface FileRef {
+  name: string;
+  format: StoredFormat;
 }
 
 export interface SkippedVariant {
@@ -145,6 +163,8 @@ export interface SkippedVariant {
   lossless: boolean;
   bytes: number;
   reason: SkipReason;
+  /** The stored file that serves in this one's place (of the same kind). */
+  servedBy: FileRef;
 }
 
 export interface Decision {
@@ -152,50 +172,124 @@ export interface Decision {
   skipped: SkippedVariant[];
 }
 
-const skip = (candidate: Candidate, reason: SkipReason): SkippedVariant => ({
+const refOf = (file: { name: string; format: StoredFormat }): FileRef => ({ name: file.name, format: file.format });
+
+const skip = (candidate: Candidate, reason: SkipReason, servedBy: FileRef): SkippedVariant => ({
   name: candidate.name,
   slot: candidate.slot,
   format: candidate.format,
   lossless: candidate.lossless,
   bytes: candidate.data.length,
   reason,
+  servedBy,
 });
 
 /**
  * Optimize decides (#14.7), for one image's encodes: per configured format the smaller of its
  * lossy file and a lossless alternative (graphics only); then a WebP/AVIF larger than the
- * JPEG slot's file is dropped unless `keepLarger`, since the `<img>` fallback already serves
- * every browser in fewer bytes. The JPEG slot is always kept. A `translucent` image is compared
- * only with a PNG in that slot (a JPEG loses its alpha). Pure: no encode happens here.
- * @returns the files to store, in configured format order, and what was left out and why
+ * JPEG slot's file (JPEG, PNG, or an animation's GIF) is dropped unless `keepLarger`, since the
+ * `<img>` fallback already serves every browser in fewer bytes. The JPEG slot is kept here (only
+ * `decideAcrossRenditions` may drop it). A `translucent` image is compared only with a PNG in that
+ * slot (a JPEG loses its alpha). Pure: no encode happens here.
+ * @returns the files to store, in configured format order, and what was left out, why, and which stored file serves it
  */
 export function decideVariants(candidates: readonly Candidate[], options: Pick<ProcessingOptions, "formats" | "optimize">, { translucent = false } = {}): Decision {
-  const chosen: ChosenImage[] = [];
-  const skipped: SkippedVariant[] = [];
-  const winners = new Map<OutputFormat, ChosenImage>();
+  const winners = new Map<OutputFormat, { best: ChosenImage; rest: Candidate[] }>();
   for (const slot of options.formats) {
     const [best, ...rest] = candidates.filter((c) => c.slot === slot).sort((a, b) => a.data.length - b.data.length || Number(a.lossless) - Number(b.lossless));
-    if (!best) continue;
-    for (const loser of rest) skipped.push(skip(loser, best.lossless ? "larger-than-lossless" : "larger-than-lossy"));
-    winners.set(slot, { ...best, chosen: best.lossless ? "lossless-smaller" : slot === "jpeg" ? "fallback" : "configured" });
+    if (best) winners.set(slot, { best: { ...best, chosen: best.lossless ? "lossless-smaller" : slot === "jpeg" ? "fallback" : "configured" }, rest });
   }
+  const jpegSlot = winners.get("jpeg")?.best;
   // A translucent image's JPEG is flattened on white: it does not stand in for the formats that keep alpha.
-  const reference = translucent ? (winners.get("jpeg")?.format === "png" ? winners.get("jpeg") : undefined) : winners.get("jpeg");
-  for (const slot of options.formats) {
-    const winner = winners.get(slot);
-    if (!winner) continue;
-    if (reference && slot !== "jpeg") {
-      if (winner.data.length > reference.data.length) {
-        if (!options.optimize.keepLarger) {
-          skipped.push(skip(winner, reference.format === "png" ? "larger-than-png" : "larger-than-jpeg"));
-          continue;
-        }
-        winner.chosen = "kept-larger";
-      } else if (winner.chosen === "configured") winner.chosen = "smallest";
-    }
-    chosen.push(winner);
+  const reference = translucent ? (jpegSlot?.format === "png" ? jpegSlot : undefined) : jpegSlot;
+  // Per slot the file that is stored for it: its winner, or the reference when the winner is larger.
+  const stored = new Map<OutputFormat, ChosenImage>();
+  for (const [slot, { best: winner }] of winners) {
+    if (!reference || slot === "jpeg" || winner.data.length <= reference.data.length) {
+      if (reference && slot !== "jpeg" && winner.chosen === "configured") winner.chosen = "smallest";
+      stored.set(slot, winner);
+    } else if (options.optimize.keepLarger) {
+      winner.chosen = "kept-larger";
+      stored.set(slot, winner);
+    } else stored.set(slot, reference);
+  }
+  const chosen: ChosenImage[] = [];
+  const skipped: SkippedVariant[] = [];
+  for (const [slot, { best, rest }] of winners) {
+    const served = refOf(stored.get(slot) as ChosenImage);
+    for (const loser of rest) skipped.push(skip(loser, best.lossless ? "larger-than-lossless" : "larger-than-lossy", served));
+  }
+  for (const [slot, { best }] of winners) {
+    if (stored.get(slot) === best) chosen.push(best);
+    else skipped.push(skip(best, `larger-than-${(reference as ChosenImage).format as "jpeg" | "png" | "gif"}`, refOf(reference as ChosenImage)));
   }
   return { chosen, skipped };
+}
+
+/**
+ * What makes renditions the same picture at different sizes: all `inside` renditions show the
+ * whole image; `cover`/`contain` ones share a shape with one aspect ratio, fit and position.
+ * Responsive markup groups its sets by the same key.
+ * @example renditionShape({ name: "square", width: 300, height: 300, fit: "cover", position: "attention" }) // "cover:1/1:attention"
+ */
+export function renditionShape(rendition: Pick<Rendition, "width" | "height" | "fit" | "position">): string {
+  if (rendition.fit === "inside") return "original";
+  const height = rendition.height ?? rendition.width;
+  const divisor = gcd(rendition.width, height);
+  return `${rendition.fit}:${rendition.width / divisor}/${height / divisor}:${rendition.position}`;
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * Optimize decides across renditions (#14.7): among the stored renditions of one shape, a file
+ * is dominated when another file of the same format and slot has at least its width and height
+ * in no more bytes; it is not stored, and the dominating file serves its rendition. Resize never
+ * enlarges, so an upload narrower than several renditions gives them the same pixels: the
+ * smallest rendition's file is kept (`same-as-smaller-rendition`) and the others point at it.
+ * Skipped files that pointed at a file dropped here are pointed at its server. Effects are left
+ * alone (each is a different picture); `optimize.keepLarger` keeps everything.
+ * @returns the files still stored, in their order, and every skipped file (the new ones last)
+ */
+export function decideAcrossRenditions<F extends ChosenImage & { kind: string }, S extends SkippedVariant & { kind: F["kind"] }>(
+  files: readonly F[],
+  skipped: readonly S[],
+  options: Pick<ProcessingOptions, "renditions" | "optimize">,
+): { files: F[]; skipped: S[] } {
+  if (options.optimize.keepLarger) return { files: [...files], skipped: [...skipped] };
+  // Smaller configured renditions first: they win exact ties.
+  const order = new Map([...options.renditions].map((r, i) => [r.name, { shape: renditionShape(r), rank: r.width * options.renditions.length + i }]));
+  const group = (file: F) => `${order.get(file.name)?.shape} ${file.slot} ${file.format}`;
+  const rank = (file: F) => order.get(file.name)?.rank ?? 0;
+  const dominates = (b: F, a: F) =>
+    b !== a &&
+    b.width >= a.width &&
+    b.height >= a.height &&
+    b.data.length <= a.data.length &&
+    (b.width > a.width || b.height > a.height || b.data.length < a.data.length || rank(b) < rank(a));
+  const renditions = files.filter((file) => file.kind === "rendition" && order.has(file.name));
+  const servers = new Map<F, F>();
+  for (const file of renditions) {
+    // Domination is transitive, so an undominated file that dominates this one exists when any does: the closest such serves it.
+    const better = renditions.filter((other) => group(other) === group(file) && dominates(other, file));
+    const server = better
+      .filter((b) => !better.some((c) => dominates(c, b)))
+      .sort((a, b) => a.width - b.width || a.height - b.height || a.data.length - b.data.length || rank(a) - rank(b))[0];
+    if (server) servers.set(file, server);
+  }
+  if (servers.size === 0) return { files: [...files], skipped: [...skipped] };
+  const serverOf = (kind: string, ref: FileRef): FileRef => {
+    for (const [dropped, server] of servers) if (dropped.kind === kind && dropped.name === ref.name && dropped.format === ref.format) return refOf(server);
+    return ref;
+  };
+  const retargeted = skipped.map((entry) => ({ ...entry, servedBy: serverOf(entry.kind, entry.servedBy) }));
+  const added = [...servers].map(([file, server]) => {
+    const same = file.width === server.width && file.height === server.height && file.data.length === server.data.length;
+    return { ...skip(file, same ? "same-as-smaller-rendition" : "dominated-by-rendition", refOf(server)), kind: file.kind } as S;
+  });
+  return { files: files.filter((file) => !servers.has(file)), skipped: [...retargeted, ...added] };
 }
 
 /** Longest side of the sample a graphic is recognised from (nearest neighbour: no new colours). */

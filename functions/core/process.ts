@@ -1,5 +1,5 @@
 import { configuredEffects, PLACEHOLDER_SIZE, PREVIEW_SIZE, renderEffects, renderPlaceholder, renderPreviews } from "./filters";
-import { encodeDecided, type ChosenImage, type Decision, type SkippedVariant } from "./optimize";
+import { decideAcrossRenditions, decideVariants, encodeDecided, type Candidate, type ChosenImage, type Decision, type SkippedVariant } from "./optimize";
 import type { OutputFormat, ProcessingOptions } from "./options";
 import { decodeSource, resizePixels, squareBox, widthBox, type Pixels } from "./pixels";
 import { renderRenditions, type RenderedRendition } from "./resize";
@@ -13,7 +13,8 @@ import type { PreparedWatermark } from "./watermark";
  * validate → renditions + effects → encodes, with decoded pixels passed in
  * memory. The upload is decoded once; effects and the placeholder are cut from the
  * renditions when one is large enough. Encodes start as soon as their pixels
- * exist and run concurrently, and Optimize's choice (`decideVariants`) is made per image.
+ * exist and run concurrently, and Optimize's choice (`decideVariants`) is made per image, then
+ * across the renditions of one shape (`decideAcrossRenditions`).
  *
  * The workflow steps use the same pieces split in two: `encodeRenditions` (Resize: one
  * decode, renditions, placeholder and previews, encoded and chosen) and `encodeEffects`
@@ -115,7 +116,7 @@ class Pending {
       files.push(...decision.chosen.map((file) => ({ ...file, kind, ...(crop ? { crop } : {}) })));
       skipped.push(...decision.skipped.map((file) => ({ ...file, kind })));
     });
-    return { files, skipped };
+    return decideAcrossRenditions(files, skipped, this.options);
   }
 }
 
@@ -165,13 +166,14 @@ async function filterBase(input: Buffer, options: ProcessingOptions, renditions:
 async function processAnimated(input: Buffer, info: ImageInfo, options: ProcessingOptions, watermark: PreparedWatermark | undefined): Promise<ProcessedImage> {
   const [renditions, effects] = await Promise.all([encodeAnimatedRenditions(input, options, watermark), encodeEffects(input, options, watermark)]);
   const { placeholder, previews } = renditions;
-  return { info, outputs: [...renditions.files, ...effects.files], skipped: effects.skipped, ...(placeholder ? { placeholder } : {}), ...(previews ? { previews } : {}) };
+  return { info, outputs: [...renditions.files, ...effects.files], skipped: [...renditions.skipped, ...effects.skipped], ...(placeholder ? { placeholder } : {}), ...(previews ? { previews } : {}) };
 }
 
 /**
  * Resize's part for an animated upload with `animated: keep`: the animated renditions (WebP, and
- * GIF in JPEG's place; no AVIF) as encoded, with nothing to choose between, and the placeholder
- * and previews from the first frame.
+ * GIF in JPEG's place; no AVIF), chosen as stills are (a WebP larger than the GIF is not stored
+ * unless `optimize.keepLarger`, nor a file another rendition's file dominates), and the
+ * placeholder and previews from the first frame.
  * @throws {PipelineError} CORRUPT_IMAGE when the upload cannot be decoded; TOO_MANY_PIXELS
  */
 export async function encodeAnimatedRenditions(input: Buffer, options: ProcessingOptions, watermark?: PreparedWatermark): Promise<EncodedOutputs & { placeholder?: Placeholder; previews?: Previews }> {
@@ -185,10 +187,16 @@ export async function encodeAnimatedRenditions(input: Buffer, options: Processin
     base && wantsPlaceholder ? renderPlaceholder(base) : undefined,
     base && wantsPreviews ? renderPreviews(base, options.placeholders) : undefined,
   ]);
-  const files = animated.map((image): OutputFile => {
-    // A GIF stands in JPEG's place (markup's slotOf), and a WebP in AVIF's when AVIF is the only format (./animation.ts).
-    const slot: OutputFormat = image.format === "gif" ? "jpeg" : options.formats.includes(image.format) ? image.format : "avif";
-    return { ...image, kind: "rendition", slot, lossless: false, chosen: slot === "jpeg" ? "fallback" : "configured" };
-  });
-  return { files, skipped: [], ...(placeholder ? { placeholder } : {}), ...(previews ? { previews } : {}) };
+  // A GIF stands in JPEG's place, and a WebP in AVIF's when AVIF is the only format (./animation.ts).
+  const slotOf = (format: string): OutputFormat => (format === "gif" ? "jpeg" : options.formats.includes(format as OutputFormat) ? (format as OutputFormat) : "avif");
+  const files: OutputFile[] = [];
+  const skipped: SkippedFile[] = [];
+  for (const rendition of options.renditions) {
+    const candidates = animated.filter((image) => image.name === rendition.name).map((image): Candidate => ({ ...image, slot: slotOf(image.format), lossless: false }));
+    // The GIF stands in for the WebP as a JPEG does for a still (it keeps transparency, on/off only).
+    const decision = decideVariants(candidates, { formats: [...new Set(candidates.map((c) => c.slot))], optimize: options.optimize });
+    files.push(...decision.chosen.map((file): OutputFile => ({ ...file, kind: "rendition" })));
+    skipped.push(...decision.skipped.map((file): SkippedFile => ({ ...file, kind: "rendition" })));
+  }
+  return { ...decideAcrossRenditions(files, skipped, options), ...(placeholder ? { placeholder } : {}), ...(previews ? { previews } : {}) };
 }

@@ -1,6 +1,6 @@
-import { OUTPUT_TYPES, STORED_TYPES, type OutputFormat, type ProcessingOptions, type Rendition } from "../core";
+import { OUTPUT_TYPES, renditionShape, STORED_TYPES, type OutputFormat, type ProcessingOptions, type Rendition } from "../core";
 import { outputFileName } from "./keys";
-import type { ManifestEntry, ResponsiveSet, StepOutputs } from "./types";
+import type { ManifestEntry, ResponsiveSet, SkippedOutput, StepOutputs } from "./types";
 
 /**
  * Ready responsive markup for the manifest (`markup: true`): per rendition set, `srcset`
@@ -9,9 +9,11 @@ import type { ManifestEntry, ResponsiveSet, StepOutputs } from "./types";
  * placeholder as its background. URLs are the outputs' keys relative to the output prefix
  * (`thumb.webp`): prepend the prefix's URL, or serve the snippet from there.
  *
- * A format's file that Optimize did not store (larger than the JPEG) is replaced in that
- * format's `srcset` by the rendition's fallback file (JPEG, or PNG for a graphic): every
- * browser that takes the `<source>` also shows the fallback, and fewer bytes.
+ * A file that Optimize did not store is replaced by the stored file its `skipped` entry names
+ * (`servedBy`): the rendition's fallback file (JPEG, or PNG for a graphic) for a format larger
+ * than it, which every browser that takes the `<source>` also shows in fewer bytes; or another
+ * rendition's file of the same format that is as large in no more bytes. Each stored file is
+ * listed once, with its real width.
  *
  * A set is the renditions showing the same picture at different widths: the uncropped ones
  * (`original`), and each group of `cover`/`contain` renditions with one aspect ratio, fit and
@@ -23,10 +25,18 @@ const SOURCE_ORDER: OutputFormat[] = ["avif", "webp", "jpeg"];
 /** The `<img>` fallback: the most widely supported configured format. */
 const FALLBACK_ORDER: OutputFormat[] = ["jpeg", "webp", "avif"];
 
-export function responsiveSets(outputs: readonly ManifestEntry[], options: ProcessingOptions, placeholder?: StepOutputs["placeholder"], color?: string): ResponsiveSet[] {
+export function responsiveSets(
+  outputs: readonly ManifestEntry[],
+  options: ProcessingOptions,
+  placeholder?: StepOutputs["placeholder"],
+  color?: string,
+  skipped: readonly SkippedOutput[] = [],
+): ResponsiveSet[] {
+  const byKey = new Map(outputs.map((entry) => [entry.key, entry]));
+  const servedFor = (name: string, format: OutputFormat) => byKey.get(skipped.find((entry) => entry.kind === "rendition" && entry.name === name && entry.slot === format)?.servedBy ?? "");
   const groups = new Map<string, Rendition[]>();
   for (const rendition of options.renditions) {
-    const key = setKey(rendition);
+    const key = renditionShape(rendition);
     groups.set(key, [...(groups.get(key) ?? []), rendition]);
   }
   const sets: ResponsiveSet[] = [];
@@ -34,20 +44,9 @@ export function responsiveSets(outputs: readonly ManifestEntry[], options: Proce
     const names = new Set(renditions.map((r) => r.name));
     const entries = outputs.filter((entry) => entry.kind === "rendition" && names.has(entry.name));
     if (entries.length === 0) continue;
-    sets.push(responsiveSet(key === "original" ? "original" : renditions[0].name, renditions, entries, options, placeholder, color));
+    sets.push(responsiveSet(key === "original" ? "original" : renditions[0].name, renditions, entries, options, placeholder, color, servedFor));
   }
   return sets;
-}
-
-function setKey(rendition: Rendition): string {
-  if (rendition.fit === "inside") return "original";
-  const height = rendition.height ?? rendition.width;
-  const divisor = gcd(rendition.width, height);
-  return `${rendition.fit}:${rendition.width / divisor}/${height / divisor}:${rendition.position}`;
-}
-
-function gcd(a: number, b: number): number {
-  return b === 0 ? a : gcd(b, a % b);
 }
 
 function responsiveSet(
@@ -57,16 +56,18 @@ function responsiveSet(
   options: ProcessingOptions,
   placeholder: StepOutputs["placeholder"],
   color: string | undefined,
+  servedFor: (name: string, format: OutputFormat) => ManifestEntry | undefined,
 ): ResponsiveSet {
   const srcset: Partial<Record<OutputFormat, string>> = {};
   // An animation has no AVIF and a GIF in JPEG's place (`animated: keep`): list the slots that have files.
   const formats = options.formats.filter((format) => entries.some((entry) => slotOf(entry) === format));
   const fallback = FALLBACK_ORDER.find((format) => formats.includes(format)) as OutputFormat;
-  const fileFor = (name: string, format: OutputFormat) => entries.find((e) => e.name === name && slotOf(e) === format) ?? entries.find((e) => e.name === name && slotOf(e) === fallback);
+  const fileFor = (name: string, format: OutputFormat): ManifestEntry | undefined =>
+    entries.find((e) => e.name === name && slotOf(e) === format) ?? servedFor(name, format) ?? (format === fallback ? undefined : fileFor(name, fallback));
   for (const format of formats) {
-    // One candidate per width: renditions never enlarged can end equally wide, which srcset forbids.
+    // Each file once, and one file per width: renditions never enlarged can end equally wide, which srcset forbids.
     const byWidth = new Map<number, ManifestEntry>();
-    const files = [...new Set(entries.map((e) => e.name))].map((name) => fileFor(name, format)).filter((e): e is ManifestEntry => e !== undefined);
+    const files = [...new Set(renditions.map((r) => fileFor(r.name, format)).filter((e): e is ManifestEntry => e !== undefined))];
     for (const entry of files.sort((a, b) => a.width - b.width)) if (!byWidth.has(entry.width)) byWidth.set(entry.width, entry);
     srcset[format] = [...byWidth.values()].map((entry) => `${fileOf(entry)} ${entry.width}w`).join(", ");
   }

@@ -2,15 +2,17 @@ import { configuredEffects, PipelineError, type ProcessingOptions } from "../cor
 import type { Ports } from "../ports";
 import { manifestKey } from "./keys";
 import { responsiveSets } from "./markup";
-import type { Manifest, ManifestEntry, OptimizeResult, OutputRef, ProcessedJob } from "./types";
+import { removeSkippedOutputs } from "./prune";
+import type { Manifest, ManifestEntry, OptimizeResult, OutputRef, ProcessedJob, SkippedOutput } from "./types";
 
 /**
  * Optimize: verifies and publishes. Resize and ApplyFilters encoded their outputs, chose
  * what to store (the core's decideVariants) and wrote them to their final keys; this step
- * checks that every configured rendition and effect has a stored file, then writes the
- * manifest last, so a manifest only ever names objects that exist. It reads no image and
- * deletes nothing. The outputs' existence rests on the refs: a step returns a ref only after
- * its write succeeded, so no HEAD per output is spent on it.
+ * checks that every configured rendition and effect has a stored file (its own, or the one
+ * another's skipped file is served by), then writes the manifest last, so a manifest only ever
+ * names objects that exist. It reads no image. The outputs' existence rests on the refs: a step
+ * returns a ref only after its write succeeded, so no HEAD per output is spent on it. Once the
+ * manifest is out, the keys of files left out are cleared of an older run's objects.
  */
 export async function optimize(job: ProcessedJob, ports: Ports, options: ProcessingOptions): Promise<OptimizeResult> {
   if (!job.image || !Array.isArray(job.processed)) {
@@ -18,8 +20,8 @@ export async function optimize(job: ProcessedJob, ports: Ports, options: Process
   }
   const bytesIn = job.image.bytes;
   const refs = job.processed.flatMap((result) => result.outputs ?? []);
-  checkComplete(refs, options);
   const skipped = job.processed.flatMap((result) => result.skipped ?? []);
+  checkComplete(refs, skipped, options);
   const placeholder = job.processed.find((result) => result.placeholder)?.placeholder;
   const previews = job.processed.find((result) => result.previews)?.previews;
 
@@ -50,19 +52,22 @@ export async function optimize(job: ProcessedJob, ports: Ports, options: Process
     skipped,
     placeholder,
     ...(previews ? { previews } : {}),
-    ...(options.markup ? { responsive: responsiveSets(outputs, options, placeholder, previews?.color) } : {}),
+    ...(options.markup ? { responsive: responsiveSets(outputs, options, placeholder, previews?.color, skipped) } : {}),
   };
   const key = manifestKey(job.sourceKey);
   await ports.objects.put("renditions", key, Buffer.from(JSON.stringify(manifest, null, 2)), "application/json");
+  await removeSkippedOutputs(manifest, ports.objects);
   return { manifestKey: key, outputs: outputs.length, bytesIn, bytesOut: outputs.reduce((sum, entry) => sum + entry.bytes, 0) };
 }
 
-/** Every configured rendition and effect has at least one stored file (its JPEG slot is never skipped). */
-function checkComplete(refs: readonly OutputRef[], options: ProcessingOptions): void {
+/** Every configured rendition and effect has at least one stored file, or a skipped file served by a stored one (another rendition's). */
+function checkComplete(refs: readonly OutputRef[], skipped: readonly SkippedOutput[], options: ProcessingOptions): void {
   const expected = [...options.renditions.map((r) => `rendition ${r.name}`), ...configuredEffects(options).map((name) => `effect ${name}`)];
-  const stored = new Set(refs.map((ref) => `${ref.kind} ${ref.name}`));
+  const keys = new Set(refs.map((ref) => ref.key));
+  const stored = new Set([...refs, ...skipped.filter((entry) => keys.has(entry.servedBy))].map((item) => `${item.kind} ${item.name}`));
   const missing = expected.filter((item) => !stored.has(item));
   if (missing.length > 0) {
     throw new PipelineError("INTERNAL", `Optimize found no stored file for ${missing.join(", ")}; the Resize/ApplyFilters results do not match the configuration. Run the job again.`, { missing });
   }
 }
+

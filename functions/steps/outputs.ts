@@ -29,6 +29,15 @@ export async function storeOutputs(sourceKey: string, { files, skipped }: Encode
       };
     }),
   );
-  const left: SkippedOutput[] = skipped.map(({ name, kind, format, slot, lossless, bytes, reason }) => ({ name, kind, format, slot, ...(lossless ? { lossless } : {}), bytes, reason }));
+  const left: SkippedOutput[] = skipped.map(({ name, kind, format, slot, lossless, bytes, reason, servedBy }) => ({
+    name,
+    kind,
+    format,
+    slot,
+    ...(lossless ? { lossless } : {}),
+    bytes,
+    reason,
+    servedBy: outputKey(sourceKey, kind, servedBy.name, STORED_TYPES[servedBy.format].extension),
+  }));
   return { outputs, ...(left.length > 0 ? { skipped: left } : {}) };
 }

@@ -1,5 +1,6 @@
+import { STORED_TYPES } from "../core/optimize";
 import type { ObjectStore } from "../ports";
-import { manifestKey, outputPrefix } from "./keys";
+import { manifestKey, outputKey, outputPrefix } from "./keys";
 import type { Manifest } from "./types";
 
 /**
@@ -33,4 +34,20 @@ export async function pruneStaleOutputs(sourceKey: string, keep: Iterable<string
 export async function pruneToManifest(key: string, objects: ObjectStore): Promise<string[]> {
   const manifest = JSON.parse((await objects.get("renditions", key)).toString("utf8")) as Manifest;
   return pruneStaleOutputs(manifest.sourceKey, manifest.outputs.map((output) => output.key), objects);
+}
+
+/**
+ * Clears the keys of the files a run left out (the manifest's `skipped`, e.g. a rendition served by
+ * a smaller one's identical file) of what an older run of the upload stored there, so a URL built
+ * from a rendition's name never serves an older picture. A key an output has is left alone (a
+ * lossless file stored where its lossy alternative was skipped). Runs after the manifest is
+ * published, which names none of these keys; deleting an absent key is fine.
+ * @returns the keys deleted
+ * @example await removeSkippedOutputs(manifest, ports.objects) // ["photos/cat.jpg/medium.jpg"] when medium is served by thumb.jpg
+ */
+export async function removeSkippedOutputs(manifest: Pick<Manifest, "sourceKey" | "outputs" | "skipped">, objects: ObjectStore): Promise<string[]> {
+  const stored = new Set(manifest.outputs.map((output) => output.key));
+  const keys = [...new Set(manifest.skipped.map((entry) => outputKey(manifest.sourceKey, entry.kind, entry.name, STORED_TYPES[entry.format].extension)))].filter((key) => !stored.has(key));
+  for (const key of keys) await objects.delete("renditions", key);
+  return keys;
 }

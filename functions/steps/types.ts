@@ -81,6 +81,8 @@ export interface SkippedOutput {
   lossless?: boolean;
   bytes: number;
   reason: SkipReason;
+  /** The key of the stored file (an entry of the manifest's `outputs`) that serves in its place. */
+  servedBy: string;
 }
 
 /** What Resize and ApplyFilters return: references to the outputs they wrote, never bytes. */
@@ -127,7 +129,7 @@ export interface Manifest {
   source: ImageInfo;
   createdAt: string;
   outputs: ManifestEntry[];
-  /** Encodes not stored, and why (e.g. a WebP larger than the JPEG): `optimize.keepLarger` keeps them. */
+  /** Encodes not stored, why (e.g. a WebP larger than the JPEG) and which output serves each: `optimize.keepLarger` keeps them. */
   skipped: SkippedOutput[];
   placeholder?: StepOutputs["placeholder"];
   /** ThumbHash, BlurHash and dominant colour (`placeholders` config). */

@@ -34,7 +34,8 @@ describe("IAM policies", () => {
       ],
       resize: ["s3:GetObject arn:aws:s3:::p-uploads/*", "s3:GetObjectVersion arn:aws:s3:::p-uploads/*", "s3:ListBucket arn:aws:s3:::p-uploads", "s3:PutObject arn:aws:s3:::p-renditions/work/*"],
       applyFilters: ["s3:GetObject arn:aws:s3:::p-uploads/*", "s3:GetObjectVersion arn:aws:s3:::p-uploads/*", "s3:ListBucket arn:aws:s3:::p-uploads", "s3:PutObject arn:aws:s3:::p-renditions/work/*"],
-      optimize: ["s3:GetObject arn:aws:s3:::p-renditions/work/*", "s3:ListBucket arn:aws:s3:::p-renditions", "s3:PutObject arn:aws:s3:::p-renditions/*"],
+      // Optimize clears the keys of files it left out (an older run's objects there).
+      optimize: ["s3:DeleteObject arn:aws:s3:::p-renditions/*", "s3:GetObject arn:aws:s3:::p-renditions/work/*", "s3:ListBucket arn:aws:s3:::p-renditions", "s3:PutObject arn:aws:s3:::p-renditions/*"],
       // The notify steps erase after a job whose upload was deleted while it ran.
       notifySuccess: [
         "dynamodb:DeleteItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
@@ -80,7 +81,7 @@ describe("IAM policies", () => {
       assert.deepEqual(sids("validate"), ["ReadUpload", "ListUploads", "CreateJob", ...always]);
       assert.deepEqual(sids("resize"), ["ReadUpload", "ListUploads", "WriteIntermediates", ...always]);
       assert.deepEqual(sids("applyFilters"), ["ReadUpload", "ListUploads", "WriteIntermediates", ...always]);
-      assert.deepEqual(sids("optimize"), ["ReadIntermediates", "ListRenditions", "WriteRenditions", "NoRenditionsInWork", ...always]);
+      assert.deepEqual(sids("optimize"), ["ReadIntermediates", "ListRenditions", "WriteRenditions", "ClearSkippedRenditions", "NoRenditionsInWork", ...always]);
       const erase = ["CheckUpload", "ListUploads", "ReadManifest", "ListRenditions", "DeleteRenditions", "DeleteJobs"];
       assert.deepEqual(sids("notifySuccess"), ["FinishJob", "Publish", ...erase, ...always]);
       assert.deepEqual(sids("notifyError"), ["FinishJob", "Publish", ...erase, ...always]);

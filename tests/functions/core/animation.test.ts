@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import { animatedFormats, prepareWatermark, processImage, processingOptionsSchema, renderAnimatedRenditions, validateImage } from "../../../functions/core";
+import { animatedFormats, encodeAnimatedRenditions, prepareWatermark, processImage, processingOptionsSchema, renderAnimatedRenditions, validateImage } from "../../../functions/core";
 import { sampleAnimated } from "../../../local/sampleImages";
 import { assertColourNear, optionsWith, rejectsWith } from "./helpers";
 
@@ -114,6 +114,74 @@ describe("animated: keep", () => {
 
     assert.equal(outputs[0].frames, undefined);
     assert.equal((await sharp(outputs[0].data).metadata()).pages, undefined, "a still WebP has no pages");
+  });
+});
+
+/** 8 tiny flat frames, red and blue: a GIF's palette says it in fewer bytes than WebP's per-frame headers. */
+async function flatBlinker(): Promise<Buffer> {
+  const frames = await Promise.all(Array.from({ length: 8 }, (_, i) => sharp({ create: { width: 32, height: 32, channels: 3, background: i % 2 ? "#0000ff" : "#ff0000" } }).png().toBuffer()));
+  return sharp(frames, { join: { animated: true } }).gif({ delay: 100 }).toBuffer();
+}
+
+/** 3 frames of shifting colour gradients: a GIF dithers them into a large palette image, lossy WebP stays small. */
+async function gradientClip(width = 240, height = 160): Promise<Buffer> {
+  const frames = await Promise.all(
+    Array.from({ length: 3 }, (_, f) => {
+      const raw = Buffer.alloc(width * height * 3);
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          const i = (y * width + x) * 3;
+          raw[i] = Math.floor((x * 255) / width + f * 20) % 256;
+          raw[i + 1] = Math.floor((y * 255) / height) % 256;
+          raw[i + 2] = Math.floor(((x + y) * 128) / width + f * 30) % 256;
+        }
+      }
+      return sharp(raw, { raw: { width, height, channels: 3 } }).png().toBuffer();
+    }),
+  );
+  return sharp(frames, { join: { animated: true } }).gif({ delay: 100 }).toBuffer();
+}
+
+const describeFiles = (files: { name: string; format: string; slot: string; chosen: string; data: Buffer }[]) => files.map(({ name, format, slot, chosen }) => `${name} ${format} as ${slot}: ${chosen}`);
+
+describe("Optimize decides for animations (#14.7)", () => {
+  it("stores only the GIF when the animated WebP comes out larger, and the WebP again with optimize.keepLarger", async () => {
+    const gif = await flatBlinker();
+
+    const dropped = await encodeAnimatedRenditions(gif, keep({ renditions: ["thumb:32"], filters: [] }));
+    const kept = await encodeAnimatedRenditions(gif, keep({ renditions: ["thumb:32"], filters: [], optimize: { keepLarger: true } }));
+
+    assert.deepEqual(describeFiles(dropped.files), ["thumb gif as jpeg: fallback"]);
+    assert.deepEqual(
+      dropped.skipped.map(({ name, format, reason, servedBy }) => `${name} ${format}: ${reason} → ${servedBy.name} ${servedBy.format}`),
+      ["thumb webp: larger-than-gif → thumb gif"],
+    );
+    assert.ok(dropped.skipped[0].bytes > dropped.files[0].data.length, `${dropped.skipped[0].bytes} > ${dropped.files[0].data.length}`);
+    assert.equal((await sharp(dropped.files[0].data).metadata()).pages, 8, "the GIF is still animated");
+    assert.deepEqual(describeFiles(kept.files), ["thumb webp as webp: kept-larger", "thumb gif as jpeg: fallback"]);
+    assert.deepEqual(kept.skipped, []);
+  });
+
+  it("stores the WebP, marked smallest, when it is smaller than the GIF", async () => {
+    const gif = await gradientClip();
+
+    const { files, skipped } = await encodeAnimatedRenditions(gif, keep({ renditions: ["thumb:120"], filters: [] }));
+
+    assert.deepEqual(describeFiles(files), ["thumb webp as webp: smallest", "thumb gif as jpeg: fallback"]);
+    assert.ok(files[0].data.length < files[1].data.length, `${files[0].data.length} < ${files[1].data.length}`);
+    assert.deepEqual(skipped, []);
+  });
+
+  it("serves renditions an animation is too narrow for from the smallest one's files", async () => {
+    const gif = await gradientClip(100, 60);
+
+    const { outputs, skipped } = await processImage(gif, keep({ renditions: ["thumb:160", "large:640"], filters: [] }));
+
+    assert.deepEqual(outputs.map(({ name, format, width, height, frames }) => `${name} ${format} ${width}x${height} ${frames}`), ["thumb webp 100x60 3", "thumb gif 100x60 3"]);
+    assert.deepEqual(
+      skipped.map(({ name, format, reason, servedBy }) => `${name} ${format}: ${reason} → ${servedBy.name} ${servedBy.format}`),
+      ["large webp: same-as-smaller-rendition → thumb webp", "large gif: same-as-smaller-rendition → thumb gif"],
+    );
   });
 });
 

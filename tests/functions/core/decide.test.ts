@@ -1,18 +1,18 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import { decideVariants, isGraphicLike, processImage, type Candidate } from "../../../functions/core";
+import { decideAcrossRenditions, decideVariants, isGraphicLike, processImage, type Candidate, type ChosenImage, type SkippedVariant } from "../../../functions/core";
 import { parseProcessingOptions } from "../../../functions/settings";
 import { optionsWith } from "./helpers";
 
 /** A photo-like image: a colour gradient with grain (a deterministic noise). */
-async function gradientWithNoise(width: number, height: number): Promise<Buffer> {
+async function gradientWithNoise(width: number, height: number, amount = 24): Promise<Buffer> {
   const raw = Buffer.alloc(width * height * 3);
   let seed = 7;
   const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const i = (y * width + x) * 3;
-      const grain = (random() - 0.5) * 24;
+      const grain = (random() - 0.5) * amount;
       raw[i] = Math.max(0, Math.min(255, (x / width) * 255 + grain));
       raw[i + 1] = Math.max(0, Math.min(255, (y / height) * 255 + grain));
       raw[i + 2] = Math.max(0, Math.min(255, 128 + grain));
@@ -109,14 +109,18 @@ describe("decideVariants", () => {
     const decision = decideVariants([candidate("avif", "avif", 900), candidate("webp", "webp", 1200), candidate("jpeg", "jpeg", 1000)], { formats: ["avif", "webp", "jpeg"], optimize: { keepLarger: false } });
 
     assert.deepEqual(decision.chosen.map((c) => `${c.format} ${c.chosen}`), ["avif smallest", "jpeg fallback"]);
-    assert.deepEqual(decision.skipped, [{ name: "thumb", slot: "webp", format: "webp", lossless: false, bytes: 1200, reason: "larger-than-jpeg" }]);
+    assert.deepEqual(decision.skipped, [{ name: "thumb", slot: "webp", format: "webp", lossless: false, bytes: 1200, reason: "larger-than-jpeg", servedBy: { name: "thumb", format: "jpeg" } }]);
   });
 
   it("puts a PNG in the JPEG's place when smaller, and then measures the others against the PNG", () => {
     const decision = decideVariants([candidate("webp", "webp", 700), candidate("jpeg", "jpeg", 900), candidate("webp", "webp", 800, true), candidate("jpeg", "png", 600, true)], { formats: ["webp", "jpeg"], optimize: { keepLarger: false } });
 
     assert.deepEqual(decision.chosen.map((c) => `${c.format} ${c.chosen}`), ["png lossless-smaller"]);
-    assert.deepEqual(decision.skipped.map((s) => `${s.format}${s.lossless ? " lossless" : ""} ${s.bytes} ${s.reason}`), ["webp lossless 800 larger-than-lossy", "jpeg 900 larger-than-lossless", "webp 700 larger-than-png"]);
+    assert.deepEqual(decision.skipped.map((s) => `${s.format}${s.lossless ? " lossless" : ""} ${s.bytes} ${s.reason} → ${s.servedBy.format}`), [
+      "webp lossless 800 larger-than-lossy → png",
+      "jpeg 900 larger-than-lossless → png",
+      "webp 700 larger-than-png → png",
+    ]);
   });
 
   it("compares nothing with a translucent image's JPEG (it loses the alpha), and nothing without a JPEG", () => {
@@ -126,6 +130,105 @@ describe("decideVariants", () => {
     assert.deepEqual(translucent.chosen.map((c) => `${c.format} ${c.chosen}`), ["webp configured", "jpeg fallback"]);
     assert.deepEqual(noJpeg.chosen.map((c) => `${c.format} ${c.chosen}`), ["webp configured", "avif configured"]);
     assert.deepEqual([translucent.skipped, noJpeg.skipped], [[], []]);
+  });
+});
+
+/** A 300 px photo-like JPEG: fine grain, so not a graphic, and its WebP is smaller than its JPEG. */
+const narrowPhoto = () => gradientWithNoise(300, 200, 6);
+
+describe("Optimize decides across renditions (#14.7)", () => {
+  it("stores one file per format for renditions an upload is too narrow for, served by the smallest of them", async () => {
+    const input = await narrowPhoto();
+
+    const { outputs, skipped } = await processImage(input, optionsWith({ renditions: ["thumb:320", "medium:1024", "large:2048"], filters: [] }));
+
+    assert.deepEqual(outputs.map(({ name, format, width, height }) => `${name} ${format} ${width}x${height}`), ["thumb webp 300x200", "thumb jpeg 300x200"]);
+    assert.deepEqual(
+      skipped.map(({ name, format, reason, servedBy }) => `${name} ${format}: ${reason} → ${servedBy.name} ${servedBy.format}`),
+      ["medium webp: same-as-smaller-rendition → thumb webp", "medium jpeg: same-as-smaller-rendition → thumb jpeg", "large webp: same-as-smaller-rendition → thumb webp", "large jpeg: same-as-smaller-rendition → thumb jpeg"],
+    );
+    const thumbJpeg = outputs.find((o) => o.format === "jpeg");
+    assert.equal(skipped.find((s) => s.name === "large" && s.format === "jpeg")?.bytes, thumbJpeg?.data.length);
+  });
+
+  it("keeps every rendition's files with optimize.keepLarger", async () => {
+    const input = await narrowPhoto();
+
+    const { outputs, skipped } = await processImage(input, optionsWith({ renditions: ["thumb:320", "medium:1024"], filters: [], optimize: { keepLarger: true } }));
+
+    assert.deepEqual(outputs.map(({ name, format, width }) => `${name} ${format} ${width}`), ["thumb webp 300", "thumb jpeg 300", "medium webp 300", "medium jpeg 300"]);
+    assert.deepEqual(skipped, []);
+  });
+
+  it("keeps renditions of another shape, and those the upload is wide enough for", async () => {
+    const input = await gradientWithNoise(700, 400);
+
+    const { outputs, skipped } = await processImage(input, optionsWith({ renditions: ["thumb:320", "medium:1024", "square:320x320:cover", "square2x:640x640:cover"], filters: [], formats: ["jpeg"] }));
+
+    assert.deepEqual(outputs.map(({ name, width, height }) => `${name} ${width}x${height}`), ["thumb 320x183", "medium 700x400", "square 320x320", "square2x 640x400"]);
+    assert.deepEqual(skipped, []);
+  });
+});
+
+describe("decideAcrossRenditions", () => {
+  type File = ChosenImage & { kind: "rendition" | "effect" };
+  const file = (name: string, format: "jpeg" | "webp", width: number, bytes: number, kind: File["kind"] = "rendition"): File => ({
+    name,
+    kind,
+    slot: format,
+    format,
+    lossless: false,
+    chosen: format === "jpeg" ? "fallback" : "smallest",
+    width,
+    height: width / 2,
+    data: Buffer.alloc(bytes),
+    contentType: `image/${format}`,
+    extension: format,
+  });
+  const options = (keepLarger = false) =>
+    optionsWith({ renditions: ["thumb:320", "medium:1024", "large:2048", "card:200x200:cover"], optimize: { keepLarger } });
+  const show = (decision: { files: File[]; skipped: (SkippedVariant & { kind: string })[] }) => [
+    decision.files.map((f) => `${f.kind} ${f.name} ${f.format}`),
+    decision.skipped.map((s) => `${s.name} ${s.format} ${s.reason} → ${s.servedBy.name} ${s.servedBy.format}`),
+  ];
+
+  it("keeps the smaller rendition's file of an exact duplicate, and drops a file another has at least as large in fewer bytes", () => {
+    const decision = decideAcrossRenditions(
+      [file("thumb", "jpeg", 300, 900), file("medium", "jpeg", 300, 900), file("large", "jpeg", 300, 900), file("thumb", "webp", 300, 800), file("medium", "webp", 300, 790), file("large", "webp", 300, 795)],
+      [],
+      options(),
+    );
+
+    assert.deepEqual(show(decision), [
+      ["rendition thumb jpeg", "rendition medium webp"],
+      ["medium jpeg same-as-smaller-rendition → thumb jpeg", "large jpeg same-as-smaller-rendition → thumb jpeg", "thumb webp dominated-by-rendition → medium webp", "large webp dominated-by-rendition → medium webp"],
+    ]);
+  });
+
+  it("keeps a larger picture in more bytes, drops a smaller one in more bytes, and leaves effects and other shapes alone", () => {
+    const decision = decideAcrossRenditions(
+      [file("thumb", "jpeg", 320, 3000), file("medium", "jpeg", 1024, 2000), file("large", "jpeg", 2048, 9000), file("card", "jpeg", 200, 5000), file("sepia", "jpeg", 1024, 9000, "effect")],
+      [],
+      options(),
+    );
+
+    assert.deepEqual(show(decision), [["rendition medium jpeg", "rendition large jpeg", "rendition card jpeg", "effect sepia jpeg"], ["thumb jpeg dominated-by-rendition → medium jpeg"]]);
+  });
+
+  it("points a file skipped earlier at the file that now serves its rendition", () => {
+    const earlier: SkippedVariant & { kind: "rendition" } = { name: "medium", kind: "rendition", slot: "webp", format: "webp", lossless: false, bytes: 1000, reason: "larger-than-jpeg", servedBy: { name: "medium", format: "jpeg" } };
+
+    const decision = decideAcrossRenditions([file("thumb", "jpeg", 300, 900), file("medium", "jpeg", 300, 900)], [earlier], options());
+
+    assert.deepEqual(show(decision)[1], ["medium webp larger-than-jpeg → thumb jpeg", "medium jpeg same-as-smaller-rendition → thumb jpeg"]);
+  });
+
+  it("keeps everything with optimize.keepLarger", () => {
+    const files = [file("thumb", "jpeg", 300, 900), file("medium", "jpeg", 300, 900)];
+
+    const decision = decideAcrossRenditions(files, [], options(true));
+
+    assert.deepEqual(show(decision), [["rendition thumb jpeg", "rendition medium jpeg"], []]);
   });
 });
 

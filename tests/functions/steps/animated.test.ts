@@ -18,46 +18,46 @@ async function runSteps(body: Buffer, options: ProcessingOptions, sourceKey = "c
 
 describe("the workflow steps with animated: keep", () => {
   it("write animated WebP and GIF renditions from Resize, list them with their frames in the manifest, and keep effects and the placeholder still", async () => {
-    const options = processingOptionsSchema.parse({ animated: "keep", renditions: ["thumb:60", "card:40x40:cover"], formats: ["avif", "webp", "jpeg"], filters: ["placeholder", "grayscale"], markup: true });
+    const options = processingOptionsSchema.parse({ animated: "keep", renditions: ["thumb:120", "card:80x80:cover"], formats: ["avif", "webp", "jpeg"], filters: ["placeholder", "grayscale"], markup: true });
 
-    const { ports, processed, manifest } = await runSteps(await sampleAnimated("gif", 3, 120, 80), options);
+    const { ports, processed, manifest } = await runSteps(await sampleAnimated("gif", 3, 240, 160), options);
 
     assert.deepEqual(
       processed[0].outputs.map(({ name, format, slot, chosen }) => [name, format, slot, chosen]),
       [
-        ["thumb", "webp", "webp", "configured"],
+        ["thumb", "webp", "webp", "smallest"],
         ["thumb", "gif", "jpeg", "fallback"],
-        ["card", "webp", "webp", "configured"],
+        ["card", "webp", "webp", "smallest"],
         ["card", "gif", "jpeg", "fallback"],
       ],
-      "Resize wrote the animated renditions itself, the GIF in JPEG's slot",
+      "Resize wrote the animated renditions itself, the GIF in JPEG's slot, each WebP smaller than its GIF (#14.7)",
     );
     assert.equal(manifest.source.animated, true);
     assert.deepEqual(
       manifest.outputs.map(({ key, format, width, height, frames, animated }) => [key, format, width, height, frames, animated]),
       [
-        ["clips/wave.gif/thumb.webp", "webp", 60, 40, 3, true],
-        ["clips/wave.gif/thumb.gif", "gif", 60, 40, 3, true],
-        ["clips/wave.gif/card.webp", "webp", 40, 40, 3, true],
-        ["clips/wave.gif/card.gif", "gif", 40, 40, 3, true],
-        ["clips/wave.gif/effect-grayscale.webp", "webp", 120, 80, undefined, undefined],
-        ["clips/wave.gif/effect-grayscale.png", "png", 120, 80, undefined, undefined],
+        ["clips/wave.gif/thumb.webp", "webp", 120, 80, 3, true],
+        ["clips/wave.gif/thumb.gif", "gif", 120, 80, 3, true],
+        ["clips/wave.gif/card.webp", "webp", 80, 80, 3, true],
+        ["clips/wave.gif/card.gif", "gif", 80, 80, 3, true],
+        ["clips/wave.gif/effect-grayscale.webp", "webp", 240, 160, undefined, undefined],
+        ["clips/wave.gif/effect-grayscale.jpg", "jpeg", 240, 160, undefined, undefined],
       ],
     );
     assert.deepEqual(
       manifest.skipped.filter((file) => file.slot === "avif").map(({ name, reason }) => [name, reason]),
-      [["grayscale", "larger-than-png"]],
+      [["grayscale", "larger-than-jpeg"]],
       "the still effect's AVIF is decided like any other (#14.7); the animation has none",
     );
     for (const entry of manifest.outputs) assert.equal((await ports.objects.get("renditions", entry.key)).length, entry.bytes, entry.key);
     assert.equal((await sharp(await ports.objects.get("renditions", "clips/wave.gif/thumb.gif")).metadata()).pages, 3);
-    assert.deepEqual(manifest.outputs.find((entry) => entry.name === "card")?.crop, { left: 20, top: 0, width: 80, height: 80, position: "centre" });
+    assert.deepEqual(manifest.outputs.find((entry) => entry.name === "card")?.crop, { left: 40, top: 0, width: 160, height: 160, position: "centre" });
     assert.ok(manifest.placeholder?.dataUri.startsWith("data:image/webp"), "the placeholder is a still of the first frame");
     const original = manifest.responsive?.[0];
-    assert.deepEqual(original?.srcset, { webp: "thumb.webp 60w", jpeg: "thumb.gif 60w" });
+    assert.deepEqual(original?.srcset, { webp: "thumb.webp 120w", jpeg: "thumb.gif 120w" });
     assert.equal(
       original?.picture,
-      '<picture><source type="image/webp" srcset="thumb.webp 60w" sizes="100vw"><img src="thumb.gif" srcset="thumb.gif 60w" sizes="100vw" width="60" height="40" alt="" loading="lazy" decoding="async" style="background:url(' +
+      '<picture><source type="image/webp" srcset="thumb.webp 120w" sizes="100vw"><img src="thumb.gif" srcset="thumb.gif 120w" sizes="100vw" width="120" height="80" alt="" loading="lazy" decoding="async" style="background:url(' +
         manifest.placeholder?.dataUri +
         ') center/cover no-repeat"></picture>',
     );

@@ -3,7 +3,7 @@ import sharp from "sharp";
 import { decode as decodeBlurhash, isBlurhashValid } from "blurhash";
 import { thumbHashToAverageRGBA } from "thumbhash";
 import { processingOptionsSchema, type ProcessingOptions, type ProcessingOptionsInput } from "../../../functions/core/options";
-import { runStep, type StepOutputs, type Manifest, type OptimizeResult, type ValidatedJob } from "../../../functions/steps";
+import { runStep, servedOutputs, type StepOutputs, type Manifest, type OptimizeResult, type ProcessedJob, type ValidatedJob } from "../../../functions/steps";
 import { memoryPorts } from "../../../local/memoryPorts";
 
 /** 1200x800 mostly orange, a blue band on the left third. */
@@ -15,16 +15,26 @@ async function photo(): Promise<Buffer> {
 }
 
 /** Runs Validate → Resize ∥ ApplyFilters → Optimize through the real handlers and returns the manifest. */
-async function manifestFor(overrides: ProcessingOptionsInput, metadata?: Record<string, string>): Promise<{ manifest: Manifest; options: ProcessingOptions }> {
+async function manifestFor(overrides: ProcessingOptionsInput, metadata?: Record<string, string>, upload?: Buffer): Promise<{ manifest: Manifest; options: ProcessingOptions; ports: ReturnType<typeof memoryPorts> }> {
   const options = processingOptionsSchema.parse(overrides);
   const ports = memoryPorts();
-  await ports.objects.put("uploads", "shop/bag.jpg", await photo(), "image/jpeg");
+  await ports.objects.put("uploads", "shop/bag.jpg", upload ?? (await photo()), "image/jpeg");
   if (metadata) ports.objects.setMetadata("uploads", "shop/bag.jpg", metadata);
   const { etag } = await ports.objects.head("uploads", "shop/bag.jpg");
   const validated = (await runStep("validate", { sourceKey: "shop/bag.jpg", sourceEtag: etag, runId: "r1" }, ports, options)) as ValidatedJob;
   const processed = [(await runStep("resize", validated, ports, options)) as StepOutputs, (await runStep("applyFilters", validated, ports, options)) as StepOutputs];
   const optimized = (await runStep("optimize", { ...validated, processed }, ports, options)) as OptimizeResult;
-  return { manifest: JSON.parse((await ports.objects.get("renditions", optimized.manifestKey)).toString()) as Manifest, options };
+  return { manifest: JSON.parse((await ports.objects.get("renditions", optimized.manifestKey)).toString()) as Manifest, options, ports };
+}
+
+/** 300x200 of smooth colour gradients: a photo (not a graphic) narrower than most renditions. */
+async function narrowPhoto(): Promise<Buffer> {
+  const [width, height] = [300, 200];
+  const raw = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) raw.set([Math.floor((x * 255) / width), Math.floor((y * 255) / height), Math.floor(((x + y) * 255) / (width + height))], (y * width + x) * 3);
+  }
+  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
 }
 
 describe("manifest: crops, previews and responsive markup", () => {
@@ -69,6 +79,74 @@ describe("manifest: crops, previews and responsive markup", () => {
 
     assert.equal(manifest.responsive?.[0].srcset.webp, "a.webp 1200w");
     assert.match(manifest.responsive![0].picture, /^<picture><img src="a\.webp" srcset="a\.webp 1200w" sizes="100vw" width="1200" height="800" /);
+  });
+
+  it("serves renditions an upload is too narrow for from the smallest one's files: once in srcset, once per file in the manifest", async () => {
+    const overrides = { renditions: ["thumb:320", "medium:1024", "large:2048", "card:200x200:cover"], formats: ["webp", "jpeg"] as ("webp" | "jpeg")[], filters: [], markup: true };
+
+    const { manifest, ports } = await manifestFor(overrides, undefined, await narrowPhoto());
+
+    assert.deepEqual(manifest.outputs.map(({ key, width, height }) => `${key} ${width}x${height}`), [
+      "shop/bag.jpg/thumb.webp 300x200",
+      "shop/bag.jpg/thumb.jpg 300x200",
+      "shop/bag.jpg/card.webp 200x200",
+      "shop/bag.jpg/card.jpg 200x200",
+    ]);
+    assert.deepEqual(manifest.skipped.map(({ name, format, reason, servedBy }) => `${name} ${format} ${reason} → ${servedBy}`), [
+      "medium webp same-as-smaller-rendition → shop/bag.jpg/thumb.webp",
+      "medium jpeg same-as-smaller-rendition → shop/bag.jpg/thumb.jpg",
+      "large webp same-as-smaller-rendition → shop/bag.jpg/thumb.webp",
+      "large jpeg same-as-smaller-rendition → shop/bag.jpg/thumb.jpg",
+    ]);
+    const [original] = manifest.responsive!;
+    assert.deepEqual([original.renditions, original.srcset], [["thumb", "medium", "large"], { webp: "thumb.webp 300w", jpeg: "thumb.jpg 300w" }]);
+    assert.match(original.picture, /^<picture><source type="image\/webp" srcset="thumb\.webp 300w" sizes="100vw"><img src="thumb\.jpg" srcset="thumb\.jpg 300w" sizes="100vw" width="300" height="200" /);
+    assert.deepEqual(
+      servedOutputs(manifest).map(({ name, key }) => `${name} ${key}`),
+      [
+        "thumb shop/bag.jpg/thumb.webp",
+        "thumb shop/bag.jpg/thumb.jpg",
+        "card shop/bag.jpg/card.webp",
+        "card shop/bag.jpg/card.jpg",
+        "medium shop/bag.jpg/thumb.webp",
+        "medium shop/bag.jpg/thumb.jpg",
+        "large shop/bag.jpg/thumb.webp",
+        "large shop/bag.jpg/thumb.jpg",
+      ],
+      "every configured rendition has a file to point at",
+    );
+    await assert.rejects(ports.objects.get("renditions", "shop/bag.jpg/medium.jpg"), /No object shop\/bag\.jpg\/medium\.jpg/);
+  });
+
+  it("keeps each rendition's own files with optimize.keepLarger, one srcset width each", async () => {
+    const overrides = { renditions: ["thumb:320", "medium:1024"], formats: ["jpeg"] as "jpeg"[], filters: [], markup: true, optimize: { keepLarger: true } };
+
+    const { manifest } = await manifestFor(overrides, undefined, await narrowPhoto());
+
+    assert.deepEqual(manifest.outputs.map(({ key, width }) => `${key} ${width}`), ["shop/bag.jpg/thumb.jpg 300", "shop/bag.jpg/medium.jpg 300"]);
+    assert.deepEqual(manifest.skipped, []);
+    assert.equal(manifest.responsive?.[0].srcset.jpeg, "thumb.jpg 300w");
+  });
+
+  it("refuses to publish a rendition whose skipped file names no stored file (INTERNAL)", async () => {
+    const options = processingOptionsSchema.parse({ renditions: ["thumb:320", "medium:1024"], formats: ["jpeg"], filters: [] });
+    const ports = memoryPorts();
+    const thumb = { key: "a.jpg/thumb.jpg", name: "thumb", kind: "rendition" as const, format: "jpeg" as const, slot: "jpeg" as const, width: 300, height: 200, bytes: 10, contentType: "image/jpeg", chosen: "fallback" as const };
+    const medium = { name: "medium", kind: "rendition" as const, format: "jpeg" as const, slot: "jpeg" as const, bytes: 10, reason: "same-as-smaller-rendition" as const };
+    const job = (servedBy: string): ProcessedJob => ({
+      jobId: "j1",
+      sourceKey: "a.jpg",
+      duplicate: false,
+      image: { format: "jpeg", width: 300, height: 200, hasAlpha: false, frames: 1, bytes: 1000 },
+      processed: [{ outputs: [thumb], skipped: [{ ...medium, servedBy }] }],
+    });
+
+    await runStep("optimize", job("a.jpg/thumb.jpg"), ports, options);
+    await assert.rejects(runStep("optimize", job("a.jpg/gone.jpg"), ports, options), (error: Error & { code?: string }) => {
+      assert.equal(error.code, "INTERNAL");
+      assert.match(error.message, /no stored file for rendition medium/);
+      return true;
+    });
   });
 
   it("records each cropped rendition's box, choosing it from the upload's focal metadata", async () => {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
 import { processingOptionsSchema, type ProcessingOptions } from "../../../functions/core/options";
-import { runStep, type StepOutputs, type OptimizeResult, type ValidatedJob } from "../../../functions/steps";
-import { pruneStaleOutputs } from "../../../functions/steps/prune";
+import { runStep, type Manifest, type StepOutputs, type OptimizeResult, type ValidatedJob } from "../../../functions/steps";
+import { pruneStaleOutputs, removeSkippedOutputs } from "../../../functions/steps/prune";
 import { memoryPorts } from "../../../local/memoryPorts";
 
 const png = (text: string) => Buffer.from(text);
@@ -32,6 +32,27 @@ describe("pruneStaleOutputs", () => {
   });
 });
 
+describe("removeSkippedOutputs", () => {
+  it("deletes what an older run left at the keys of files this run skipped, never a key an output has", async () => {
+    const ports = memoryPorts();
+    for (const key of ["cat.jpg/thumb.webp", "cat.jpg/medium.webp", "cat.jpg/medium.jpg"]) await ports.objects.put("renditions", key, png(key), "image/webp");
+    const entry = { kind: "rendition" as const, slot: "webp" as const, bytes: 9 };
+    const manifest = {
+      sourceKey: "cat.jpg",
+      outputs: [{ key: "cat.jpg/thumb.webp", name: "thumb", kind: "rendition" as const, format: "webp" as const, slot: "webp" as const, chosen: "lossless-smaller" as const, width: 80, height: 60, bytes: 9, savedBytes: 0, contentType: "image/webp" }],
+      skipped: [
+        { ...entry, name: "thumb", format: "webp" as const, reason: "larger-than-lossless" as const, servedBy: "cat.jpg/thumb.webp" },
+        { ...entry, name: "medium", format: "webp" as const, reason: "same-as-smaller-rendition" as const, servedBy: "cat.jpg/thumb.webp" },
+      ],
+    };
+
+    const deleted = await removeSkippedOutputs(manifest, ports.objects);
+
+    assert.deepEqual(deleted, ["cat.jpg/medium.webp"]);
+    assert.deepEqual((await ports.objects.list("renditions", "cat.jpg/")).items.map((item) => item.key), ["cat.jpg/medium.jpg", "cat.jpg/thumb.webp"]);
+  });
+});
+
 describe("a reprocess after a renditions change", () => {
   async function run(ports: ReturnType<typeof memoryPorts>, options: ProcessingOptions, generation?: string) {
     const { etag, versionId } = await ports.objects.head("uploads", "cat.jpg");
@@ -54,5 +75,24 @@ describe("a reprocess after a renditions change", () => {
     await ports.objects.put("uploads", "cat.jpg", photo, "image/jpeg");
     assert.deepEqual(await run(ports, after), ["cat.jpg/large.webp", "cat.jpg/manifest.json", "cat.jpg/medium.webp", "cat.jpg/thumb.webp"]);
     assert.deepEqual(await run(ports, after, "reprocess-1"), ["cat.jpg/manifest.json", "cat.jpg/medium.webp", "cat.jpg/thumb.webp"]);
+  });
+
+  it("leaves no older picture at a rendition's key once the rendition is served by a smaller one's file, and a reprocess keeps that file", async () => {
+    const ports = memoryPorts();
+    const options = processingOptionsSchema.parse({ renditions: ["thumb:100", "medium:400"], filters: [], formats: ["webp"] });
+    await ports.objects.put("uploads", "cat.jpg", await sharp({ create: { width: 900, height: 600, channels: 3, background: "navy" } }).jpeg().toBuffer(), "image/jpeg");
+    assert.deepEqual(await run(ports, options), ["cat.jpg/manifest.json", "cat.jpg/medium.webp", "cat.jpg/thumb.webp"]);
+
+    // A narrower picture under the same key: medium comes out as thumb's twin.
+    await ports.objects.put("uploads", "cat.jpg", await sharp({ create: { width: 90, height: 60, channels: 3, background: "teal" } }).jpeg().toBuffer(), "image/jpeg");
+
+    assert.deepEqual(await run(ports, options), ["cat.jpg/manifest.json", "cat.jpg/thumb.webp"]);
+    assert.deepEqual(await run(ports, options, "reprocess-1"), ["cat.jpg/manifest.json", "cat.jpg/thumb.webp"]);
+    const manifest = JSON.parse((await ports.objects.get("renditions", "cat.jpg/manifest.json")).toString()) as Manifest;
+    assert.deepEqual(manifest.skipped.filter((entry) => entry.name === "medium").map(({ reason, servedBy }) => `${reason} → ${servedBy}`), [
+      // A flat colour is a graphic: medium's lossy WebP lost to its lossless one, which thumb's file now serves.
+      "larger-than-lossless → cat.jpg/thumb.webp",
+      "same-as-smaller-rendition → cat.jpg/thumb.webp",
+    ]);
   });
 });
