@@ -243,6 +243,27 @@ describe("functions/api/app", () => {
       assert.deepEqual(context.signer.downloads, [`${key}/thumb.jpg`]);
     });
 
+    it("gives a rendition Optimize serves from a smaller rendition's file that file's URL (#14.7)", async () => {
+      const context = setup({ deliveryBaseUrl: "https://cdn.test" });
+      const { uploadId, key, jobId } = await uploaded(context, "alice");
+      const now = new Date().toISOString();
+      const thumb = { key: `${key}/thumb.jpg`, name: "thumb", kind: "rendition", format: "jpeg", slot: "jpeg", chosen: "fallback", width: 30, height: 20, bytes: 99, savedBytes: 1, contentType: "image/jpeg" };
+      const skipped = [{ name: "medium", kind: "rendition", format: "jpeg", slot: "jpeg", bytes: 99, reason: "same-as-smaller-rendition", servedBy: `${key}/thumb.jpg` }];
+      const manifest = { jobId, sourceKey: key, source: { width: 30, height: 20, format: "jpeg" }, createdAt: now, outputs: [thumb], skipped };
+      await context.ports.objects.put("renditions", `${key}/manifest.json`, Buffer.from(JSON.stringify(manifest)), "application/json");
+      context.ports.jobs.records.set(jobId, { jobId, sourceKey: key, status: "succeeded", createdAt: now, updatedAt: now, manifestKey: `${key}/manifest.json` });
+
+      const body = (await (await context.call("GET", `/jobs/${uploadId}`, { sub: "alice" })).json()) as { manifest: { outputs: Array<{ name: string; url: string; width: number }> } };
+
+      assert.deepEqual(
+        body.manifest.outputs.map(({ name, url, width }) => [name, url, width]),
+        [
+          ["thumb", `https://cdn.test/${key}/thumb.jpg?v=${jobId}`, 30],
+          ["medium", `https://cdn.test/${key}/thumb.jpg?v=${jobId}`, 30],
+        ],
+      );
+    });
+
     it("answers an unchanged status with 304 for its ETag, and tells pollers when to come back", async () => {
       const context = setup();
       const { uploadId } = await uploaded(context, "alice");
