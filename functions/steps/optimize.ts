@@ -70,4 +70,3 @@ function checkComplete(refs: readonly OutputRef[], skipped: readonly SkippedOutp
     throw new PipelineError("INTERNAL", `Optimize found no stored file for ${missing.join(", ")}; the Resize/ApplyFilters results do not match the configuration. Run the job again.`, { missing });
   }
 }
-
