@@ -88,9 +88,9 @@ export function assumeRolePolicy(service: string, sourceAccount?: string): Trust
 /**
  * The permissions of one step function:
  * - validate: read the upload, create and read its job record;
- * - resize / applyFilters: read the upload, write intermediates under the work prefix;
- * - optimize: read intermediates, write final renditions (never into the work prefix), delete the
- *   keys of files it left out (an older run's objects there);
+ * - resize / applyFilters: read the upload, write the final files they encoded (never into the work prefix);
+ * - optimize: write the manifest (never into the work prefix), delete the keys of files left out
+ *   (an older run's objects there);
  * - notifySuccess / notifyError: finish the job record, publish on the topic;
  * - sweepStuckJobs: query the open-jobs index, read and finish job records, publish on the topic;
  * - eraseUpload (and the notify steps and the sweep, for a job whose upload went meanwhile): see {@link eraseGrants};
@@ -117,11 +117,13 @@ export function stepFunctionPolicy(handler: FunctionHandler, refs: StepPolicyRef
     case "applyFilters":
       allow("ReadUpload", ["s3:GetObject", "s3:GetObjectVersion"], [uploads]);
       allow("ListUploads", ["s3:ListBucket"], [uploadsBucketArn]);
-      allow("WriteIntermediates", ["s3:PutObject"], [work]);
+      // They encode and write the final files themselves (functions/steps/outputs.ts); nothing goes through the work prefix.
+      allow("WriteRenditions", ["s3:PutObject"], [`${renditionsBucketArn}/*`]);
+      statements.push({ Sid: "NoRenditionsInWork", Effect: "Deny", Action: ["s3:PutObject"], Resource: [work] });
       break;
     case "optimize":
-      allow("ReadIntermediates", ["s3:GetObject"], [work]);
       allow("ListRenditions", ["s3:ListBucket"], [renditionsBucketArn]);
+      // The manifest, written last (functions/steps/optimize.ts).
       allow("WriteRenditions", ["s3:PutObject"], [`${renditionsBucketArn}/*`]);
       // A skipped file's key is cleared of an older run's object (functions/steps/prune.ts): https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html
       allow("ClearSkippedRenditions", ["s3:DeleteObject"], [`${renditionsBucketArn}/*`]);

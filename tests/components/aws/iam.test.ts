@@ -32,10 +32,11 @@ describe("IAM policies", () => {
         "s3:GetObjectVersion arn:aws:s3:::p-uploads/*",
         "s3:ListBucket arn:aws:s3:::p-uploads",
       ],
-      resize: ["s3:GetObject arn:aws:s3:::p-uploads/*", "s3:GetObjectVersion arn:aws:s3:::p-uploads/*", "s3:ListBucket arn:aws:s3:::p-uploads", "s3:PutObject arn:aws:s3:::p-renditions/work/*"],
-      applyFilters: ["s3:GetObject arn:aws:s3:::p-uploads/*", "s3:GetObjectVersion arn:aws:s3:::p-uploads/*", "s3:ListBucket arn:aws:s3:::p-uploads", "s3:PutObject arn:aws:s3:::p-renditions/work/*"],
-      // Optimize clears the keys of files it left out (an older run's objects there).
-      optimize: ["s3:DeleteObject arn:aws:s3:::p-renditions/*", "s3:GetObject arn:aws:s3:::p-renditions/work/*", "s3:ListBucket arn:aws:s3:::p-renditions", "s3:PutObject arn:aws:s3:::p-renditions/*"],
+      // Resize and ApplyFilters write the final files they encoded.
+      resize: ["s3:GetObject arn:aws:s3:::p-uploads/*", "s3:GetObjectVersion arn:aws:s3:::p-uploads/*", "s3:ListBucket arn:aws:s3:::p-uploads", "s3:PutObject arn:aws:s3:::p-renditions/*"],
+      applyFilters: ["s3:GetObject arn:aws:s3:::p-uploads/*", "s3:GetObjectVersion arn:aws:s3:::p-uploads/*", "s3:ListBucket arn:aws:s3:::p-uploads", "s3:PutObject arn:aws:s3:::p-renditions/*"],
+      // Optimize writes the manifest and clears the keys of files left out (an older run's objects there).
+      optimize: ["s3:DeleteObject arn:aws:s3:::p-renditions/*", "s3:ListBucket arn:aws:s3:::p-renditions", "s3:PutObject arn:aws:s3:::p-renditions/*"],
       // The notify steps erase after a job whose upload was deleted while it ran.
       notifySuccess: [
         "dynamodb:DeleteItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
@@ -79,9 +80,9 @@ describe("IAM policies", () => {
       const always = ["WriteOwnLogs", "WriteTraces", "UseDataKey"];
 
       assert.deepEqual(sids("validate"), ["ReadUpload", "ListUploads", "CreateJob", ...always]);
-      assert.deepEqual(sids("resize"), ["ReadUpload", "ListUploads", "WriteIntermediates", ...always]);
-      assert.deepEqual(sids("applyFilters"), ["ReadUpload", "ListUploads", "WriteIntermediates", ...always]);
-      assert.deepEqual(sids("optimize"), ["ReadIntermediates", "ListRenditions", "WriteRenditions", "ClearSkippedRenditions", "NoRenditionsInWork", ...always]);
+      assert.deepEqual(sids("resize"), ["ReadUpload", "ListUploads", "WriteRenditions", "NoRenditionsInWork", ...always]);
+      assert.deepEqual(sids("applyFilters"), ["ReadUpload", "ListUploads", "WriteRenditions", "NoRenditionsInWork", ...always]);
+      assert.deepEqual(sids("optimize"), ["ListRenditions", "WriteRenditions", "ClearSkippedRenditions", "NoRenditionsInWork", ...always]);
       const erase = ["CheckUpload", "ListUploads", "ReadManifest", "ListRenditions", "DeleteRenditions", "DeleteJobs"];
       assert.deepEqual(sids("notifySuccess"), ["FinishJob", "Publish", ...erase, ...always]);
       assert.deepEqual(sids("notifyError"), ["FinishJob", "Publish", ...erase, ...always]);
@@ -137,8 +138,10 @@ describe("IAM policies", () => {
       assertLeastPrivilege(document, "eraseUpload");
     });
 
-    it("denies nothing outside optimize", () => {
-      for (const handler of STEP_HANDLERS.filter((h) => h !== "optimize")) assert.deepEqual(grants(stepFunctionPolicy(handler, REFS), "Deny"), [], handler);
+    it("denies the steps that write renditions any write into the work prefix, and denies nothing else", () => {
+      const writers: StepHandler[] = ["resize", "applyFilters", "optimize"];
+      for (const handler of writers) assert.deepEqual(grants(stepFunctionPolicy(handler, REFS), "Deny"), ["s3:PutObject arn:aws:s3:::p-renditions/work/*"], handler);
+      for (const handler of STEP_HANDLERS.filter((h) => !writers.includes(h))) assert.deepEqual(grants(stepFunctionPolicy(handler, REFS), "Deny"), [], handler);
     });
 
     it("uses the configured KMS key, and only that key", () => {

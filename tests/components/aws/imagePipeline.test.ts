@@ -484,10 +484,10 @@ describe("AwsImagePipeline, default stack", () => {
       const erase = [`dynamodb:DeleteItem ${TABLE_ARN}`, `s3:DeleteObject ${renditions}/*`, `s3:GetObject ${renditions}/*`, `s3:GetObject ${uploads}/*`, `s3:ListBucket ${renditions}`, `s3:ListBucket ${uploads}`];
       const expected: Record<FunctionHandler, string[]> = {
         validate: [`dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `s3:GetObject ${uploads}/*`, `s3:GetObjectVersion ${uploads}/*`, `s3:ListBucket ${uploads}`],
-        resize: [`s3:GetObject ${uploads}/*`, `s3:GetObjectVersion ${uploads}/*`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/work/*`],
-        applyFilters: [`s3:GetObject ${uploads}/*`, `s3:GetObjectVersion ${uploads}/*`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/work/*`],
+        resize: [`s3:GetObject ${uploads}/*`, `s3:GetObjectVersion ${uploads}/*`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/*`],
+        applyFilters: [`s3:GetObject ${uploads}/*`, `s3:GetObjectVersion ${uploads}/*`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/*`],
         // Optimize also clears the keys of files it left out (#14.7).
-        optimize: [`s3:DeleteObject ${renditions}/*`, `s3:GetObject ${renditions}/work/*`, `s3:ListBucket ${renditions}`, `s3:PutObject ${renditions}/*`],
+        optimize: [`s3:DeleteObject ${renditions}/*`, `s3:ListBucket ${renditions}`, `s3:PutObject ${renditions}/*`],
         notifySuccess: [...erase, `dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
         notifyError: [...erase, `dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
         sweepStuckJobs: [...erase, `dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:Query ${TABLE_ARN}/index/open-jobs`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
@@ -500,7 +500,7 @@ describe("AwsImagePipeline, default stack", () => {
         assert.deepEqual(grants(policy), [...expected[handler], ...logs].sort(), handler);
         assertLeastPrivilege(policy, handler);
       }
-      assert.deepEqual(grants(rolePolicyOf(`${NAME}-optimize`), "Deny"), [`s3:PutObject ${renditions}/work/*`]);
+      for (const writer of ["resize", "applyFilters", "optimize"]) assert.deepEqual(grants(rolePolicyOf(`${NAME}-${writer}`), "Deny"), [`s3:PutObject ${renditions}/work/*`], writer);
     });
   });
 
