@@ -63,7 +63,7 @@ const widthBox = (width: number): ResizeOptions => ({ width, height: MAX_DIMENSI
 const placeholderBox: ResizeOptions = { width: PLACEHOLDER_SIZE, height: PLACEHOLDER_SIZE, fit: "inside", withoutEnlargement: true };
 
 function plainEncode(image: Sharp, format: string): Sharp {
-  return format === "jpeg" ? image.jpeg({ quality: options.quality.jpeg, mozjpeg: true }) : image.webp({ quality: options.quality.webp });
+  return format === "jpeg" ? image.jpeg({ quality: options.quality.jpeg, mozjpeg: true, optimiseScans: options.optimize.jpegScanSearch }) : image.webp({ quality: options.quality.webp });
 }
 
 function plainPlaceholder(image: Sharp): Promise<OutputSummary> {

@@ -56,7 +56,7 @@ function encoder(image: Sharp, variant: Variant, facts: SourceFacts, options: Pr
   const hasAlpha = facts.channels === 2 || facts.channels === 4;
   switch (variant.format) {
     case "jpeg":
-      return (hasAlpha ? image.flatten({ background: JPEG_BACKGROUND }) : image).jpeg({ quality: options.quality.jpeg, mozjpeg: true });
+      return (hasAlpha ? image.flatten({ background: JPEG_BACKGROUND }) : image).jpeg({ quality: options.quality.jpeg, mozjpeg: true, optimiseScans: options.optimize.jpegScanSearch });
     case "webp":
       return variant.lossless ? image.webp({ lossless: true }) : image.webp({ quality: options.quality.webp });
     case "avif":
@@ -193,7 +193,7 @@ const skip = (candidate: Candidate, reason: SkipReason, servedBy: FileRef): Skip
  * slot (a JPEG loses its alpha). Pure: no encode happens here.
  * @returns the files to store, in configured format order, and what was left out, why, and which stored file serves it
  */
-export function decideVariants(candidates: readonly Candidate[], options: Pick<ProcessingOptions, "formats" | "optimize">, { translucent = false } = {}): Decision {
+export function decideVariants(candidates: readonly Candidate[], options: Pick<ProcessingOptions, "formats"> & { optimize: Pick<ProcessingOptions["optimize"], "keepLarger"> }, { translucent = false } = {}): Decision {
   const winners = new Map<OutputFormat, { best: ChosenImage; rest: Candidate[] }>();
   for (const slot of options.formats) {
     const [best, ...rest] = candidates.filter((c) => c.slot === slot).sort((a, b) => a.data.length - b.data.length || Number(a.lossless) - Number(b.lossless));
@@ -256,7 +256,7 @@ function gcd(a: number, b: number): number {
 export function decideAcrossRenditions<F extends ChosenImage & { kind: string }, S extends SkippedVariant & { kind: F["kind"] }>(
   files: readonly F[],
   skipped: readonly S[],
-  options: Pick<ProcessingOptions, "renditions" | "optimize">,
+  options: Pick<ProcessingOptions, "renditions"> & { optimize: Pick<ProcessingOptions["optimize"], "keepLarger"> },
 ): { files: F[]; skipped: S[] } {
   if (options.optimize.keepLarger) return { files: [...files], skipped: [...skipped] };
   // Smaller configured renditions first: they win exact ties.

@@ -170,8 +170,12 @@ export const processingOptionsSchema = z
     watermark: watermarkSchema.optional(),
     /** ThumbHash and BlurHash strings and the dominant colour, in the manifest; none by default. */
     placeholders: z.array(z.enum(PLACEHOLDERS)).max(PLACEHOLDERS.length).default([]),
-    /** What Optimize stores (#14.7): `keepLarger` keeps a WebP/AVIF that came out larger than the rendition's JPEG. */
-    optimize: z.strictObject({ keepLarger: z.boolean().default(false) }).prefault({}),
+    /**
+     * What Optimize stores (#14.7): `keepLarger` keeps a WebP/AVIF that came out larger than the rendition's JPEG.
+     * `jpegScanSearch`: mozjpeg's search for the best progressive scan split (sharp's `optimiseScans`), about 30 %
+     * of the JPEG encode's CPU for files 0–4 % smaller (README, Benchmarks): off by default (#13).
+     */
+    optimize: z.strictObject({ keepLarger: z.boolean().default(false), jpegScanSearch: z.boolean().default(false) }).prefault({}),
     /** Ready `srcset`/`sizes` strings and a `<picture>` snippet per rendition set, in the manifest. */
     markup: z.boolean().default(false),
     /** The `sizes` attribute of that markup: how wide the image is shown, e.g. "(max-width: 600px) 100vw, 50vw". */

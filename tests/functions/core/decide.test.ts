@@ -55,6 +55,18 @@ describe("Optimize decides (#14.7)", () => {
     assert.ok(mediumJpeg && skipped[0].bytes > mediumJpeg.data.length, `${skipped[0].bytes} > ${mediumJpeg?.data.length}`);
   });
 
+  it("searches mozjpeg's progressive scans only with optimize.jpegScanSearch, for a JPEG no larger than without", async () => {
+    const input = await gradientWithNoise(640, 480);
+    const jpegOf = async (jpegScanSearch: boolean) =>
+      (await processImage(input, optionsWith({ renditions: ["medium:480"], filters: [], formats: ["jpeg"], optimize: { jpegScanSearch } }))).outputs.find((o) => o.format === "jpeg")!.data;
+
+    const [plain, searched] = [await jpegOf(false), await jpegOf(true)];
+
+    assert.notDeepEqual(plain, searched);
+    assert.ok(searched.length <= plain.length, `${searched.length} <= ${plain.length}`);
+    assert.deepEqual((await sharp(searched).metadata()).isProgressive, true);
+  });
+
   it("gives a flat-colour logo with alpha lossless WebP and PNG, smaller than the lossy files, alpha kept", async () => {
     const input = await stripedLogo();
 
@@ -72,10 +84,11 @@ describe("Optimize decides (#14.7)", () => {
 
   it("leaves out WebP when a tiny noisy image's WebP is larger than its JPEG, unless optimize.keepLarger", async () => {
     const input = await tinyNoise();
-    const options = { renditions: ["thumb:160"], filters: [], formats: ["avif", "webp", "jpeg"] as ("avif" | "webp" | "jpeg")[], avifEffort: 0 };
+    // The JPEG at its smallest (mozjpeg's scan search on), so the noise's WebP is clearly the larger file.
+    const options = { renditions: ["thumb:160"], filters: [], formats: ["avif", "webp", "jpeg"] as ("avif" | "webp" | "jpeg")[], avifEffort: 0, optimize: { jpegScanSearch: true } };
 
     const dropped = await processImage(input, optionsWith(options));
-    const kept = await processImage(input, optionsWith({ ...options, optimize: { keepLarger: true } }));
+    const kept = await processImage(input, optionsWith({ ...options, optimize: { keepLarger: true, jpegScanSearch: true } }));
 
     assert.deepEqual(describeOutputs(dropped.outputs), ["thumb avif as avif: smallest", "thumb jpeg as jpeg: fallback"]);
     assert.deepEqual(describeSkipped(dropped.skipped), ["thumb webp: larger-than-jpeg"]);

@@ -109,7 +109,7 @@ describe("processing options", () => {
       limits: { maxBytes: 52428800, maxPixels: 100000000, maxFrames: 100, maxAnimatedPixels: 100000000, formats: ["jpeg", "png", "webp", "avif", "gif", "tiff", "heif"] },
       animated: "first-frame",
       placeholders: [],
-      optimize: { keepLarger: false },
+      optimize: { keepLarger: false, jpegScanSearch: false },
       markup: false,
       sizes: "100vw",
     });
