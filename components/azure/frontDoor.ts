@@ -2,6 +2,7 @@ import * as azure from "@pulumi/azure-native";
 import * as pulumi from "@pulumi/pulumi";
 import type { OutputFormat } from "../../functions/core/options";
 import { OUTPUT_TYPES } from "../../functions/core/optimize";
+import { NEGOTIABLE_QUERY_PARAMETER } from "../../functions/steps/served";
 import { grantRole } from "./roles";
 
 /**
@@ -194,8 +195,8 @@ type RuleInputs = Omit<azure.cdn.RuleArgs, "resourceGroupName" | "profileName" |
 /**
  * The renditions' rule set, in order: every request asks Blob Storage for a service version that takes
  * bearer tokens and is cached long (immutable); then a `.jpg`/`.jpeg` request from a browser that lists
- * image/avif or image/webp (and the stack writes it) is redirected to that format's URL. Rules after a
- * matching redirect do not run (Stop).
+ * image/avif or image/webp (and the stack writes it, and the URL's `f` lists it as stored for that image) is
+ * redirected to that format's URL, its query string kept. Rules after a matching redirect do not run (Stop).
  */
 export function renditionRules(formats: readonly OutputFormat[], maxAgeSeconds: number): RuleInputs[] {
   const rules: RuleInputs[] = [
@@ -225,6 +226,9 @@ export function renditionRules(formats: readonly OutputFormat[], maxAgeSeconds: 
         conditions: [
           { name: "UrlFileExtension", parameters: { typeName: "DeliveryRuleUrlFileExtensionMatchConditionParameters", operator: "Equal", matchValues: [requested], transforms: ["Lowercase"] } },
           { name: "RequestHeader", parameters: { typeName: "DeliveryRuleRequestHeaderConditionParameters", selector: "Accept", operator: "Contains", matchValues: [`image/${format}`], transforms: ["Lowercase"] } },
+          // Only when the URL's `f` lists the format as stored beside the JPEG (`f=avif-webp`, functions/steps/served.ts); match values are ORed:
+          // https://learn.microsoft.com/azure/frontdoor/rules-match-conditions#query-string
+          { name: "QueryString", parameters: { typeName: "DeliveryRuleQueryStringConditionParameters", operator: "Contains", matchValues: [`${NEGOTIABLE_QUERY_PARAMETER}=${format}`, `-${format}`], transforms: ["Lowercase"] } },
         ],
         // url_path has no leading slash; a negative length drops the extension: https://learn.microsoft.com/azure/frontdoor/rule-set-server-variables
         actions: [{ name: "UrlRedirect", parameters: { typeName: "DeliveryRuleUrlRedirectActionParameters", redirectType: "TemporaryRedirect", destinationProtocol: "Https", customPath: `/{url_path:0:-${requested.length}}${extension}` } }],

@@ -9,7 +9,7 @@ import { isPipelineError } from "../core/errors";
 import type { ProcessingOptions } from "../core/options";
 import type { ObjectInfo, Ports } from "../ports";
 import { jobIdFor } from "../steps/jobId";
-import { servedOutputs } from "../steps/served";
+import { negotiableFormats, NEGOTIABLE_QUERY_PARAMETER, servedOutputs } from "../steps/served";
 import type { Manifest } from "../steps/types";
 import { createAuthenticator, type Authenticator } from "./auth";
 import { ApiError, isApiError, type ApiErrorCode } from "./errors";
@@ -246,9 +246,14 @@ export function createApiApp(deps: ApiDependencies): OpenAPIHono<Env> {
     return { uploadId, key, status: "succeeded", manifestKey: record.manifestKey };
   };
 
-  const renditionUrl = (key: string, jobId: string): Promise<string> => {
-    // A reprocess rewrites the same keys: the job id in the URL is what changes the CDN's cache key.
-    if (deps.deliveryBaseUrl) return Promise.resolve(`${deps.deliveryBaseUrl.replace(/\/+$/, "")}/${encodeKey(key)}?v=${encodeURIComponent(jobId)}`);
+  const renditionUrl = (key: string, manifest: Manifest): Promise<string> => {
+    if (deps.deliveryBaseUrl) {
+      // A reprocess rewrites the same keys: the job id in the URL is what changes the CDN's cache key.
+      // A JPEG's URL lists the formats stored beside it, the only ones the edge may serve in its place.
+      const formats = negotiableFormats(manifest, key);
+      const negotiable = formats ? `&${NEGOTIABLE_QUERY_PARAMETER}=${formats}` : "";
+      return Promise.resolve(`${deps.deliveryBaseUrl.replace(/\/+$/, "")}/${encodeKey(key)}?v=${encodeURIComponent(manifest.jobId)}${negotiable}`);
+    }
     return signer.signDownload(key, new Date(now().getTime() + settings.downloadUrlSeconds * 1000));
   };
 
@@ -271,7 +276,7 @@ export function createApiApp(deps: ApiDependencies): OpenAPIHono<Env> {
           height: output.height,
           bytes: output.bytes,
           contentType: output.contentType,
-          url: await renditionUrl(output.key, manifest.jobId),
+          url: await renditionUrl(output.key, manifest),
         })),
       ),
       ...(manifest.placeholder ? { placeholder: manifest.placeholder.dataUri } : {}),

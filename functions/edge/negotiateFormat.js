@@ -4,7 +4,10 @@
 //
 // Renditions live at `outputPrefix(sourceKey)/<name>.<ext>` (functions/steps/keys.ts), one object per format the
 // pipeline writes (jpg, webp, avif). A request for `<...>/<name>.jpg` or `.jpeg` is rewritten to `.avif` when the
-// browser lists image/avif, else `.webp` when it lists image/webp, else `.jpg`, and only to formats in FORMATS.
+// browser lists image/avif, else `.webp` when it lists image/webp, else `.jpg`, and only to formats in FORMATS
+// that the URL's `f` query parameter lists as stored for that rendition (`f=avif-webp`; the API writes it from the
+// manifest, functions/steps/served.ts): Optimize leaves out a WebP/AVIF larger than its JPEG, and a rewrite to a file
+// that is not there would answer 403. Without `f` the JPEG is served as asked.
 // The rewrite happens before the cache lookup, so the cache key is the rewritten URI and Accept need not be in it.
 // `work/` holds the pipeline's intermediates: never served.
 
@@ -36,9 +39,13 @@ function handler(event) {
   var match = JPEG_REQUEST.exec(request.uri);
   if (!match) return request;
   var accept = request.headers.accept ? request.headers.accept.value : "";
+  var listed = request.querystring && request.querystring.f ? request.querystring.f.value.toLowerCase().split("-") : [];
+  var stored = function (format) {
+    return FORMATS.indexOf(format) >= 0 && listed.indexOf(format) >= 0;
+  };
   var chosen;
-  if (FORMATS.indexOf("avif") >= 0 && accepts(accept, "image/avif")) chosen = "avif";
-  else if (FORMATS.indexOf("webp") >= 0 && accepts(accept, "image/webp")) chosen = "webp";
+  if (stored("avif") && accepts(accept, "image/avif")) chosen = "avif";
+  else if (stored("webp") && accepts(accept, "image/webp")) chosen = "webp";
   else if (FORMATS.indexOf("jpg") >= 0) chosen = "jpg";
   // Nothing the browser takes was written: leave the URI, so the origin answers 403/404 rather than a wrong format.
   if (chosen) request.uri = match[1] + "." + chosen;

@@ -10,7 +10,7 @@ import { validate } from "./validate";
 export { jobIdFor } from "./jobId";
 export { failureToError } from "./notify";
 export * from "./keys";
-export { servedOutputs } from "./served";
+export { negotiableFormats, NEGOTIABLE_QUERY_PARAMETER, servedOutputs } from "./served";
 export { unwrapRunScoped, type RunScopedInput } from "./runScoped";
 export { deleteUnder, eraseIfUploadGone, eraseUpload, erasureId, type EraseInput, type EraseResult } from "./erase";
 export { runScheduledSweep, stuckAfterSeconds, sweepFailure, sweepStuckJobs, type SweepResult } from "./sweep";

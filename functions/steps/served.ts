@@ -20,3 +20,21 @@ export function servedOutputs(manifest: Pick<Manifest, "outputs" | "skipped">): 
   }
   return [...manifest.outputs, ...served];
 }
+
+/** The query parameter of a JPEG rendition's CDN URL that lists the formats the edge may serve instead (functions/edge/negotiateFormat.js). */
+export const NEGOTIABLE_QUERY_PARAMETER = "f";
+const NEGOTIABLE = ["avif", "webp"] as const;
+
+/**
+ * The formats stored beside a JPEG output, best first, as the CDN URL's `f` value (`avif-webp`): the
+ * edge rewrites `<name>.jpg` only to a listed format, since Optimize may have left one out (larger
+ * than the JPEG, or served by another rendition's file). Undefined for other files or when none is.
+ * @example negotiableFormats(manifest, "users/u1/cat.jpg/large.jpg") // "avif" when large.webp was left out
+ */
+export function negotiableFormats(manifest: Pick<Manifest, "outputs">, key: string): string | undefined {
+  const match = /^(.*)\.jpe?g$/i.exec(key);
+  if (!match) return undefined;
+  const stored = new Set(manifest.outputs.map((entry) => entry.key));
+  const formats = NEGOTIABLE.filter((format) => stored.has(`${match[1]}.${format}`));
+  return formats.length > 0 ? formats.join("-") : undefined;
+}

@@ -150,17 +150,33 @@ describe("the Front Door rule set", () => {
     ]);
   });
 
-  it("redirects a .jpg request to AVIF when Accept lists it, keeping the path", () => {
+  it("redirects a .jpg request to AVIF when Accept lists it and the URL's f lists it as stored, keeping the path", () => {
     const [, avifForJpg] = renditionRules(["avif", "jpeg"], 60);
     assert.deepEqual(avifForJpg, {
       ruleName: "AvifForJpg",
       conditions: [
         { name: "UrlFileExtension", parameters: { typeName: "DeliveryRuleUrlFileExtensionMatchConditionParameters", operator: "Equal", matchValues: ["jpg"], transforms: ["Lowercase"] } },
         { name: "RequestHeader", parameters: { typeName: "DeliveryRuleRequestHeaderConditionParameters", selector: "Accept", operator: "Contains", matchValues: ["image/avif"], transforms: ["Lowercase"] } },
+        // f=avif or f=avif-webp; f=webp-avif is never written (best first).
+        { name: "QueryString", parameters: { typeName: "DeliveryRuleQueryStringConditionParameters", operator: "Contains", matchValues: ["f=avif", "-avif"], transforms: ["Lowercase"] } },
       ],
       actions: [{ name: "UrlRedirect", parameters: { typeName: "DeliveryRuleUrlRedirectActionParameters", redirectType: "TemporaryRedirect", destinationProtocol: "Https", customPath: "/{url_path:0:-3}avif" } }],
       matchProcessingBehavior: "Stop",
     });
+  });
+
+  it("matches a format's redirect to exactly the f values that list it, as the API writes them", () => {
+    const rules = renditionRules(["avif", "webp", "jpeg"], 60);
+    const redirects = (query: string) =>
+      rules
+        .filter((r) => r.ruleName.endsWith("ForJpg"))
+        .filter((r) => (r.conditions as { name: string; parameters: { matchValues?: string[] } }[]).find((c) => c.name === "QueryString")!.parameters.matchValues!.some((value) => query.toLowerCase().includes(value)))
+        .map((r) => r.ruleName);
+
+    assert.deepEqual(redirects("v=4d2c9e&f=avif-webp"), ["AvifForJpg", "WebpForJpg"]);
+    assert.deepEqual(redirects("v=4d2c9e&f=avif"), ["AvifForJpg"]);
+    assert.deepEqual(redirects("v=4d2c9e&f=webp"), ["WebpForJpg"]);
+    assert.deepEqual(redirects("v=4d2c9e"), []);
   });
 
   it("tries AVIF before WebP, for .jpg and .jpeg, and only formats the stack writes", () => {

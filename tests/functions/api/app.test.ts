@@ -264,6 +264,26 @@ describe("functions/api/app", () => {
       );
     });
 
+    it("lists on each JPEG's CDN URL the formats stored beside it, and only those, for the edge's negotiation", async () => {
+      const context = setup({ deliveryBaseUrl: "https://cdn.test" });
+      const { uploadId, key, jobId } = await uploaded(context, "alice");
+      const now = new Date().toISOString();
+      const file = (name: string, format: string, extension: string) => ({ key: `${key}/${name}.${extension}`, name, kind: "rendition", format, slot: format, chosen: "smallest", width: 30, height: 20, bytes: 99, savedBytes: 1, contentType: `image/${format}` });
+      // large's WebP came out larger than its JPEG and was left out.
+      const outputs = [file("thumb", "avif", "avif"), file("thumb", "webp", "webp"), file("thumb", "jpeg", "jpg"), file("large", "avif", "avif"), file("large", "jpeg", "jpg")];
+      const skipped = [{ name: "large", kind: "rendition", format: "webp", slot: "webp", bytes: 120, reason: "larger-than-jpeg", servedBy: `${key}/large.jpg` }];
+      const manifest = { jobId, sourceKey: key, source: { width: 30, height: 20, format: "jpeg" }, createdAt: now, outputs, skipped };
+      await context.ports.objects.put("renditions", `${key}/manifest.json`, Buffer.from(JSON.stringify(manifest)), "application/json");
+      context.ports.jobs.records.set(jobId, { jobId, sourceKey: key, status: "succeeded", createdAt: now, updatedAt: now, manifestKey: `${key}/manifest.json` });
+
+      const body = (await (await context.call("GET", `/jobs/${uploadId}`, { sub: "alice" })).json()) as { manifest: { outputs: Array<{ name: string; format: string; url: string }> } };
+      const urlOf = (name: string, format: string) => body.manifest.outputs.find((o) => o.name === name && o.format === format)?.url;
+
+      assert.equal(urlOf("thumb", "jpeg"), `https://cdn.test/${key}/thumb.jpg?v=${jobId}&f=avif-webp`);
+      assert.equal(urlOf("large", "jpeg"), `https://cdn.test/${key}/large.jpg?v=${jobId}&f=avif`);
+      assert.equal(urlOf("thumb", "webp"), `https://cdn.test/${key}/thumb.webp?v=${jobId}`);
+    });
+
     it("answers an unchanged status with 304 for its ETag, and tells pollers when to come back", async () => {
       const context = setup();
       const { uploadId } = await uploaded(context, "alice");

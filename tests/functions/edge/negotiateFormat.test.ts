@@ -16,12 +16,13 @@ function load(source: string): (event: unknown) => CfResult {
   return (e) => JSON.parse(JSON.stringify(handler(e))) as CfResult;
 }
 
-function event(uri: string, accept?: string) {
+/** A viewer request; `stored` is the URL's `f` (the formats stored beside the JPEG), both by default, none when null. */
+function event(uri: string, accept?: string, stored: string | null = "avif-webp") {
   return {
     version: "1.0",
     context: { eventType: "viewer-request" },
     viewer: { ip: "198.51.100.7" },
-    request: { method: "GET", uri, querystring: { v: { value: "3f2a" } }, headers: accept === undefined ? {} : { accept: { value: accept } }, cookies: {} },
+    request: { method: "GET", uri, querystring: { v: { value: "3f2a" }, ...(stored === null ? {} : { f: { value: stored } }) }, headers: accept === undefined ? {} : { accept: { value: accept } }, cookies: {} },
   };
 }
 
@@ -74,7 +75,19 @@ describe("the format-negotiation CloudFront Function", () => {
 
     it("keeps the query string, so the cache key still carries the version", () => {
       const result = handler(event("/p/a.jpg/thumb.jpg", CHROME)) as CfRequest;
-      assert.deepEqual(result.querystring, { v: { value: "3f2a" } });
+      assert.deepEqual(result.querystring, { v: { value: "3f2a" }, f: { value: "avif-webp" } });
+    });
+
+    it("rewrites only to a format the URL's f lists as stored beside the JPEG (Optimize may have left one out)", () => {
+      assert.equal(uriOf(handler(event("/p/a.jpg/large.jpg", CHROME, "avif"))), "/p/a.jpg/large.avif");
+      assert.equal(uriOf(handler(event("/p/a.jpg/large.jpg", CHROME, "webp"))), "/p/a.jpg/large.webp");
+      assert.equal(uriOf(handler(event("/p/a.jpg/large.jpg", OLD_SAFARI, "avif"))), "/p/a.jpg/large.jpg");
+      assert.equal(uriOf(handler(event("/p/a.jpg/large.jpg", CHROME, "WEBP"))), "/p/a.jpg/large.webp");
+    });
+
+    it("serves the JPEG as asked when the URL has no f, or lists nothing the stack writes", () => {
+      assert.equal(uriOf(handler(event("/p/a.jpg/large.jpg", CHROME, null))), "/p/a.jpg/large.jpg");
+      assert.equal(uriOf(handler(event("/p/a.jpg/large.jpg", CHROME, "jxl"))), "/p/a.jpg/large.jpg");
     });
   });
 
