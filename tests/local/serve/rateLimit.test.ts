@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
+import { startTestIssuer, type TestIssuer } from "../../helpers/testIssuer";
 import { loadConfig, type Cloud } from "../../../components/config";
 import { startServer, type RunningServer } from "../../../local/serve/server";
 
@@ -19,16 +17,11 @@ for (const cloud of ["aws", "azure"] as const satisfies readonly Cloud[]) {
   describe(`local/serve: per-caller rate limits (${cloud} flavour)`, function () {
     this.timeout(240_000);
     let server: RunningServer;
-    let jwks: Server;
-    let privateKey: CryptoKey;
+    let issuer: TestIssuer;
 
     before(async () => {
-      const pair = await generateKeyPair("ES256");
-      privateKey = pair.privateKey;
-      const keys = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: "test", alg: "ES256", use: "sig" }] };
-      jwks = createServer((_, response) => response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(keys)));
-      await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
-      const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks`;
+      issuer = await startTestIssuer(ISSUER, AUDIENCE);
+      const jwksUrl = issuer.jwksUrl;
       server = await startServer({
         cloud,
         port: 0,
@@ -39,10 +32,10 @@ for (const cloud of ["aws", "azure"] as const satisfies readonly Cloud[]) {
 
     after(async () => {
       await server?.stop();
-      await new Promise((resolve) => jwks?.close(resolve));
+      await issuer?.close();
     });
 
-    const bearer = async (sub: string) => `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "test" }).setSubject(sub).setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime("10m").sign(privateKey)}`;
+    const bearer = (sub: string) => issuer.bearer(sub);
     const api = async (sub: string, method: string, path: string, body?: unknown) =>
       fetch(`${server.apiUrl}${path}`, { method, headers: { authorization: await bearer(sub), ...(body === undefined ? {} : { "content-type": "application/json" }) }, body: body === undefined ? undefined : JSON.stringify(body) });
 

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
 import sharp from "sharp";
+import { samplePhoto } from "../../../local/sampleImages";
+import { startTestIssuer, type TestIssuer } from "../../helpers/testIssuer";
 import { loadConfig, type Cloud } from "../../../components/config";
 import { startServer, type RunningServer } from "../../../local/serve/server";
 
@@ -47,18 +46,13 @@ for (const cloud of ["aws", "azure"] as const satisfies readonly Cloud[]) {
   describe(`local/serve: the API's contract (${cloud} flavour)`, function () {
     this.timeout(240_000);
     let server: RunningServer;
-    let jwks: Server;
-    let privateKey: CryptoKey;
+    let issuer: TestIssuer;
     let clockShiftMs = 0;
     let photo: Buffer;
 
     before(async () => {
-      const pair = await generateKeyPair("ES256");
-      privateKey = pair.privateKey;
-      const keys = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: "test", alg: "ES256", use: "sig" }] };
-      jwks = createServer((_, response) => response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(keys)));
-      await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
-      const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks`;
+      issuer = await startTestIssuer(ISSUER, AUDIENCE);
+      const jwksUrl = issuer.jwksUrl;
       server = await startServer({
         cloud,
         port: 0,
@@ -67,15 +61,16 @@ for (const cloud of ["aws", "azure"] as const satisfies readonly Cloud[]) {
         now: () => new Date(Date.now() + clockShiftMs),
         pollMs: 100,
       });
-      photo = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 30, g: 120, b: 200 } } }).jpeg().toBuffer();
+      // Photo-like (gradients and grain): a flat colour would rightly come out as lossless PNG instead of JPEG.
+      photo = await samplePhoto({ width: 640, height: 480, seed: 5 });
     });
 
     after(async () => {
       await server?.stop();
-      await new Promise((resolve) => jwks?.close(resolve));
+      await issuer?.close();
     });
 
-    const bearer = async (sub: string) => `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "test" }).setSubject(sub).setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime("10m").sign(privateKey)}`;
+    const bearer = (sub: string) => issuer.bearer(sub);
 
     const api = async (sub: string, method: string, path: string, body?: unknown) =>
       fetch(`${server.apiUrl}${path}`, { method, headers: { authorization: await bearer(sub), ...(body === undefined ? {} : { "content-type": "application/json" }) }, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
@@ -113,7 +108,10 @@ for (const cloud of ["aws", "azure"] as const satisfies readonly Cloud[]) {
       const job = await waitForEnd("alice", grant.uploadId);
       assert.equal(job.status, "succeeded");
       const outputs = job.manifest?.outputs ?? [];
-      assert.deepEqual([...new Set(outputs.map((output) => `${output.name}.${output.format}`))].sort(), ["large.jpeg", "large.webp", "medium.jpeg", "medium.webp", "thumb.jpeg", "thumb.webp"]);
+      // Every rendition has its JPEG; a WebP only where Optimize found it smaller (#14.7), and each listed URL serves.
+      assert.deepEqual(outputs.filter((output) => output.format === "jpeg").map((output) => output.name).sort(), ["large", "medium", "thumb"]);
+      assert.ok(outputs.some((output) => output.name === "thumb" && output.format === "webp"), "the 320 px photo's WebP beats its JPEG");
+      for (const output of outputs) assert.equal((await fetch(output.url)).status, 200, `${output.name}.${output.format}`);
       assert.match(job.manifest?.responsive?.[0]?.picture ?? "", /^<picture>/);
 
       const thumbJpeg = outputs.find((output) => output.name === "thumb" && output.format === "jpeg") as { url: string };
