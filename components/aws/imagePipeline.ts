@@ -229,19 +229,19 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
 
     const access = { uploadsBucketArn: uploads.arn, renditionsBucketArn: renditions.arn, workPrefix: WORK_PREFIX, tableArn: table.arn, topicArn: topic.arn, kmsKeyArn };
     const vpc = network ? { subnetIds: network.subnetIds, securityGroupIds: [network.functionsSecurityGroupId] } : undefined;
-    const functions = {} as Record<StepHandler, StepLambda>;
-    for (const handler of STEP_HANDLERS) {
-      const { memoryMb, timeoutSeconds } = stepSettings(config, handler);
-      functions[handler] = new StepLambda(
+    // Every function of the bundle (the steps, the sweep, erasure): the same code, access, network and concurrency setting.
+    // Reserving even 1 fails on accounts whose quota leaves under 100 unreserved (new accounts: 10), so only on request
+    // (https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html; https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+    const bundleLambda = (handler: FunctionHandler, size: { memoryMb: number; timeoutSeconds: number }, env: Record<string, pulumi.Input<string>> = environment) =>
+      new StepLambda(
         `${name}-${handler}`,
         {
           handler,
           functionName: lambdaName(name, handler),
           code,
           architecture: config.architecture,
-          memoryMb,
-          timeoutSeconds,
-          environment,
+          ...size,
+          environment: env,
           logRetentionDays,
           access,
           reservedConcurrency: config.reservedConcurrency,
@@ -251,7 +251,8 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
         },
         { parent: this },
       );
-    }
+    const functions = {} as Record<StepHandler, StepLambda>;
+    for (const handler of STEP_HANDLERS) functions[handler] = bundleLambda(handler, stepSettings(config, handler));
     this.functionArns = mapHandlers((handler) => functions[handler].arn);
     this.functionNames = mapHandlers((handler) => functions[handler].functionName);
 
@@ -272,50 +273,12 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
     );
 
     // The stuck-job sweep: the same bundle and access, a small fixed size, on a schedule.
-    const sweeper = new StepLambda(
-      `${name}-${SWEEP_HANDLER}`,
-      {
-        handler: SWEEP_HANDLER,
-        functionName: lambdaName(name, SWEEP_HANDLER),
-        code,
-        architecture: config.architecture,
-        memoryMb: SWEEP_MEMORY_MB,
-        timeoutSeconds: SWEEP_TIMEOUT_SECONDS,
-        environment: { ...environment, [LAMBDA_ENV.stuckAfterSeconds]: String(stuckAfterSeconds(workflow)) },
-        logRetentionDays,
-        access,
-        // Reserving even 1 fails on accounts whose quota leaves under 100 unreserved (new accounts: 10), so only on request
-        // (https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html; https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
-        reservedConcurrency: config.reservedConcurrency,
-        vpc,
-        tags,
-        region,
-      },
-      { parent: this },
-    );
+    const sweeper = bundleLambda(SWEEP_HANDLER, { memoryMb: SWEEP_MEMORY_MB, timeoutSeconds: SWEEP_TIMEOUT_SECONDS }, { ...environment, [LAMBDA_ENV.stuckAfterSeconds]: String(stuckAfterSeconds(workflow)) });
     new SweepSchedule(`${name}-sweep`, { functionArn: sweeper.arn, functionName: sweeper.functionName, tags, region }, { parent: this });
     this.sweepFunctionName = sweeper.functionName;
 
     // Erasure on delete: the same bundle, its own role (components/aws/iam.ts eraseGrants), run per deleted upload.
-    const eraser = new StepLambda(
-      `${name}-${ERASE_HANDLER}`,
-      {
-        handler: ERASE_HANDLER,
-        functionName: lambdaName(name, ERASE_HANDLER),
-        code,
-        architecture: config.architecture,
-        memoryMb: ERASE_MEMORY_MB,
-        timeoutSeconds: ERASE_TIMEOUT_SECONDS,
-        environment,
-        logRetentionDays,
-        access,
-        reservedConcurrency: config.reservedConcurrency,
-        vpc,
-        tags,
-        region,
-      },
-      { parent: this },
-    );
+    const eraser = bundleLambda(ERASE_HANDLER, { memoryMb: ERASE_MEMORY_MB, timeoutSeconds: ERASE_TIMEOUT_SECONDS });
     const deleteTrigger = new DeleteTrigger(
       `${name}-erase`,
       { uploadsBucketName: uploads.bucketName, functionArn: eraser.arn, functionName: eraser.functionName, functionRoleName: eraser.roleName, tags, region },
