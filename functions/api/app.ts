@@ -8,6 +8,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { isPipelineError } from "../core/errors";
 import type { ProcessingOptions } from "../core/options";
 import type { ObjectInfo, Ports } from "../ports";
+import { eraseUpload } from "../steps/erase";
 import { jobIdFor } from "../steps/jobId";
 import { negotiableFormats, NEGOTIABLE_QUERY_PARAMETER, servedOutputs } from "../steps/served";
 import type { Manifest } from "../steps/types";
@@ -33,8 +34,8 @@ export interface ApiDependencies {
   /** The pipeline's processing options: the accepted formats and the size limit. */
   options: ProcessingOptions;
   settings: ApiSettings;
-  /** Erases a deleted upload's renditions, work objects and job records (eraseUpload, functions/steps/erase.ts). */
-  erase: (upload: { sourceKey: string; sourceEtag?: string; sourceVersion?: string }) => Promise<void>;
+  /** Erases a deleted upload's renditions, work objects and job records; default: eraseUpload (functions/steps/erase.ts) on `ports`. */
+  erase?: (upload: { sourceKey: string; sourceEtag?: string; sourceVersion?: string }) => Promise<void>;
   /** Renditions are served from here (a CDN, or the local server), else through signed URLs. */
   deliveryBaseUrl?: string;
   /**
@@ -147,6 +148,7 @@ const TERMINAL: readonly ApiJobStatus[] = ["succeeded", "failed"];
  */
 export function createApiApp(deps: ApiDependencies): OpenAPIHono<Env> {
   const { ports, signer, options, settings } = deps;
+  const erase: NonNullable<ApiDependencies["erase"]> = deps.erase ?? (async (upload) => void (await eraseUpload(upload, ports, options)));
   const now = deps.now ?? (() => new Date());
   const log = deps.log ?? ((entry) => console.error(JSON.stringify(entry)));
   const authenticate = deps.authenticate ?? createAuthenticator(settings.auth);
@@ -347,7 +349,7 @@ export function createApiApp(deps: ApiDependencies): OpenAPIHono<Env> {
       const info = await ports.objects.head("uploads", key).catch(() => undefined);
       // The original first: erasure leaves alone an upload that still exists.
       await ports.objects.delete("uploads", key, { allVersions: true });
-      await deps.erase({ sourceKey: key, sourceEtag: info?.etag, sourceVersion: info?.versionId });
+      await erase({ sourceKey: key, sourceEtag: info?.etag, sourceVersion: info?.versionId });
     }
     await ports.objects.delete("work", ticketKey(subject, uploadId));
     return c.body(null, 204);

@@ -16,7 +16,6 @@ import type { Context } from "hono";
 import { handle, type ApiGatewayRequestContextV2 } from "hono/aws-lambda";
 import { createApiApp } from "../api/app";
 import { requiredSetting } from "../settings";
-import { eraseUpload } from "../steps/erase";
 import { isLoopbackUrl } from "../adapters";
 import { awsPortsFromEnv, LOCAL_AWS_CREDENTIALS } from "./adapters";
 import { S3Signer } from "./apiSigner";
@@ -45,9 +44,6 @@ export function buildApiHandler(env: NodeJS.ProcessEnv = process.env): LambdaHan
     settings: api,
     deliveryBaseUrl,
     streaming: false,
-    erase: async (upload) => {
-      await eraseUpload(upload, ports, options);
-    },
     rateLimitStore: () => new DynamoRateLimitStore(dynamo, counters),
     clientIp: sourceIpOf,
   });

@@ -6,7 +6,6 @@ import { Hono, type Context } from "hono";
 import { createApiApp } from "../api/app";
 import { forwardedClientAddress } from "../api/rateLimit";
 import { requiredSetting } from "../settings";
-import { eraseUpload } from "../steps/erase";
 import { azurePortsFromEnv } from "./adapters";
 import { BlobSasSigner } from "./apiSigner";
 import { APP_SETTINGS, readAzureApiSettings, readAzureAppEnvironment, readAzureProcessingOptions } from "./contract";
@@ -56,9 +55,6 @@ export function buildApiFetch(env: NodeJS.ProcessEnv = process.env): Fetch {
     settings: api,
     deliveryBaseUrl,
     streaming: false,
-    erase: async (upload) => {
-      await eraseUpload(upload, ports, options);
-    },
     rateLimitStore: () => new TableRateLimitStore(table),
     clientIp: (c: Context) => (c.env as AzureApiBindings | undefined)?.clientIp,
   });

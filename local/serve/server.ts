@@ -12,7 +12,6 @@ import type { Authenticator } from "../../functions/api/auth";
 import { apiSettingsSchema, type ApiSettingsInput } from "../../functions/api/settings";
 import type { ProcessingOptions } from "../../functions/core/options";
 import type { PipelineEvent } from "../../functions/ports";
-import { eraseUpload } from "../../functions/steps/erase";
 import { LocalRuntimeError } from "../errors";
 import type { EmulatorPorts, LocalFlavour } from "../flavour";
 import { startFlavour } from "../runtime";
@@ -95,9 +94,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       options: options.processing,
       settings: apiSettingsSchema.parse(options.api ?? {}),
       authenticate: options.authenticate,
-      erase: async (upload) => {
-        await eraseUpload(upload, flavour.ports, options.processing);
-      },
       deliveryBaseUrl: `${url}${RENDITIONS_PATH}`,
       streaming: true,
       now: options.now,
