@@ -3,6 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import * as esbuild from "esbuild";
 import sharp from "sharp";
+import { DEPLOYED_BUILD_OPTIONS, PROJECT_ROOT } from "../components/bundle";
 import { defaultProcessingOptions } from "../functions/core";
 import { runStep, type StepOutputs, type ValidatedJob } from "../functions/steps";
 import type { StepHandler } from "../functions/workflow";
@@ -18,25 +19,9 @@ import type { BenchContext, BenchResult, Benchmark } from "./types";
  * (functions/aws/handlers.ts, SDK clients included) is timed loading only.
  */
 
-const PROJECT_ROOT = path.resolve(__dirname, "..");
-
+/** The deployed functions' esbuild settings (components/bundle.ts), without the zip and sharp's Linux binaries. */
 async function bundle(entry: string, outfile: string): Promise<void> {
-  await esbuild.build({
-    entryPoints: [path.join(PROJECT_ROOT, entry)],
-    outfile,
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    minify: true,
-    keepNames: true,
-    external: ["sharp"],
-    define: { "import.meta.url": "__bundleImportMetaUrl" },
-    banner: { js: 'var __bundleImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
-    absWorkingDir: PROJECT_ROOT,
-    nodePaths: [path.join(PROJECT_ROOT, "node_modules")],
-    logLevel: "silent",
-  });
+  await esbuild.build({ ...DEPLOYED_BUILD_OPTIONS, entryPoints: [path.join(PROJECT_ROOT, entry)], outfile });
 }
 
 interface ColdStartTiming {

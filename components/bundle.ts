@@ -107,6 +107,26 @@ export function buildFunctionBundle(options: FunctionBundleOptions): Promise<Fun
   return build;
 }
 
+/** How every deployed function is compiled (and the cold-start bench's bundle, bench/coldStart.ts, so it measures the same code). */
+export const DEPLOYED_BUILD_OPTIONS = {
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  minify: true,
+  // Error and class names survive minification: logs and `instanceof`-free checks rely on them.
+  keepNames: true,
+  // sharp loads a native addon by path: it ships as node_modules, not inside index.js.
+  external: ["sharp"],
+  // CommonJS has no import.meta: ES-module dependencies calling createRequire(import.meta.url) get this file's URL.
+  define: { "import.meta.url": "__bundleImportMetaUrl" },
+  banner: { js: 'var __bundleImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  absWorkingDir: PROJECT_ROOT,
+  // Entries outside the project (tests' temporary files) still resolve the project's dependencies.
+  nodePaths: [path.join(PROJECT_ROOT, "node_modules")],
+  logLevel: "silent",
+} satisfies esbuild.BuildOptions;
+
 async function doBuild(options: FunctionBundleOptions, key: string): Promise<FunctionBundle> {
   const { cpu, sourcemap = true, external = [], extraFiles = {}, maxBytes = MAX_BUNDLE_BYTES, cacheDir = path.join(PROJECT_ROOT, ".build") } = options;
   const entry = path.resolve(PROJECT_ROOT, options.entry);
@@ -118,26 +138,12 @@ async function doBuild(options: FunctionBundleOptions, key: string): Promise<Fun
   await fs.mkdir(stageDir, { recursive: true });
 
   const result = await esbuild.build({
+    ...DEPLOYED_BUILD_OPTIONS,
     entryPoints: [entry],
     outfile: path.join(stageDir, "index.js"),
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    minify: true,
-    // Error and class names survive minification: logs and `instanceof`-free checks rely on them.
-    keepNames: true,
     sourcemap: sourcemap ? "linked" : false,
     sourcesContent: false,
-    // sharp loads a native addon by path: it ships as node_modules, not inside index.js.
-    external: ["sharp", ...external],
-    // CommonJS has no import.meta: ES-module dependencies calling createRequire(import.meta.url) get this file's URL.
-    define: { "import.meta.url": "__bundleImportMetaUrl" },
-    banner: { js: 'var __bundleImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
-    absWorkingDir: PROJECT_ROOT,
-    // Entries outside the project (tests' temporary files) still resolve the project's dependencies.
-    nodePaths: [path.join(PROJECT_ROOT, "node_modules")],
-    logLevel: "silent",
+    external: [...DEPLOYED_BUILD_OPTIONS.external, ...external],
     metafile: true,
   });
   if (result.errors.length > 0) throw new Error(`esbuild failed for ${entry}: ${result.errors.map((e) => e.text).join("; ")}`);
