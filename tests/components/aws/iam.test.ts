@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
-import { assumeRolePolicy, deadLetterQueuePolicy, stateMachinePolicy, startExecutionPolicy, stepFunctionPolicy, tlsOnlyBucketPolicy, vpcEndpointPolicy, type PolicyDocument, type StepPolicyRefs } from "../../../components/aws/iam";
-import { assertLeastPrivilege, grants } from "./policyAssertions";
+import { assumeRolePolicy, deadLetterQueuePolicy, stateMachinePolicy, startExecutionPolicy, stepFunctionPolicy, tlsOnlyBucketPolicy, vpcEndpointPolicy, type PolicyDocument } from "../../../components/aws/iam";
+import { assertLeastPrivilege, grants, SAMPLE_REFS } from "./policyAssertions";
 import { STEP_HANDLERS, type StepHandler } from "../../../functions/workflow";
 
 /** The statements granted on "*", as `Sid: actions`. */
@@ -14,14 +14,7 @@ const XRAY_UPLOAD = "xray:PutTraceSegments, xray:PutTelemetryRecords";
 // Lambda's network interfaces in a VPC https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaVPCAccessExecutionRole.html
 const VPC_INTERFACES = "ec2:CreateNetworkInterface, ec2:DescribeNetworkInterfaces, ec2:DeleteNetworkInterface, ec2:AssignPrivateIpAddresses, ec2:UnassignPrivateIpAddresses";
 
-const REFS: StepPolicyRefs = {
-  uploadsBucketArn: "arn:aws:s3:::p-uploads",
-  renditionsBucketArn: "arn:aws:s3:::p-renditions",
-  workPrefix: "work/",
-  tableArn: "arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
-  topicArn: "arn:aws:sns:eu-west-1:123456789012:p-notifications",
-  logGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/p-validate",
-};
+const REFS = SAMPLE_REFS;
 describe("IAM policies", () => {
   describe("step functions", () => {
     const expected: Record<StepHandler, string[]> = {

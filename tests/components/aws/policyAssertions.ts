@@ -1,5 +1,15 @@
 import * as assert from "node:assert/strict";
-import type { PolicyDocument } from "../../../components/aws/iam";
+import type { PolicyDocument, StepPolicyRefs } from "../../../components/aws/iam";
+
+/** A pipeline's resources `p-*` in eu-west-1 / account 123456789012, as the step policies' tests name them. */
+export const SAMPLE_REFS: StepPolicyRefs = {
+  uploadsBucketArn: "arn:aws:s3:::p-uploads",
+  renditionsBucketArn: "arn:aws:s3:::p-renditions",
+  workPrefix: "work/",
+  tableArn: "arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
+  topicArn: "arn:aws:sns:eu-west-1:123456789012:p-notifications",
+  logGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/p-validate",
+};
 
 /** Actions that may (only) be granted on "*": AWS has no resource-level permissions for them. Written out, not read from the code under test. */
 export const UNSCOPED = new Set<string>([

@@ -1,11 +1,12 @@
 import * as assert from "node:assert/strict";
 import sharp from "sharp";
-import { stepFunctionPolicy, type PolicyDocument, type StepPolicyRefs } from "../../../components/aws/iam";
+import { stepFunctionPolicy, type PolicyDocument } from "../../../components/aws/iam";
 import { processingOptionsSchema, type ProcessingOptions } from "../../../functions/core/options";
 import type { Area, ObjectStore, Ports } from "../../../functions/ports";
 import { runStep, type OptimizeResult, type StepOutputs, type ValidatedJob } from "../../../functions/steps";
 import type { StepHandler } from "../../../functions/workflow";
 import { memoryPorts } from "../../../local/memoryPorts";
+import { SAMPLE_REFS } from "./policyAssertions";
 
 /**
  * The step roles against what the steps really do: each step runs on memory ports that record
@@ -14,14 +15,7 @@ import { memoryPorts } from "../../../local/memoryPorts";
  * lacks a grant fails here instead of with AccessDenied on the first deployed upload.
  */
 
-const REFS: StepPolicyRefs = {
-  uploadsBucketArn: "arn:aws:s3:::p-uploads",
-  renditionsBucketArn: "arn:aws:s3:::p-renditions",
-  workPrefix: "work/",
-  tableArn: "arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
-  topicArn: "arn:aws:sns:eu-west-1:123456789012:p-notifications",
-  logGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/p-step",
-};
+const REFS = SAMPLE_REFS;
 // Written out, not read from the adapter: uploads in their bucket, renditions in theirs, work objects under work/ of the renditions bucket.
 const OBJECT_ARN: Record<Area, (key: string) => string> = {
   uploads: (key) => `arn:aws:s3:::p-uploads/${key}`,
