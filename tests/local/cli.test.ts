@@ -5,21 +5,13 @@ import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from "node:fs/promis
 import { createServer, type AddressInfo, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Writable } from "node:stream";
 import { sampleTruncated, samplePhoto } from "../../local/sampleImages";
 import { EXIT, main } from "../../local/cli";
 import { exitCodeFor } from "../../local/report";
 import type { JobRow } from "../../local/runtime";
+import { Capture } from "../helpers/capture";
 
 /** A stream that keeps what is written to it. */
-class Capture extends Writable {
-  text = "";
-  _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
 function io(cwd: string, signal?: AbortSignal) {
   return { stdout: new Capture(), stderr: new Capture(), cwd, signal };
 }

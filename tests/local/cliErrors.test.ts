@@ -4,19 +4,11 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Writable } from "node:stream";
 import { main as cliMain } from "../../local/cli";
 import { main as previewMain } from "../../local/preview/cli";
+import { Capture } from "../helpers/capture";
 
 /** A stream that keeps what is written to it. */
-class Capture extends Writable {
-  text = "";
-  _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
 const STACK_FRAME = /^\s+at /m;
 /** `[CODE] message` (npm start, npm run bench) or `error [CODE]: message` (npm run preview). */
 const CODED_LINE = /^(error )?\[[A-Z][A-Z_]+\]:? \S/;

@@ -2,19 +2,11 @@ import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Writable } from "node:stream";
 import { isLocalInputError } from "../../local/errors";
 import { claimRunFolder } from "../../local/runFolder";
 import { main } from "../../local/cli";
 import { samplePhoto } from "../../local/sampleImages";
-
-class Capture extends Writable {
-  text = "";
-  _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
+import { Capture } from "../helpers/capture";
 
 describe("runs that do not collide (local/runFolder.ts)", function () {
   this.timeout(120_000);

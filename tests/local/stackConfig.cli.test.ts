@@ -3,21 +3,13 @@ import { existsSync } from "node:fs";
 import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Writable } from "node:stream";
 import sharp from "sharp";
 import { EXIT, main } from "../../local/cli";
+import { Capture } from "../helpers/capture";
 
 const ROOT = path.resolve(__dirname, "../..");
 
 /** A stream that keeps what is written to it. */
-class Capture extends Writable {
-  text = "";
-  _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
 const io = (cwd: string) => ({ stdout: new Capture(), stderr: new Capture(), cwd });
 
 describe("npm start --stack", function () {

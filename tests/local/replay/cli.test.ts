@@ -1,19 +1,14 @@
 import assert from "node:assert/strict";
-import { PassThrough } from "node:stream";
 import { BlobServiceClient, StorageSharedKeyCredential as BlobKey } from "@azure/storage-blob";
 import { QueueServiceClient, StorageSharedKeyCredential as QueueKey } from "@azure/storage-queue";
 import { AzureCliCredential } from "@azure/identity";
 import { azureReplayTarget, runReplayCli, type AzureReplayClients } from "../../../local/replay/cli";
 import { startAzurite, type AzuriteEmulator } from "../../../local/emulators";
+import { Capture } from "../../helpers/capture";
 
 function io(stackOutputs?: (stack: string) => Promise<Record<string, unknown>>) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (chunk) => (out += chunk));
-  stderr.on("data", (chunk) => (err += chunk));
-  return { stdout, stderr, stackOutputs, out: () => out, err: () => err };
+  const [stdout, stderr] = [new Capture(), new Capture()];
+  return { stdout, stderr, stackOutputs, out: () => stdout.text, err: () => stderr.text };
 }
 
 const ACCOUNT_ID = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ip-dev-rg/providers/Microsoft.Storage/storageAccounts/ipdev1a2bdata";

@@ -1,15 +1,10 @@
 import assert from "node:assert/strict";
-import { PassThrough } from "node:stream";
 import { runReprocessCli } from "../../../local/reprocess/cli";
+import { Capture } from "../../helpers/capture";
 
 function io() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (chunk) => (out += chunk));
-  stderr.on("data", (chunk) => (err += chunk));
-  return { stdout, stderr, out: () => out, err: () => err };
+  const [stdout, stderr] = [new Capture(), new Capture()];
+  return { stdout, stderr, out: () => stdout.text, err: () => stderr.text };
 }
 
 describe("npm run reprocess: usage errors are one coded line, exit 2", () => {

@@ -1,16 +1,8 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Writable } from "node:stream";
 import { main } from "../../../local/cli";
-
-class Capture extends Writable {
-  text = "";
-  _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
+import { Capture } from "../../helpers/capture";
 
 describe("npm start -- serve (local/serve/cli.ts)", function () {
   this.timeout(60_000);
