@@ -1,6 +1,6 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
 
 /** A JWT issuer for tests: its JWKS served on 127.0.0.1 (stop it with `close`), and bearer tokens it signs. */
 export interface TestIssuer {
@@ -24,5 +24,30 @@ export async function startTestIssuer(issuer = "https://issuer.test/", audience 
     bearer: async (sub) =>
       `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: "test" }).setSubject(sub).setIssuer(issuer).setAudience(audience).setExpirationTime("10m").sign(pair.privateKey)}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A JWT issuer inside the test process: its key set for `createAuthenticator`, and tokens it signs (RS256, valid 5 minutes by default). */
+export interface LocalTestIssuer {
+  keySet: ReturnType<typeof createLocalJWKSet>;
+  privateKey: CryptoKey;
+  token(sub: string, overrides?: { audience?: string; expiresIn?: string }): Promise<string>;
+}
+
+export async function localTestIssuer(issuer: string, audience: string): Promise<LocalTestIssuer> {
+  const pair = await generateKeyPair("RS256");
+  const jwk = { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "RS256" };
+  return {
+    keySet: createLocalJWKSet({ keys: [jwk] }),
+    privateKey: pair.privateKey,
+    token: (sub, overrides = {}) =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: "RS256", kid: "k1" })
+        .setSubject(sub)
+        .setIssuer(issuer)
+        .setAudience(overrides.audience ?? audience)
+        .setIssuedAt()
+        .setExpirationTime(overrides.expiresIn ?? "5m")
+        .sign(pair.privateKey),
   };
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
+import { SignJWT } from "jose";
+import { localTestIssuer, type LocalTestIssuer } from "../../helpers/testIssuer";
 import { createApiApp, type ApiDependencies } from "../../../functions/api/app";
 import { createAuthenticator } from "../../../functions/api/auth";
 import { apiSettingsSchema } from "../../../functions/api/settings";
@@ -30,25 +31,15 @@ function recordingSigner(): StorageSigner & { uploads: UploadRequestToSign[]; do
 }
 
 describe("functions/api/app", () => {
-  let privateKey: CryptoKey;
+  let issuer: LocalTestIssuer;
   let authenticate: ReturnType<typeof createAuthenticator>;
 
   before(async () => {
-    const pair = await generateKeyPair("RS256");
-    privateKey = pair.privateKey;
-    const jwk = { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "RS256" };
-    authenticate = createAuthenticator({ jwt: { issuer: ISSUER, audience: AUDIENCE, jwksUrl: "https://issuer.test/jwks" } }, createLocalJWKSet({ keys: [jwk] }));
+    issuer = await localTestIssuer(ISSUER, AUDIENCE);
+    authenticate = createAuthenticator({ jwt: { issuer: ISSUER, audience: AUDIENCE, jwksUrl: "https://issuer.test/jwks" } }, issuer.keySet);
   });
 
-  const token = (sub: string, overrides: { audience?: string; expiresIn?: string } = {}) =>
-    new SignJWT({})
-      .setProtectedHeader({ alg: "RS256", kid: "k1" })
-      .setSubject(sub)
-      .setIssuer(ISSUER)
-      .setAudience(overrides.audience ?? AUDIENCE)
-      .setIssuedAt()
-      .setExpirationTime(overrides.expiresIn ?? "5m")
-      .sign(privateKey);
+  const token = (sub: string, overrides: { audience?: string; expiresIn?: string } = {}) => issuer.token(sub, overrides);
 
   function setup(overrides: Partial<ApiDependencies> = {}) {
     const ports = memoryPorts();
@@ -179,7 +170,7 @@ describe("functions/api/app", () => {
     it("refuses a token for another audience and an expired token", async () => {
       const { app } = setup();
       const wrongAudience = await token("alice", { audience: "someone-else" });
-      const expired = await new SignJWT({}).setProtectedHeader({ alg: "RS256", kid: "k1" }).setSubject("alice").setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime(Math.floor(Date.now() / 1000) - 3600).sign(privateKey);
+      const expired = await new SignJWT({}).setProtectedHeader({ alg: "RS256", kid: "k1" }).setSubject("alice").setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime(Math.floor(Date.now() / 1000) - 3600).sign(issuer.privateKey);
 
       for (const bad of [wrongAudience, expired, "not.a.jwt"]) {
         const response = await app.request("/jobs/0b8e6a52-3c1f-4e55-9a57-5d0b9c7e2a11", { headers: { authorization: `Bearer ${bad}` } });

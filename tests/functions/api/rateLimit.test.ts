@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MemoryStore, type Store } from "hono-rate-limiter";
-import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
+import { localTestIssuer, type LocalTestIssuer } from "../../helpers/testIssuer";
 import { createApiApp, type ApiDependencies } from "../../../functions/api/app";
 import { createAuthenticator } from "../../../functions/api/auth";
 import { callerKey, forwardedClientAddress } from "../../../functions/api/rateLimit";
@@ -50,17 +50,15 @@ describe("functions/api/rateLimit", () => {
   });
 
   describe("the API's per-caller limits", () => {
-    let privateKey: CryptoKey;
+    let issuer: LocalTestIssuer;
     let authenticate: ReturnType<typeof createAuthenticator>;
 
     before(async () => {
-      const pair = await generateKeyPair("RS256");
-      privateKey = pair.privateKey;
-      const jwk = { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "RS256" };
-      authenticate = createAuthenticator(JWT, createLocalJWKSet({ keys: [jwk] }));
+      issuer = await localTestIssuer(ISSUER, AUDIENCE);
+      authenticate = createAuthenticator(JWT, issuer.keySet);
     });
 
-    const token = (sub: string) => new SignJWT({}).setProtectedHeader({ alg: "RS256", kid: "k1" }).setSubject(sub).setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime("5m").sign(privateKey);
+    const token = (sub: string) => issuer.token(sub);
 
     function setup(api: ApiSettingsInput, overrides: Partial<ApiDependencies> = {}) {
       const logs: Record<string, unknown>[] = [];
