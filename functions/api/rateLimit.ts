@@ -13,6 +13,12 @@ import type { RateLimitSettings } from "./settings";
  * must not take the API down with it.
  */
 
+/** The fixed window `now` falls in (epoch ms), as the shared counter stores (DynamoDB, Table) count it. */
+export function fixedWindow(now: number, windowMs: number): { start: number; end: number } {
+  const start = Math.floor(now / windowMs) * windowMs;
+  return { start, end: start + windowMs };
+}
+
 /** Makes one store per limit: the middleware gives each its own window (`init({ windowMs })`). */
 export type RateLimitStoreFactory = () => Store;
 

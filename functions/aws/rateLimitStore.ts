@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { ClientRateLimitInfo, HonoConfigType, Store } from "hono-rate-limiter";
+import { fixedWindow } from "../api/rateLimit";
 import { RATE_LIMIT_TABLE_KEY, RATE_LIMIT_TABLE_TTL_ATTRIBUTE } from "./contract";
 
 /**
@@ -31,8 +32,8 @@ export class DynamoRateLimitStore implements Store {
 
   /** The current window's item: its key and when the window ends. */
   private windowOf(key: string): { counterId: string; end: number } {
-    const start = Math.floor(this.now() / this.windowMs) * this.windowMs;
-    return { counterId: `${key}#${start}`, end: start + this.windowMs };
+    const { start, end } = fixedWindow(this.now(), this.windowMs);
+    return { counterId: `${key}#${start}`, end };
   }
 
   async increment(key: string): Promise<ClientRateLimitInfo> {

@@ -1,5 +1,6 @@
 import type { TableClient } from "@azure/data-tables";
 import type { ClientRateLimitInfo, HonoConfigType, Store } from "hono-rate-limiter";
+import { fixedWindow } from "../api/rateLimit";
 
 /**
  * The API's per-caller counters in an Azure Table of the pipeline's storage account
@@ -60,8 +61,8 @@ export class TableRateLimitStore implements Store {
   /** Applies `next` to the current window's hits (0 in a new window) with optimistic concurrency. */
   private async change(key: string, next: (hits: number) => number, create: boolean): Promise<ClientRateLimitInfo> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-      const start = Math.floor(this.now() / this.windowMs) * this.windowMs;
-      const resetTime = new Date(start + this.windowMs);
+      const { start, end } = fixedWindow(this.now(), this.windowMs);
+      const resetTime = new Date(end);
       const current = await this.table.getEntity<CounterEntity>(key, RATE_LIMIT_ROW_KEY).catch((thrown: unknown) => {
         if (statusOf(thrown) === 404) return undefined;
         throw thrown;
