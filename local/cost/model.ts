@@ -194,13 +194,17 @@ function invocations(counts: Counts, service: "lambda" | "functions"): Array<{ n
     .map(([key, t]) => ({ name: key.slice(`${service}:invoke:`.length), calls: t.calls, durationMs: t.durationMs, cpuMs: t.cpuMs }));
 }
 
-/** Lambda GB-seconds of these invocations, each billed from its wall time (the model's figure) or from its CPU time alone. */
-function lambdaGbSeconds(counts: Counts, settings: CostSettings, from: "wall" | "cpu"): number {
-  return invocations(counts, "lambda").reduce((sum, call) => {
+/** Billed ms and GB-seconds of these Lambda invocations, each billed from its wall time (the model's figure) or from its CPU time alone. */
+function lambdaBilling(counts: Counts, settings: CostSettings, from: "wall" | "cpu"): { billedMs: number; gbSeconds: number } {
+  let billedMs = 0;
+  let gbSeconds = 0;
+  for (const call of invocations(counts, "lambda")) {
     const memoryMb = settings.memoryMb[call.name as StepHandler] ?? settings.memoryMb.validate;
     const perCall = lambdaBilledMs((from === "cpu" ? (call.cpuMs ?? call.durationMs) : call.durationMs) / call.calls, memoryMb);
-    return sum + ((perCall * call.calls) / 1000) * (memoryMb / 1024);
-  }, 0);
+    billedMs += perCall * call.calls;
+    gbSeconds += ((perCall * call.calls) / 1000) * (memoryMb / 1024);
+  }
+  return { billedMs, gbSeconds };
 }
 
 function price(prices: PriceTable, key: PriceKey, quantity: number): number | undefined {
@@ -223,9 +227,7 @@ function awsItems(counts: Counts, settings: CostSettings): Array<Omit<LineItem, 
   ];
   const lambda = invocations(counts, "lambda");
   const localMs = lambda.reduce((sum, call) => sum + call.durationMs, 0);
-  let billedMs = 0;
-  for (const call of lambda) billedMs += lambdaBilledMs(call.durationMs / call.calls, settings.memoryMb[call.name as StepHandler] ?? settings.memoryMb.validate) * call.calls;
-  const gbSeconds = lambdaGbSeconds(counts, settings, "wall");
+  const { billedMs, gbSeconds } = lambdaBilling(counts, settings, "wall");
   if (settings.workflowType === "STANDARD") {
     items.push({ id: "stepfunctions.standardTransition", label: "Step Functions Standard transitions", quantity: unitsWhere(counts, (key) => key.startsWith("stepfunctions:StateTransition")), unit: "transitions", price: "stepfunctions.standardTransition" });
   } else {
@@ -321,7 +323,7 @@ export function priceCounts(counts: Counts, settings: CostSettings, prices: Pric
   }
   const lambdaDuration = items.find((item) => item.id.startsWith("lambda.gbSecond."));
   if (lambdaDuration?.usd !== undefined && invocations(counts, "lambda").some((call) => call.cpuMs !== undefined)) {
-    bounds.push({ id: "compute.cpu", label: cpuLabel, usd: usd - lambdaDuration.usd + (price(prices, lambdaDuration.price, lambdaGbSeconds(counts, settings, "cpu")) ?? 0) });
+    bounds.push({ id: "compute.cpu", label: cpuLabel, usd: usd - lambdaDuration.usd + (price(prices, lambdaDuration.price, lambdaBilling(counts, settings, "cpu").gbSeconds) ?? 0) });
   }
   return { items, usd, unpriced: items.filter((item) => item.usd === undefined && item.quantity > 0).map((item) => item.id), bounds };
 }
