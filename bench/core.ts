@@ -14,6 +14,7 @@ import {
   encodeEffects,
   encodeIntermediate,
   encodeRenditions,
+  jpegSettings,
   MAX_DIMENSION,
   optimizeImage,
   PLACEHOLDER_SIZE,
@@ -22,6 +23,7 @@ import {
   type ProcessingOptionsInput,
   resizeImage,
   validateImage,
+  webpSettings,
   type Pixels,
 } from "../functions/core";
 import { decodeHeic } from "../functions/core/heic";
@@ -63,7 +65,7 @@ const widthBox = (width: number): ResizeOptions => ({ width, height: MAX_DIMENSI
 const placeholderBox: ResizeOptions = { width: PLACEHOLDER_SIZE, height: PLACEHOLDER_SIZE, fit: "inside", withoutEnlargement: true };
 
 function plainEncode(image: Sharp, format: string): Sharp {
-  return format === "jpeg" ? image.jpeg({ quality: options.quality.jpeg, mozjpeg: true, optimiseScans: options.optimize.jpegScanSearch }) : image.webp({ quality: options.quality.webp });
+  return format === "jpeg" ? image.jpeg(jpegSettings(options)) : image.webp(webpSettings(options));
 }
 
 function plainPlaceholder(image: Sharp): Promise<OutputSummary> {

@@ -244,6 +244,7 @@ export const CONFIG_KEY_TYPES = {
   formats: "array",
   quality: "object",
   avifEffort: "integer",
+  webpEffort: "integer",
   keepMetadata: "string",
   limits: "object",
   animated: "string",
@@ -284,7 +285,7 @@ export type ConfigKey = keyof typeof CONFIG_KEY_TYPES;
 export const CONFIG_KEYS = Object.keys(CONFIG_KEY_TYPES) as ConfigKey[];
 
 /** Top-level config keys that belong to the image core. */
-export const PROCESSING_KEYS = ["renditions", "filters", "filterWidth", "formats", "quality", "avifEffort", "keepMetadata", "limits", "animated", "watermark", "placeholders", "markup", "sizes", "optimize"] as const;
+export const PROCESSING_KEYS = ["renditions", "filters", "filterWidth", "formats", "quality", "avifEffort", "webpEffort", "keepMetadata", "limits", "animated", "watermark", "placeholders", "markup", "sizes", "optimize"] as const;
 
 const isConfigKey = (key: string): key is ConfigKey => Object.hasOwn(CONFIG_KEY_TYPES, key);
 

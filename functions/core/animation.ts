@@ -1,6 +1,6 @@
 import sharp from "sharp";
 import type { OverlayOptions, ResizeOptions, Sharp } from "sharp";
-import { ENCODED_TYPES } from "./optimize";
+import { ENCODED_TYPES, webpSettings } from "./optimize";
 import type { OutputFormat, ProcessingOptions, Rendition } from "./options";
 import { MAX_DIMENSION } from "./pixels";
 import { guardSharp } from "./sharpErrors";
@@ -90,7 +90,7 @@ function markEveryFrame(mark: { data: Buffer; width: number; height: number; lef
 
 function encoder(image: Sharp, format: AnimatedFormat, options: ProcessingOptions): Sharp {
   // sharp keeps the source's loop count and frame delays on output.
-  return format === "webp" ? image.webp({ quality: options.quality.webp }) : image.gif();
+  return format === "webp" ? image.webp(webpSettings(options)) : image.gif();
 }
 
 /**

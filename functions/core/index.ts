@@ -26,6 +26,8 @@ export {
   OUTPUT_TYPES,
   STORED_TYPES,
   ENCODED_TYPES,
+  jpegSettings,
+  webpSettings,
   GRAPHIC_COVERAGE,
   GRAPHIC_TOP_COLOURS,
   type Candidate,

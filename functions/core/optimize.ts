@@ -1,5 +1,5 @@
 import sharp from "sharp";
-import type { Sharp } from "sharp";
+import type { JpegOptions, Sharp, WebpOptions } from "sharp";
 import { encodeIntermediate, intermediateSource, readIntermediateHeader } from "./intermediate";
 import type { OutputFormat, ProcessingOptions, Rendition } from "./options";
 import { fromPixels, type Pixels } from "./pixels";
@@ -47,6 +47,18 @@ interface Variant {
   lossless: boolean;
 }
 
+/** mozjpeg (its quantisation tables and deringing) with the two costly searches as configured (#13). */
+export const jpegSettings = (options: ProcessingOptions): JpegOptions => ({
+  quality: options.quality.jpeg,
+  mozjpeg: true,
+  optimiseScans: options.optimize.jpegScanSearch,
+  trellisQuantisation: options.optimize.jpegTrellis,
+});
+
+/** Lossy at the configured quality, or lossless; at the configured effort either way. */
+export const webpSettings = (options: ProcessingOptions, lossless = false): WebpOptions =>
+  lossless ? { lossless: true, effort: options.webpEffort } : { quality: options.quality.webp, effort: options.webpEffort };
+
 function encoder(image: Sharp, variant: Variant, facts: SourceFacts, options: ProcessingOptions): Sharp {
   if (options.keepMetadata !== "none" && facts.icc) image.keepIccProfile();
   if (options.keepMetadata === "icc-copyright" && facts.rights) {
@@ -56,9 +68,9 @@ function encoder(image: Sharp, variant: Variant, facts: SourceFacts, options: Pr
   const hasAlpha = facts.channels === 2 || facts.channels === 4;
   switch (variant.format) {
     case "jpeg":
-      return (hasAlpha ? image.flatten({ background: JPEG_BACKGROUND }) : image).jpeg({ quality: options.quality.jpeg, mozjpeg: true, optimiseScans: options.optimize.jpegScanSearch });
+      return (hasAlpha ? image.flatten({ background: JPEG_BACKGROUND }) : image).jpeg(jpegSettings(options));
     case "webp":
-      return variant.lossless ? image.webp({ lossless: true }) : image.webp({ quality: options.quality.webp });
+      return image.webp(webpSettings(options, variant.lossless));
     case "avif":
       return image.avif({ quality: options.quality.avif, effort: options.avifEffort });
     case "png":

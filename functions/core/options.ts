@@ -149,6 +149,11 @@ export const processingOptionsSchema = z
       .prefault({}),
     /** AVIF's default effort is far too slow for a pipeline default (1.2 s at 720 px). */
     avifEffort: z.number().int().min(0).max(9).default(2),
+    /**
+     * WebP effort 0–6 (libwebp's `method`, sharp's default 4), for every WebP encode. 2 takes about half
+     * the CPU of 4 for files about 5 % larger (`npm run bench -- --only encoders`); 4 is kept for the bytes.
+     */
+    webpEffort: z.number().int().min(0).max(6).default(4),
     /** Keep nothing (default), or the ICC profile, or ICC profile plus copyright/artist EXIF. Never GPS. */
     keepMetadata: z.enum(["none", "icc", "icc-copyright"]).default("none"),
     limits: z
@@ -174,8 +179,12 @@ export const processingOptionsSchema = z
      * What Optimize stores (#14.7): `keepLarger` keeps a WebP/AVIF that came out larger than the rendition's JPEG.
      * `jpegScanSearch`: mozjpeg's search for the best progressive scan split (sharp's `optimiseScans`), about 30 %
      * of the JPEG encode's CPU for files 0–4 % smaller (README, Benchmarks): off by default (#13).
+     * `jpegTrellis`: mozjpeg's trellis quantisation, about two thirds of the JPEG encode's CPU for files about
+     * 10 % smaller: on by default, since the bytes are stored for as long as the image lives (README, What it costs).
      */
-    optimize: z.strictObject({ keepLarger: z.boolean().default(false), jpegScanSearch: z.boolean().default(false) }).prefault({}),
+    optimize: z
+      .strictObject({ keepLarger: z.boolean().default(false), jpegScanSearch: z.boolean().default(false), jpegTrellis: z.boolean().default(true) })
+      .prefault({}),
     /** Ready `srcset`/`sizes` strings and a `<picture>` snippet per rendition set, in the manifest. */
     markup: z.boolean().default(false),
     /** The `sizes` attribute of that markup: how wide the image is shown, e.g. "(max-width: 600px) 100vw, 50vw". */

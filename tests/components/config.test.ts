@@ -184,10 +184,11 @@ describe("config as users write it", () => {
 
   describe("values as the Pulumi CLI stores them", () => {
     it("reads integers and booleans that `pulumi config set` stored as text where Pulumi.yaml declares them", () => {
-      const config = configFromStackValues({ "image-pipeline:memoryMb": "2048", "image-pipeline:avifEffort": "0", "image-pipeline:vpc": "true", "image-pipeline:protectData": "false" });
+      const config = configFromStackValues({ "image-pipeline:memoryMb": "2048", "image-pipeline:avifEffort": "0", "image-pipeline:webpEffort": "2", "image-pipeline:vpc": "true", "image-pipeline:protectData": "false" });
 
       assert.equal(config.memoryMb, 2048);
       assert.equal(config.processing.avifEffort, 0);
+      assert.equal(config.processing.webpEffort, 2);
       assert.equal(config.vpc, true);
       assert.equal(config.protectData, false);
     });

@@ -67,6 +67,28 @@ describe("Optimize decides (#14.7)", () => {
     assert.deepEqual((await sharp(searched).metadata()).isProgressive, true);
   });
 
+  it("quantises the JPEG by mozjpeg's trellis only with optimize.jpegTrellis, for a smaller file", async () => {
+    const input = await gradientWithNoise(640, 480);
+    const jpegOf = async (jpegTrellis: boolean) =>
+      (await processImage(input, optionsWith({ renditions: ["medium:480"], filters: [], formats: ["jpeg"], optimize: { jpegTrellis } }))).outputs.find((o) => o.format === "jpeg")!.data;
+
+    const [plain, trellis] = [await jpegOf(false), await jpegOf(true)];
+
+    assert.ok(trellis.length < plain.length, `${trellis.length} < ${plain.length}`);
+    assert.deepEqual([(await sharp(plain).metadata()).isProgressive, (await sharp(trellis).metadata()).isProgressive], [true, true]);
+  });
+
+  it("encodes WebP at webpEffort: more effort, a smaller file of the same size in pixels", async () => {
+    const input = await gradientWithNoise(640, 480);
+    const webpOf = async (webpEffort: number) =>
+      (await processImage(input, optionsWith({ renditions: ["medium:480"], filters: [], formats: ["webp", "jpeg"], webpEffort, optimize: { keepLarger: true } }))).outputs.find((o) => o.format === "webp")!;
+
+    const [fast, thorough] = [await webpOf(0), await webpOf(6)];
+
+    assert.ok(thorough.data.length < fast.data.length, `${thorough.data.length} < ${fast.data.length}`);
+    assert.deepEqual([fast.width, fast.height], [thorough.width, thorough.height]);
+  });
+
   it("gives a flat-colour logo with alpha lossless WebP and PNG, smaller than the lossy files, alpha kept", async () => {
     const input = await stripedLogo();
 

@@ -105,11 +105,12 @@ describe("processing options", () => {
       formats: ["webp", "jpeg"],
       quality: { jpeg: 80, webp: 80, avif: 50 },
       avifEffort: 2,
+      webpEffort: 4,
       keepMetadata: "none",
       limits: { maxBytes: 52428800, maxPixels: 100000000, maxFrames: 100, maxAnimatedPixels: 100000000, formats: ["jpeg", "png", "webp", "avif", "gif", "tiff", "heif"] },
       animated: "first-frame",
       placeholders: [],
-      optimize: { keepLarger: false, jpegScanSearch: false },
+      optimize: { keepLarger: false, jpegScanSearch: false, jpegTrellis: true },
       markup: false,
       sizes: "100vw",
     });
