@@ -6,6 +6,7 @@ import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { animationBenchmarks } from "./animation";
 import { coldStartBenchmarks } from "./coldStart";
 import { coreBenchmarks } from "./core";
+import { encoderBenchmarks } from "./encoders";
 import { pipelineBenchmarks } from "./pipeline";
 import type { BenchContext, BenchResult, Benchmark } from "./types";
 
@@ -17,7 +18,7 @@ import type { BenchContext, BenchResult, Benchmark } from "./types";
  * `Benchmark`s to BENCHMARKS below.
  */
 
-const BENCHMARKS: Benchmark[] = [...coreBenchmarks, ...pipelineBenchmarks, ...animationBenchmarks, ...coldStartBenchmarks];
+const BENCHMARKS: Benchmark[] = [...coreBenchmarks, ...encoderBenchmarks, ...pipelineBenchmarks, ...animationBenchmarks, ...coldStartBenchmarks];
 
 interface Args {
   only?: string[];
