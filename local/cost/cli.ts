@@ -11,7 +11,7 @@ import { processInput, startFlavour, type JobRow } from "../runtime";
 import { samplePhoto } from "../sampleImages";
 import { loadStack, StackConfigError } from "../stackConfig";
 import { Meter, type Usage } from "./meter";
-import { averageCounts, FLEX_INSTANCE_CORES, lambdaBilledMs, priceCounts, scaleModel, settingsFrom, withFlexBusy, type CostModel, type CostSettings } from "./model";
+import { averageCounts, FLEX_INSTANCE_CORES, instanceSeconds, lambdaBilledMs, priceCounts, scaleModel, settingsFrom, withFlexBusy, type CostModel, type CostSettings } from "./model";
 import { PRICES, PRICES_READ_ON, withOverrides, type PriceKey, type PriceTable } from "./prices";
 import { formatPerMillion } from "./report";
 
@@ -92,7 +92,7 @@ export interface CostReport {
   megapixels: number;
   pricesReadOn: string;
   perMillion: { items: Array<CostModel["items"][number] & { unitPrice?: number; per: number; priceUnit: string; priceRegion: string; source: string }>; totalUsd: number; unpriced: string[]; bounds: CostModel["bounds"] };
-  floor: { outputWrites: number; coreMs: number; usd?: number };
+  floor: { outputWrites: number; coreMs: number; coreCpuMs: number; usd?: number };
   /**
    * Per image. `mbMoved`: every object request's body bytes. `mbRead`/`mbWritten`: the steps' reads
    * (GET) and writes (PUT); the writes are the outputs and the manifest, so the bytes moved between
@@ -101,13 +101,17 @@ export interface CostReport {
   perImage: { counts: ReturnType<typeof averageCounts>; mbMoved: number; mbRead: number; mbWritten: number; uploadMb: number };
 }
 
-/** The floor per million: the outputs' own writes plus the core alone at the stack's memory. */
-function floorPerMillion(settings: CostSettings, prices: PriceTable, outputWrites: number, coreMs: number): number | undefined {
+/**
+ * The floor per million: the outputs' own writes plus the core alone at the stack's memory, its compute
+ * from the core's CPU time billed as the model bills the steps' CPU time (the "compute from CPU time alone"
+ * totals), so the floor is comparable with them and does not move with this machine's load.
+ */
+function floorPerMillion(settings: CostSettings, prices: PriceTable, outputWrites: number, coreCpuMs: number): number | undefined {
   const write: PriceKey = settings.cloud === "aws" ? "s3.putCopyPostList" : "blob.write";
   const compute: PriceKey = settings.cloud === "aws" ? `lambda.gbSecond.${settings.architecture}` : "functions.flex.gbSecond";
   const memoryMb = settings.cloud === "aws" ? settings.memoryMb.resize : settings.flexInstanceMemoryMb;
-  // The core is CPU-bound: on Flex it runs at the instance's cores, at most one used (libvips works one image per thread here).
-  const seconds = settings.cloud === "aws" ? lambdaBilledMs(coreMs, memoryMb) / 1000 : coreMs / 1000 / Math.min(1, FLEX_INSTANCE_CORES[memoryMb] ?? 1);
+  // Lambda: CPU time stretched by the function's CPU share; Flex: CPU time at the instance's cores (instanceSeconds with no wait).
+  const seconds = settings.cloud === "aws" ? lambdaBilledMs(coreCpuMs, memoryMb) / 1000 : instanceSeconds(coreCpuMs, coreCpuMs, FLEX_INSTANCE_CORES[memoryMb] ?? 1);
   const [writePrice, computePrice] = [prices[write], prices[compute]];
   if (writePrice.usd === undefined || computePrice.usd === undefined) return undefined;
   return 1_000_000 * ((outputWrites * writePrice.usd) / writePrice.per + seconds * (memoryMb / 1024) * computePrice.usd);
@@ -136,14 +140,18 @@ export async function costReport(options: { projectDir: string; stack: string; i
   const bodies = await Promise.all(Array.from({ length: options.images }, (_, index) => samplePhoto({ width, height, seed: index + 1 })));
   const { usage, rows } = await meteredRun(config, bodies);
 
-  // The floor's compute: the core alone on the same images, in this process.
+  // The floor's compute: the core alone on the same images, in this process (the flavour is stopped).
   let coreMs = 0;
+  let coreCpuMs = 0;
   for (const body of bodies) {
-    const started = performance.now();
+    const [started, cpu] = [performance.now(), process.cpuUsage()];
     await processImage(body, config.processing);
+    const used = process.cpuUsage(cpu);
     coreMs += performance.now() - started;
+    coreCpuMs += (used.user + used.system) / 1000;
   }
   coreMs /= bodies.length;
+  coreCpuMs /= bodies.length;
 
   const settings = settingsFrom(config);
   const perImage = averageCounts(rows.map((row) => withFlexBusy(usage.perJob[row.jobId] ?? {}, usage.executions[row.jobId] ?? [], settings)));
@@ -172,7 +180,7 @@ export async function costReport(options: { projectDir: string; stack: string; i
       unpriced: model.unpriced,
       bounds: model.bounds,
     },
-    floor: { outputWrites, coreMs, usd: floorPerMillion(settings, options.prices, outputWrites, coreMs) },
+    floor: { outputWrites, coreMs, coreCpuMs, usd: floorPerMillion(settings, options.prices, outputWrites, coreCpuMs) },
     perImage: { counts: perImage, mbMoved, mbRead, mbWritten, uploadMb },
   };
 }

@@ -39,7 +39,7 @@ export function formatPerMillion(model: CostModel, prices: PriceTable, floorUsd:
   const lines = [heading, "", line(header), line(widths.map((width) => "-".repeat(width))), ...rows.map(line), ""];
   lines.push(`total: ${money(model.usd)} per million images${model.unpriced.length > 0 ? ` (leaves out unpriced: ${model.unpriced.join(", ")}; give them with --prices)` : ""}`);
   for (const bound of model.bounds) lines.push(`  ${money(bound.usd)} ${bound.label}`);
-  if (floorUsd !== undefined) lines.push(`floor (the outputs' own writes + the core's compute): ${money(floorUsd)} per million images`);
+  if (floorUsd !== undefined) lines.push(`floor (the outputs' own writes + the core's CPU time): ${money(floorUsd)} per million images`);
   lines.push(`list prices: local/cost/prices.ts, read ${PRICES_READ_ON} (Azure queue, Event Grid and Flex figures ${AZURE_PRICES_READ_ON}); free grants not subtracted`);
   return lines.join("\n");
 }

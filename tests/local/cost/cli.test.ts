@@ -40,6 +40,19 @@ describe("npm run cost", function () {
     assert.ok(Math.abs(sum - report.perMillion.totalUsd) < 1e-6);
   });
 
+  it("bills the floor's compute from the core's CPU time at the instance's cores, below the CPU-time total, on 4,096 MB Flex", async function () {
+    const flex4096 = 'azure={"plan":"flex","location":"westeurope","flexInstanceMemoryMb":4096}';
+    const { code, stdout, stderr } = await run(["--stack", "dev-azure", "--images", "1", "--megapixels", "1", "--json", "--config", flex4096]);
+    assert.equal(code, 0, stderr);
+    const report = JSON.parse(stdout) as { floor: { outputWrites: number; coreCpuMs: number; usd: number }; perMillion: { bounds: Array<{ id: string; usd: number }> } };
+    const { outputWrites, coreCpuMs, usd } = report.floor;
+    // $0.055 per 10,000 blob writes; 4 GB × $0.000026 per GB-s for the CPU time spread over the instance's 2 cores.
+    const expected = 1_000_000 * ((outputWrites * 0.055) / 10_000 + (coreCpuMs / 1000 / 2) * 4 * 0.000026);
+    assert.ok(Math.abs(usd - expected) < 1e-6, `${usd} = ${expected}`);
+    const cpuTotal = report.perMillion.bounds.find((bound) => bound.id === "compute.cpu");
+    assert.ok(cpuTotal && usd < cpuTotal.usd, `floor ${usd} < ${cpuTotal?.usd}`);
+  });
+
   it("prices the stack with a config key overridden, e.g. a Standard workflow", async function () {
     const { code, stdout } = await run(["--stack", "dev", "--images", "1", "--megapixels", "0.5", "--config", "workflowType=STANDARD"]);
     assert.equal(code, 0);
