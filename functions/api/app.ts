@@ -65,6 +65,8 @@ export interface ApiDependencies {
   rateLimitStore?: RateLimitStoreFactory;
   /** The client's IP address as the host reports it (never a header the client could set); the caller's key with auth `none`. */
   clientIp?: (c: Context) => string | undefined;
+  /** Refuses a request that did not come the way the host requires (throws an ApiError), before anything else reads it; e.g. not through Front Door. */
+  admit?: (c: Context) => void;
 }
 
 type Env = { Variables: { requestId: string; subject: string; caller: string } };
@@ -167,6 +169,13 @@ export function createApiApp(deps: ApiDependencies): OpenAPIHono<Env> {
   });
 
   app.use(requestId());
+  if (deps.admit) {
+    const admit = deps.admit;
+    app.use(async (c, next) => {
+      admit(c as unknown as Context);
+      await next();
+    });
+  }
   app.use(
     bodyLimit({
       maxSize: deps.maxBodyBytes ?? 16 * 1024,

@@ -4,6 +4,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/fu
 import { BlobServiceClient } from "@azure/storage-blob";
 import { Hono, type Context } from "hono";
 import { createApiApp } from "../api/app";
+import { ApiError } from "../api/errors";
 import { forwardedClientAddress } from "../api/rateLimit";
 import { requiredSetting } from "../settings";
 import { azurePortsFromEnv } from "./adapters";
@@ -19,7 +20,10 @@ import { TableRateLimitStore } from "./rateLimitStore";
  * runs in its buffered mode (HTTP streams are an opt-in of the v4 model this app does not take).
  * Per-caller request counts live in the storage account's rate-limit table (RATE_LIMIT_TABLE),
  * shared by every instance. The v4 request carries no peer address: the client's is the one the
- * App Service front end appends to X-Forwarded-For, read from its right (see clientAddressOf).
+ * App Service front end appends to X-Forwarded-For, read from its right (see clientAddressOf);
+ * behind Front Door (app setting FRONT_DOOR_ID) it is the address Front Door's edge accepted the
+ * connection from, X-Azure-SocketIP, and a request without this profile's X-Azure-FDID is refused
+ * (see frontDoorGate).
  */
 
 /** The host's default route prefix: https://learn.microsoft.com/en-us/azure/azure-functions/functions-bindings-http-webhook-trigger#customize-the-http-endpoint */
@@ -40,7 +44,7 @@ export function buildApiFetch(env: NodeJS.ProcessEnv = process.env): Fetch {
   const { storageAccountName, containers, connectionString } = readAzureAppEnvironment(env);
   const ports = azurePortsFromEnv(env);
   const options = readAzureProcessingOptions(env);
-  const { api, deliveryBaseUrl, rateLimitTable } = readAzureApiSettings(env);
+  const { api, deliveryBaseUrl, rateLimitTable, frontDoorId } = readAzureApiSettings(env);
   const counters = requiredSetting(rateLimitTable, APP_SETTINGS.rateLimitTable, "the rate-limit table name");
   const credential = new DefaultAzureCredential();
   const blobs = new BlobServiceClient(`https://${storageAccountName}.blob.core.windows.net`, credential);
@@ -56,7 +60,7 @@ export function buildApiFetch(env: NodeJS.ProcessEnv = process.env): Fetch {
     deliveryBaseUrl,
     streaming: false,
     rateLimitStore: () => new TableRateLimitStore(table),
-    clientIp: (c: Context) => (c.env as AzureApiBindings | undefined)?.clientIp,
+    ...(frontDoorId ? frontDoorGate(frontDoorId) : { clientIp: (c: Context) => (c.env as AzureApiBindings | undefined)?.clientIp }),
   });
   const root = new Hono().route(API_ROUTE_PREFIX, app);
   return (request, bindings) => root.fetch(request, bindings);
@@ -72,6 +76,33 @@ export function buildApiFetch(env: NodeJS.ProcessEnv = process.env): Fetch {
  */
 export function clientAddressOf(request: Pick<HttpRequest, "headers">): string | undefined {
   return forwardedClientAddress(request.headers.get("x-forwarded-for"));
+}
+
+/** Front Door's headers to its origins: https://learn.microsoft.com/azure/frontdoor/front-door-http-headers-protocol#from-the-front-door-to-the-backend */
+export const FRONT_DOOR_HEADERS = { profileId: "x-azure-fdid", socketIp: "x-azure-socketip" } as const;
+
+/**
+ * The app's admission and caller address when only Front Door may reach it. The platform's access
+ * restrictions already admit only Front Door's addresses with this X-Azure-FDID (components/azure/functionApp.ts);
+ * checking the header here too keeps the app closed if those rules are ever loosened
+ * (https://learn.microsoft.com/azure/frontdoor/origin-security#front-door-identifier).
+ * The caller is X-Azure-SocketIP, the address of the TCP connection Front Door accepted; not X-Azure-ClientIP,
+ * which Front Door takes from a client-sent X-Forwarded-For, so a caller could pick a new one per request
+ * (same page as FRONT_DOOR_HEADERS: "the client IP can be arbitrarily overwritten by a user").
+ *
+ * @example frontDoorGate("0b9a3c1e-...").admit(c) // throws FRONT_DOOR_REQUIRED when X-Azure-FDID differs
+ */
+export function frontDoorGate(frontDoorId: string): { admit: (c: Context) => void; clientIp: (c: Context) => string | undefined } {
+  const expected = frontDoorId.trim().toLowerCase();
+  return {
+    admit: (c) => {
+      const given = c.req.header(FRONT_DOOR_HEADERS.profileId)?.trim().toLowerCase();
+      if (given === expected) return;
+      throw new ApiError("FRONT_DOOR_REQUIRED", "This API is served only through its Front Door endpoint; call the stack output apiUrl instead of the app's own host.");
+    },
+    // One address as Front Door writes it; forwardedClientAddress drops a port, and keeps the last entry of a list.
+    clientIp: (c) => forwardedClientAddress(c.req.header(FRONT_DOOR_HEADERS.socketIp)),
+  };
 }
 
 /** The v4 request as a fetch Request: same URL, method, headers and body. */

@@ -84,6 +84,8 @@ export const APP_SETTINGS = {
   deliveryBaseUrl: "DELIVERY_BASE_URL",
   /** The HTTP API: the table of per-caller request counts in the storage account (functions/azure/rateLimitStore.ts). */
   rateLimitTable: "RATE_LIMIT_TABLE",
+  /** The HTTP API: set when only Front Door may reach the app, to its profile's id (the X-Azure-FDID every request must carry). */
+  frontDoorId: "FRONT_DOOR_ID",
 } as const;
 
 /** The HTTP API's table of per-caller request counts (letters and digits only: a table name). */
@@ -163,6 +165,8 @@ export interface AzureApiSettings<T = string> {
   deliveryBaseUrl?: T;
   /** The table of per-caller request counts (the deployed API always has one). */
   rateLimitTable?: T;
+  /** The Front Door profile's id when the app answers Front Door only (functions/azure/api.ts checks X-Azure-FDID against it). */
+  frontDoorId?: T;
 }
 
 /** The HTTP API's extra app settings (the writer's side); merge them with azureStepAppSettings'. */
@@ -171,6 +175,7 @@ export function azureApiAppSettings<T = string>(settings: AzureApiSettings<T>): 
     [APP_SETTINGS.apiSettings]: JSON.stringify(settings.api),
     ...(settings.deliveryBaseUrl !== undefined ? { [APP_SETTINGS.deliveryBaseUrl]: settings.deliveryBaseUrl } : {}),
     ...(settings.rateLimitTable !== undefined ? { [APP_SETTINGS.rateLimitTable]: settings.rateLimitTable } : {}),
+    ...(settings.frontDoorId !== undefined ? { [APP_SETTINGS.frontDoorId]: settings.frontDoorId } : {}),
   };
 }
 
@@ -184,5 +189,6 @@ export function readAzureApiSettings(env: NodeJS.ProcessEnv): AzureApiSettings {
     api: parseApiSettings(env[APP_SETTINGS.apiSettings], `App setting ${APP_SETTINGS.apiSettings}`),
     deliveryBaseUrl: env[APP_SETTINGS.deliveryBaseUrl] || undefined,
     rateLimitTable: env[APP_SETTINGS.rateLimitTable] || undefined,
+    frontDoorId: env[APP_SETTINGS.frontDoorId] || undefined,
   };
 }

@@ -37,7 +37,7 @@ describe("functions/api/settings and the contracts' api settings", () => {
 
     assert.deepEqual(Object.keys(env).sort(), [LAMBDA_ENV.apiSettings, LAMBDA_ENV.deliveryBaseUrl, LAMBDA_ENV.rateLimitTable].sort());
     assert.deepEqual(readLambdaApiSettings(env as NodeJS.ProcessEnv), { api, deliveryBaseUrl: "https://d111.cloudfront.net", rateLimitTable: "ip-api-rate-limits" });
-    assert.deepEqual(readAzureApiSettings(settings), { api, deliveryBaseUrl: undefined, rateLimitTable: "apiratelimits" });
+    assert.deepEqual(readAzureApiSettings(settings), { api, deliveryBaseUrl: undefined, rateLimitTable: "apiratelimits", frontDoorId: undefined });
     assert.equal(settings.RATE_LIMIT_TABLE, "apiratelimits");
     assert.equal(settings[APP_SETTINGS.apiSettings], JSON.stringify(api));
   });
@@ -48,6 +48,17 @@ describe("functions/api/settings and the contracts' api settings", () => {
     assert.equal(readAzureApiSettings({ API_SETTINGS: api, DELIVERY_BASE_URL: "https://ip-fd.azurefd.net" }).deliveryBaseUrl, "https://ip-fd.azurefd.net");
     assert.equal(readLambdaApiSettings({ API_SETTINGS: api, DELIVERY_BASE_URL: "" }).deliveryBaseUrl, undefined);
     assert.equal(readAzureApiSettings({ API_SETTINGS: api, DELIVERY_BASE_URL: "" }).deliveryBaseUrl, undefined);
+  });
+
+  it("writes FRONT_DOOR_ID only behind Front Door, and reads it back", () => {
+    const api = apiSettingsSchema.parse({ auth: jwt });
+
+    const behind = azureApiAppSettings({ api, rateLimitTable: "apiratelimits", frontDoorId: "5f0c2b1a-7d3e-4c6b-9a8f-1e2d3c4b5a69" });
+
+    assert.equal(behind.FRONT_DOOR_ID, "5f0c2b1a-7d3e-4c6b-9a8f-1e2d3c4b5a69");
+    assert.equal(readAzureApiSettings(behind).frontDoorId, "5f0c2b1a-7d3e-4c6b-9a8f-1e2d3c4b5a69");
+    assert.equal("FRONT_DOOR_ID" in azureApiAppSettings({ api, rateLimitTable: "apiratelimits" }), false);
+    assert.equal(readAzureApiSettings({ API_SETTINGS: '{"auth":"none"}', FRONT_DOOR_ID: "" }).frontDoorId, undefined);
   });
 
   it("reports a malformed setting as CONFIG_INVALID naming it", () => {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { TableClient } from "@azure/data-tables";
 import { HttpRequest, InvocationContext } from "@azure/functions";
-import { buildApiFetch, clientAddressOf, httpHandler, toFetchRequest, toResponseInit } from "../../../functions/azure/api";
+import { Hono } from "hono";
+import { buildApiFetch, clientAddressOf, frontDoorGate, httpHandler, toFetchRequest, toResponseInit } from "../../../functions/azure/api";
 import { provisionAzure, startAzurite, type AzuriteEmulator } from "../../../local/emulators";
 
 describe("functions/azure/api: the HTTP function's bridge to the app", () => {
@@ -50,6 +51,27 @@ describe("functions/azure/api: the HTTP function's bridge to the app", () => {
     assert.equal(clientAddressOf(new HttpRequest({ url: "https://h/api/jobs/1", method: "GET" })), undefined);
   });
 
+  it("admits only requests carrying the profile's X-Azure-FDID (any case), and reads the caller from X-Azure-SocketIP", async () => {
+    const gate = frontDoorGate("5F0C2B1A-7D3E-4C6B-9A8F-1E2D3C4B5A69");
+    const seen: Array<string | undefined> = [];
+    const app = new Hono()
+      .onError((thrown) => new Response((thrown as Error & { code?: string }).code ?? "?", { status: 418 }))
+      .get("/", (c) => {
+        gate.admit(c);
+        seen.push(gate.clientIp(c));
+        return c.text("ok");
+      });
+    const call = async (headers: Record<string, string>) => {
+      const response = await app.request("/", { headers });
+      return `${response.status} ${await response.text()}`;
+    };
+
+    assert.equal(await call({ "x-azure-fdid": "5f0c2b1a-7d3e-4c6b-9a8f-1e2d3c4b5a69", "x-azure-socketip": "203.0.113.9", "x-azure-clientip": "10.9.9.9" }), "200 ok");
+    assert.equal(await call({ "x-azure-fdid": "5f0c2b1a-7d3e-4c6b-9a8f-1e2d3c4b5a70", "x-azure-socketip": "203.0.113.9" }), "418 FRONT_DOOR_REQUIRED");
+    assert.equal(await call({ "x-azure-socketip": "203.0.113.9" }), "418 FRONT_DOOR_REQUIRED");
+    assert.deepEqual(seen, ["203.0.113.9"]);
+  });
+
   describe("per-caller limits over the storage account's rate-limit table (azurite)", function () {
     this.timeout(60_000);
     let azurite: AzuriteEmulator;
@@ -90,6 +112,55 @@ describe("functions/azure/api: the HTTP function's bridge to the app", () => {
       assert.equal(JSON.parse(Buffer.from(refused.body as Uint8Array).toString()).code, "RATE_LIMITED");
       assert.match((refused.headers as Record<string, string>)["retry-after"], /^[1-9]\d*$/);
       assert.equal(other.status, 404);
+    });
+
+    describe("behind Front Door (FRONT_DOOR_ID set)", () => {
+      const FDID = "5f0c2b1a-7d3e-4c6b-9a8f-1e2d3c4b5a69";
+      const bodyOf = (response: { body?: unknown }) => JSON.parse(Buffer.from(response.body as Uint8Array).toString()) as { code: string; message: string; requestId: string };
+      const get = (handler: ReturnType<typeof httpHandler>, headers: Record<string, string>) =>
+        handler(new HttpRequest({ url: "https://app.azurewebsites.net/api/jobs/0b8e6a52-3c1f-4e55-9a57-5d0b9c7e2a11", method: "GET", headers }), new InvocationContext({ invocationId: "inv-fd" }));
+
+      it("refuses a request without this profile's X-Azure-FDID with FRONT_DOOR_REQUIRED (403), before counting it", async () => {
+        const handler = httpHandler(() => buildApiFetch({ ...env, FRONT_DOOR_ID: FDID }));
+
+        const missing = await get(handler, { "x-azure-socketip": "203.0.113.50" });
+        const other = await get(handler, { "x-azure-fdid": "00000000-0000-0000-0000-000000000001", "x-azure-socketip": "203.0.113.50" });
+        const openapi = await handler(new HttpRequest({ url: "https://app.azurewebsites.net/api/openapi.json", method: "GET" }), new InvocationContext({ invocationId: "inv-fd" }));
+
+        for (const refused of [missing, other, openapi]) {
+          assert.equal(refused.status, 403);
+          assert.equal(bodyOf(refused).code, "FRONT_DOOR_REQUIRED");
+          assert.match(bodyOf(refused).message, /only through its Front Door endpoint; call the stack output apiUrl/);
+          assert.equal((refused.headers as Record<string, string>)["ratelimit-limit"], undefined);
+        }
+      });
+
+      it("counts each address Front Door accepted the connection from (X-Azure-SocketIP), whatever X-Azure-ClientIP and X-Forwarded-For claim", async () => {
+        const intoMinute = Date.now() % 60_000;
+        if (intoMinute > 50_000) await new Promise((resolve) => setTimeout(resolve, 60_500 - intoMinute));
+        const handler = httpHandler(() => buildApiFetch({ ...env, FRONT_DOOR_ID: FDID.toUpperCase() }));
+        const via = (socketIp: string, claimed: string) => get(handler, { "x-azure-fdid": FDID, "x-azure-socketip": socketIp, "x-azure-clientip": claimed, "x-forwarded-for": `${claimed}, 147.243.0.10:443` });
+
+        const statuses = [(await via("198.51.100.20", "10.0.0.1")).status, (await via("198.51.100.20", "10.0.0.2")).status];
+        const refused = await via("198.51.100.20", "10.0.0.3");
+        const other = await via("198.51.100.21", "10.0.0.1");
+
+        assert.deepEqual(statuses, [404, 404]);
+        assert.equal(refused.status, 429);
+        assert.equal(bodyOf(refused).code, "RATE_LIMITED");
+        assert.equal(other.status, 404);
+      });
+
+      it("without the setting ignores Front Door's headers: the caller stays X-Forwarded-For's rightmost entry", async () => {
+        const intoMinute = Date.now() % 60_000;
+        if (intoMinute > 50_000) await new Promise((resolve) => setTimeout(resolve, 60_500 - intoMinute));
+        const handler = httpHandler(() => buildApiFetch(env));
+        const via = (socketIp: string) => get(handler, { "x-azure-socketip": socketIp, "x-forwarded-for": "192.0.2.77:50001" });
+
+        const statuses = [(await via("198.51.100.30")).status, (await via("198.51.100.31")).status, (await via("198.51.100.32")).status];
+
+        assert.deepEqual(statuses, [404, 404, 429]);
+      });
     });
 
     it("refuses to start without the rate-limit table (the handler then answers its coded 500)", () => {
