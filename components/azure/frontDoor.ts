@@ -50,6 +50,11 @@ export interface RenditionsFrontDoorArgs {
 
 export class RenditionsFrontDoor extends pulumi.ComponentResource {
   readonly profile: azure.cdn.Profile;
+  /**
+   * The profile's Front Door id, the X-Azure-FDID it sends to its origins, so an origin can admit this profile only:
+   * https://learn.microsoft.com/azure/frontdoor/origin-security#front-door-identifier
+   */
+  readonly frontDoorId: pulumi.Output<string>;
   readonly endpoint: azure.cdn.AFDEndpoint;
   /** `https://<endpoint>.azurefd.net` (or the custom domain). */
   readonly url: pulumi.Output<string>;
@@ -77,6 +82,8 @@ export class RenditionsFrontDoor extends pulumi.ComponentResource {
       { parent: this, dependsOn: [reader] },
     );
     const profile = { resourceGroupName, profileName: this.profile.name };
+    // An output of azure-native's cdn.Profile (https://www.pulumi.com/registry/packages/azure-native/api-docs/cdn/profile/), known once the profile exists.
+    this.frontDoorId = this.profile.frontDoorId;
 
     this.endpoint = new azure.cdn.AFDEndpoint(`${name}-endpoint`, { ...profile, location: "global", enabledState: "Enabled", tags }, parent);
 
@@ -167,7 +174,7 @@ export class RenditionsFrontDoor extends pulumi.ComponentResource {
     );
 
     this.url = domain ? pulumi.output(`https://${domain}`) : pulumi.interpolate`https://${this.endpoint.hostName}`;
-    this.registerOutputs({ url: this.url });
+    this.registerOutputs({ url: this.url, frontDoorId: this.frontDoorId });
   }
 }
 

@@ -41,6 +41,37 @@ export interface PipelineFunctionAppArgs {
   appTags?: Record<string, string>;
   /** Settings for the HTTP API (#16), added to the app's own. */
   apiSettings?: Record<string, pulumi.Input<string>>;
+  /** The Front Door profile's id when only that profile may reach the app (frontDoorOnlyAccess); unset, the app's host stays open. */
+  frontDoorId?: pulumi.Input<string>;
+}
+
+/** The access-restriction rule that admits Front Door; its name and priority as the portal would show them. */
+export const FRONT_DOOR_RULE_NAME = "FrontDoorOnly";
+
+/**
+ * The app's inbound access restrictions when the API is served through Front Door, so no caller skips its WAF:
+ * only Front Door's backend addresses (service tag AzureFrontDoor.Backend) carrying this profile's X-Azure-FDID,
+ * everything else denied (https://learn.microsoft.com/azure/frontdoor/origin-security#public-ip-address-based-origins).
+ * Access restrictions apply on every plan of the app, Flex Consumption included
+ * (https://learn.microsoft.com/azure/azure-functions/functions-networking-options#inbound-access-restrictions).
+ * The SCM (Kudu) site keeps its own rules (scmIpSecurityRestrictionsUseMain false) and admits any address: Flex
+ * deploys by One Deploy to the SCM site from wherever `pulumi up` runs (codeDeployment.ts), authenticated by the
+ * deployer's Entra ID token, with basic-auth publishing off (WebAppScmAllowed) or absent (Flex); Premium and
+ * Dedicated deploy through ARM (syncfunctiontriggers) and a package URL the app fetches, which these rules do not touch.
+ */
+export function frontDoorOnlyAccess(frontDoorId: pulumi.Input<string>): Pick<
+  azure.types.input.web.SiteConfigArgs,
+  "ipSecurityRestrictions" | "ipSecurityRestrictionsDefaultAction" | "scmIpSecurityRestrictionsUseMain" | "scmIpSecurityRestrictionsDefaultAction"
+> {
+  return {
+    // Fields of azure-native's web.WebApp siteConfig (https://www.pulumi.com/registry/packages/azure-native/api-docs/web/webapp/); X-Azure-FDID matches exactly.
+    ipSecurityRestrictions: [
+      { name: FRONT_DOOR_RULE_NAME, action: "Allow", priority: 100, tag: "ServiceTag", ipAddress: "AzureFrontDoor.Backend", headers: { "x-azure-fdid": [frontDoorId] }, description: "This stack's Front Door only" },
+    ],
+    ipSecurityRestrictionsDefaultAction: "Deny",
+    scmIpSecurityRestrictionsUseMain: false,
+    scmIpSecurityRestrictionsDefaultAction: "Allow",
+  };
 }
 
 /**
@@ -157,6 +188,7 @@ export class PipelineFunctionApp extends pulumi.ComponentResource {
           http20Enabled: true,
           // Browser calls to the API from the configured origins (#16).
           ...(appCors(config.delivery.corsOrigins) ? { cors: appCors(config.delivery.corsOrigins) } : {}),
+          ...(args.frontDoorId !== undefined ? frontDoorOnlyAccess(args.frontDoorId) : {}),
           ...(plan === "premium" ? { linuxFxVersion: `Node|${NODE_VERSION}`, minimumElasticInstanceCount: config.azure.premiumMinInstances } : {}),
           ...(plan === "dedicated" ? { linuxFxVersion: `Node|${NODE_VERSION}`, alwaysOn: true } : {}),
         },

@@ -76,7 +76,10 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
   readonly apiUrl: pulumi.Output<string>;
   /** Where renditions are served: the Front Door URL, or "" without a CDN (the API signs SAS URLs then). */
   readonly renditionsUrl: pulumi.Output<string>;
-  /** POST here with the StartReprocess function's key (`?code=`) and `{"prefix": "..."}` to start a reprocess. */
+  /**
+   * POST here with the StartReprocess function's key (`?code=`) and `{"prefix": "..."}` to start a reprocess: the app's own
+   * host, or with the API behind Front Door (CDN on) the Front Door URL, since the app's host then answers Front Door only.
+   */
   readonly reprocessStarter: pulumi.Output<string>;
 
   constructor(name: string, args: AzureImagePipelineArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -108,6 +111,9 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
     const withApi = args.withApi ?? hasApiApp();
     const withCdn = cdnEnabled(config);
     const [renditionsUrl, setRenditionsUrl] = pulumi.deferredOutput<string>();
+    // Behind Front Door the app admits only its profile's id; the profile does not wait for the app, so no cycle.
+    const behindFrontDoor = withApi && withCdn;
+    const [frontDoorId, setFrontDoorId] = pulumi.deferredOutput<string>();
     const functionApp = new PipelineFunctionApp(
       name,
       {
@@ -122,7 +128,13 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
         packagePath: args.packagePath,
         deployTimeoutSeconds: args.deployTimeoutSeconds,
         tags,
-        ...(withApi ? { appTags: { "api-auth": apiAuthMode(config) }, apiSettings: azureApiAppSettings({ api: config.api, deliveryBaseUrl: renditionsUrl, rateLimitTable: pulumi.output(RATE_LIMIT_TABLE) }) } : {}),
+        ...(withApi
+          ? {
+              appTags: { "api-auth": apiAuthMode(config) },
+              apiSettings: azureApiAppSettings({ api: config.api, deliveryBaseUrl: renditionsUrl, rateLimitTable: pulumi.output(RATE_LIMIT_TABLE), ...(behindFrontDoor ? { frontDoorId } : {}) }),
+            }
+          : {}),
+        ...(behindFrontDoor ? { frontDoorId } : {}),
       },
       parent,
     );
@@ -164,6 +176,7 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
         )
       : undefined;
     setRenditionsUrl(frontDoor ? frontDoor.url : pulumi.output(""));
+    setFrontDoorId(frontDoor ? frontDoor.frontDoorId : pulumi.output(""));
     this.renditionsUrl = renditionsUrl;
     this.apiUrl = !withApi ? pulumi.output("") : frontDoor ? pulumi.interpolate`${frontDoor.url}/${API_ROUTE_PREFIX}` : pulumi.interpolate`https://${functionApp.app.defaultHostName}/${API_ROUTE_PREFIX}`;
 
@@ -203,8 +216,11 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
     this.storageAccountName = storage.account.name;
     this.functionAppName = functionApp.app.name;
     this.orchestratorName = pulumi.output(ORCHESTRATOR_NAME);
-    // The app's own host, not Front Door's rate-limited /api/*; routes sit under the host's `api` prefix: https://learn.microsoft.com/azure/azure-functions/functions-bindings-http-webhook-trigger#customize-the-http-endpoint
-    this.reprocessStarter = pulumi.interpolate`https://${functionApp.app.defaultHostName}/${API_ROUTE_PREFIX}/${REPROCESS_ROUTE}`;
+    // Routes sit under the host's `api` prefix (https://learn.microsoft.com/azure/azure-functions/functions-bindings-http-webhook-trigger#customize-the-http-endpoint);
+    // behind Front Door its /api/* route reaches the function too (the app's own host then refuses everyone else), else the app's host.
+    this.reprocessStarter = behindFrontDoor && frontDoor
+      ? pulumi.interpolate`${frontDoor.url}/${API_ROUTE_PREFIX}/${REPROCESS_ROUTE}`
+      : pulumi.interpolate`https://${functionApp.app.defaultHostName}/${API_ROUTE_PREFIX}/${REPROCESS_ROUTE}`;
 
     this.registerOutputs({
       uploadsStore: this.uploadsStore,

@@ -95,6 +95,7 @@ describe("AzureImagePipeline with the API and Front Door", function () {
   let mocks: PulumiMocks;
   let withBoth: AzureImagePipeline;
   let withNeither: AzureImagePipeline;
+  let apiOnly: AzureImagePipeline;
 
   before(async () => {
     mocks = await setupPulumiMocks({
@@ -105,6 +106,8 @@ describe("AzureImagePipeline with the API and Front Door", function () {
         [T.identity]: (args: pulumi.runtime.MockResourceArgs) => ({ principalId: `principal-of-${args.name}`, clientId: `client-of-${args.name}` }),
         [T.app]: (args: pulumi.runtime.MockResourceArgs) => ({ name: `${args.name}-a1`, defaultHostName: `${args.name}-a1.azurewebsites.net` }),
         [T.endpoint]: (args: pulumi.runtime.MockResourceArgs) => ({ hostName: `${args.name}-z.azurefd.net` }),
+        // Front Door's id is a GUID the service assigns; this one stands for the profile "az-fd-profile".
+        [T.profile]: () => ({ frontDoorId: "5f0c2b1a-7d3e-4c6b-9a8f-1e2d3c4b5a69" }),
         "pulumi-nodejs:dynamic/azure:DeployerPrincipal": () => ({ principalType: "ServicePrincipal" }),
         "azure-native:eventgrid:SystemTopic": (args: pulumi.runtime.MockResourceArgs) => ({ identity: { type: "SystemAssigned", principalId: `principal-of-${args.name}` } }),
         "azure-native:eventgrid:Topic": (args: pulumi.runtime.MockResourceArgs) => ({ endpoint: `https://${args.name}.westeurope-1.eventgrid.azure.net/api/events` }),
@@ -118,6 +121,7 @@ describe("AzureImagePipeline with the API and Front Door", function () {
     const on = loadConfig({ cloud: "azure", delivery: { cdn: true, corsOrigins: [ORIGIN] }, tags: { environment: "production" } });
     withBoth = new AzureImagePipeline("az", { config: on, packagePath, withApi: true });
     withNeither = new AzureImagePipeline("no", { config: loadConfig({ cloud: "azure" }), packagePath, withApi: false });
+    apiOnly = new AzureImagePipeline("open", { config: loadConfig({ cloud: "azure" }), packagePath, withApi: true });
     await mocks.settle();
   });
 
@@ -156,6 +160,52 @@ describe("AzureImagePipeline with the API and Front Door", function () {
   it("serves the API through Front Door and outputs both URLs", async () => {
     assert.equal(await outputValue(withBoth.apiUrl), "https://az-fd-endpoint-z.azurefd.net/api");
     assert.equal(await outputValue(withBoth.renditionsUrl), "https://az-fd-endpoint-z.azurefd.net");
+  });
+
+  it("admits on the app only Front Door's backend addresses carrying this profile's id, and denies the rest", () => {
+    const siteConfig = mocks.get(T.app, "az-func").inputs.siteConfig;
+
+    assert.deepEqual(siteConfig.ipSecurityRestrictions, [
+      {
+        name: "FrontDoorOnly",
+        action: "Allow",
+        priority: 100,
+        tag: "ServiceTag",
+        ipAddress: "AzureFrontDoor.Backend",
+        headers: { "x-azure-fdid": ["5f0c2b1a-7d3e-4c6b-9a8f-1e2d3c4b5a69"] },
+        description: "This stack's Front Door only",
+      },
+    ]);
+    assert.equal(siteConfig.ipSecurityRestrictionsDefaultAction, "Deny");
+  });
+
+  it("keeps the SCM site on its own open rules, where One Deploy publishes the code with the deployer's Entra ID token", () => {
+    const siteConfig = mocks.get(T.app, "az-func").inputs.siteConfig;
+
+    assert.equal(siteConfig.scmIpSecurityRestrictionsUseMain, false);
+    assert.equal(siteConfig.scmIpSecurityRestrictionsDefaultAction, "Allow");
+    assert.equal(siteConfig.scmIpSecurityRestrictions, undefined);
+    assert.equal(mocks.get("pulumi-nodejs:dynamic/azure:CodeDeployment", "az-code").inputs.method, "onedeploy");
+  });
+
+  it("tells the app the same Front Door id, so it refuses requests that skipped Front Door", async () => {
+    assert.equal((await settingsOf("az-func")).FRONT_DOOR_ID, "5f0c2b1a-7d3e-4c6b-9a8f-1e2d3c4b5a69");
+  });
+
+  it("routes the reprocess starter through Front Door, the only way left to the app", async () => {
+    assert.equal(await outputValue(withBoth.reprocessStarter), "https://az-fd-endpoint-z.azurefd.net/api/reprocess");
+  });
+
+  it("without the CDN leaves the app's host open as the API's URL, with no restriction and no Front Door id", async () => {
+    const siteConfig = mocks.get(T.app, "open-func").inputs.siteConfig;
+
+    assert.equal(siteConfig.ipSecurityRestrictions, undefined);
+    assert.equal(siteConfig.ipSecurityRestrictionsDefaultAction, undefined);
+    assert.equal(siteConfig.scmIpSecurityRestrictionsUseMain, undefined);
+    assert.equal((await settingsOf("open-func")).FRONT_DOOR_ID, undefined);
+    assert.equal(await outputValue(apiOnly.apiUrl), "https://open-func-a1.azurewebsites.net/api");
+    assert.equal(await outputValue(apiOnly.reprocessStarter), "https://open-func-a1.azurewebsites.net/api/reprocess");
+    assert.equal(mocks.get(T.app, "no-func").inputs.siteConfig.ipSecurityRestrictions, undefined);
   });
 
   it("has no Front Door by default on Azure, and no API without the app", async () => {

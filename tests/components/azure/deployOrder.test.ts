@@ -28,6 +28,7 @@ describe("Azure deployment order", function () {
     writeFileSync(packagePath, "PK\u0003\u0004 not really a zip");
     new AzureImagePipeline("order", { config: loadConfig({ cloud: "azure" }), packagePath });
     new AzureImagePipeline("order-premium", { config: loadConfig({ cloud: "azure", azure: { plan: "premium" } }), packagePath });
+    new AzureImagePipeline("order-fd", { config: loadConfig({ cloud: "azure", delivery: { cdn: true } }), packagePath, withApi: true });
     await runtime.settle();
   });
 
@@ -48,6 +49,16 @@ describe("Azure deployment order", function () {
     assert.equal(grants.length, 4);
     assert.ok(deployment.dependencies.includes(app.urn), "after the app");
     for (const grant of grants) assert.ok(deployment.dependencies.includes(grant.urn), `after ${grant.name}`);
+  });
+
+  it("with the API behind Front Door: creates the Front Door profile before the app that admits only its id, and Front Door's API origin after the app", () => {
+    const profile = named("azure-native:cdn:Profile", "order-fd-fd-profile");
+    const app = named("azure-native:web:WebApp", "order-fd-func");
+    const apiOrigin = named("azure-native:cdn:AFDOrigin", "order-fd-fd-api-origin");
+
+    assert.ok(app.dependencies.includes(profile.urn), "the app waits for the profile (its id is in the access restrictions)");
+    assert.ok(!profile.dependencies.includes(app.urn), "the profile does not wait for the app");
+    assert.ok(apiOrigin.dependencies.includes(app.urn), "the API origin waits for the app's host name");
   });
 
   it("Premium: syncs triggers only after the package blob is uploaded", () => {

@@ -32,6 +32,7 @@ describe("RenditionsFrontDoor", () => {
       outputs: {
         [T.identity]: (args: pulumi.runtime.MockResourceArgs) => ({ principalId: `principal-of-${args.name}`, clientId: `client-of-${args.name}` }),
         [T.endpoint]: (args: pulumi.runtime.MockResourceArgs) => ({ hostName: `${args.name}-abc123.z01.azurefd.net` }),
+        [T.profile]: (args: pulumi.runtime.MockResourceArgs) => ({ frontDoorId: args.name === "ip-fd-profile" ? "5f0c2b1a-7d3e-4c6b-9a8f-1e2d3c4b5a69" : "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6" }),
       },
     });
     const base = {
@@ -120,6 +121,11 @@ describe("RenditionsFrontDoor", () => {
     for (const [type, name] of [[T.profile, "ip-fd-profile"], [T.endpoint, "ip-fd-endpoint"], [T.identity, "ip-fd-identity"], [T.waf, "ip-fd-waf"]] as const) {
       assert.deepEqual(mocks.get(type, name).inputs.tags, TAGS, `${type} ${name}`);
     }
+  });
+
+  it("exposes each profile's own Front Door id, the X-Azure-FDID its origins see", async () => {
+    assert.equal(await outputValue(plain.frontDoorId), "5f0c2b1a-7d3e-4c6b-9a8f-1e2d3c4b5a69");
+    assert.equal(await outputValue(custom.frontDoorId), "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6");
   });
 
   it("gives the URL renditions are served from", async () => {
