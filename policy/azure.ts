@@ -1,6 +1,6 @@
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { resourceLabel } from "./common";
-import { asArray, asRecord, at, configOf, findLinked, forTypes, isUnknown, linksTo, purposeTagValues, show, stackResources, type Props, type StackResource } from "./support";
+import { asArray, asRecord, at, configOf, findLinked, forTypes, isUnknown, linksTo, purposeTagValues, show, stackResources, UNKNOWN, type Props, type StackResource, type Unknown } from "./support";
 import { AZURE } from "./types";
 
 /**
@@ -385,6 +385,69 @@ export const frontDoorPrivateOrigin: StackValidationPolicy = {
   },
 };
 
+/** Whether `rule` is an access-restriction rule that admits Front Door's backend addresses (service tag AzureFrontDoor.Backend). */
+function isFrontDoorTagRule(rule: unknown): boolean {
+  const tag = at(rule, "tag");
+  const address = at(rule, "ipAddress");
+  return typeof tag === "string" && tag.toLowerCase() === "servicetag" && typeof address === "string" && address.toLowerCase() === "azurefrontdoor.backend";
+}
+
+/** The X-Azure-FDID values of an access-restriction rule (header names are case-insensitive); {@link isUnknown} when unknown at preview. */
+function frontDoorIdsOf(rule: unknown): unknown[] | Unknown {
+  const headers = at(rule, "headers");
+  if (isUnknown(headers)) return UNKNOWN;
+  const entry = Object.entries(asRecord(headers) ?? {}).find(([name]) => name.toLowerCase() === "x-azure-fdid");
+  if (!entry) return [];
+  if (isUnknown(entry[1])) return UNKNOWN;
+  return asArray(entry[1]) ?? [];
+}
+
+export const functionAppFrontDoorOnly: StackValidationPolicy = {
+  name: "azure-function-app-front-door-only",
+  description:
+    "A Function App serving the API (tag api-auth) that a Front Door origin fronts admits only Front Door: one Allow rule for the service tag AzureFrontDoor.Backend with the X-Azure-FDID header of a Front Door profile of the stack, no other Allow rule, and default action Deny, so no caller reaches the app's own host and skips the WAF and its rate limit.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateStack: (args, report) => {
+    const origins = stackResources(args, AZURE.frontDoorOrigin);
+    const profileIds = stackResources(args, AZURE.frontDoorProfile).map((profile) => profile.props.frontDoorId);
+    const apis = stackResources(args, AZURE.webApp).filter((app) => isFunctionApp(app.props) && asRecord(app.props.tags)?.["api-auth"] !== undefined);
+    for (const app of apis) {
+      const fronting = findLinked(origins, "hostName", app, [app.props.defaultHostName]);
+      if (isUnknown(fronting) || fronting.length === 0) continue;
+      const what = label(app.resource.type, app.resource.name);
+      const fix = 'allow only service tag AzureFrontDoor.Backend with headers {"x-azure-fdid": [<the profile\'s frontDoorId>]} in siteConfig.ipSecurityRestrictions, and set siteConfig.ipSecurityRestrictionsDefaultAction to "Deny"';
+      const defaultAction = at(app.props, "siteConfig.ipSecurityRestrictionsDefaultAction");
+      if (!isUnknown(defaultAction) && defaultAction !== "Deny") {
+        report(`${what} is a Front Door origin serving the API but lets unmatched requests in (ipSecurityRestrictionsDefaultAction ${show(defaultAction)}); ${fix}.`, app.resource.urn);
+      }
+      const rules = at(app.props, "siteConfig.ipSecurityRestrictions");
+      if (isUnknown(rules)) continue;
+      const allows = (asArray(rules) ?? []).filter((rule) => {
+        const action = at(rule, "action");
+        return isUnknown(action) || (typeof action === "string" && action.toLowerCase() === "allow");
+      });
+      const frontDoorRules = allows.filter((rule) => isFrontDoorTagRule(rule) && (isUnknown(frontDoorIdsOf(rule)) || (frontDoorIdsOf(rule) as unknown[]).length > 0));
+      if (frontDoorRules.length === 0) {
+        report(`${what} is a Front Door origin serving the API but has no Allow rule for AzureFrontDoor.Backend with an X-Azure-FDID header, so any Front Door (or anyone) can reach it; ${fix}.`, app.resource.urn);
+      }
+      for (const rule of allows.filter((r) => !frontDoorRules.includes(r))) {
+        report(`${what} is a Front Door origin serving the API but also allows ${show(at(rule, "ipAddress"))} (rule ${show(at(rule, "name"))}), which skips Front Door; ${fix}.`, app.resource.urn);
+      }
+      const knownIds = profileIds.filter((id): id is string => typeof id === "string");
+      if (knownIds.length === 0 || profileIds.some(isUnknown)) continue;
+      for (const rule of frontDoorRules) {
+        const ids = frontDoorIdsOf(rule);
+        if (isUnknown(ids)) continue;
+        const foreign = ids.filter((id) => !isUnknown(id) && !knownIds.some((known) => typeof id === "string" && id.toLowerCase() === known.toLowerCase()));
+        if (foreign.length > 0) {
+          report(`${what} admits X-Azure-FDID ${foreign.map(show).join(", ")}, which is no Front Door profile of this stack (${knownIds.map(show).join(", ")}); ${fix}.`, app.resource.urn);
+        }
+      }
+    }
+  },
+};
+
 export const azureResourcePolicies = [
   storageHttpsOnly,
   storageMinimumTls,
@@ -400,6 +463,6 @@ export const azureResourcePolicies = [
   frontDoorMinimumTls,
 ];
 
-export const azureStackPolicies = [storageUploadsBlobProtection, functionAppApplicationInsights, functionAppAlerts, eventDeliveryAlerts, frontDoorPrivateOrigin];
+export const azureStackPolicies = [storageUploadsBlobProtection, functionAppApplicationInsights, functionAppAlerts, eventDeliveryAlerts, frontDoorPrivateOrigin, functionAppFrontDoorOnly];
 
 export const azurePolicies = [...azureResourcePolicies, ...azureStackPolicies];

@@ -85,6 +85,7 @@ export const AZURE = {
   frontDoorCustomDomain: ["azure-native:cdn:AFDCustomDomain"],
   frontDoorOrigin: ["azure-native:cdn:AFDOrigin"],
   frontDoorOriginGroup: ["azure-native:cdn:AFDOriginGroup"],
+  frontDoorProfile: ["azure-native:cdn:Profile"],
 } as const;
 
 /** Azure types of this project (and close neighbours) that accept `tags`; see {@link AWS_TAGGABLE}. */

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { cloudfrontHttpsOnly, cloudfrontPrivateOrigin, s3NoPublicBucketPolicy } from "../../policy/aws";
-import { frontDoorMinimumTls, frontDoorPrivateOrigin, frontDoorRouteHttpsOnly } from "../../policy/azure";
+import { frontDoorMinimumTls, frontDoorPrivateOrigin, frontDoorRouteHttpsOnly, functionAppFrontDoorOnly } from "../../policy/azure";
 import { apiAuthInProduction, isProductionTagged } from "../../policy/common";
 import { UNKNOWN, violationsOf, type TestResource } from "../helpers/policyHarness";
 
@@ -149,6 +149,78 @@ describe("delivery rules (Azure)", () => {
     it("ignores origins that are not Blob Storage", async () => {
       assert.deepEqual(await violationsOf(frontDoorPrivateOrigin, [group(), origin({ hostName: "app.example.com" })]), []);
     });
+  });
+});
+
+describe("azure-function-app-front-door-only", () => {
+  const FDID = "5f0c2b1a-7d3e-4c6b-9a8f-1e2d3c4b5a69";
+  const frontDoorRule = { name: "FrontDoorOnly", action: "Allow", priority: 100, tag: "ServiceTag", ipAddress: "AzureFrontDoor.Backend", headers: { "x-azure-fdid": [FDID] } };
+  const profile: TestResource = { type: "azure-native:cdn:Profile", name: "ip-fd-profile", props: { frontDoorId: FDID } };
+  const app = (siteConfig: Record<string, unknown>, tags: Record<string, string> = { ...DEV_TAGS, "api-auth": "jwt" }): TestResource => ({
+    type: "azure-native:web:WebApp",
+    name: "ip-func",
+    props: { kind: "functionapp,linux", defaultHostName: "ip-func-a1.azurewebsites.net", tags, siteConfig: { minTlsVersion: "1.2", ...siteConfig } },
+  });
+  const apiOrigin: TestResource = { type: "azure-native:cdn:AFDOrigin", name: "ip-fd-api-origin", props: { hostName: "ip-func-a1.azurewebsites.net" }, propertyDependencies: { hostName: ["ip-func"] } };
+  const locked = { ipSecurityRestrictions: [frontDoorRule], ipSecurityRestrictionsDefaultAction: "Deny" };
+  const what = 'The azure-native.web.WebApp "ip-func"';
+
+  it("passes an API app behind Front Door that admits only the service tag with this stack's profile id, unmatched requests denied", async () => {
+    assert.deepEqual(await violationsOf(functionAppFrontDoorOnly, [profile, app(locked), apiOrigin]), []);
+    // Azure lists its implicit "Deny all" rule in the outputs; a Deny rule admits nobody.
+    const withImplicit = { ...locked, ipSecurityRestrictions: [frontDoorRule, { name: "Deny all", action: "Deny", ipAddress: "Any", priority: 2147483647 }] };
+    assert.deepEqual(await violationsOf(functionAppFrontDoorOnly, [profile, app(withImplicit), apiOrigin]), []);
+  });
+
+  it("refuses an API app behind Front Door that is still open to everyone", async () => {
+    const violations = await violationsOf(functionAppFrontDoorOnly, [profile, app({}), apiOrigin]);
+
+    assert.deepEqual(violations, [
+      `${what} is a Front Door origin serving the API but lets unmatched requests in (ipSecurityRestrictionsDefaultAction unset); allow only service tag AzureFrontDoor.Backend with headers {"x-azure-fdid": [<the profile's frontDoorId>]} in siteConfig.ipSecurityRestrictions, and set siteConfig.ipSecurityRestrictionsDefaultAction to "Deny".`,
+      `${what} is a Front Door origin serving the API but has no Allow rule for AzureFrontDoor.Backend with an X-Azure-FDID header, so any Front Door (or anyone) can reach it; allow only service tag AzureFrontDoor.Backend with headers {"x-azure-fdid": [<the profile's frontDoorId>]} in siteConfig.ipSecurityRestrictions, and set siteConfig.ipSecurityRestrictionsDefaultAction to "Deny".`,
+    ]);
+  });
+
+  it("refuses the service tag without the X-Azure-FDID header, which every Front Door customer's traffic matches", async () => {
+    const tagOnly = { ...locked, ipSecurityRestrictions: [{ ...frontDoorRule, headers: undefined }] };
+    const [first, ...rest] = await violationsOf(functionAppFrontDoorOnly, [profile, app(tagOnly), apiOrigin]);
+
+    assert.match(first ?? "", /has no Allow rule for AzureFrontDoor\.Backend with an X-Azure-FDID header/);
+    assert.match(rest[0] ?? "", /also allows "AzureFrontDoor\.Backend" \(rule "FrontDoorOnly"\), which skips Front Door/);
+  });
+
+  it("refuses a second Allow rule beside Front Door's, and a default action of Allow", async () => {
+    const wide = { ipSecurityRestrictions: [frontDoorRule, { name: "office", action: "Allow", ipAddress: "203.0.113.0/24", priority: 200 }], ipSecurityRestrictionsDefaultAction: "Allow" };
+    const violations = await violationsOf(functionAppFrontDoorOnly, [profile, app(wide), apiOrigin]);
+
+    assert.equal(violations.length, 2);
+    assert.match(violations[0] ?? "", /lets unmatched requests in \(ipSecurityRestrictionsDefaultAction "Allow"\)/);
+    assert.match(violations[1] ?? "", /also allows "203\.0\.113\.0\/24" \(rule "office"\), which skips Front Door/);
+  });
+
+  it("refuses an X-Azure-FDID that belongs to no Front Door profile of the stack", async () => {
+    const foreign = { ...locked, ipSecurityRestrictions: [{ ...frontDoorRule, headers: { "X-Azure-FDID": ["00000000-0000-0000-0000-000000000001"] } }] };
+    const violations = await violationsOf(functionAppFrontDoorOnly, [profile, app(foreign), apiOrigin]);
+
+    assert.deepEqual(violations, [
+      `${what} admits X-Azure-FDID "00000000-0000-0000-0000-000000000001", which is no Front Door profile of this stack ("${FDID}"); allow only service tag AzureFrontDoor.Backend with headers {"x-azure-fdid": [<the profile's frontDoorId>]} in siteConfig.ipSecurityRestrictions, and set siteConfig.ipSecurityRestrictionsDefaultAction to "Deny".`,
+    ]);
+  });
+
+  it("finds the app behind Front Door by its host name when no dependency is recorded", async () => {
+    const byValue: TestResource = { ...apiOrigin, propertyDependencies: undefined };
+    assert.equal((await violationsOf(functionAppFrontDoorOnly, [profile, app({}), byValue])).length, 2);
+  });
+
+  it("leaves alone an app no Front Door origin fronts, and a function app that serves no API", async () => {
+    assert.deepEqual(await violationsOf(functionAppFrontDoorOnly, [app({})]), []);
+    assert.deepEqual(await violationsOf(functionAppFrontDoorOnly, [profile, app({}, DEV_TAGS), apiOrigin]), []);
+  });
+
+  it("waits for values unknown at preview", async () => {
+    assert.deepEqual(await violationsOf(functionAppFrontDoorOnly, [profile, app({ ipSecurityRestrictions: UNKNOWN, ipSecurityRestrictionsDefaultAction: UNKNOWN }), apiOrigin]), []);
+    const unknownId = { ...locked, ipSecurityRestrictions: [{ ...frontDoorRule, headers: { "x-azure-fdid": [UNKNOWN] } }] };
+    assert.deepEqual(await violationsOf(functionAppFrontDoorOnly, [{ ...profile, props: { frontDoorId: UNKNOWN } }, app(unknownId), apiOrigin]), []);
   });
 });
 

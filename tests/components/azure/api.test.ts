@@ -6,6 +6,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { appCors, AzureApiAccess, blobCorsRules, hasApiApp } from "../../../components/azure/api";
 import { AzureImagePipeline } from "../../../components/azure/imagePipeline";
 import { loadConfig } from "../../../components/config";
+import { functionAppFrontDoorOnly } from "../../../policy/azure";
+import { violationsOf } from "../../helpers/policyHarness";
 import { outputValue, setupPulumiMocks, type PulumiMocks } from "../../helpers/pulumiMocks";
 
 const T = {
@@ -186,6 +188,16 @@ describe("AzureImagePipeline with the API and Front Door", function () {
     assert.equal(siteConfig.scmIpSecurityRestrictionsDefaultAction, "Allow");
     assert.equal(siteConfig.scmIpSecurityRestrictions, undefined);
     assert.equal(mocks.get("pulumi-nodejs:dynamic/azure:CodeDeployment", "az-code").inputs.method, "onedeploy");
+  });
+
+  it("satisfies the pack's Front Door-only rule with what it declares", async () => {
+    const asDeployed = (type: string, name: string) => ({ type, name, props: mocks.get(type, name).state });
+    const stack = [asDeployed(T.profile, "az-fd-profile"), asDeployed(T.app, "az-func"), asDeployed("azure-native:cdn:AFDOrigin", "az-fd-api-origin")];
+
+    assert.deepEqual(await violationsOf(functionAppFrontDoorOnly, stack), []);
+    // The same app with its restrictions taken away is refused: the rule does see it as Front Door's API origin.
+    const open = { ...stack[1]!, props: { ...stack[1]!.props, siteConfig: { ...stack[1]!.props.siteConfig, ipSecurityRestrictions: [], ipSecurityRestrictionsDefaultAction: "Allow" } } };
+    assert.equal((await violationsOf(functionAppFrontDoorOnly, [stack[0]!, open, stack[2]!])).length, 2);
   });
 
   it("tells the app the same Front Door id, so it refuses requests that skipped Front Door", async () => {
