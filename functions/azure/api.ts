@@ -87,8 +87,8 @@ export const FRONT_DOOR_HEADERS = { profileId: "x-azure-fdid", socketIp: "x-azur
  * checking the header here too keeps the app closed if those rules are ever loosened
  * (https://learn.microsoft.com/azure/frontdoor/origin-security#front-door-identifier).
  * The caller is X-Azure-SocketIP, the address of the TCP connection Front Door accepted; not X-Azure-ClientIP,
- * which Front Door takes from a client-sent X-Forwarded-For, so a caller could pick a new one per request
- * (same page as FRONT_DOOR_HEADERS: "the client IP can be arbitrarily overwritten by a user").
+ * which follows a client-sent X-Forwarded-For (https://github.com/MicrosoftDocs/azure-docs/issues/79394), so a caller
+ * could pick a new one per request (same page as FRONT_DOOR_HEADERS: "the client IP can be arbitrarily overwritten by a user").
  *
  * @example frontDoorGate("0b9a3c1e-...").admit(c) // throws FRONT_DOOR_REQUIRED when X-Azure-FDID differs
  */
