@@ -1,10 +1,10 @@
 import sharp from "sharp";
 import type { OverlayOptions, ResizeOptions, Sharp } from "sharp";
 import { ENCODED_TYPES, webpSettings } from "./optimize";
-import type { OutputFormat, ProcessingOptions, Rendition } from "./options";
+import type { OutputFormat, Position, ProcessingOptions, Rendition } from "./options";
 import { MAX_DIMENSION } from "./pixels";
 import { guardSharp } from "./sharpErrors";
-import type { AnimatedFormat, CropBox, EncodedImage } from "./types";
+import type { AnimatedFormat, CropBox, EncodedImage, FocalPoint } from "./types";
 import { markPlacement, type PreparedWatermark } from "./watermark";
 
 /**
@@ -17,7 +17,9 @@ import { markPlacement, type PreparedWatermark } from "./watermark";
  * through resize and encode, so memory follows the rendition's strip, not the upload's
  * (`npm run bench -- --only animation` measures peak RSS on a 200-frame input). The frame and
  * pixel×frame limits are checked from the header by Validate before any frame is decoded.
- * Crops keep the centre: sharp's `attention`/`entropy` strategies refuse multi-page images.
+ * Crops: sharp's `attention`/`entropy` strategies refuse multi-page images, so the window is chosen
+ * on the first frame (as the still path would crop it) and cut from every frame at the same place
+ * (sharp's `extract` works page by page on an animation); `focal` centres it on the upload's focal point.
  */
 
 /** What each configured format becomes for an animation. */
@@ -35,10 +37,12 @@ interface AnimatedSource {
   pages: number;
 }
 
-/** One rendition's frame: the resize, then padding (`contain`) to exactly `width` x `height`, and the centre crop (`cover`). */
+/** One rendition's frame: the resize, then padding (`contain`) to exactly `width` x `height`, or the window cut from every frame (`cover`). */
 interface FramePlan {
   resize: ResizeOptions;
   pad?: { left: number; right: number; top: number; bottom: number };
+  /** The window of the resized frame that `cover` keeps, when it is not the centre (sharp's cover crops at the centre itself). */
+  extract?: { left: number; top: number; width: number; height: number };
   width: number;
   height: number;
   crop?: CropBox;
@@ -48,7 +52,7 @@ interface FramePlan {
  * Sizes are computed here, not left to sharp, so each frame's size (which places a
  * watermark on every frame of the strip) is known before anything is decoded.
  */
-function plan(rendition: Rendition, source: AnimatedSource): FramePlan {
+async function plan(rendition: Rendition, source: AnimatedSource, input: Buffer, options: ProcessingOptions, focal: FocalPoint | undefined): Promise<FramePlan> {
   const { width: sourceWidth, pageHeight: sourceHeight } = source;
   const fitInside = (boxWidth: number, boxHeight: number) => {
     const scale = Math.min(1, boxWidth / sourceWidth, boxHeight / sourceHeight);
@@ -69,8 +73,42 @@ function plan(rendition: Rendition, source: AnimatedSource): FramePlan {
   const cutHeight = Math.min(height, Math.max(1, Math.round(sourceHeight * scale)));
   const cropWidth = Math.min(sourceWidth, Math.round(cutWidth / scale));
   const cropHeight = Math.min(sourceHeight, Math.round(cutHeight / scale));
-  const crop: CropBox = { left: Math.round((sourceWidth - cropWidth) / 2), top: Math.round((sourceHeight - cropHeight) / 2), width: cropWidth, height: cropHeight, position: "centre" };
-  return { resize: { width: cutWidth, height: cutHeight, fit: "cover", position: "centre" }, width: cutWidth, height: cutHeight, crop };
+  const position: Position = rendition.position === "focal" && !focal ? "attention" : rendition.position;
+  if (position === "centre") {
+    const crop: CropBox = { left: Math.round((sourceWidth - cropWidth) / 2), top: Math.round((sourceHeight - cropHeight) / 2), width: cropWidth, height: cropHeight, position };
+    return { resize: { width: cutWidth, height: cutHeight, fit: "cover", position: "centre" }, width: cutWidth, height: cutHeight, crop };
+  }
+  // Every frame is scaled to cover the box, then the same window is cut from each.
+  const level = { width: Math.max(cutWidth, Math.ceil(sourceWidth * scale)), height: Math.max(cutHeight, Math.round(sourceHeight * scale)) };
+  const window = await coverWindow(position, level, { width: cutWidth, height: cutHeight }, input, options, focal, rendition.name);
+  const crop: CropBox = { left: Math.round(window.left / scale), top: Math.round(window.top / scale), width: cropWidth, height: cropHeight, position };
+  return { resize: { ...level, fit: "fill" }, extract: { ...window, width: cutWidth, height: cutHeight }, width: cutWidth, height: cutHeight, crop };
+}
+
+/**
+ * Where a `cover` window sits in the frame scaled to `level`: on the focal point, or where sharp's
+ * attention/entropy strategy puts it on the first frame (as the still path crops a still).
+ */
+async function coverWindow(
+  position: Exclude<Position, "centre">,
+  level: { width: number; height: number },
+  cut: { width: number; height: number },
+  input: Buffer,
+  options: ProcessingOptions,
+  focal: FocalPoint | undefined,
+  name: string,
+): Promise<{ left: number; top: number }> {
+  const clamp = (value: number, max: number) => Math.min(max, Math.max(0, value));
+  if (position === "focal" && focal) {
+    return { left: clamp(Math.round(focal.x * level.width - cut.width / 2), level.width - cut.width), top: clamp(Math.round(focal.y * level.height - cut.height / 2), level.height - cut.height) };
+  }
+  const strategy = position === "entropy" ? sharp.strategy.entropy : sharp.strategy.attention;
+  const firstFrame = () => sharp(input, { page: 0, failOn: "warning", limitInputPixels: options.limits.maxPixels }).resize({ ...level, fit: "fill" });
+  const first = await guardSharp(`reading the first frame for ${name}`, () => firstFrame().raw().toBuffer({ resolveWithObject: true }), options.limits);
+  const cover = () => sharp(first.data, { raw: first.info }).resize({ ...cut, fit: "cover", position: strategy });
+  const { info } = await guardSharp(`cropping ${name} by ${position}`, () => cover().raw().toBuffer({ resolveWithObject: true }), options.limits);
+  // sharp reports the window as negative offsets (as in ./resize.ts).
+  return { left: clamp(Math.abs(info.cropOffsetLeft ?? 0), level.width - cut.width), top: clamp(Math.abs(info.cropOffsetTop ?? 0), level.height - cut.height) };
 }
 
 /** Reads every frame: the header check (limits.maxAnimatedPixels) already bounded the whole strip. */
@@ -100,21 +138,23 @@ function encoder(image: Sharp, format: AnimatedFormat, options: ProcessingOption
  * const outputs = await renderAnimatedRenditions(gif, { ...options, animated: "keep" });
  * // [{ name: "thumb", format: "webp", frames: 24, ... }, { name: "thumb", format: "gif", ... }, ...]
  * @param watermark the decoded mark (`prepareWatermark`), when `watermark` is configured
+ * @param focal the upload's focal point, for `position: focal` crops (else those crop by `attention`)
  * @throws {PipelineError} CORRUPT_IMAGE when a frame cannot be decoded
  */
-export async function renderAnimatedRenditions(input: Buffer, options: ProcessingOptions, watermark?: PreparedWatermark): Promise<EncodedImage[]> {
+export async function renderAnimatedRenditions(input: Buffer, options: ProcessingOptions, watermark?: PreparedWatermark, focal?: FocalPoint): Promise<EncodedImage[]> {
   const header = await guardSharp("reading the animation header", () => sharp(input, { animated: true, limitInputPixels: false }).metadata(), options.limits);
   const pages = Math.max(1, header.pages ?? 1);
   const source: AnimatedSource = { width: header.width, pageHeight: header.pageHeight ?? header.height, pages };
   const formats = animatedFormats(options.formats);
   const perRendition = await Promise.all(
     options.renditions.map(async (rendition) => {
-      const frame = plan(rendition, source);
+      const frame = await plan(rendition, source, input, options, focal);
       const label = `animated rendition ${rendition.name}`;
       const mark = watermark ? await markPlacement(watermark, frame.width, frame.height) : undefined;
       return Promise.all(
         formats.map(async (format) => {
           let image = animatedInput(input, options).resize(frame.resize);
+          if (frame.extract) image = image.extract(frame.extract);
           if (frame.pad) image = image.extend({ ...frame.pad, background: PADDING });
           if (mark) image = image.composite(markEveryFrame(mark, frame.height, pages));
           const { data, info } = await guardSharp(`encoding ${label} as ${format}`, () => encoder(image, format, options).toBuffer({ resolveWithObject: true }), options.limits);

@@ -54,7 +54,7 @@ export interface ProcessedImage {
  */
 export async function processImage(input: Buffer, options: ProcessingOptions, focal?: FocalPoint, watermark?: PreparedWatermark): Promise<ProcessedImage> {
   const info = await validateImage(input, options);
-  if (info.animated && options.animated === "keep") return processAnimated(input, info, options, watermark);
+  if (info.animated && options.animated === "keep") return processAnimated(input, info, options, watermark, focal);
   const pending = new Pending(options);
   const { renditions, placeholder, previews } = await renderAndEncodeRenditions(input, options, pending, focal, watermark);
   const effects = configuredEffects(options);
@@ -163,8 +163,8 @@ async function filterBase(input: Buffer, options: ProcessingOptions, renditions:
  * `animated: keep`: renditions stay animated (./animation.ts); effects, the placeholder and the
  * previews are stills of the first frame, as the workflow's Resize and ApplyFilters render them.
  */
-async function processAnimated(input: Buffer, info: ImageInfo, options: ProcessingOptions, watermark: PreparedWatermark | undefined): Promise<ProcessedImage> {
-  const [renditions, effects] = await Promise.all([encodeAnimatedRenditions(input, options, watermark), encodeEffects(input, options, watermark)]);
+async function processAnimated(input: Buffer, info: ImageInfo, options: ProcessingOptions, watermark: PreparedWatermark | undefined, focal: FocalPoint | undefined): Promise<ProcessedImage> {
+  const [renditions, effects] = await Promise.all([encodeAnimatedRenditions(input, options, watermark, focal), encodeEffects(input, options, watermark)]);
   const { placeholder, previews } = renditions;
   return { info, outputs: [...renditions.files, ...effects.files], skipped: [...renditions.skipped, ...effects.skipped], ...(placeholder ? { placeholder } : {}), ...(previews ? { previews } : {}) };
 }
@@ -176,11 +176,16 @@ async function processAnimated(input: Buffer, info: ImageInfo, options: Processi
  * placeholder and previews from the first frame.
  * @throws {PipelineError} CORRUPT_IMAGE when the upload cannot be decoded; TOO_MANY_PIXELS
  */
-export async function encodeAnimatedRenditions(input: Buffer, options: ProcessingOptions, watermark?: PreparedWatermark): Promise<EncodedOutputs & { placeholder?: Placeholder; previews?: Previews }> {
+export async function encodeAnimatedRenditions(
+  input: Buffer,
+  options: ProcessingOptions,
+  watermark?: PreparedWatermark,
+  focal?: FocalPoint,
+): Promise<EncodedOutputs & { placeholder?: Placeholder; previews?: Previews }> {
   const wantsPlaceholder = options.filters.includes("placeholder");
   const wantsPreviews = options.placeholders.length > 0;
   const [animated, base] = await Promise.all([
-    renderAnimatedRenditions(input, options, watermark),
+    renderAnimatedRenditions(input, options, watermark, focal),
     wantsPlaceholder || wantsPreviews ? decodeSource(input, options, squareBox(wantsPreviews ? PREVIEW_SIZE : PLACEHOLDER_SIZE)) : undefined,
   ]);
   const [placeholder, previews] = await Promise.all([

@@ -1,4 +1,4 @@
-import { encodeAnimatedRenditions, type PreparedWatermark, type ProcessingOptions } from "../core";
+import { encodeAnimatedRenditions, type FocalPoint, type PreparedWatermark, type ProcessingOptions } from "../core";
 import type { Ports } from "../ports";
 import { storeOutputs } from "./outputs";
 import type { StepOutputs, ValidatedJob } from "./types";
@@ -8,7 +8,14 @@ import type { StepOutputs, ValidatedJob } from "./types";
  * in JPEG's slot) written to their final keys like every other output, and the placeholder and
  * previews from the first frame; Optimize lists them in the manifest, which it still writes last.
  */
-export async function resizeAnimated(job: ValidatedJob, source: Buffer, ports: Ports, options: ProcessingOptions, watermark: PreparedWatermark | undefined): Promise<StepOutputs> {
-  const { placeholder, previews, ...encoded } = await encodeAnimatedRenditions(source, options, watermark);
+export async function resizeAnimated(
+  job: ValidatedJob,
+  source: Buffer,
+  ports: Ports,
+  options: ProcessingOptions,
+  watermark: PreparedWatermark | undefined,
+  focal: FocalPoint | undefined,
+): Promise<StepOutputs> {
+  const { placeholder, previews, ...encoded } = await encodeAnimatedRenditions(source, options, watermark, focal);
   return { ...(await storeOutputs(job.sourceKey, encoded, ports)), ...(placeholder ? { placeholder } : {}), ...(previews ? { previews } : {}) };
 }

@@ -15,7 +15,7 @@ import { loadWatermark } from "./watermark";
 export async function resize(job: ValidatedJob, ports: Ports, options: ProcessingOptions): Promise<StepOutputs> {
   const [source, focal, watermark] = await Promise.all([readUpload(job, ports), focalPointOf(job, ports, options), loadWatermark(ports, options)]);
   // `animated: keep`: the renditions stay animated (./animated.ts).
-  if (job.image?.animated && options.animated === "keep") return resizeAnimated(job, source, ports, options, watermark);
+  if (job.image?.animated && options.animated === "keep") return resizeAnimated(job, source, ports, options, watermark, focal);
   const { placeholder, previews, ...encoded } = await encodeRenditions(source, options, focal, watermark);
   return { ...(await storeOutputs(job.sourceKey, encoded, ports)), ...(placeholder ? { placeholder } : {}), ...(previews ? { previews } : {}) };
 }

@@ -18,6 +18,21 @@ async function animatedGif(delay: number[], width: number, height: number): Prom
   return sharp(frames, { join: { animated: true } }).gif({ delay, loop: 0 }).toBuffer();
 }
 
+/** 200 x 100 frames of plain grey (one level per frame) with a black-and-white checkerboard in the right 60 px. */
+async function framesWithDetailOnTheRight(greys: number[]): Promise<Buffer> {
+  const [width, height] = [200, 100];
+  const frames = await Promise.all(
+    greys.map((grey) => {
+      const raw = Buffer.alloc(width * height * 3, grey);
+      for (let y = 0; y < height; y++) {
+        for (let x = 140; x < width; x++) raw.fill((Math.floor(x / 4) + Math.floor(y / 4)) % 2 ? 255 : 0, (y * width + x) * 3, (y * width + x) * 3 + 3);
+      }
+      return sharp(raw, { raw: { width, height, channels: 3 } }).png().toBuffer();
+    }),
+  );
+  return sharp(frames, { join: { animated: true } }).gif({ delay: greys.map(() => 100), loop: 0 }).toBuffer();
+}
+
 const keep = (overrides: Parameters<typeof optionsWith>[0] = {}) => optionsWith({ animated: "keep", ...overrides });
 
 describe("animated: keep", () => {
@@ -61,13 +76,38 @@ describe("animated: keep", () => {
     assert.deepEqual(animatedFormats(["avif"]), ["webp"]);
   });
 
-  it("crops cover renditions at the centre of every frame and reports the box in source pixels", async () => {
+  it("crops cover renditions at the centre of every frame by default and reports the box in source pixels", async () => {
     const gif = await sampleAnimated("gif", 2, 200, 100);
 
-    const [card] = await renderAnimatedRenditions(gif, keep({ renditions: ["card:50x50:cover:attention"], formats: ["webp"] }));
+    const [card] = await renderAnimatedRenditions(gif, keep({ renditions: ["card:50x50:cover"], formats: ["webp"] }));
 
     assert.deepEqual([card.width, card.height, card.frames], [50, 50, 2]);
     assert.deepEqual(card.crop, { left: 50, top: 0, width: 100, height: 100, position: "centre" });
+  });
+
+  for (const position of ["attention", "entropy"] as const) {
+    it(`crops by ${position} where the first frame's detail is, cutting every frame at that window`, async () => {
+      const gif = await framesWithDetailOnTheRight([120, 160]);
+
+      const [card] = await renderAnimatedRenditions(gif, keep({ renditions: [`card:50x50:cover:${position}`], formats: ["webp"] }));
+
+      assert.deepEqual([card.width, card.height, card.frames], [50, 50, 2]);
+      assert.deepEqual(card.crop, { left: 100, top: 0, width: 100, height: 100, position });
+      // The window's left edge is plain background, which differs by frame: each frame is cut, in order.
+      assertColourNear(await framePixel(card.data, 0, 1, 2), { r: 120, g: 120, b: 120 }, 12, "frame 0");
+      assertColourNear(await framePixel(card.data, 1, 1, 2), { r: 160, g: 160, b: 160 }, 12, "frame 1");
+    });
+  }
+
+  it("crops at the upload's focal point, and by attention when the upload has none", async () => {
+    const gif = await framesWithDetailOnTheRight([120, 160]);
+    const options = keep({ renditions: ["card:50x50:cover:focal"], formats: ["webp"] });
+
+    const [onFocal] = await renderAnimatedRenditions(gif, options, undefined, { x: 0.05, y: 0.5 });
+    const [without] = await renderAnimatedRenditions(gif, options);
+
+    assert.deepEqual(onFocal.crop, { left: 0, top: 0, width: 100, height: 100, position: "focal" });
+    assert.deepEqual(without.crop, { left: 100, top: 0, width: 100, height: 100, position: "attention" });
   });
 
   it("pads contain renditions to the box on every frame, transparently", async () => {

@@ -5,9 +5,10 @@ import { runStep, type StepOutputs, type Manifest, type OptimizeResult, type Val
 import { memoryPorts } from "../../../local/memoryPorts";
 import { sampleAnimated } from "../../../local/sampleImages";
 
-async function runSteps(body: Buffer, options: ProcessingOptions, sourceKey = "clips/wave.gif") {
+async function runSteps(body: Buffer, options: ProcessingOptions, sourceKey = "clips/wave.gif", metadata?: Record<string, string>) {
   const ports = memoryPorts();
   await ports.objects.put("uploads", sourceKey, body, "image/gif");
+  if (metadata) ports.objects.setMetadata("uploads", sourceKey, metadata);
   const { etag, versionId } = await ports.objects.head("uploads", sourceKey);
   const validated = (await runStep("validate", { sourceKey, sourceEtag: etag, sourceVersion: versionId, runId: "run-1" }, ports, options)) as ValidatedJob;
   const processed = [(await runStep("resize", validated, ports, options)) as StepOutputs, (await runStep("applyFilters", validated, ports, options)) as StepOutputs];
@@ -62,6 +63,14 @@ describe("the workflow steps with animated: keep", () => {
         manifest.placeholder?.dataUri +
         ') center/cover no-repeat"></picture>',
     );
+  });
+
+  it("crop an animation at the upload's focal metadata, as a still's crop", async () => {
+    const options = processingOptionsSchema.parse({ animated: "keep", renditions: ["card:80x80:cover:focal"], formats: ["webp"], filters: [] });
+
+    const { manifest } = await runSteps(await sampleAnimated("gif", 3, 240, 160), options, "clips/wave.gif", { focal: "0.95,0.5" });
+
+    assert.deepEqual(manifest.outputs.map(({ name, frames, crop }) => [name, frames, crop]), [["card", 3, { left: 80, top: 0, width: 160, height: 160, position: "focal" }]]);
   });
 
   it("put the animated WebP in AVIF's slot when AVIF is the only format, so the markup still has its <img>", async () => {
