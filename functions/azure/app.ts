@@ -15,6 +15,7 @@ import {
   REPROCESS_ORCHESTRATOR_NAME,
   REPROCESS_ROUTE,
   REPROCESS_STARTER_NAME,
+  REPROCESS_STATUS_NAME,
   STARTER_NAME,
   STORAGE_CONNECTION,
   SWEEP_FUNCTION_NAME,
@@ -22,7 +23,8 @@ import {
   UPLOAD_EVENTS_QUEUE,
 } from "./contract";
 import { activityEnvironmentFromEnv } from "./activities";
-import { createListUploadsActivity, reprocessInputFrom, reprocessOrchestrator } from "./reprocess";
+import { createListUploadsActivity, reprocessOrchestrator } from "./reprocess";
+import { createReprocessStart, createReprocessStatus } from "./reprocessHttp";
 import { pipelineOrchestrator } from "./orchestrator";
 import { createSweepHandler } from "./sweep";
 import { createEraseHandler, createUploadStarter } from "./trigger";
@@ -47,18 +49,11 @@ for (const handler of STEP_HANDLERS) {
   df.app.activity(ACTIVITY_NAMES[handler], { handler: activityHandlers[handler] });
 }
 
-// Reprocess: POST /api/reprocess { "prefix": "photos/" } starts a listing-driven fan-out (./reprocess.ts); the answer has its status URLs.
+// Reprocess: POST /api/reprocess { "prefix": "photos/" } starts a listing-driven fan-out (./reprocess.ts); GET /api/reprocess/{id} follows it (./reprocessHttp.ts).
 df.app.orchestration(REPROCESS_ORCHESTRATOR_NAME, reprocessOrchestrator);
 df.app.activity(LIST_UPLOADS_ACTIVITY, { handler: createListUploadsActivity(() => activityEnvironmentFromEnv().ports.objects) });
-df.app.client.http(REPROCESS_STARTER_NAME, {
-  route: REPROCESS_ROUTE,
-  methods: ["POST"],
-  authLevel: "function",
-  handler: async (request, client) => {
-    const instanceId = await client.startNew(REPROCESS_ORCHESTRATOR_NAME, { input: reprocessInputFrom(await request.json().catch(() => ({}))) });
-    return client.createCheckStatusResponse(request, instanceId);
-  },
-});
+df.app.client.http(REPROCESS_STARTER_NAME, { route: REPROCESS_ROUTE, methods: ["POST"], authLevel: "function", handler: createReprocessStart() });
+df.app.client.http(REPROCESS_STATUS_NAME, { route: `${REPROCESS_ROUTE}/{id}`, methods: ["GET"], authLevel: "function", handler: createReprocessStatus() });
 
 df.app.client.timer(SWEEP_FUNCTION_NAME, { schedule: SWEEP_SCHEDULE, handler: createSweepHandler() });
 

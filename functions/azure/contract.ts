@@ -25,6 +25,8 @@ export const LIST_UPLOADS_ACTIVITY = "ListUploadsPage";
 
 /** The HTTP-started durable client that starts a reprocess (POST /api/reprocess). */
 export const REPROCESS_STARTER_NAME = "StartReprocess";
+/** `GET /api/reprocess/{id}`: a reprocess run's state (./reprocessHttp.ts). */
+export const REPROCESS_STATUS_NAME = "ReprocessStatus";
 
 /** Its route under the host's `api` prefix; the stack output `reprocessStarter` is its URL. */
 export const REPROCESS_ROUTE = "reprocess";
