@@ -81,7 +81,8 @@ export interface ObjectStore {
   delete(area: Area, key: string, options?: { allVersions?: boolean }): Promise<void>;
 }
 
-export type JobStatus = "running" | "succeeded" | "failed";
+/** `superseded`: a newer upload (or a delete) replaced the job's version before it published; it wrote nothing more and announced nothing (functions/steps/current.ts). */
+export type JobStatus = "running" | "succeeded" | "failed" | "superseded";
 
 export interface JobRecord {
   jobId: string;
@@ -99,6 +100,10 @@ export interface JobRecord {
   bytesIn?: number;
   bytesOut?: number;
   error?: SerializedError;
+  /** Set when superseded: the ETag of the upload's newest version then; absent (with supersededByVersion) when the upload was gone. Flat fields: Table Storage has no maps. */
+  supersededByEtag?: string;
+  /** Set when superseded on a versioned store (S3): the newest version's id. */
+  supersededByVersion?: string;
   /** Epoch seconds after which the store may drop the record (DynamoDB TTL / lifecycle). */
   expiresAt?: number;
   /** When the outcome event (`image.processed` / `image.failed`) went out. */

@@ -1,6 +1,6 @@
 import { encodeAnimatedRenditions, type FocalPoint, type PreparedWatermark, type ProcessingOptions } from "../core";
 import type { Ports } from "../ports";
-import { storeOutputs } from "./outputs";
+import { storeCurrentOutputs } from "./outputs";
 import type { StepOutputs, ValidatedJob } from "./types";
 
 /**
@@ -17,5 +17,7 @@ export async function resizeAnimated(
   focal: FocalPoint | undefined,
 ): Promise<StepOutputs> {
   const { placeholder, previews, ...encoded } = await encodeAnimatedRenditions(source, options, watermark, focal);
-  return { ...(await storeOutputs(job.sourceKey, encoded, ports)), ...(placeholder ? { placeholder } : {}), ...(previews ? { previews } : {}) };
+  const stored = await storeCurrentOutputs(job, encoded, ports);
+  if (stored.superseded) return stored;
+  return { ...stored, ...(placeholder ? { placeholder } : {}), ...(previews ? { previews } : {}) };
 }

@@ -12,9 +12,10 @@ import type { JobRecord, PipelineEvent, Ports } from "../ports";
 /** What an outcome event is made of: a finished job record, or the finish about to be written. */
 export type Outcome = Pick<JobRecord, "jobId" | "sourceKey" | "status" | "updatedAt" | "manifestKey" | "outputs" | "bytesIn" | "bytesOut" | "error">;
 
-/** The outcome event of a finished job record. */
-export function outcomeEvent(record: Outcome): PipelineEvent {
+/** The outcome event of a finished job record; none for a superseded job (the newer upload's job announces). */
+export function outcomeEvent(record: Outcome): PipelineEvent | undefined {
   const time = record.updatedAt;
+  if (record.status === "superseded") return undefined;
   if (record.status === "succeeded") {
     const { manifestKey, outputs, bytesIn, bytesOut } = record;
     return { type: "image.processed", jobId: record.jobId, sourceKey: record.sourceKey, time, manifestKey, outputs, bytesIn, bytesOut };
@@ -22,9 +23,10 @@ export function outcomeEvent(record: Outcome): PipelineEvent {
   return { type: "image.failed", jobId: record.jobId, sourceKey: record.sourceKey, time, error: record.error };
 }
 
-/** Publishes the finished job's outcome, then closes it. */
+/** Publishes the finished job's outcome (a superseded job has none), then closes it. */
 export async function announce(ports: Ports, record: Outcome): Promise<void> {
-  await ports.notifier.publish(outcomeEvent(record));
+  const event = outcomeEvent(record);
+  if (event) await ports.notifier.publish(event);
   await ports.jobs.markAnnounced(record.jobId);
 }
 
@@ -36,7 +38,7 @@ export async function announce(ports: Ports, record: Outcome): Promise<void> {
  *
  * @returns whether this call published the outcome
  */
-export async function finishAndAnnounce(ports: Ports, record: Omit<JobRecord, "createdAt"> & { status: "succeeded" | "failed" }, runId?: string): Promise<boolean> {
+export async function finishAndAnnounce(ports: Ports, record: Omit<JobRecord, "createdAt"> & { status: "succeeded" | "failed" | "superseded" }, runId?: string): Promise<boolean> {
   const { jobId, ...patch } = record;
   if (await ports.jobs.finish(jobId, patch, runId)) {
     await announce(ports, record);

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { ProcessingOptions } from "../core/options";
 import type { Area, PipelineEvent, Ports } from "../ports";
+import { newestUpload } from "./current";
 import { jobIdFor } from "./jobId";
 import { manifestKey, outputPrefix } from "./keys";
 import type { Manifest } from "./types";
@@ -131,13 +132,7 @@ export async function deleteUnder(ports: Ports, area: Area, prefix: string, shou
 
 /** The newest version of the upload, not a pinned one: on S3 a deleted upload's older versions stay readable by id. */
 async function uploadExists(ports: Ports, sourceKey: string): Promise<boolean> {
-  try {
-    await ports.objects.head("uploads", sourceKey);
-    return true;
-  } catch (thrown) {
-    if ((thrown as { code?: string } | undefined)?.code === "NOT_FOUND") return false;
-    throw thrown;
-  }
+  return (await newestUpload(ports, sourceKey)) !== undefined;
 }
 
 /** The job the manifest names, or undefined when there is no manifest; a manifest that cannot be read as one still goes. */

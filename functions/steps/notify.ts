@@ -7,7 +7,7 @@ import { eraseIfUploadGone } from "./erase";
 import { jobIdFor } from "./jobId";
 import { pruneToManifest } from "./prune";
 import { unwrapRunScoped, type RunScopedInput } from "./runScoped";
-import type { FailedJob, NotifyResult, OptimizedJob, StepFailure } from "./types";
+import type { FailedJob, NotifyResult, OptimizedJob, StepFailure, Superseded } from "./types";
 
 /**
  * NotifySuccess: finishes the job once and publishes `image.processed` once; a
@@ -15,6 +15,7 @@ import type { FailedJob, NotifyResult, OptimizedJob, StepFailure } from "./types
  * run first removes the renditions its manifest no longer names (./prune.ts).
  */
 export async function notifySuccess(job: OptimizedJob, ports: Ports, options?: ProcessingOptions): Promise<NotifyResult> {
+  if ("superseded" in job.optimized) return notifySuperseded(job, job.optimized.superseded, ports, options);
   const { manifestKey, outputs, bytesIn, bytesOut } = job.optimized;
   if (job.generation) await pruneToManifest(manifestKey, ports.objects);
   const updatedAt = new Date().toISOString();
@@ -22,6 +23,19 @@ export async function notifySuccess(job: OptimizedJob, ports: Ports, options?: P
   // After the job's last write: an upload deleted meanwhile takes the job's outputs and record with it.
   const erased = await eraseIfUploadGone(job, ports, options);
   return { jobId: job.jobId, status: "succeeded", published, ...(erased?.erased ? { erased: true } : {}) };
+}
+
+/**
+ * NotifySuccess of a job whose upload was replaced (or deleted) before it published (./current.ts):
+ * the record ends `superseded` with what replaced it, and is closed without an event: the newer
+ * upload's job announces its own outcome, so subscribers hear neither `image.processed` for stale
+ * content nor `image.failed`. A delete still erases as it does for any job (./erase.ts).
+ */
+async function notifySuperseded(job: OptimizedJob, by: Superseded, ports: Ports, options?: ProcessingOptions): Promise<NotifyResult> {
+  const updatedAt = new Date().toISOString();
+  await finishAndAnnounce(ports, { jobId: job.jobId, status: "superseded", sourceKey: job.sourceKey, ...(by.etag ? { supersededByEtag: by.etag } : {}), ...(by.versionId ? { supersededByVersion: by.versionId } : {}), updatedAt });
+  const erased = await eraseIfUploadGone(job, ports, options);
+  return { jobId: job.jobId, status: "superseded", published: false, ...(erased?.erased ? { erased: true } : {}) };
 }
 
 /**

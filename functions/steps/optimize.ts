@@ -1,9 +1,10 @@
 import { configuredEffects, PipelineError, type ProcessingOptions } from "../core";
 import type { Ports } from "../ports";
+import { supersededBy } from "./current";
 import { manifestKey } from "./keys";
 import { responsiveSets } from "./markup";
 import { removeSkippedOutputs } from "./prune";
-import type { Manifest, ManifestEntry, OptimizeResult, OutputRef, ProcessedJob, SkippedOutput } from "./types";
+import type { Manifest, ManifestEntry, OptimizeResult, OutputRef, ProcessedJob, SkippedOutput, SupersededResult } from "./types";
 
 /**
  * Optimize: verifies and publishes. Resize and ApplyFilters encoded their outputs, chose
@@ -12,9 +13,13 @@ import type { Manifest, ManifestEntry, OptimizeResult, OutputRef, ProcessedJob, 
  * another's skipped file is served by), then writes the manifest last, so a manifest only ever
  * names objects that exist. It reads no image. The outputs' existence rests on the refs: a step
  * returns a ref only after its write succeeded, so no HEAD per output is spent on it. Once the
- * manifest is out, the keys of files left out are cleared of an older run's objects.
+ * manifest is out, the keys of files left out are cleared of an older run's objects. A job whose
+ * upload was replaced meanwhile (./current.ts) publishes no manifest and returns `superseded`.
  */
-export async function optimize(job: ProcessedJob, ports: Ports, options: ProcessingOptions): Promise<OptimizeResult> {
+export async function optimize(job: ProcessedJob, ports: Ports, options: ProcessingOptions): Promise<OptimizeResult | SupersededResult> {
+  // A branch (or Validate) that found the upload replaced wrote nothing: no manifest, no HEAD here.
+  const found = job.superseded ?? (Array.isArray(job.processed) ? job.processed.find((result) => result?.superseded)?.superseded : undefined);
+  if (found) return { superseded: found };
   if (!job.image || !Array.isArray(job.processed)) {
     throw new PipelineError("CONFIG_INVALID", "Optimize was called without the results of Validate and Process; check the workflow definition.");
   }
@@ -54,6 +59,9 @@ export async function optimize(job: ProcessedJob, ports: Ports, options: Process
     ...(previews ? { previews } : {}),
     ...(options.markup ? { responsive: responsiveSets(outputs, options, placeholder, previews?.color, skipped) } : {}),
   };
+  // One HEAD before the manifest (and the skipped keys' deletes after it): a newer upload's job owns them now.
+  const superseded = await supersededBy(job, ports);
+  if (superseded) return { superseded };
   const key = manifestKey(job.sourceKey);
   await ports.objects.put("renditions", key, Buffer.from(JSON.stringify(manifest, null, 2)), "application/json");
   await removeSkippedOutputs(manifest, ports.objects);

@@ -1,7 +1,19 @@
 import { STORED_TYPES, type EncodedOutputs } from "../core";
 import type { Ports } from "../ports";
+import { supersededBy, type PinnedUpload } from "./current";
 import { outputKey } from "./keys";
 import type { OutputRef, SkippedOutput, StepOutputs } from "./types";
+
+/**
+ * storeOutputs for the job's own upload only: one HEAD of the upload's newest version right before
+ * the first write; when a newer upload (or a delete) replaced the job's, nothing is written and the
+ * step returns `superseded` (./current.ts).
+ */
+export async function storeCurrentOutputs(job: PinnedUpload, encoded: EncodedOutputs, ports: Ports): Promise<StepOutputs> {
+  const superseded = await supersededBy(job, ports);
+  if (superseded) return { outputs: [], superseded };
+  return storeOutputs(job.sourceKey, encoded, ports);
+}
 
 /**
  * Writes a step's encoded, chosen files to their final keys and returns their references

@@ -44,6 +44,17 @@ export interface ValidatedJob {
   /** Set for a reprocess run (StartInput.generation): NotifySuccess then removes renditions no longer configured. */
   generation?: string;
   image?: ImageInfo;
+  /** Set when Validate found its version already replaced or deleted: the later steps write nothing (./current.ts). */
+  superseded?: Superseded;
+}
+
+/**
+ * The upload's newest version when it is no longer the one a job renders (./current.ts): a newer
+ * upload's ETag and S3 version id, or neither when the upload is gone. The job writes nothing more.
+ */
+export interface Superseded {
+  etag?: string;
+  versionId?: string;
 }
 
 /**
@@ -92,6 +103,8 @@ export interface StepOutputs {
   placeholder?: { dataUri: string; width: number; height: number; bytes: number };
   /** Compact previews (`placeholders` config), computed by Resize from its smallest rendition. */
   previews?: Previews;
+  /** Set when the step found the job's upload replaced before its first write: it wrote nothing (`outputs` is empty). */
+  superseded?: Superseded;
 }
 
 export interface ProcessedJob extends ValidatedJob {
@@ -160,8 +173,13 @@ export interface OptimizeResult {
   bytesOut: number;
 }
 
+/** What Optimize returns when the job's upload was replaced before the manifest: no manifest was written. */
+export interface SupersededResult {
+  superseded: Superseded;
+}
+
 export interface OptimizedJob extends ProcessedJob {
-  optimized: OptimizeResult;
+  optimized: OptimizeResult | SupersededResult;
 }
 
 /** How engines hand a failure to NotifyError: ASL Catch's shape, mirrored by the orchestrator. */
@@ -178,8 +196,9 @@ export interface FailedJob extends StartInput {
 
 export interface NotifyResult {
   jobId: string;
-  status: "succeeded" | "failed";
-  /** False when a duplicate run had already finished the job: no second event was sent. */
+  /** `superseded`: a newer upload or a delete replaced the job's version before it published; no event goes out. */
+  status: "succeeded" | "failed" | "superseded";
+  /** False when a duplicate run had already finished the job: no second event was sent; always false when superseded. */
   published: boolean;
   /** True when the upload was deleted while the job ran: the job erased what it made (functions/steps/erase.ts). */
   erased?: boolean;

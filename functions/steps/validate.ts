@@ -1,5 +1,6 @@
 import { isPipelineError, PipelineError, validateImage, type ImageInfo, type ProcessingOptions } from "../core";
 import { isVersionGone, type ObjectInfo, type ObjectVersion, type Ports } from "../ports";
+import { supersededBy } from "./current";
 import { jobIdFor } from "./jobId";
 import { unwrapRunScoped, type RunScopedInput } from "./runScoped";
 import type { StartInput, ValidatedJob } from "./types";
@@ -28,7 +29,16 @@ export async function validate(event: StartInput | RunScopedInput<StartInput>, p
 
   // The version the event names, so an overwrite while the job runs cannot mix another upload's bytes in.
   const named: ObjectVersion = { versionId: sourceVersion, etag: sourceEtag };
-  const { key, info } = await findUpload(ports, sourceKey, named);
+  let found: { key: string; info: ObjectInfo };
+  try {
+    found = await findUpload(ports, sourceKey, named);
+  } catch (thrown) {
+    // Replaced (or deleted) before the job began: it ends superseded, not failed; the later steps write nothing (./current.ts).
+    const superseded = isVersionGone(thrown) ? await supersededBy({ sourceKey, sourceEtag, sourceVersion }, ports) : undefined;
+    if (!superseded) throw thrown;
+    return { jobId, sourceKey, sourceEtag, ...(sourceVersion ? { sourceVersion } : {}), ...(generation ? { generation } : {}), duplicate: false, superseded };
+  }
+  const { key, info } = found;
   // Checked before download so an oversized upload costs no transfer.
   if (info.bytes > options.limits.maxBytes) {
     throw new PipelineError("TOO_LARGE", `The upload is ${info.bytes} bytes, over the limit of ${options.limits.maxBytes} bytes; upload a smaller file or raise limits.maxBytes.`, { bytes: info.bytes, limit: options.limits.maxBytes });
