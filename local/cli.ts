@@ -250,7 +250,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 /** One line per failure that is not the image's fault: those are what make the exit code 1. */
 function explainFailures(rows: readonly JobRow[], io: CliIo): void {
   for (const row of rows) {
-    if (row.status === "succeeded" || row.errorCode === "INTERRUPTED" || IMAGE_ERROR_CODES.includes(row.errorCode ?? "")) continue;
+    if (row.status === "succeeded" || row.status === "superseded" || row.errorCode === "INTERRUPTED" || IMAGE_ERROR_CODES.includes(row.errorCode ?? "")) continue;
     const label = row.status === "lost" ? "LOST" : row.status === "skipped" ? "SKIPPED" : "FAILED";
     io.stderr.write(`${label} ${row.key}: ${row.errorCode} ${row.errorMessage ?? ""}\n`);
   }

@@ -63,6 +63,8 @@ export interface Summary {
   total: number;
   succeeded: number;
   failed: number;
+  /** Replaced by a newer upload of the key (or deleted) while running: no outputs of theirs, not a failure. */
+  superseded: number;
   lost: number;
   /** Never ran: interrupted before their turn, or unreadable by then. */
   skipped: number;
@@ -73,6 +75,7 @@ export function summarize(rows: readonly JobRow[]): Summary {
     total: rows.length,
     succeeded: rows.filter((row) => row.status === "succeeded").length,
     failed: rows.filter((row) => row.status === "failed").length,
+    superseded: rows.filter((row) => row.status === "superseded").length,
     lost: rows.filter((row) => row.status === "lost").length,
     skipped: rows.filter((row) => row.status === "skipped").length,
   };
@@ -80,6 +83,7 @@ export function summarize(rows: readonly JobRow[]): Summary {
 
 export function formatSummary(summary: Summary): string {
   const parts = [`${summary.succeeded} succeeded`, `${summary.failed} failed`];
+  if (summary.superseded > 0) parts.push(`${summary.superseded} superseded (a newer upload came first)`);
   if (summary.lost > 0) parts.push(`${summary.lost} LOST (no finished job record)`);
   if (summary.skipped > 0) parts.push(`${summary.skipped} not run`);
   return `${summary.total} image${summary.total === 1 ? "" : "s"}: ${parts.join(", ")}`;

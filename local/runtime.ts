@@ -53,8 +53,11 @@ export function contentTypeFor(key: string): string {
 // ---------------------------------------------------------------------------
 // Running inputs
 
-/** `skipped`: never ran (interrupted before it started, or its file could not be read when its turn came). */
-export type RowStatus = "succeeded" | "failed" | "lost" | "skipped";
+/**
+ * `skipped`: never ran (interrupted before it started, or its file could not be read when its turn came).
+ * `superseded`: a newer upload of the key (or its delete) came first; the job wrote no manifest (functions/steps/current.ts).
+ */
+export type RowStatus = "succeeded" | "failed" | "superseded" | "lost" | "skipped";
 
 /** What became of one input: its job record, summarised. */
 export interface JobRow {
@@ -102,6 +105,10 @@ export async function jobRow(flavour: LocalFlavour, input: { key: string; bytes?
   }
   if (record?.status === "failed") {
     return { ...base, status: "failed", errorCode: record.error?.code ?? "INTERNAL", errorMessage: record.error?.message };
+  }
+  if (record?.status === "superseded") {
+    const by = record.supersededByVersion ?? record.supersededByEtag;
+    return { ...base, status: "superseded", errorMessage: by ? `A newer upload (${by}) replaced it before its manifest; that upload's job renders the key.` : "The upload was deleted before its manifest." };
   }
   const why = record ? `the job is still "${record.status}"` : "no job was recorded";
   const engine = execution?.error ? ` (engine: ${execution.error.name}${execution.error.cause ? `: ${execution.error.cause.slice(0, 200)}` : ""})` : "";

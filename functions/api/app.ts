@@ -253,6 +253,8 @@ export function createApiApp(deps: ApiDependencies): OpenAPIHono<Env> {
     const record = await ports.jobs.get(jobIdOf(key, info));
     if (!record) return { uploadId, key, status: "pending" };
     if (record.status === "running") return { uploadId, key, status: "processing" };
+    // Replaced between the HEAD above and now (functions/steps/current.ts): the newer upload's job is queued; poll again.
+    if (record.status === "superseded") return { uploadId, key, status: "pending" };
     if (record.status === "failed") return { uploadId, key, status: "failed", error: { code: record.error?.code ?? "INTERNAL", message: record.error?.message ?? "The job failed." } };
     return { uploadId, key, status: "succeeded", manifestKey: record.manifestKey };
   };

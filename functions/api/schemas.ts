@@ -64,7 +64,7 @@ export type ApiJobStatus = (typeof JOB_STATUSES)[number];
 export const jobResponseSchema = z
   .object({
     uploadId: z.uuid(),
-    status: z.enum(JOB_STATUSES).openapi({ description: "pending: signed but not uploaded yet, or uploaded and queued; processing; succeeded; failed." }),
+    status: z.enum(JOB_STATUSES).openapi({ description: "pending: signed but not uploaded yet, or uploaded and queued (also while a newer upload replaces a job that had begun); processing; succeeded; failed." }),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
     manifest: z
       .object({

@@ -97,7 +97,7 @@ async function main(): Promise<void> {
         pending.push(sample(0));
       },
       onJob: (_row, counts: ReprocessCounts) => {
-        const done = counts.succeeded + counts.failed;
+        const done = counts.succeeded + counts.failed + counts.superseded;
         // Jobs end concurrently: sample once per tenth crossed, and at the last.
         if (nextSample !== Number.POSITIVE_INFINITY && done >= Math.min(nextSample, counts.total)) {
           nextSample = done >= counts.total ? Number.POSITIVE_INFINITY : done + every;
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     const quarter = Math.max(1, Math.floor(rss.length / 4));
     const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
-    const lost = result.counts.total - result.counts.succeeded - result.counts.failed;
+    const lost = result.counts.total - result.counts.succeeded - result.counts.failed - result.counts.superseded;
     const first = samples[0];
     const middle = samples[Math.floor((samples.length - 1) / 2)];
     const last = samples[samples.length - 1];

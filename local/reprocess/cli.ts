@@ -104,10 +104,10 @@ function readConfig(stack: string | undefined, cloud: Cloud | undefined, cwd: st
 function progressBar(io: ReprocessCliIo, enabled: boolean) {
   const tty = Boolean((io.stdout as NodeJS.WriteStream).isTTY);
   const bar = enabled && tty ? new SingleBar({ stream: io.stdout as NodeJS.WriteStream, format: "{bar} {value}/{total} | failed {failed} | remaining {remaining} | eta {eta_formatted}", hideCursor: true, clearOnComplete: true }, Presets.shades_classic) : undefined;
-  const values = (counts: ReprocessCounts) => ({ failed: counts.failed, remaining: counts.total - counts.resumed - counts.succeeded - counts.failed });
+  const values = (counts: ReprocessCounts) => ({ failed: counts.failed, remaining: counts.total - counts.resumed - counts.succeeded - counts.failed - counts.superseded });
   return {
     start: (counts: ReprocessCounts) => bar?.start(counts.total, counts.resumed, values(counts)),
-    update: (counts: ReprocessCounts) => bar?.update(counts.resumed + counts.succeeded + counts.failed, values(counts)),
+    update: (counts: ReprocessCounts) => bar?.update(counts.resumed + counts.succeeded + counts.failed + counts.superseded, values(counts)),
     stop: () => bar?.stop(),
   };
 }
@@ -115,9 +115,9 @@ function progressBar(io: ReprocessCliIo, enabled: boolean) {
 /** The summary lines: counts, where things are, what failed, how to resume. */
 export function formatReprocessSummary(result: ReprocessResult): string {
   const { counts } = result;
-  const remaining = counts.total - counts.resumed - counts.succeeded - counts.failed;
+  const remaining = counts.total - counts.resumed - counts.succeeded - counts.failed - counts.superseded;
   const lines = [
-    `reprocess ${result.generation}: ${counts.total} selected, ${counts.succeeded} succeeded, ${counts.failed} failed${counts.resumed ? `, ${counts.resumed} done before the resume` : ""}${remaining ? `, ${remaining} remaining` : ""} in ${(result.elapsedMs / 1000).toFixed(1)} s`,
+    `reprocess ${result.generation}: ${counts.total} selected, ${counts.succeeded} succeeded, ${counts.failed} failed${counts.superseded ? `, ${counts.superseded} superseded` : ""}${counts.resumed ? `, ${counts.resumed} done before the resume` : ""}${remaining ? `, ${remaining} remaining` : ""} in ${(result.elapsedMs / 1000).toFixed(1)} s`,
     `out: ${result.outDir} (renditions/, jobs.jsonl, events.jsonl, done.jsonl, reprocess.json)`,
     ...result.failedKeys.slice(0, 20).map(({ key, errorCode }) => `  FAILED ${key} ${errorCode ?? ""}`.trimEnd()),
     ...(result.failedKeys.length > 20 ? [`  ... and ${result.failedKeys.length - 20} more in jobs.jsonl`] : []),

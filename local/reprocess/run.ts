@@ -51,6 +51,8 @@ export interface ReprocessCounts {
   total: number;
   succeeded: number;
   failed: number;
+  /** Replaced by a newer upload (or deleted) while reprocessed: that upload's own job renders it; not a failure. */
+  superseded: number;
   /** Done by an earlier, interrupted run of this reprocess. */
   resumed: number;
 }
@@ -104,13 +106,13 @@ async function readJson<T>(file: string): Promise<T | undefined> {
   }
 }
 
-/** The keys an earlier run folder's jobs.json (`npm start`) or jobs.jsonl (a reprocess) records as failed or lost. */
+/** The keys an earlier run folder's jobs.json (`npm start`) or jobs.jsonl (a reprocess) records as failed or lost (a superseded job is neither: a newer upload's job took its place). */
 async function failedKeysOf(from: string): Promise<Set<string>> {
   type Entry = { sourceKey?: string; status?: string };
   const lines = await readFile(path.join(from, JOBS_FILE), "utf8").catch((error: unknown) => (errnoCode(error) === "ENOENT" ? undefined : Promise.reject(error)));
   const entries = lines !== undefined ? lines.split("\n").filter(Boolean).map((line) => JSON.parse(line) as Entry) : await readJson<Entry[]>(path.join(from, "jobs.json"));
   if (!entries) throw new LocalInputError("INPUT_NOT_FOUND", `"${from}" holds no jobs.json; give --from a run folder written by \`npm start\` or \`npm run reprocess\`.`);
-  return new Set(entries.filter((entry) => entry.status !== "succeeded" && entry.sourceKey).map((entry) => entry.sourceKey as string));
+  return new Set(entries.filter((entry) => entry.status !== "succeeded" && entry.status !== "superseded" && entry.sourceKey).map((entry) => entry.sourceKey as string));
 }
 
 /** Every file under `dir`, as keys relative to it. */
@@ -170,7 +172,7 @@ export async function runReprocess(options: ReprocessOptions): Promise<Reprocess
   const notifier = new JsonLinesNotifier({ file: path.join(outDir, EVENTS_FILE) });
 
   let flavour: LocalFlavour | undefined;
-  const counts: ReprocessCounts = { total: 0, succeeded: 0, failed: 0, resumed: 0 };
+  const counts: ReprocessCounts = { total: 0, succeeded: 0, failed: 0, superseded: 0, resumed: 0 };
   const failedKeys: ReprocessResult["failedKeys"] = [];
   try {
     flavour = await startFlavour(options.cloud, { processing: options.processing, notifier, emulatorPorts: options.emulatorPorts, retryDelayMs: options.retryDelayMs }).catch(async (error: unknown) => {
@@ -217,6 +219,7 @@ export async function runReprocess(options: ReprocessOptions): Promise<Reprocess
         await copyOutputs(running, row, outDir).catch(() => undefined);
         await expireWork(running, row);
         if (row.status === "succeeded") counts.succeeded += 1;
+        else if (row.status === "superseded") counts.superseded += 1;
         else {
           counts.failed += 1;
           failedKeys.push({ key: row.key, errorCode: row.errorCode });

@@ -5,7 +5,7 @@ import { processingOptionsSchema } from "../../functions/core/options";
 import { sampleAlphaPng, sampleAnimated, sampleTruncated, sampleHugeHeaderPng, samplePhoto, sampleRandomBytes } from "../../local/sampleImages";
 import type { Area, JobRecord, ObjectStore, Ports } from "../../functions/ports";
 import { jobIdFor, type Manifest, type ProcessedJob } from "../../functions/steps";
-import { mapWithConcurrency, startFlavour } from "../../local/runtime";
+import { jobRow, mapWithConcurrency, startFlavour } from "../../local/runtime";
 import type { Cloud } from "../../components/config";
 import type { LocalFlavour, StepCall, UploadEvent } from "../../local/flavour";
 import type { StepHandler } from "../../functions/workflow";
@@ -34,7 +34,7 @@ export class FaultPlan {
   readonly injected: string[] = [];
 
   /**
-   * The first read of the upload `key` by one of `handlers` runs `action` first (e.g. an
+   * The first read (GET or HEAD) of the upload `key` by one of `handlers` runs `action` first (e.g. an
    * overwrite between Validate and Resize); that run's other reads of it wait for it too.
    */
   beforeUploadRead(key: string, handlers: StepHandler[], action: () => Promise<void>): void {
@@ -71,6 +71,7 @@ export function faultyObjects(objects: ObjectStore, plan: FaultPlan, renditionPu
       return objects.get(area, key, version, range);
     },
     head: async (area, key, version) => {
+      await plan.holdRead(area, key, call);
       plan.maybeFail("head", area, key);
       return objects.head(area, key, version);
     },
@@ -269,43 +270,83 @@ export function describeFlavourContract(cloud: Cloud): void {
       assert.equal(notifier.events.filter((e) => e.sourceKey === "again/photo.jpg" && e.type === "image.processed").length, 2);
     });
 
-    // Neither emulator keeps versions (s3rver has no versioning, azurite no blob versions), so here, as on
-    // Azure, the overwritten job ends NOT_FOUND; on S3 it renders its own version (tests/functions/steps).
-    it("ends an upload overwritten while its job runs as its own failed job, never mixed, and runs the newer upload as a job of its own", async function () {
+    // Neither emulator keeps versions (s3rver has no versioning, azurite no blob versions), so here, as on Azure, the
+    // older job's pinned read finds its version replaced; on S3 the read succeeds and the HEAD before the writes tells.
+    it("ends an older upload's job superseded when a newer upload of the key ran to its end while it ran: the newer upload's outputs stay", async function () {
       const { flavour, plan, notifier } = harness;
       const key = "overwritten/photo.jpg";
       const landscape = await sharp({ create: { width: 160, height: 96, channels: 3, background: "navy" } }).jpeg().toBuffer();
       const portrait = await sharp({ create: { width: 72, height: 120, channels: 3, background: "gold" } }).png().toBuffer();
       const first = await flavour.upload(key, landscape);
       let second: UploadEvent | undefined;
+      let secondRun: Awaited<ReturnType<LocalFlavour["execute"]>> | undefined;
+      // The newer upload lands, and its whole job runs, between the older job's Validate and Resize.
       plan.beforeUploadRead(key, ["resize", "applyFilters"], async () => {
         second = await flavour.upload(key, portrait);
+        secondRun = await flavour.execute(second);
       });
 
       const firstRun = await flavour.execute(first);
-      assert.ok(second, "the upload was not overwritten between Validate and Resize");
-      const secondRun = await flavour.execute(second);
+      assert.ok(second && secondRun, "the upload was not overwritten between Validate and Resize");
 
-      const firstJob = await jobOf(flavour, first);
-      assert.equal(firstRun.status, "failed");
-      assert.equal(firstJob.status, "failed");
-      assert.equal(firstJob.error?.code, "NOT_FOUND");
-      assert.match(firstJob.error?.message ?? "", /overwritten\/photo\.jpg.*replaced by a newer upload, which runs as its own job/);
-      assert.equal(firstJob.manifestKey, undefined);
-      const secondJob = await jobOf(flavour, second);
-      assert.notEqual(secondJob.jobId, firstJob.jobId);
+      await expectSuperseded(first, second, firstRun.status);
       assert.equal(secondRun.status, "succeeded");
-      assert.equal(secondJob.status, "succeeded", JSON.stringify(secondJob.error));
-      const manifest = await manifestOf(flavour, secondJob);
-      assert.equal(manifest.jobId, secondJob.jobId);
-      assert.deepEqual([manifest.source.width, manifest.source.height, manifest.source.format], [72, 120, "png"]);
-      for (const output of manifest.outputs) {
-        const { width, height } = await sharp(await flavour.ports.objects.get("renditions", output.key)).metadata();
-        assert.ok(height > width, `${output.key} is ${width}×${height}: not the second upload's portrait`);
-      }
-      const events = notifier.events.filter((e) => e.sourceKey === key).map((e) => [e.type, e.jobId]);
-      assert.deepEqual(events, [["image.failed", firstJob.jobId], ["image.processed", secondJob.jobId]]);
+      await expectNewerOutputs(key, second);
+      const firstJob = await jobOf(flavour, first);
+      const secondJob = await jobOf(flavour, second);
+      assert.deepEqual(notifier.events.filter((e) => e.sourceKey === key).map((e) => [e.type, e.jobId]), [["image.processed", secondJob.jobId]]);
+      assert.notEqual(firstJob.jobId, secondJob.jobId);
     });
+
+    it("writes no manifest for an older upload's job whose Optimize comes after a newer upload's whole job: the newer renditions and manifest stay", async function () {
+      const { flavour, plan, notifier } = harness;
+      const key = "overwritten/late.jpg";
+      const landscape = await sharp({ create: { width: 160, height: 96, channels: 3, background: "teal" } }).jpeg().toBuffer();
+      const portrait = await sharp({ create: { width: 72, height: 120, channels: 3, background: "crimson" } }).png().toBuffer();
+      const first = await flavour.upload(key, landscape);
+      let second: UploadEvent | undefined;
+      // Held at Optimize's HEAD of the upload: the older job's Resize has written its renditions by then.
+      plan.beforeUploadRead(key, ["optimize"], async () => {
+        second = await flavour.upload(key, portrait);
+        await flavour.execute(second);
+      });
+
+      const firstRun = await flavour.execute(first);
+      assert.ok(second, "the upload was not overwritten before Optimize");
+
+      await expectSuperseded(first, second, firstRun.status);
+      await expectNewerOutputs(key, second);
+      const secondJob = await jobOf(flavour, second);
+      assert.deepEqual(notifier.events.filter((e) => e.sourceKey === key).map((e) => [e.type, e.jobId]), [["image.processed", secondJob.jobId]]);
+    });
+
+    /** The older job ended superseded by the newer upload: recorded, not failed, no manifest of its own. */
+    async function expectSuperseded(older: UploadEvent, newer: UploadEvent, engineStatus: string): Promise<void> {
+      const job = await jobOf(harness.flavour, older);
+      assert.equal(engineStatus, "succeeded", "a superseded job is not a failed run");
+      assert.equal(job.status, "superseded", JSON.stringify(job));
+      assert.equal(job.supersededByEtag, newer.sourceEtag);
+      assert.equal(job.error, undefined);
+      assert.equal(job.manifestKey, undefined);
+      assert.ok(job.announcedAt, "the job is closed");
+      const row = await jobRow(harness.flavour, { key: older.sourceKey }, older);
+      assert.deepEqual([row.status, row.errorCode], ["superseded", undefined], "the local run's table shows it superseded, not lost");
+    }
+
+    /** The key's manifest is the newer job's, and every rendition it names shows the newer (portrait) picture. */
+    async function expectNewerOutputs(key: string, newer: UploadEvent): Promise<void> {
+      const { flavour } = harness;
+      const newerJob = await jobOf(flavour, newer);
+      assert.equal(newerJob.status, "succeeded", JSON.stringify(newerJob.error));
+      const manifest = JSON.parse((await flavour.ports.objects.get("renditions", `${key}/manifest.json`)).toString("utf8")) as Manifest;
+      assert.equal(manifest.jobId, newerJob.jobId);
+      assert.deepEqual([manifest.source.width, manifest.source.height, manifest.source.format], [72, 120, "png"]);
+      assert.ok(manifest.outputs.length > 0);
+      for (const output of manifest.outputs) {
+        const { width = 0, height = 0 } = await sharp(await flavour.ports.objects.get("renditions", output.key)).metadata();
+        assert.ok(height > width, `${output.key} is ${width}×${height}: not the newer upload's portrait`);
+      }
+    }
 
     it("erases a deleted upload: nothing left under its prefix, no work objects, no job record, image.deleted out; a redelivered event changes nothing", async function () {
       const { flavour, notifier } = harness;

@@ -220,6 +220,18 @@ describe("functions/api/app", () => {
       assert.equal(done.manifest.baseUrl, `https://cdn.test/${key}/`);
     });
 
+    it("reports pending, not succeeded, for a job a newer upload superseded: the newer upload is what the id names now", async () => {
+      const context = setup();
+      const { uploadId, key, jobId } = await uploaded(context, "alice");
+      const now = new Date().toISOString();
+      context.ports.jobs.records.set(jobId, { jobId, sourceKey: key, status: "superseded", supersededByEtag: "abc", createdAt: now, updatedAt: now });
+
+      const response = await context.call("GET", `/jobs/${uploadId}`, { sub: "alice" });
+
+      assert.deepEqual(await response.json(), { uploadId, status: "pending" });
+      assert.ok(response.headers.get("retry-after"), "the client is told to poll again");
+    });
+
     it("gives signed rendition URLs when no CDN serves them", async () => {
       const context = setup();
       const { uploadId, key, jobId } = await uploaded(context, "alice");
