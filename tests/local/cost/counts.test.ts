@@ -51,8 +51,10 @@ describe("counted operations of one image, default config", function () {
       // Optimize writes the manifest last (1); no intermediates.
       assert.equal(calls(usage, row.jobId, "s3:PutObject"), manifest.outputs.length + 1);
       // Reads: Validate HEADs the upload and GETs its first 64 KiB, Resize GETs it; ApplyFilters reads nothing;
-      // NotifySuccess HEADs the upload once more, after its last write, to tell whether it was deleted meanwhile (erasure).
-      assert.equal(calls(usage, row.jobId, "s3:HeadObject"), 2);
+      // Resize and Optimize HEAD the upload's newest version before their writes (a newer upload supersedes the job;
+      // ApplyFilters, writing nothing, does not); NotifySuccess HEADs it once more, after its last write, to tell
+      // whether it was deleted meanwhile (erasure).
+      assert.equal(calls(usage, row.jobId, "s3:HeadObject"), 4);
       assert.equal(calls(usage, row.jobId, "s3:GetObject"), 2);
       assert.equal(calls(usage, row.jobId, "sns:Publish"), 1);
       assert.deepEqual(usage.unattributed, {});
@@ -89,6 +91,9 @@ describe("counted operations of one image, default config", function () {
       const { usage, row, manifest } = run;
       // uploadData sends a blob of this size in one Put Blob request.
       assert.equal(calls(usage, row.jobId, "blob:PutBlob"), manifest.outputs.length + 1);
+      // The upload's properties: the HEADs AWS makes (Validate; Resize and Optimize before their writes; NotifySuccess
+      // after them), plus one the SDK's downloadToBuffer makes for Resize's whole read, to learn the blob's size.
+      assert.equal(calls(usage, row.jobId, "blob:GetBlobProperties"), 5);
       assert.equal(calls(usage, row.jobId, "eventgrid:Publish"), 1);
       assert.deepEqual(usage.unattributed, {});
     });
