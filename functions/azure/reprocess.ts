@@ -22,6 +22,8 @@ export interface ReprocessTotals {
   started: number;
   succeeded: number;
   failed: number;
+  /** Runs that ended superseded: the blob was replaced (or deleted) while reprocessed; its newer upload's job renders it. */
+  superseded: number;
   /** Keys ending in "/": folder markers, no upload. */
   skipped: number;
 }
@@ -58,7 +60,7 @@ export interface UploadLister {
   list(area: Area, prefix: string, page?: { cursor?: string; limit?: number }): Promise<{ items: { key: string; etag?: string }[]; cursor?: string }>;
 }
 
-const EMPTY_TOTALS: ReprocessTotals = { pages: 0, started: 0, succeeded: 0, failed: 0, skipped: 0 };
+const EMPTY_TOTALS: ReprocessTotals = { pages: 0, started: 0, succeeded: 0, failed: 0, superseded: 0, skipped: 0 };
 
 /** Listing is a storage read: retried like a step (transient storage errors), at most 5 attempts. */
 const LIST_RETRY = (() => {
@@ -98,6 +100,8 @@ export function* reprocessOrchestrator(context: OrchestrationContext): Generator
     running.splice(running.indexOf(ended), 1);
     // A failed pipeline run has recorded its job as failed (NotifyError): count it and go on.
     if (ended.isFaulted) totals.failed += 1;
+    // The pipeline's output is its final state; NotifySuccess's result is under `notified` (functions/workflow.ts).
+    else if ((ended.result as { notified?: { status?: string } } | undefined)?.notified?.status === "superseded") totals.superseded += 1;
     else totals.succeeded += 1;
     if (next < items.length) startNext();
   }

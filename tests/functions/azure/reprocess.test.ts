@@ -39,7 +39,7 @@ function listActivity(store: UploadLister) {
 }
 
 /** A fake pipeline: records each start, fails the keys asked to, tracks how many run at once. */
-function fakePipeline(failing: Set<string> = new Set()) {
+function fakePipeline(failing: Set<string> = new Set(), superseded: Set<string> = new Set()) {
   const started: { name: string; instanceId: string; input: { sourceKey: string; generation?: string; jobId?: string } }[] = [];
   let running = 0;
   let peak = 0;
@@ -50,6 +50,7 @@ function fakePipeline(failing: Set<string> = new Set()) {
     peak = Math.max(peak, running);
     await new Promise((resolve) => setImmediate(resolve));
     running -= 1;
+    if (superseded.has(start.sourceKey)) return { status: "Completed", output: { jobId: start.jobId, notified: { status: "superseded", published: false } } };
     return failing.has(start.sourceKey) ? { status: "Failed", output: "CORRUPT_IMAGE", error: "CORRUPT_IMAGE: not an image" } : { status: "Completed", output: { status: "succeeded" } };
   };
   return { run, started, peak: () => peak };
@@ -58,6 +59,16 @@ function fakePipeline(failing: Set<string> = new Set()) {
 const keys = (count: number, prefix = "photos/") => Array.from({ length: count }, (_, i) => `${prefix}img-${String(i).padStart(3, "0")}.jpg`);
 
 describe("Azure reprocess orchestrator (durable-functions replay engine)", () => {
+  it("counts a run that ended superseded (its blob replaced meanwhile) apart from successes and failures", async () => {
+    const store = lister(keys(3));
+    const pipeline = fakePipeline(new Set(), new Set(["photos/img-001.jpg"]));
+    const input: ReprocessInput = { generation: "reprocess-s", prefix: "photos/", pageSize: 10, maxConcurrency: 2 };
+
+    const result = await runOrchestration(reprocessOrchestrator, { instanceId: "reprocess-s", input, callActivity: listActivity(store), callSubOrchestrator: pipeline.run, sleep: async () => {} });
+
+    assert.deepEqual(result.output, { pages: 1, started: 3, succeeded: 2, failed: 0, superseded: 1, skipped: 0 });
+  });
+
   it("runs the pipeline once per blob with this reprocess's job ids, and sums the outcomes", async () => {
     const store = lister([...keys(7), "photos/folder/"]);
     const pipeline = fakePipeline(new Set(["photos/img-002.jpg"]));
@@ -66,7 +77,7 @@ describe("Azure reprocess orchestrator (durable-functions replay engine)", () =>
     const result = await runOrchestration(reprocessOrchestrator, { instanceId: "reprocess-7", input, callActivity: listActivity(store), callSubOrchestrator: pipeline.run, sleep: async () => {} });
 
     assert.equal(result.status, "Completed");
-    assert.deepEqual(result.output, { pages: 3, started: 7, succeeded: 6, failed: 1, skipped: 1 });
+    assert.deepEqual(result.output, { pages: 3, started: 7, succeeded: 6, failed: 1, superseded: 0, skipped: 1 });
     assert.deepEqual(pipeline.started.map((s) => s.input.sourceKey).sort(), keys(7));
     for (const { name, instanceId, input: start } of pipeline.started) {
       assert.equal(name, ORCHESTRATOR_NAME);
@@ -94,7 +105,7 @@ describe("Azure reprocess orchestrator (durable-functions replay engine)", () =>
     assert.equal(small.continuedAsNew, 2);
     assert.equal(large.continuedAsNew, 14);
     assert.equal(large.maxHistoryLength, small.maxHistoryLength);
-    assert.deepEqual(large.output, { pages: 15, started: 60, succeeded: 60, failed: 0, skipped: 0 });
+    assert.deepEqual(large.output, { pages: 15, started: 60, succeeded: 60, failed: 0, superseded: 0, skipped: 0 });
   });
 
   it("uses the instance id as the generation when none is given", async () => {
@@ -129,7 +140,7 @@ describe("Azure reprocess orchestrator (durable-functions replay engine)", () =>
       sleep: async () => {},
     });
 
-    assert.deepEqual(result.output, { pages: 1, started: 1, succeeded: 1, failed: 0, skipped: 0 });
+    assert.deepEqual(result.output, { pages: 1, started: 1, succeeded: 1, failed: 0, superseded: 0, skipped: 0 });
     const reprocessJob = jobIdFor("cat.jpg", etag, undefined, "gen-1");
     assert.notEqual(reprocessJob, uploadJob);
     assert.equal((await ports.jobs.get(uploadJob))?.status, "succeeded");
