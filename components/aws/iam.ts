@@ -89,8 +89,8 @@ export function assumeRolePolicy(service: string, sourceAccount?: string): Trust
  * The permissions of one step function:
  * - validate: read the upload, create and read its job record;
  * - resize / applyFilters: read the upload, write the final files they encoded (never into the work prefix);
- * - optimize: write the manifest (never into the work prefix), delete the keys of files left out
- *   (an older run's objects there);
+ * - optimize: check the upload is still the key's newest version, write the manifest (never into the
+ *   work prefix), delete the keys of files left out (an older run's objects there);
  * - notifySuccess / notifyError: finish the job record, publish on the topic;
  * - sweepStuckJobs: query the open-jobs index, read and finish job records, publish on the topic;
  * - eraseUpload (and the notify steps and the sweep, for a job whose upload went meanwhile): see {@link eraseGrants};
@@ -122,6 +122,10 @@ export function stepFunctionPolicy(handler: FunctionHandler, refs: StepPolicyRef
       statements.push({ Sid: "NoRenditionsInWork", Effect: "Deny", Action: ["s3:PutObject"], Resource: [work] });
       break;
     case "optimize":
+      // One HEAD of the upload's newest version before the manifest (functions/steps/current.ts); HEAD needs s3:GetObject: https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
+      allow("CheckUpload", ["s3:GetObject"], [uploads]);
+      // Without s3:ListBucket a deleted upload's HEAD answers 403, not 404 (same page): a delete must read as "gone".
+      allow("ListUploads", ["s3:ListBucket"], [uploadsBucketArn]);
       allow("ListRenditions", ["s3:ListBucket"], [renditionsBucketArn]);
       // The manifest, written last (functions/steps/optimize.ts).
       allow("WriteRenditions", ["s3:PutObject"], [`${renditionsBucketArn}/*`]);

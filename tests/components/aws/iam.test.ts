@@ -28,8 +28,15 @@ describe("IAM policies", () => {
       // Resize and ApplyFilters write the final files they encoded.
       resize: ["s3:GetObject arn:aws:s3:::p-uploads/*", "s3:GetObjectVersion arn:aws:s3:::p-uploads/*", "s3:ListBucket arn:aws:s3:::p-uploads", "s3:PutObject arn:aws:s3:::p-renditions/*"],
       applyFilters: ["s3:GetObject arn:aws:s3:::p-uploads/*", "s3:GetObjectVersion arn:aws:s3:::p-uploads/*", "s3:ListBucket arn:aws:s3:::p-uploads", "s3:PutObject arn:aws:s3:::p-renditions/*"],
-      // Optimize writes the manifest and clears the keys of files left out (an older run's objects there).
-      optimize: ["s3:DeleteObject arn:aws:s3:::p-renditions/*", "s3:ListBucket arn:aws:s3:::p-renditions", "s3:PutObject arn:aws:s3:::p-renditions/*"],
+      // Optimize HEADs the upload's newest version (a newer upload supersedes the job), writes the manifest and clears
+      // the keys of files left out (an older run's objects there).
+      optimize: [
+        "s3:DeleteObject arn:aws:s3:::p-renditions/*",
+        "s3:GetObject arn:aws:s3:::p-uploads/*",
+        "s3:ListBucket arn:aws:s3:::p-renditions",
+        "s3:ListBucket arn:aws:s3:::p-uploads",
+        "s3:PutObject arn:aws:s3:::p-renditions/*",
+      ],
       // The notify steps erase after a job whose upload was deleted while it ran.
       notifySuccess: [
         "dynamodb:DeleteItem arn:aws:dynamodb:eu-west-1:123456789012:table/p-jobs",
@@ -75,7 +82,7 @@ describe("IAM policies", () => {
       assert.deepEqual(sids("validate"), ["ReadUpload", "ListUploads", "CreateJob", ...always]);
       assert.deepEqual(sids("resize"), ["ReadUpload", "ListUploads", "WriteRenditions", "NoRenditionsInWork", ...always]);
       assert.deepEqual(sids("applyFilters"), ["ReadUpload", "ListUploads", "WriteRenditions", "NoRenditionsInWork", ...always]);
-      assert.deepEqual(sids("optimize"), ["ListRenditions", "WriteRenditions", "ClearSkippedRenditions", "NoRenditionsInWork", ...always]);
+      assert.deepEqual(sids("optimize"), ["CheckUpload", "ListUploads", "ListRenditions", "WriteRenditions", "ClearSkippedRenditions", "NoRenditionsInWork", ...always]);
       const erase = ["CheckUpload", "ListUploads", "ReadManifest", "ListRenditions", "DeleteRenditions", "DeleteJobs"];
       assert.deepEqual(sids("notifySuccess"), ["FinishJob", "Publish", ...erase, ...always]);
       assert.deepEqual(sids("notifyError"), ["FinishJob", "Publish", ...erase, ...always]);
