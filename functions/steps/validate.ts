@@ -33,9 +33,10 @@ export async function validate(event: StartInput | RunScopedInput<StartInput>, p
   try {
     found = await findUpload(ports, sourceKey, named);
   } catch (thrown) {
-    // Replaced (or deleted) before the job began: it ends superseded, not failed; the later steps write nothing (./current.ts).
+    // Replaced by a newer upload before the job began: it ends superseded, not failed; the later steps write nothing (./current.ts).
+    // An upload gone altogether stays NOT_FOUND here (S3 answers a deleted or never-made version alike).
     const superseded = isVersionGone(thrown) ? await supersededBy({ sourceKey, sourceEtag, sourceVersion }, ports) : undefined;
-    if (!superseded) throw thrown;
+    if (!superseded?.etag && !superseded?.versionId) throw thrown;
     return { jobId, sourceKey, sourceEtag, ...(sourceVersion ? { sourceVersion } : {}), ...(generation ? { generation } : {}), duplicate: false, superseded };
   }
   const { key, info } = found;

@@ -486,8 +486,8 @@ describe("AwsImagePipeline, default stack", () => {
         validate: [`dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `s3:GetObject ${uploads}/*`, `s3:GetObjectVersion ${uploads}/*`, `s3:ListBucket ${uploads}`],
         resize: [`s3:GetObject ${uploads}/*`, `s3:GetObjectVersion ${uploads}/*`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/*`],
         applyFilters: [`s3:GetObject ${uploads}/*`, `s3:GetObjectVersion ${uploads}/*`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/*`],
-        // Optimize also clears the keys of files it left out (#14.7).
-        optimize: [`s3:DeleteObject ${renditions}/*`, `s3:ListBucket ${renditions}`, `s3:PutObject ${renditions}/*`],
+        // Optimize also clears the keys of files it left out (#14.7), and HEADs the upload before the manifest (a newer upload supersedes the job).
+        optimize: [`s3:DeleteObject ${renditions}/*`, `s3:GetObject ${uploads}/*`, `s3:ListBucket ${renditions}`, `s3:ListBucket ${uploads}`, `s3:PutObject ${renditions}/*`],
         notifySuccess: [...erase, `dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
         notifyError: [...erase, `dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:PutItem ${TABLE_ARN}`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],
         sweepStuckJobs: [...erase, `dynamodb:GetItem ${TABLE_ARN}`, `dynamodb:Query ${TABLE_ARN}/index/open-jobs`, `dynamodb:UpdateItem ${TABLE_ARN}`, `sns:Publish ${TOPIC_ARN}`],

@@ -179,6 +179,17 @@ describe("a newer upload racing a running job", () => {
     assert.deepEqual(ports.notifier.events, []);
   });
 
+  it("fails Validate with NOT_FOUND, as before, when the upload is gone altogether rather than replaced", async () => {
+    const { ports } = await setUp(await landscape());
+    await ports.objects.delete("uploads", "photos/cat.jpg");
+
+    // A version the store cannot read, of a key whose newest version is a delete (S3 answers both with one 404).
+    await assert.rejects(runStep("validate", { input: { sourceKey: "photos/cat.jpg", sourceEtag: "0", sourceVersion: "v-gone" }, runId: "run-1" }, ports, options), (error: Error & { code?: string }) => {
+      assert.equal(error.code, "NOT_FOUND");
+      return true;
+    });
+  });
+
   it("still erases after itself when the upload was deleted instead (the delete path): one image.deleted, no record left", async () => {
     const { ports } = await setUp(await landscape());
     const job = await validated(ports);
