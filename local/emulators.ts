@@ -9,7 +9,7 @@
  *   import { createAzurePorts } from "../functions/azure/adapters";
  *   import { JsonLinesNotifier } from "./notifier";
  *
- *   // AWS flavour: s3rver + dynalite, in this process.
+ *   // AWS flavour: s3rver + dynalite, each in a child process.
  *   const s3 = await startS3();                // { endpoint, port, dir, stop }
  *   const dynamo = await startDynamo();        // { endpoint, port, stop }
  *   const names = { uploadsBucket: "uploads", renditionsBucket: "renditions", tableName: "jobs" };
@@ -32,16 +32,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import { connect, createServer as createTcpServer, type AddressInfo } from "node:net";
+import { connect, createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { TableClient } from "@azure/data-tables";
-import dynalite from "dynalite";
-import S3rver from "s3rver";
 import { LOCAL_AWS_CREDENTIALS } from "../functions/aws/adapters";
 import { JOBS_TABLE_KEY, OPEN_JOBS_INDEX } from "../functions/aws/contract";
 import { CONTAINERS, type AzureContainers } from "../functions/azure/contract";
@@ -99,31 +96,6 @@ function portInUse(emulator: string, port: number, cause?: unknown): LocalRuntim
     { emulator, port },
     { cause },
   );
-}
-
-function listenOn(server: Server, emulator: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      reject(
-        error.code === "EADDRINUSE"
-          ? portInUse(emulator, port, error)
-          : new LocalRuntimeError("EMULATOR_FAILED", `The ${emulator} emulator could not listen on ${HOST}:${port} (${error.code ?? error.message}).`, { emulator, port }, { cause: error }),
-      );
-    };
-    server.once("error", onError);
-    server.listen(port, HOST, () => {
-      server.off("error", onError);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.close((error) => (error && (error as NodeJS.ErrnoException).code !== "ERR_SERVER_NOT_RUNNING" ? reject(error) : resolve()));
-    // Keep-alive sockets of SDK clients would otherwise hold close() open.
-    server.closeAllConnections();
-  });
 }
 
 /** Runs `stop` once however often it is called; later calls share the first one's promise. */
@@ -209,10 +181,88 @@ async function removeDir(dir: string): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------
-// S3 (s3rver, in process)
+// S3 (s3rver) and DynamoDB (dynalite), each in a child process
 
 /**
- * Starts an S3 API on 127.0.0.1 backed by a folder.
+ * The host s3rver and dynalite run in, a child process as azurite is, so the local runtime's
+ * process holds only what the cloud's functions would run: the cost meter times each handler
+ * with this process's CPU (local/cost), and an emulator's work would otherwise count as the
+ * function's. It reports `{ port }` (or `{ error }`) over IPC once listening, and quits as
+ * soon as its IPC channel to us closes: when we stop it, and when this process ends in any way.
+ * argv: [node, kind ("s3" | "dynamo"), port, the package's entry, s3rver's folder, its buckets as JSON].
+ */
+const SERVER_HOST = [
+  "const [kind, port, entry, dir, buckets] = process.argv.slice(1);",
+  "process.on('disconnect', () => process.exit(0));",
+  "const failed = (error) => { process.send({ error: (error && (error.code || error.message)) || String(error) }, () => process.exit(1)); };",
+  "(async () => {",
+  "  let server;",
+  "  if (kind === 's3') {",
+  "    const S3rver = require(entry);",
+  "    const s3rver = new S3rver({ address: '127.0.0.1', port: Number(port), silent: true, directory: dir, configureBuckets: JSON.parse(buckets).map((name) => ({ name })) });",
+  "    await s3rver.configureBuckets();",
+  // Our own server, not s3rver.run(): its listen() leaves EADDRINUSE as an uncaught 'error' event.
+  "    server = require('node:http').createServer(s3rver.callback());",
+  "    s3rver.httpServer = server;",
+  "  } else {",
+  "    server = require(entry)({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });",
+  "  }",
+  "  server.once('error', failed);",
+  "  server.listen(Number(port), '127.0.0.1', () => process.send({ port: server.address().port }));",
+  "})().catch(failed);",
+].join("\n");
+
+/**
+ * Runs one server emulator in the SERVER_HOST child and waits until it listens.
+ * @throws {LocalRuntimeError} EMULATOR_PORT_IN_USE, EMULATOR_FAILED (with the child's last output)
+ */
+async function startServerChild(emulator: string, args: { kind: "s3" | "dynamo"; port: number; entry: string; dir?: string; buckets?: string[] }): Promise<{ port: number; stop: () => Promise<void> }> {
+  installExitHooks();
+  const argv = ["-e", SERVER_HOST, args.kind, String(args.port), args.entry, args.dir ?? "", JSON.stringify(args.buckets ?? [])];
+  // Own process group, as azurite's: a terminal's Ctrl-C reaches only us, so a graceful shutdown can still use the emulator.
+  const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe", "ipc"], detached: true });
+  child.channel?.unref();
+  liveChildren.add(child);
+  const output: string[] = [];
+  const keep = (chunk: Buffer) => output.push(...chunk.toString("utf8").split(/\r?\n/).filter((line) => line.trim()));
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+
+  const stop = once(async () => {
+    liveChildren.delete(child);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    // Closing the channel makes the host quit; SIGKILL if it does not within 5 s.
+    if (child.connected) child.disconnect();
+    else child.kill("SIGKILL");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    await exited;
+    clearTimeout(timer);
+  });
+  const failed = (reason: string, cause?: unknown) =>
+    new LocalRuntimeError("EMULATOR_FAILED", `The ${emulator} emulator did not start: ${reason}. Its last output was:\n${output.slice(-10).join("\n") || "(nothing)"}`, { emulator, output: output.slice(-10) }, { cause });
+
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const answer = await Promise.race([
+      new Promise<{ port?: number; error?: string }>((resolve) => child.once("message", (message) => resolve(message as { port?: number; error?: string }))),
+      exited.then(() => Promise.reject(failed(`it exited with code ${child.exitCode}`))),
+      new Promise<never>((_, reject) => child.once("error", (error) => reject(failed(`it could not be spawned (${error.message})`, error)))),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(failed("no answer within 30000 ms")), 30_000))),
+    ]);
+    if (answer.error === "EADDRINUSE") throw portInUse(emulator, args.port);
+    if (answer.port === undefined) throw failed(`it could not listen on ${HOST}:${args.port} (${answer.error})`);
+    return { port: answer.port, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Starts an S3 API (s3rver) on 127.0.0.1 backed by a folder, in a child process.
  *
  * @param opts.port a fixed port (default: a free one)
  * @param opts.dir keep objects in this folder, which stop() leaves in place (default: a fresh temp folder, removed by stop())
@@ -221,52 +271,31 @@ async function removeDir(dir: string): Promise<void> {
  */
 export async function startS3(opts: { port?: number; dir?: string; buckets?: string[] } = {}): Promise<S3Emulator> {
   const dir = opts.dir ?? (await freshDir("image-pipeline-s3-"));
-  const s3rver = new S3rver({
-    address: HOST,
-    port: opts.port ?? 0,
-    silent: true,
-    directory: dir,
-    configureBuckets: (opts.buckets ?? []).map((name) => ({ name })),
-  });
-  const closeLogger = () => {
-    s3rver.logger.exceptions.unhandle();
-    s3rver.logger.close();
-  };
-  // Our own server, not s3rver.run(): its listen() leaves EADDRINUSE as an uncaught 'error' event.
-  const server = createServer(s3rver.callback());
   try {
-    await s3rver.configureBuckets();
-    const port = await listenOn(server, "S3 (s3rver)", opts.port ?? 0);
-    s3rver.httpServer = server;
+    const server = await startServerChild("S3 (s3rver)", { kind: "s3", port: opts.port ?? 0, entry: require.resolve("s3rver"), dir, buckets: opts.buckets });
     return {
-      endpoint: `http://${HOST}:${port}`,
-      port,
+      endpoint: `http://${HOST}:${server.port}`,
+      port: server.port,
       dir,
       stop: once(async () => {
-        await closeServer(server);
-        closeLogger();
+        await server.stop();
         if (!opts.dir) await removeDir(dir);
       }),
     };
   } catch (error) {
-    closeLogger();
     if (!opts.dir) await removeDir(dir);
     throw error;
   }
 }
 
-// ---------------------------------------------------------------------------
-// DynamoDB (dynalite, in process, in memory)
-
 /**
- * Starts a DynamoDB API on 127.0.0.1, in memory.
+ * Starts a DynamoDB API (dynalite) on 127.0.0.1, in memory, in a child process.
  *
  * @throws {LocalRuntimeError} EMULATOR_PORT_IN_USE, EMULATOR_FAILED
  */
 export async function startDynamo(opts: { port?: number } = {}): Promise<DynamoEmulator> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const port = await listenOn(server, "DynamoDB (dynalite)", opts.port ?? 0);
-  return { endpoint: `http://${HOST}:${port}`, port, stop: once(() => closeServer(server)) };
+  const server = await startServerChild("DynamoDB (dynalite)", { kind: "dynamo", port: opts.port ?? 0, entry: require.resolve("dynalite") });
+  return { endpoint: `http://${HOST}:${server.port}`, port: server.port, stop: server.stop };
 }
 
 // ---------------------------------------------------------------------------
