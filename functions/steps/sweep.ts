@@ -2,6 +2,7 @@ import type { WorkflowDefinition } from "../workflow";
 import { PipelineError, toPipelineError, type ErrorCode } from "../core/errors";
 import type { JobRecord, Ports } from "../ports";
 import { announce } from "./announce";
+import { supersededBy } from "./current";
 import { eraseIfUploadGone } from "./erase";
 
 /**
@@ -14,7 +15,9 @@ import { eraseIfUploadGone } from "./erase";
  * function) takes the open jobs (JobStore.listOpen) older than the workflow's
  * timeout plus a margin:
  * - still running: finishes them as failed with TIMEOUT (conditionally, so a
- *   run that ends meanwhile wins) and publishes `image.failed`;
+ *   run that ends meanwhile wins) and publishes `image.failed`; unless a newer upload
+ *   of the key replaced the job's (./current.ts): that job is closed `superseded`,
+ *   without an event, as NotifySuccess closes one (the newer upload's job announces);
  * - finished but never announced (the publish failed): publishes their outcome.
  */
 
@@ -45,6 +48,8 @@ export interface SweepOptions {
 export interface SweepResult {
   /** Jobs this sweep finished as failed (TIMEOUT), each with one `image.failed` event. */
   failed: string[];
+  /** Stuck jobs whose upload a newer one had replaced: closed `superseded`, no event. */
+  superseded: string[];
   /** Finished jobs whose outcome event had not gone out, published now. */
   announced: string[];
   /** Stuck jobs that had finished by the time the sweep tried (their run won). */
@@ -68,7 +73,7 @@ export async function sweepStuckJobs(ports: Ports, options: SweepOptions): Promi
   const announceCutoff = new Date(now.getTime() - STUCK_MARGIN_SECONDS * 1000).toISOString();
   const time = now.toISOString();
   const minutes = Math.round(after / 60);
-  const result: SweepResult = { failed: [], announced: [], finishedMeanwhile: [], errors: [] };
+  const result: SweepResult = { failed: [], superseded: [], announced: [], finishedMeanwhile: [], errors: [] };
 
   for (const job of await ports.jobs.listOpen(cutoff, limit)) {
     try {
@@ -82,6 +87,19 @@ export async function sweepStuckJobs(ports: Ports, options: SweepOptions): Promi
 
   async function sweepOne(job: JobRecord): Promise<void> {
     if (job.status === "running") {
+      // The record pins the ETag only; on S3 the same bytes uploaded again keep it, and then are the same picture.
+      const replaced = job.sourceEtag ? await supersededBy({ sourceKey: job.sourceKey, sourceEtag: job.sourceEtag }, ports) : undefined;
+      if (replaced?.etag !== undefined || replaced?.versionId !== undefined) {
+        const by = { ...(replaced.etag ? { supersededByEtag: replaced.etag } : {}), ...(replaced.versionId ? { supersededByVersion: replaced.versionId } : {}) };
+        if (!(await ports.jobs.finish(job.jobId, { status: "superseded", ...by, updatedAt: time }))) {
+          result.finishedMeanwhile.push(job.jobId);
+          return;
+        }
+        await announce(ports, { ...job, status: "superseded", updatedAt: time });
+        result.superseded.push(job.jobId);
+        await options.onGivenUp?.(job.jobId);
+        return;
+      }
       const error = new PipelineError(
         "TIMEOUT",
         `The run did not finish within ${minutes} minutes of the upload and was given up (its execution timed out, was stopped or was lost). Upload the file again to process it.`,
@@ -114,8 +132,8 @@ export async function sweepStuckJobs(ports: Ports, options: SweepOptions): Promi
  */
 export async function runScheduledSweep(ports: Ports, options: SweepOptions, log: (line: string) => void): Promise<SweepResult> {
   const result = await sweepStuckJobs(ports, options);
-  const { failed, announced, finishedMeanwhile, errors } = result;
-  log(JSON.stringify({ level: "info", sweep: { failed, announced, finishedMeanwhile: finishedMeanwhile.length, errors } }));
+  const { failed, superseded, announced, finishedMeanwhile, errors } = result;
+  log(JSON.stringify({ level: "info", sweep: { failed, superseded, announced, finishedMeanwhile: finishedMeanwhile.length, errors } }));
   const failure = sweepFailure(result);
   if (failure) throw failure;
   return result;

@@ -62,6 +62,28 @@ describe("the stuck-job sweep", () => {
     assert.deepEqual(ports.notifier.events.map((e) => [e.type, e.jobId]), [["image.failed", "orphaned"], ["image.deleted", "orphaned"]]);
   });
 
+  it("closes a stuck job whose upload a newer one replaced as superseded, with no event, and still fails one whose upload is unchanged", async () => {
+    const ports = memoryPorts();
+    await ports.objects.put("uploads", "photos/replaced.jpg", Buffer.from("first picture"), "image/jpeg");
+    const { etag: first } = await ports.objects.head("uploads", "photos/replaced.jpg");
+    await ports.jobs.create(job("replaced", minutesAgo(60), { sourceKey: "photos/replaced.jpg", sourceEtag: first }));
+    await ports.objects.put("uploads", "photos/replaced.jpg", Buffer.from("second picture"), "image/jpeg");
+    const { etag: second } = await ports.objects.head("uploads", "photos/replaced.jpg");
+    await ports.objects.put("uploads", "photos/same.jpg", Buffer.from("only picture"), "image/jpeg");
+    const { etag: same } = await ports.objects.head("uploads", "photos/same.jpg");
+    await ports.jobs.create(job("same", minutesAgo(60), { sourceKey: "photos/same.jpg", sourceEtag: same }));
+    const givenUp: string[] = [];
+
+    const result = await sweepStuckJobs(ports, { stuckAfterSeconds: 20 * 60, now: NOW, onGivenUp: async (jobId) => void givenUp.push(jobId) });
+
+    assert.deepEqual([result.superseded, result.failed], [["replaced"], ["same"]]);
+    assert.deepEqual(givenUp.sort(), ["replaced", "same"], "the engine stops what is left of both runs");
+    const replaced = await ports.jobs.get("replaced");
+    assert.deepEqual([replaced?.status, replaced?.supersededByEtag, replaced?.announcedAt !== undefined], ["superseded", second, true]);
+    assert.notEqual(second, first);
+    assert.deepEqual(ports.notifier.events.map((e) => [e.type, e.jobId]), [["image.failed", "same"]], "no event for the superseded job");
+  });
+
   it("sends nothing for a job whose run finished it between the listing and the sweep's finish", async () => {
     const ports = memoryPorts();
     await recorded(ports, job("racing", minutesAgo(60)));
@@ -74,7 +96,7 @@ describe("the stuck-job sweep", () => {
 
     const result = await sweepStuckJobs(ports, { stuckAfterSeconds: 20 * 60, now: NOW });
 
-    assert.deepEqual(result, { failed: [], announced: [], finishedMeanwhile: ["racing"], errors: [] });
+    assert.deepEqual(result, { failed: [], superseded: [], announced: [], finishedMeanwhile: ["racing"], errors: [] });
     assert.equal((await ports.jobs.get("racing"))?.status, "succeeded");
     assert.equal(ports.notifier.events.length, 0);
   });
