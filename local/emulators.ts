@@ -498,7 +498,7 @@ export async function provisionAws(settings: AwsProvisioning): Promise<void> {
                 { AttributeName: OPEN_JOBS_INDEX.partitionKey, KeyType: "HASH" },
                 { AttributeName: OPEN_JOBS_INDEX.sortKey, KeyType: "RANGE" },
               ],
-              Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: [...OPEN_JOBS_INDEX.projected] },
+              Projection: { ProjectionType: OPEN_JOBS_INDEX.projection },
             },
           ],
           BillingMode: "PAY_PER_REQUEST",

@@ -172,8 +172,8 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
               { attributeName: OPEN_JOBS_INDEX.partitionKey, keyType: "HASH" },
               { attributeName: OPEN_JOBS_INDEX.sortKey, keyType: "RANGE" },
             ],
-            projectionType: "INCLUDE",
-            nonKeyAttributes: [...OPEN_JOBS_INDEX.projected],
+            // A projection cannot change in place; an older stack's index is deleted and re-created: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.OnlineOps.html
+            projectionType: OPEN_JOBS_INDEX.projection,
           },
         ],
         pointInTimeRecovery: { enabled: true },

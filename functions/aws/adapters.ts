@@ -12,7 +12,7 @@ import { checkRetentionDays, etagDiffers, expiresAtAfterDays, isLoopbackUrl, sto
 import { invalidParameterError, PipelineError } from "../core/errors";
 import { positiveNumberSetting, requiredSetting } from "../settings";
 import type { Area, ByteRange, JobRecord, JobStore, ListedObject, Notifier, ObjectInfo, ObjectStore, ObjectVersion, PipelineEvent, Ports } from "../ports";
-import { LAMBDA_ENV, OPEN_JOBS_INDEX, readLambdaEnvironment, WORK_PREFIX } from "./contract";
+import { JOBS_TABLE_KEY, LAMBDA_ENV, OPEN_JOBS_INDEX, readLambdaEnvironment, WORK_PREFIX } from "./contract";
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -380,6 +380,7 @@ export class DynamoJobStore implements JobStore {
   }
 
   async listOpen(createdBefore: string, limit: number): Promise<JobRecord[]> {
+    let listed: string[];
     try {
       const response = await this.documents.send(
         new QueryCommand({
@@ -391,11 +392,13 @@ export class DynamoJobStore implements JobStore {
           Limit: limit,
         }),
       );
-      // The index projects the keys, status, times and what a failure event names.
-      return (response.Items ?? []).map((item) => withoutIndexKey(item));
+      listed = (response.Items ?? []).map((item) => String(item[JOBS_TABLE_KEY]));
     } catch (thrown) {
       throw toAwsError(thrown, { service: "DynamoDB", resource: `table "${this.tableName}"`, item: `index "${OPEN_JOBS_INDEX.name}"`, details: { table: this.tableName } });
     }
+    // The index holds keys only (OPEN_JOBS_INDEX.projection): read each record; one announced meanwhile has left it.
+    const records = await Promise.all(listed.map((jobId) => this.get(jobId)));
+    return records.filter((record): record is JobRecord => record !== undefined && record.announcedAt === undefined);
   }
 
   async delete(jobId: string): Promise<void> {
