@@ -20,6 +20,8 @@ export const JOB_METRICS = {
   service: "image-pipeline",
   succeeded: "JobsSucceeded",
   failed: "JobsFailed",
+  /** Jobs a newer upload of their key replaced before they published (functions/steps/current.ts): not failures. */
+  superseded: "JobsSuperseded",
   /** Jobs the stuck-job sweep gave up on (failed with TIMEOUT). */
   stuckFailed: "StuckJobsFailed",
   /** The one extra dimension of JobsFailed: a handful of values (functions/core/errors.ts), so a few metrics only. */
@@ -38,8 +40,8 @@ export interface StepLogRecord {
   outcome: StepOutcome;
   /** The step's error code when it failed; the job's error code when this step recorded a failed job. */
   errorCode?: ErrorCode;
-  /** Set by the step that finished and announced the job: how the job ended. */
-  job?: "succeeded" | "failed";
+  /** Set by the step that finished and announced (or, superseded, closed) the job: how the job ended. */
+  job?: "succeeded" | "failed" | "superseded";
 }
 
 /** Where a record goes: the cloud's logger, and its metrics for records that end a job. */
@@ -65,9 +67,10 @@ export async function observeStep(step: FunctionHandler, input: unknown, run: ()
   }
 }
 
-/** The record of a job the stuck-job sweep failed with TIMEOUT (it ends that job). */
-export function sweptJobRecord(jobId: string): StepLogRecord {
-  return { source: LOG_SOURCE, jobId, step: "sweepStuckJobs", durationMs: 0, outcome: "succeeded", errorCode: "TIMEOUT", job: "failed" };
+/** The record of a job the stuck-job sweep ended: failed with TIMEOUT, or closed superseded (a newer upload replaced its upload). */
+export function sweptJobRecord(jobId: string, ended: "failed" | "superseded" = "failed"): StepLogRecord {
+  const base = { source: LOG_SOURCE, jobId, step: "sweepStuckJobs", durationMs: 0, outcome: "succeeded" } as const;
+  return ended === "failed" ? { ...base, errorCode: "TIMEOUT", job: "failed" } : { ...base, job: "superseded" };
 }
 
 /** Hands a record to the sink; a failing sink never fails the caller. */
@@ -101,7 +104,8 @@ function startOf(input: unknown): (StartInput & { error?: StepFailure }) | undef
  */
 function jobEnd(step: FunctionHandler, input: unknown, result: unknown): Pick<StepLogRecord, "job" | "errorCode"> {
   if (step !== "notifySuccess" && step !== "notifyError") return {};
-  const notified = (result ?? {}) as { published?: unknown; status?: unknown };
+  const notified = (result ?? {}) as { published?: unknown; status?: unknown; closed?: unknown };
+  if (step === "notifySuccess" && notified.status === "superseded") return notified.closed === true ? { job: "superseded" } : {};
   if (notified.published !== true) return {};
   if (step === "notifySuccess") return { job: "succeeded" };
   return { job: "failed", errorCode: failureToError(startOf(input)?.error).code };

@@ -71,7 +71,7 @@ export const sweepStuckJobs = async (): Promise<SweepResult> =>
     async () => {
       try {
         const stuckAfterSeconds = readStuckAfterSeconds(process.env);
-        const onGivenUp = async (jobId: string) => deliver(telemetry, sweptJobRecord(jobId));
+        const onGivenUp = async (jobId: string, ended: "failed" | "superseded") => deliver(telemetry, sweptJobRecord(jobId, ended));
         return await runScheduledSweep(resolveColdStart().ports, { stuckAfterSeconds, onGivenUp }, (line) => console.log(line));
       } catch (thrown) {
         const error = toPipelineError(thrown);

@@ -6,7 +6,7 @@ import { JOB_METRICS, type StepLogRecord, type StepRecordSink } from "../observa
 /**
  * The Lambda side of the telemetry: the record through Powertools Logger (JSON on stdout, which
  * Lambda ships to the function's log group: https://docs.aws.amazon.com/powertools/typescript/latest/features/logger/),
- * and, for a record that ends a job, JobsSucceeded or JobsFailed (in total, and by ErrorCode) as
+ * and, for a record that ends a job, JobsSucceeded, JobsSuperseded or JobsFailed (in total, and by ErrorCode) as
  * EMF lines that CloudWatch turns into metrics (https://docs.aws.amazon.com/powertools/typescript/latest/features/metrics/).
  * Both write bare JSON lines to stdout, not through Lambda's patched console (https://github.com/aws-powertools/powertools-lambda-typescript/pull/1786).
  */
@@ -17,6 +17,8 @@ export function awsTelemetrySink(logger: Logger, metrics: Metrics): StepRecordSi
     if (!record.job) return;
     if (record.job === "succeeded") {
       metrics.addMetric(JOB_METRICS.succeeded, MetricUnit.Count, 1);
+    } else if (record.job === "superseded") {
+      metrics.addMetric(JOB_METRICS.superseded, MetricUnit.Count, 1);
     } else {
       // The total has no ErrorCode dimension: an alarm cannot sum metrics it must first search for.
       metrics.addMetric(JOB_METRICS.failed, MetricUnit.Count, 1);
@@ -24,7 +26,7 @@ export function awsTelemetrySink(logger: Logger, metrics: Metrics): StepRecordSi
       byCode.addDimension(JOB_METRICS.errorCodeDimension, record.errorCode ?? "INTERNAL");
       byCode.addMetric(JOB_METRICS.failed, MetricUnit.Count, 1);
     }
-    if (record.step === SWEEP_HANDLER) metrics.addMetric(JOB_METRICS.stuckFailed, MetricUnit.Count, 1);
+    if (record.step === SWEEP_HANDLER && record.job === "failed") metrics.addMetric(JOB_METRICS.stuckFailed, MetricUnit.Count, 1);
     metrics.publishStoredMetrics();
   };
 }

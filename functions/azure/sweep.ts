@@ -22,11 +22,12 @@ export function createSweepHandler(
   return async (_timer, client, context) => {
     const minutes = Math.round(after / 60);
     // Best effort: the job is already recorded and announced; an instance that ended or never existed is fine.
-    const terminate = async (jobId: string) => {
-      // The job's last record, as on AWS: the stuck-jobs and failure-rate alerts count it.
-      context.log(JSON.stringify(sweptJobRecord(jobId)));
+    const terminate = async (jobId: string, ended: "failed" | "superseded") => {
+      // The job's last record, as on AWS: the stuck-jobs and failure-rate alerts count a failed one.
+      context.log(JSON.stringify(sweptJobRecord(jobId, ended)));
+      const reason = ended === "failed" ? `no result within ${minutes} minutes (TIMEOUT)` : "a newer upload of its key replaced its upload (superseded)";
       try {
-        await client.terminate(jobId, `image-pipeline stuck-job sweep: no result within ${minutes} minutes (TIMEOUT)`);
+        await client.terminate(jobId, `image-pipeline stuck-job sweep: ${reason}`);
       } catch (error) {
         context.warn(`Could not terminate orchestration ${jobId} after failing its job: ${(error as Error)?.message ?? error}`);
       }

@@ -33,9 +33,9 @@ export async function notifySuccess(job: OptimizedJob, ports: Ports, options?: P
  */
 async function notifySuperseded(job: OptimizedJob, by: Superseded, ports: Ports, options?: ProcessingOptions): Promise<NotifyResult> {
   const updatedAt = new Date().toISOString();
-  await finishAndAnnounce(ports, { jobId: job.jobId, status: "superseded", sourceKey: job.sourceKey, ...(by.etag ? { supersededByEtag: by.etag } : {}), ...(by.versionId ? { supersededByVersion: by.versionId } : {}), updatedAt });
+  const closed = await finishAndAnnounce(ports, { jobId: job.jobId, status: "superseded", sourceKey: job.sourceKey, ...(by.etag ? { supersededByEtag: by.etag } : {}), ...(by.versionId ? { supersededByVersion: by.versionId } : {}), updatedAt });
   const erased = await eraseIfUploadGone(job, ports, options);
-  return { jobId: job.jobId, status: "superseded", published: false, ...(erased?.erased ? { erased: true } : {}) };
+  return { jobId: job.jobId, status: "superseded", published: false, closed, ...(erased?.erased ? { erased: true } : {}) };
 }
 
 /**

@@ -38,11 +38,11 @@ export interface SweepOptions {
   now?: Date;
   limit?: number;
   /**
-   * Called for each job this sweep failed, after its event went out: the engine
-   * may stop what is left of the run (Azure terminates the orchestration; Step
-   * Functions has already stopped a timed-out execution).
+   * Called for each running job this sweep ended (failed with TIMEOUT, after its event went out, or
+   * closed `superseded`): the engine may stop what is left of the run (Azure terminates the
+   * orchestration; Step Functions has already stopped a timed-out execution), and the telemetry counts it.
    */
-  onGivenUp?: (jobId: string) => Promise<void>;
+  onGivenUp?: (jobId: string, ended: "failed" | "superseded") => Promise<void>;
 }
 
 export interface SweepResult {
@@ -97,7 +97,7 @@ export async function sweepStuckJobs(ports: Ports, options: SweepOptions): Promi
         }
         await announce(ports, { ...job, status: "superseded", updatedAt: time });
         result.superseded.push(job.jobId);
-        await options.onGivenUp?.(job.jobId);
+        await options.onGivenUp?.(job.jobId, "superseded");
         return;
       }
       const error = new PipelineError(
@@ -111,7 +111,7 @@ export async function sweepStuckJobs(ports: Ports, options: SweepOptions): Promi
       }
       await announce(ports, { ...job, status: "failed", error, updatedAt: time });
       result.failed.push(job.jobId);
-      await options.onGivenUp?.(job.jobId);
+      await options.onGivenUp?.(job.jobId, "failed");
       // A run that never got to its own check (functions/steps/erase.ts): its upload may have been deleted meanwhile.
       await eraseIfUploadGone(job, ports);
       return;

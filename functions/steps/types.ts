@@ -202,4 +202,6 @@ export interface NotifyResult {
   published: boolean;
   /** True when the upload was deleted while the job ran: the job erased what it made (functions/steps/erase.ts). */
   erased?: boolean;
+  /** Superseded only: this call closed the job (false for a duplicate run finding it closed), so it is counted once. */
+  closed?: boolean;
 }

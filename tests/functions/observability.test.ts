@@ -84,6 +84,16 @@ describe("observeStep (the structured record of one step invocation)", () => {
     assert.equal(records[0]!.errorCode, undefined);
   });
 
+  it("marks the job superseded on the NotifySuccess that closed it, once: a duplicate run that found it closed counts nothing", async () => {
+    const records: StepLogRecord[] = [];
+    const input = { jobId: "job-10", sourceKey: "a.jpg" };
+
+    await observeStep("notifySuccess", input, async () => ({ jobId: "job-10", status: "superseded", published: false, closed: true }), (r) => records.push(r), steppingClock(0, 1));
+    await observeStep("notifySuccess", input, async () => ({ jobId: "job-10", status: "superseded", published: false, closed: false }), (r) => records.push(r), steppingClock(0, 1));
+
+    assert.deepEqual(records.map((record) => [record.job, record.errorCode]), [["superseded", undefined], [undefined, undefined]]);
+  });
+
   it("never fails the step when the sink throws", async () => {
     const returned = await observeStep("resize", { jobId: "job-8" }, async () => "done", () => {
       throw new Error("logger down");
@@ -92,7 +102,8 @@ describe("observeStep (the structured record of one step invocation)", () => {
     assert.equal(returned, "done");
   });
 
-  it("describes a job the sweep gave up on as failed with TIMEOUT", () => {
+  it("describes a job the sweep gave up on as failed with TIMEOUT, and one it closed superseded without an error code", () => {
     assert.deepEqual(sweptJobRecord("job-9"), { source: "image-pipeline", jobId: "job-9", step: "sweepStuckJobs", durationMs: 0, outcome: "succeeded", errorCode: "TIMEOUT", job: "failed" });
+    assert.deepEqual(sweptJobRecord("job-11", "superseded"), { source: "image-pipeline", jobId: "job-11", step: "sweepStuckJobs", durationMs: 0, outcome: "succeeded", job: "superseded" });
   });
 });

@@ -117,6 +117,22 @@ describe("AWS telemetry (Powertools Logger + Embedded Metric Format)", () => {
     assert.equal(total?.StuckJobsFailed, 1);
   });
 
+  it("counts a superseded job as JobsSuperseded, never as failed or stuck, from NotifySuccess and from the sweep", async () => {
+    const lines = await captureOutput(async () => {
+      sink()({ source: "image-pipeline", jobId: "job-emf-6", step: "notifySuccess", durationMs: 3, outcome: "succeeded", job: "superseded" });
+      sink()(sweptJobRecord("job-emf-7", "superseded"));
+    });
+
+    const metrics = emfLines(lines);
+    assert.deepEqual(
+      metrics.map((line) => [line.JobsSuperseded, line.JobsFailed, line.StuckJobsFailed, line.JobsSucceeded]),
+      [
+        [1, undefined, undefined, undefined],
+        [1, undefined, undefined, undefined],
+      ],
+    );
+  });
+
   it("emits no metric for a step that does not end a job, and logs a retried failure as a warning", async () => {
     const lines = await captureOutput(async () => {
       sink()({ source: "image-pipeline", jobId: "job-emf-5", step: "resize", durationMs: 9, outcome: "retrying", errorCode: "THROTTLED" });

@@ -123,10 +123,12 @@ describe("a newer upload racing a running job", () => {
     await ports.objects.put("uploads", "photos/cat.jpg", await portrait(), "image/jpeg");
     const newer = await ports.objects.head("uploads", "photos/cat.jpg");
 
-    const { optimized, notified } = await finish(ports, job);
+    const { processed, optimized, notified } = await finish(ports, job);
+    const again = (await runStep("notifySuccess", { ...job, processed, optimized }, ports, options)) as NotifyResult;
 
     assert.deepEqual(optimized, { superseded: { etag: newer.etag, versionId: newer.versionId } });
-    assert.deepEqual(notified, { jobId: job.jobId, status: "superseded", published: false });
+    assert.deepEqual(notified, { jobId: job.jobId, status: "superseded", published: false, closed: true });
+    assert.equal(again.closed, false, "a duplicate NotifySuccess finds the job closed, so it is counted once");
     const record = await ports.jobs.get(job.jobId);
     assert.equal(record?.status, "superseded");
     assert.equal(record?.supersededByEtag, newer.etag);
@@ -200,7 +202,7 @@ describe("a newer upload racing a running job", () => {
     const notified = (await runStep("notifySuccess", { ...job, processed, optimized }, ports, options)) as NotifyResult;
 
     assert.deepEqual(optimized, { superseded: {} });
-    assert.deepEqual(notified, { jobId: job.jobId, status: "superseded", published: false, erased: true });
+    assert.deepEqual(notified, { jobId: job.jobId, status: "superseded", published: false, closed: true, erased: true });
     assert.deepEqual(ports.objects.keys("renditions"), [], "Resize's outputs went with the upload");
     assert.equal(await ports.jobs.get(job.jobId), undefined);
     assert.deepEqual(ports.notifier.events.map((event) => event.type), ["image.deleted"]);
