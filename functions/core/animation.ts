@@ -2,7 +2,8 @@ import sharp from "sharp";
 import type { OverlayOptions, ResizeOptions, Sharp } from "sharp";
 import { ENCODED_TYPES, webpSettings } from "./optimize";
 import type { OutputFormat, Position, ProcessingOptions, Rendition } from "./options";
-import { MAX_DIMENSION } from "./pixels";
+import { decodeSource, MAX_DIMENSION } from "./pixels";
+import { centredWindow, strategyWindow } from "./resize";
 import { guardSharp } from "./sharpErrors";
 import type { AnimatedFormat, CropBox, EncodedImage, FocalPoint } from "./types";
 import { markPlacement, type PreparedWatermark } from "./watermark";
@@ -87,7 +88,8 @@ async function plan(rendition: Rendition, source: AnimatedSource, input: Buffer,
 
 /**
  * Where a `cover` window sits in the frame scaled to `level`: on the focal point, or where sharp's
- * attention/entropy strategy puts it on the first frame (as the still path crops a still).
+ * attention/entropy strategy puts it on the first frame, decoded as the still path decodes an upload
+ * (the same window choice as a still's crop: ./resize.ts).
  */
 async function coverWindow(
   position: Exclude<Position, "centre">,
@@ -98,17 +100,10 @@ async function coverWindow(
   focal: FocalPoint | undefined,
   name: string,
 ): Promise<{ left: number; top: number }> {
-  const clamp = (value: number, max: number) => Math.min(max, Math.max(0, value));
-  if (position === "focal" && focal) {
-    return { left: clamp(Math.round(focal.x * level.width - cut.width / 2), level.width - cut.width), top: clamp(Math.round(focal.y * level.height - cut.height / 2), level.height - cut.height) };
-  }
-  const strategy = position === "entropy" ? sharp.strategy.entropy : sharp.strategy.attention;
-  const firstFrame = () => sharp(input, { page: 0, failOn: "warning", limitInputPixels: options.limits.maxPixels }).resize({ ...level, fit: "fill" });
-  const first = await guardSharp(`reading the first frame for ${name}`, () => firstFrame().raw().toBuffer({ resolveWithObject: true }), options.limits);
-  const cover = () => sharp(first.data, { raw: first.info }).resize({ ...cut, fit: "cover", position: strategy });
-  const { info } = await guardSharp(`cropping ${name} by ${position}`, () => cover().raw().toBuffer({ resolveWithObject: true }), options.limits);
-  // sharp reports the window as negative offsets (as in ./resize.ts).
-  return { left: clamp(Math.abs(info.cropOffsetLeft ?? 0), level.width - cut.width), top: clamp(Math.abs(info.cropOffsetTop ?? 0), level.height - cut.height) };
+  if (position === "focal" && focal) return centredWindow(level, cut.width, cut.height, { x: focal.x * level.width, y: focal.y * level.height });
+  const first = await decodeSource(input, options, { ...level, fit: "fill" });
+  const { left, top } = await strategyWindow(first, cut.width, cut.height, position === "entropy" ? "entropy" : "attention", name);
+  return { left, top };
 }
 
 /** Reads every frame: the header check (limits.maxAnimatedPixels) already bounded the whole strip. */

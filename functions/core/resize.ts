@@ -116,15 +116,10 @@ async function cutRendition(rendition: Rendition, level: Pixels, source: { width
   let box: { left: number; top: number };
   let pixels: Pixels;
   if (position === "attention" || position === "entropy") {
-    // sharp's strategies choose the window; its info reports where (as negative offsets).
-    const { data, info } = await guardSharp(`cropping ${rendition.name} by ${position}`, () =>
-      fromPixels(level).resize({ width, height, fit: "cover", position: sharp.strategy[position] }).raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true }),
-    );
-    box = { left: Math.abs(info.cropOffsetLeft ?? 0), top: Math.abs(info.cropOffsetTop ?? 0) };
-    pixels = { ...level, data, width: info.width, height: info.height, channels: info.channels };
+    ({ pixels, ...box } = await strategyWindow(level, width, height, position, rendition.name));
   } else {
     const centre = position === "focal" && focal ? { x: focal.x * level.width, y: focal.y * level.height } : { x: level.width / 2, y: level.height / 2 };
-    box = { left: clamp(Math.round(centre.x - width / 2), 0, level.width - width), top: clamp(Math.round(centre.y - height / 2), 0, level.height - height) };
+    box = centredWindow(level, width, height, centre);
     pixels = width === level.width && height === level.height ? level : await transformPixels(level, `cropping ${rendition.name}`, (image) => image.extract({ ...box, width, height }));
   }
   const scale = source.width / level.width;
@@ -139,6 +134,23 @@ async function cutRendition(rendition: Rendition, level: Pixels, source: { width
 }
 
 const clamp = (value: number, min: number, max: number) => Math.min(max, Math.max(min, value));
+
+/** A `width` x `height` window of `level` centred on `centre` (in level pixels), moved inside it where it would stick out. */
+export function centredWindow(level: { width: number; height: number }, width: number, height: number, centre: { x: number; y: number }): { left: number; top: number } {
+  return { left: clamp(Math.round(centre.x - width / 2), 0, level.width - width), top: clamp(Math.round(centre.y - height / 2), 0, level.height - height) };
+}
+
+/**
+ * The `width` x `height` window of `level` sharp's attention or entropy strategy chooses, and its pixels.
+ * Animated renditions choose theirs on the first frame with it too (./animation.ts).
+ */
+export async function strategyWindow(level: Pixels, width: number, height: number, position: "attention" | "entropy", name: string): Promise<{ left: number; top: number; pixels: Pixels }> {
+  const { data, info } = await guardSharp(`cropping ${name} by ${position}`, () =>
+    fromPixels(level).resize({ width, height, fit: "cover", position: sharp.strategy[position] }).raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true }),
+  );
+  // sharp's info reports where the window sits, as negative offsets.
+  return { left: Math.abs(info.cropOffsetLeft ?? 0), top: Math.abs(info.cropOffsetTop ?? 0), pixels: { ...level, data, width: info.width, height: info.height, channels: info.channels } };
+}
 
 /**
  * Resize step: one lossless intermediate per configured rendition.
