@@ -1,13 +1,12 @@
 import sharp from "sharp";
-import type { OutputInfo } from "sharp";
-import { defaultProcessingOptions, jpegSettings, MAX_DIMENSION, processingOptionsSchema, webpSettings, type ProcessingOptionsInput } from "../functions/core";
+import { defaultProcessingOptions, jpegSettings, processingOptionsSchema, renderRenditions, webpSettings, type Pixels, type ProcessingOptions, type ProcessingOptionsInput } from "../functions/core";
 import { samplePhoto } from "../local/sampleImages";
 import { median } from "./measure";
 import type { Benchmark, BenchContext, BenchResult } from "./types";
 
 /**
  * `npm run bench -- --only encoders`: what each encoder setting costs and saves (#13). Generated
- * 12 MP photos are decoded once and cut to the default renditions' widths; each setting then
+ * 12 MP photos are rendered to the default renditions by the core (renderRenditions); each setting then
  * encodes every rendition with the core's own settings (jpegSettings / webpSettings), one libvips
  * thread (a Lambda under 1,769 MB has less than one vCPU), and the CPU of all renditions of an
  * image and their bytes are compared with the default's.
@@ -38,26 +37,14 @@ interface EncoderFigures {
   bytesVsDefault: number;
 }
 
-type Raw = { data: Buffer; info: OutputInfo };
-
-/** The default renditions' pixels of one photo, largest first, each cut from the one before (as the core cascades). */
-async function renditionPixels(photo: Buffer): Promise<Raw[]> {
-  const widths = defaultProcessingOptions()
-    .renditions.map((r) => r.width)
-    .sort((a, b) => b - a);
-  const levels: Raw[] = [];
-  let current: Raw = await sharp(photo).resize({ width: widths[0], height: MAX_DIMENSION, fit: "inside", withoutEnlargement: true }).raw().toBuffer({ resolveWithObject: true });
-  for (const width of widths) {
-    if (width < current.info.width) current = await sharp(current.data, { raw: current.info }).resize({ width }).raw().toBuffer({ resolveWithObject: true });
-    levels.push(current);
-  }
-  return levels;
+/** The default renditions' pixels of one photo, as the core renders them (one decode, cascading large → thumb). */
+async function renditionPixels(photo: Buffer): Promise<Pixels[]> {
+  return (await renderRenditions(photo, defaultProcessingOptions())).map((rendered) => rendered.pixels);
 }
 
-function encode(pixels: Raw, setting: EncoderSetting): Promise<Buffer> {
-  const options = processingOptionsSchema.parse(setting.options);
-  const image = sharp(pixels.data, { raw: pixels.info });
-  return (setting.format === "jpeg" ? image.jpeg(jpegSettings(options)) : image.webp(webpSettings(options))).toBuffer();
+function encode(pixels: Pixels, format: EncoderSetting["format"], options: ProcessingOptions): Promise<Buffer> {
+  const image = sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels } });
+  return (format === "jpeg" ? image.jpeg(jpegSettings(options)) : image.webp(webpSettings(options))).toBuffer();
 }
 
 export async function runEncoderBenchmark(context: BenchContext): Promise<BenchResult> {
@@ -70,12 +57,14 @@ export async function runEncoderBenchmark(context: BenchContext): Promise<BenchR
   const measured: Array<Omit<EncoderFigures, "cpuVsDefault" | "bytesVsDefault">> = [];
   try {
     for (const setting of SETTINGS) {
+      // Parsed once, outside the timed rounds.
+      const options = processingOptionsSchema.parse(setting.options);
       const cpu: number[] = [];
       let bytes = 0;
       for (let round = 0; round <= rounds; round++) {
         const before = process.cpuUsage();
         let roundBytes = 0;
-        for (const levels of images) for (const pixels of levels) roundBytes += (await encode(pixels, setting)).length;
+        for (const levels of images) for (const pixels of levels) roundBytes += (await encode(pixels, setting.format, options)).length;
         const used = process.cpuUsage(before);
         // Round 0 warms the encoder up and is not counted.
         if (round > 0) cpu.push((used.user + used.system) / 1000 / images.length);
