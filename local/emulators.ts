@@ -98,6 +98,20 @@ function portInUse(emulator: string, port: number, cause?: unknown): LocalRuntim
   );
 }
 
+/**
+ * Ends an emulator host (SERVER_HOST, AZURITE_HOST): closing its IPC channel makes it quit (azurite's
+ * host removing its folder); SIGKILL if it has not within 5 s.
+ */
+async function endChild(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  liveChildren.delete(child);
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (child.connected) child.disconnect();
+  else child.kill("SIGKILL");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 /** Runs `stop` once however often it is called; later calls share the first one's promise. */
 function once(stop: () => Promise<void>): () => Promise<void> {
   let stopping: Promise<void> | undefined;
@@ -229,16 +243,7 @@ async function startServerChild(emulator: string, args: { kind: "s3" | "dynamo";
   child.stderr?.on("data", keep);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
 
-  const stop = once(async () => {
-    liveChildren.delete(child);
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    // Closing the channel makes the host quit; SIGKILL if it does not within 5 s.
-    if (child.connected) child.disconnect();
-    else child.kill("SIGKILL");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    await exited;
-    clearTimeout(timer);
-  });
+  const stop = once(() => endChild(child, exited));
   const failed = (reason: string, cause?: unknown) =>
     new LocalRuntimeError("EMULATOR_FAILED", `The ${emulator} emulator did not start: ${reason}. Its last output was:\n${output.slice(-10).join("\n") || "(nothing)"}`, { emulator, output: output.slice(-10) }, { cause });
 
@@ -395,15 +400,7 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<AzuriteEm
   const spawnFailed = new Promise<Error>((resolve) => child.once("error", resolve));
 
   const stop = once(async () => {
-    liveChildren.delete(child);
-    if (child.exitCode === null && child.signalCode === null) {
-      // Closing the channel makes the host quit (and remove the folder); SIGKILL if it does not within 5 s.
-      if (child.connected) child.disconnect();
-      else child.kill("SIGKILL");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await endChild(child, exited);
     await removeDir(dir);
   });
 
