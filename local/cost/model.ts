@@ -366,3 +366,27 @@ export function settingsFrom(config: { cloud: Cloud; workflowType: "STANDARD" | 
     flexInstanceMemoryMb: config.azure.flexInstanceMemoryMb,
   };
 }
+
+/** Bytes in a billed GB: both clouds count storage in binary gigabytes (see the storage prices' notes in ./prices.ts). */
+export const BYTES_PER_BILLED_GB = 2 ** 30;
+
+export interface KeptStorage {
+  /** Outputs kept per million images, in billed GB. */
+  gb: number;
+  /** What keeping them costs a month at the stack's storage price; absent when unpriced. */
+  usdPerMonth?: number;
+  price: PriceKey;
+}
+
+/**
+ * What the outputs of a million images cost to keep, per month: the bytes the steps wrote per
+ * image (the stored files and the manifest) at the cloud's hot storage price. Not part of the
+ * per-image total: it is paid every month for as long as the outputs are kept.
+ * @example keptStoragePerMillion(800_000, "aws", PRICES) // { gb: 745.06, usdPerMonth: 17.14, price: "s3.storageGbMonth" }
+ */
+export function keptStoragePerMillion(bytesPerImage: number, cloud: Cloud, prices: PriceTable): KeptStorage {
+  const key: PriceKey = cloud === "aws" ? "s3.storageGbMonth" : "blob.storageGbMonth";
+  const gb = (bytesPerImage * 1_000_000) / BYTES_PER_BILLED_GB;
+  const usdPerMonth = price(prices, key, gb);
+  return { gb, ...(usdPerMonth === undefined ? {} : { usdPerMonth }), price: key };
+}

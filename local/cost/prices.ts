@@ -47,6 +47,8 @@ export const PRICE_KEYS = [
   "eventgrid.operation",
   "functions.flex.execution",
   "functions.flex.gbSecond",
+  "s3.storageGbMonth",
+  "blob.storageGbMonth",
 ] as const;
 export type PriceKey = (typeof PRICE_KEYS)[number];
 export type PriceTable = Record<PriceKey, Price>;
@@ -89,6 +91,10 @@ export const PRICES: PriceTable = {
   "functions.flex.execution": { usd: 0.4, per: 1_000_000, unit: "on-demand executions", region: "not named (Microsoft's worked example)", source: "https://learn.microsoft.com/en-us/azure/azure-functions/functions-consumption-costs", note: FLEX_NOTE },
   // https://learn.microsoft.com/en-us/azure/azure-functions/functions-consumption-costs — Flex example: "Assuming an on-demand execution rate of $0.000026 GB-s".
   "functions.flex.gbSecond": { usd: 0.000026, per: 1, unit: "on-demand execution GB-seconds (instance memory while busy)", region: "not named (Microsoft's worked example; East US per https://modal.com/blog/azure-function-pricing-guide)", source: "https://learn.microsoft.com/en-us/azure/azure-functions/functions-consumption-costs", note: FLEX_NOTE },
+  // Storage at rest: not per image processed but per image kept, per month (`npm run cost` prints it apart from the total).
+  // https://gist.github.com/EverettBerry/a37438006529a55f42da6fdbc44a505c — S3 Standard "First 50 TB / Month | $0.023 per GB".
+  "s3.storageGbMonth": { usd: 0.023, per: 1, unit: "GB-months (S3 Standard, first 50 TB)", region: "S3 Standard list price (the source names no region; us-east-1)", source: "https://gist.github.com/EverettBerry/a37438006529a55f42da6fdbc44a505c", note: "a GB is 2^30 bytes: the S3 FAQ's worked storage examples bill 10 TB as 10,995,116,277,760 bytes (http://aws.amazon.com/s3/faqs/)" },
+  "blob.storageGbMonth": { usd: 0.0208, per: 1, unit: "GB-months (hot, LRS, pay-as-you-go, first 50 TB)", region: "US East (LRS)", source: AZURE_BLOB_SAMPLE_SOURCE, note: `${AZURE_BLOB_SAMPLE_NOTE}; the article counts 1,024 GB to the TB` },
 };
 
 /** The table with a user's figures (`{ "<key>": { "usd": n } }` or `{ "<key>": n }`) laid over it. */

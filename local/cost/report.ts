@@ -1,5 +1,5 @@
 import type { Counts, Usage } from "./meter";
-import type { CostModel } from "./model";
+import type { CostModel, KeptStorage } from "./model";
 import { AZURE_PRICES_READ_ON, PRICES_READ_ON, type PriceTable } from "./prices";
 
 /** What the cost tools print: the counts of a run, and a priced model. */
@@ -30,8 +30,8 @@ export function formatRunCost(usage: Usage, model: CostModel, label: string): st
   ].join("\n");
 }
 
-/** The per-million table: one row per line item, the total and the floor. */
-export function formatPerMillion(model: CostModel, prices: PriceTable, floorUsd: number | undefined, heading: string): string {
+/** The per-million table: one row per line item, the total and the floor; then what keeping the outputs costs a month. */
+export function formatPerMillion(model: CostModel, prices: PriceTable, floorUsd: number | undefined, heading: string, kept?: KeptStorage): string {
   const rows = model.items.map((item) => [item.label, amount(item.quantity), item.unit, money(item.usd), prices[item.price].region]);
   const header = ["line item (per million images)", "quantity", "unit", "$", "price region"];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
@@ -40,6 +40,7 @@ export function formatPerMillion(model: CostModel, prices: PriceTable, floorUsd:
   lines.push(`total: ${money(model.usd)} per million images${model.unpriced.length > 0 ? ` (leaves out unpriced: ${model.unpriced.join(", ")}; give them with --prices)` : ""}`);
   for (const bound of model.bounds) lines.push(`  ${money(bound.usd)} ${bound.label}`);
   if (floorUsd !== undefined) lines.push(`floor (the outputs' own writes + the core's CPU time): ${money(floorUsd)} per million images`);
+  if (kept) lines.push(`keeping the outputs (not in the total): ${kept.gb.toFixed(1)} GB per million images, ${money(kept.usdPerMonth)} a month (${prices[kept.price].unit} at ${money(prices[kept.price].usd, 4)}, ${prices[kept.price].region})`);
   lines.push(`list prices: local/cost/prices.ts, read ${PRICES_READ_ON} (Azure queue, Event Grid and Flex figures ${AZURE_PRICES_READ_ON}); free grants not subtracted`);
   return lines.join("\n");
 }

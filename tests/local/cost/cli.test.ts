@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
+import sharp from "sharp";
 import { PassThrough } from "node:stream";
 import { main } from "../../../local/cost/cli";
 
@@ -83,5 +86,56 @@ describe("npm run cost", function () {
     const { code, stderr } = await run(["--stack", "dev", "--prices", path.join(projectDir, "package.json")]);
     assert.equal(code, 2);
     assert.match(stderr, /^\[COST_USAGE\] The prices file .* unknown price "name"/m);
+  });
+
+  describe("on your own images", function () {
+    let dir: string;
+    before(async function () {
+      dir = await mkdtemp(path.join(os.tmpdir(), "cost-given-"));
+      await mkdir(path.join(dir, "more"));
+      // Name order: a.jpg, b-not-an-image.jpg, more/c.png.
+      await sharp({ create: { width: 600, height: 400, channels: 3, background: "#3a6" } }).jpeg().toFile(path.join(dir, "a.jpg"));
+      await writeFile(path.join(dir, "b-not-an-image.jpg"), "this is text");
+      await sharp({ create: { width: 500, height: 500, channels: 3, background: "#a36" } }).png().toFile(path.join(dir, "more", "c.png"));
+    });
+    after(async function () {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it("runs every file under the folder, averages the ones that succeed and lists the others with their codes", async function () {
+      const { code, stdout, stderr } = await run(["--stack", "dev", "--json", dir]);
+      assert.equal(code, 0, stderr);
+      const report = JSON.parse(stdout) as { images: number; megapixels: number; inputs: string[]; leftOut: Array<{ key: string; status: string; errorCode?: string }>; perMillion: { keptPerMonth: { gb: number; usdPerMonth: number; unitPrice: number } } };
+      assert.equal(report.images, 2);
+      assert.deepEqual(report.inputs, [dir]);
+      assert.deepEqual(report.leftOut, [{ key: "b-not-an-image.jpg", status: "failed", errorCode: "CORRUPT_IMAGE" }]);
+      // (600 × 400 + 500 × 500) / 2 pixels, in megapixels.
+      assert.ok(Math.abs(report.megapixels - 0.245) < 1e-9, String(report.megapixels));
+      assert.match(stderr, /^left out: b-not-an-image\.jpg ended failed \(CORRUPT_IMAGE\)$/m);
+      const kept = report.perMillion.keptPerMonth;
+      assert.ok(kept.gb > 0);
+      assert.equal(kept.unitPrice, 0.023);
+      assert.ok(Math.abs(kept.usdPerMonth - kept.gb * 0.023) < 1e-9);
+    });
+
+    it("takes the first --images files in name order", async function () {
+      const { code, stdout, stderr } = await run(["--stack", "dev-azure", "--images", "1", dir]);
+      assert.equal(code, 0, stderr);
+      assert.match(stderr, /running 1 of your image\(s\)/);
+      assert.match(stdout, /^dev-azure: azure .*; 1 of your image\(s\), 0\.2 MP on average;/m);
+      assert.match(stdout, /^keeping the outputs \(not in the total\): [\d.]+ GB per million images, \$[\d.]+ a month \(GB-months \(hot, LRS/m);
+    });
+
+    it("ends with RUN_FAILED when no image given succeeds", async function () {
+      const { code, stderr } = await run(["--stack", "dev", path.join(dir, "b-not-an-image.jpg")]);
+      assert.equal(code, 1);
+      assert.match(stderr, /^\[RUN_FAILED\] none of the 1 image\(s\) given ended succeeded/m);
+    });
+
+    it("refuses a path that does not exist with INPUT_NOT_FOUND and exit code 2", async function () {
+      const { code, stderr } = await run(["--stack", "dev", path.join(dir, "nope")]);
+      assert.equal(code, 2);
+      assert.match(stderr, /^\[INPUT_NOT_FOUND\] No such file or folder: ".*nope"/m);
+    });
   });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Counts, Execution } from "../../../local/cost/meter";
-import { durableStorage, flexBilledPeriodSeconds, flexBusy, flexPlacement, instanceSeconds, priceCounts, withFlexBusy, type CostSettings } from "../../../local/cost/model";
+import { durableStorage, flexBilledPeriodSeconds, flexBusy, flexPlacement, instanceSeconds, keptStoragePerMillion, priceCounts, withFlexBusy, type CostSettings } from "../../../local/cost/model";
 import { PRICES, withOverrides, type PriceTable } from "../../../local/cost/prices";
 
 const tally = (calls: number, units = calls, durationMs = 0) => ({ calls, units, bytes: 0, durationMs });
@@ -185,5 +185,22 @@ describe("the cost model", function () {
   it("refuses a price override that is not a known price or not a number", function () {
     assert.throws(() => withOverrides(PRICES, { "s3.nope": 1 }), /unknown price "s3.nope"/);
     assert.throws(() => withOverrides(PRICES, { "s3.getHead": "cheap" }), /must be a number/);
+  });
+
+  it("prices keeping a million images' outputs for a month in binary gigabytes at the cloud's storage price", function () {
+    // 2^30 bytes × 1,000,000 images = 1,000,000 GB; at $0.02 per GB-month, $20,000.
+    const aws = keptStoragePerMillion(2 ** 30, "aws", withOverrides(PRICES, { "s3.storageGbMonth": 0.02 }));
+    assert.deepEqual(aws, { gb: 1_000_000, usdPerMonth: 20_000, price: "s3.storageGbMonth" });
+    // 800,000 bytes per image: 8 × 10^11 bytes = 745.058 GB; at $0.03 (blob) $22.35.
+    const azure = keptStoragePerMillion(800_000, "azure", withOverrides(PRICES, { "blob.storageGbMonth": 0.03 }));
+    assert.equal(azure.price, "blob.storageGbMonth");
+    assert.ok(Math.abs(azure.gb - 745.058) < 0.001, String(azure.gb));
+    assert.ok(Math.abs((azure.usdPerMonth ?? 0) - 22.352) < 0.001, String(azure.usdPerMonth));
+  });
+
+  it("leaves keeping the outputs unpriced when its price is unknown", function () {
+    const unpriced = keptStoragePerMillion(1000, "aws", { ...PRICES, "s3.storageGbMonth": { ...PRICES["s3.storageGbMonth"], usd: undefined } });
+    assert.equal(unpriced.usdPerMonth, undefined);
+    assert.ok(unpriced.gb > 0);
   });
 });
