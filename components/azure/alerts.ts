@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as azure from "@pulumi/azure-native";
-import { API_FUNCTION_NAME, DELETE_EVENTS_QUEUE, ERASE_FUNCTION_NAME, SWEEP_FUNCTION_NAME, UPLOAD_EVENTS_QUEUE } from "../../functions/azure/contract";
+import { API_FUNCTIONS, DELETE_EVENTS_QUEUE, ERASE_FUNCTION_NAME, SWEEP_FUNCTION_NAME, UPLOAD_EVENTS_QUEUE } from "../../functions/azure/contract";
 import { LOG_SOURCE } from "../../functions/observability";
 import { DEAD_LETTERS_CONTAINER } from "./storage";
 
@@ -71,10 +71,10 @@ export const LOG_ALERTS: readonly LogAlert[] = [
   },
   {
     suffix: "api-server-errors",
-    description: `The HTTP API (${API_FUNCTION_NAME}) answered server errors (5xx): uploads, job status or erasure requests failed for reasons the caller cannot fix; the app's log has each requestId.`,
+    description: `The HTTP API (${Object.keys(API_FUNCTIONS).join(", ")}) answered server errors (5xx): uploads, job status or erasure requests failed for reasons the caller cannot fix; the app's log has each requestId.`,
     scope: "insights",
     // An HTTP function's request carries the response's status as resultCode, and `success` stays true for an error status the code returned (https://github.com/Azure/azure-functions-host/issues/6511).
-    query: `requests | where operation_Name == "${API_FUNCTION_NAME}" and toint(resultCode) >= 500 | summarize failed = sum(itemCount)`,
+    query: `requests | where operation_Name in (${Object.keys(API_FUNCTIONS).map((name) => `"${name}"`).join(", ")}) and toint(resultCode) >= 500 | summarize failed = sum(itemCount)`,
     aggregation: "Total",
     measure: "failed",
     threshold: 5,

@@ -5,7 +5,7 @@ import { activityHandlers } from "./activities";
 import { apiHandler } from "./api";
 import {
   ACTIVITY_NAMES,
-  API_FUNCTION_NAME,
+  API_FUNCTIONS,
   APP_SETTINGS,
   CONTAINERS,
   DELETE_EVENTS_QUEUE,
@@ -63,5 +63,5 @@ app.storageQueue(ERASE_FUNCTION_NAME, {
   handler: createEraseHandler(process.env[APP_SETTINGS.uploadsContainer] || CONTAINERS.uploads),
 });
 
-// Every path under the `api` prefix goes to the one app, which routes and answers unknown paths itself.
-app.http(API_FUNCTION_NAME, { route: "{*path}", methods: ["GET", "POST", "DELETE"], authLevel: "anonymous", handler: apiHandler });
+// Each top-level path of the API goes to the one app, which routes within it (routes must not overlap: see API_FUNCTIONS).
+for (const [name, route] of Object.entries(API_FUNCTIONS)) app.http(name, { route, methods: ["GET", "POST", "DELETE"], authLevel: "anonymous", handler: apiHandler });

@@ -93,8 +93,17 @@ export const APP_SETTINGS = {
 /** The HTTP API's table of per-caller request counts (letters and digits only: a table name). */
 export const RATE_LIMIT_TABLE = "apiratelimits";
 
-/** The HTTP API function, registered with the v4 model under the host's `api` route prefix (`/api/uploads`...). */
-export const API_FUNCTION_NAME = "Api";
+/**
+ * The HTTP API's functions under the host's `api` route prefix, one per top-level path of the app
+ * (functions/api/app.ts), each handing its requests to the same app: no catch-all over the whole
+ * prefix, which would also take `reprocess` (REPROCESS_ROUTE). The host does not rank routes by
+ * specificity; it tries them in the order it registered the functions, by name
+ * (https://github.com/Azure/azure-functions-host/issues/9876, https://learn.microsoft.com/answers/questions/703716/different-routing-behavior-between-web-api-and-azu.html),
+ * so no two HTTP functions' routes may overlap. A catch-all also matches the empty rest, so
+ * `uploads/{*rest}` takes `/api/uploads` (https://learn.microsoft.com/en-us/aspnet/core/fundamentals/routing).
+ * A path under none of them gets the host's own 404, without the app's JSON body.
+ */
+export const API_FUNCTIONS = { ApiUploads: "uploads/{*rest}", ApiJobs: "jobs/{*rest}", ApiDocument: "openapi.json" } as const;
 
 /** What the step code needs to know about its stack; the component writes it, the adapters read it. */
 export interface AzureStepSettings {

@@ -127,7 +127,7 @@ describe("Azure alerts and workbook", () => {
       const c = condition("api-server-errors");
 
       assert.deepEqual(rule("api-server-errors").inputs.scopes, [INSIGHTS]);
-      assert.equal(c.query, 'requests | where operation_Name == "Api" and toint(resultCode) >= 500 | summarize failed = sum(itemCount)');
+      assert.equal(c.query, 'requests | where operation_Name in ("ApiUploads", "ApiJobs", "ApiDocument") and toint(resultCode) >= 500 | summarize failed = sum(itemCount)');
       assert.deepEqual([c.timeAggregation, c.metricMeasureColumn, c.threshold], ["Total", "failed", 5]);
     });
 

@@ -13,7 +13,7 @@ import {
   type AzureFunctionPackage,
 } from "../../../components/azure/functionPackage";
 import { loadConfig } from "../../../components/config";
-import { ACTIVITY_NAMES, API_FUNCTION_NAME, ERASE_FUNCTION_NAME, LIST_UPLOADS_ACTIVITY, ORCHESTRATOR_NAME, REPROCESS_ORCHESTRATOR_NAME, REPROCESS_STARTER_NAME, REPROCESS_STATUS_NAME, STARTER_NAME, SWEEP_FUNCTION_NAME } from "../../../functions/azure/contract";
+import { ACTIVITY_NAMES, ERASE_FUNCTION_NAME, LIST_UPLOADS_ACTIVITY, ORCHESTRATOR_NAME, REPROCESS_ORCHESTRATOR_NAME, REPROCESS_STARTER_NAME, REPROCESS_STATUS_NAME, STARTER_NAME, SWEEP_FUNCTION_NAME } from "../../../functions/azure/contract";
 
 const readFromZip = (zipPath: string, entry: string): string => execFileSync("unzip", ["-p", zipPath, entry], { encoding: "utf8" });
 
@@ -78,7 +78,7 @@ describe("Azure function package", () => {
 
       assert.equal(result.status, 0, result.stderr);
       const registered = [...result.stderr.matchAll(/register function "([^"]+)"/g)].map((m) => m[1]).sort();
-      assert.deepEqual(registered, [STARTER_NAME, ORCHESTRATOR_NAME, ...Object.values(ACTIVITY_NAMES), SWEEP_FUNCTION_NAME, ERASE_FUNCTION_NAME, REPROCESS_STARTER_NAME, REPROCESS_STATUS_NAME, REPROCESS_ORCHESTRATOR_NAME, LIST_UPLOADS_ACTIVITY, API_FUNCTION_NAME].sort());
+      assert.deepEqual(registered, [STARTER_NAME, ORCHESTRATOR_NAME, ...Object.values(ACTIVITY_NAMES), SWEEP_FUNCTION_NAME, ERASE_FUNCTION_NAME, REPROCESS_STARTER_NAME, REPROCESS_STATUS_NAME, REPROCESS_ORCHESTRATOR_NAME, LIST_UPLOADS_ACTIVITY, "ApiUploads", "ApiJobs", "ApiDocument"].sort());
     });
   });
 });
