@@ -4,6 +4,7 @@ import { bundledAssets, buildFunctionBundle, type FunctionBundle } from "../bund
 import { bundledFiles } from "../../functions/core/options";
 import { stepSettings, type PipelineConfig } from "../config";
 import { STEP_HANDLERS } from "../../functions/workflow";
+import { FUNCTION_NAMES } from "../../functions/azure/contract";
 
 /**
  * The Function App's code package: the shared bundler's zip of
@@ -61,7 +62,34 @@ export function activitiesPerInstance(config: PipelineConfig): number {
   return 2;
 }
 
-/** host.json: timeout from the config, the Durable task hub, and quick polling of the upload-events queue. */
+/**
+ * What the app sends to Application Insights, and none of it sampled: the alerts page on single
+ * traces (a message moved to a poison queue, a job the sweep failed), which adaptive sampling would
+ * drop under load (it samples every type not in `excludedTypes`:
+ * https://learn.microsoft.com/en-us/azure/azure-functions/configure-monitoring#configure-sampling).
+ * Kept small instead: the host's own per-invocation lines and Durable's per-state tracking events
+ * go at Warning, the functions' own records (category `Function.<name>.User`) at Information.
+ */
+export function hostLogging(): Record<string, unknown> {
+  return {
+    logLevel: {
+      default: "Information",
+      // "Executing"/"Executed" per invocation (the requests table has them); the poison-queue warnings of this category stay
+      // (https://learn.microsoft.com/en-us/azure/azure-functions/configure-monitoring#configure-categories).
+      Function: "Warning",
+      // The more specific category wins over `Function` (same page, "Configure log levels").
+      ...Object.fromEntries(FUNCTION_NAMES.map((name) => [`Function.${name}.User`, "Information"])),
+      // Per-state tracking events; a failed orchestration is logged at Error, which the failed-runs alert reads
+      // (https://github.com/Azure/azure-functions-durable-extension/blob/dev/src/WebJobs.Extensions.DurableTask/EndToEndTraceHelper.cs, FunctionFailed).
+      "Host.Triggers.DurableTask": "Warning",
+      "DurableTask.AzureStorage": "Warning",
+      "DurableTask.Core": "Warning",
+    },
+    applicationInsights: { samplingSettings: { isEnabled: true, excludedTypes: "Request;Exception;Trace" } },
+  };
+}
+
+/** host.json: timeout from the config, the Durable task hub, quick polling of the upload-events queue, and the logging above. */
 export function hostJson(config: PipelineConfig, hubName: string): Record<string, unknown> {
   return {
     version: "2.0",
@@ -77,10 +105,7 @@ export function hostJson(config: PipelineConfig, hubName: string): Record<string
       // The starter only reads an event and calls the Durable API: poll often, take a few at a time.
       queues: { maxPollingInterval: "00:00:02", batchSize: 8, maxDequeueCount: 5 },
     },
-    logging: {
-      logLevel: { default: "Information", "DurableTask.AzureStorage": "Warning", "DurableTask.Core": "Warning" },
-      applicationInsights: { samplingSettings: { isEnabled: true, excludedTypes: "Request;Exception" } },
-    },
+    logging: hostLogging(),
   };
 }
 

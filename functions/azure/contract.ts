@@ -105,6 +105,20 @@ export const RATE_LIMIT_TABLE = "apiratelimits";
  */
 export const API_FUNCTIONS = { ApiUploads: "uploads/{*rest}", ApiJobs: "jobs/{*rest}", ApiDocument: "openapi.json" } as const;
 
+/** Every function app.ts registers (tests/components/azure/functionPackage.test.ts loads the package and compares); host.json names their log categories. */
+export const FUNCTION_NAMES: readonly string[] = [
+  STARTER_NAME,
+  ORCHESTRATOR_NAME,
+  ...Object.values(ACTIVITY_NAMES),
+  SWEEP_FUNCTION_NAME,
+  ERASE_FUNCTION_NAME,
+  REPROCESS_STARTER_NAME,
+  REPROCESS_STATUS_NAME,
+  REPROCESS_ORCHESTRATOR_NAME,
+  LIST_UPLOADS_ACTIVITY,
+  ...Object.keys(API_FUNCTIONS),
+];
+
 /** What the step code needs to know about its stack; the component writes it, the adapters read it. */
 export interface AzureStepSettings {
   storageAccountName: string;

@@ -13,7 +13,7 @@ import {
   type AzureFunctionPackage,
 } from "../../../components/azure/functionPackage";
 import { loadConfig } from "../../../components/config";
-import { ACTIVITY_NAMES, ERASE_FUNCTION_NAME, LIST_UPLOADS_ACTIVITY, ORCHESTRATOR_NAME, REPROCESS_ORCHESTRATOR_NAME, REPROCESS_STARTER_NAME, REPROCESS_STATUS_NAME, STARTER_NAME, SWEEP_FUNCTION_NAME } from "../../../functions/azure/contract";
+import { ACTIVITY_NAMES, ERASE_FUNCTION_NAME, FUNCTION_NAMES, LIST_UPLOADS_ACTIVITY, ORCHESTRATOR_NAME, REPROCESS_ORCHESTRATOR_NAME, REPROCESS_STARTER_NAME, REPROCESS_STATUS_NAME, STARTER_NAME, SWEEP_FUNCTION_NAME } from "../../../functions/azure/contract";
 
 const readFromZip = (zipPath: string, entry: string): string => execFileSync("unzip", ["-p", zipPath, entry], { encoding: "utf8" });
 
@@ -36,6 +36,16 @@ describe("Azure function package", () => {
       assert.equal(activitiesPerInstance(loadConfig({ cloud: "azure" })), 2);
       const small = loadConfig({ cloud: "azure", azure: { flexInstanceMemoryMb: 512 }, memoryMb: 512, limits: { maxPixels: 24_000_000 } });
       assert.equal((hostJson(small, "hub").extensions as { durableTask: Record<string, unknown> }).durableTask.maxConcurrentActivityFunctions, 1);
+    });
+
+    it("sends every trace unsampled, with the host's per-invocation lines and Durable's tracking below Warning left out and the functions' own records kept", () => {
+      const logging = hostJson(loadConfig({ cloud: "azure" }), "hub").logging as { logLevel: Record<string, string>; applicationInsights: { samplingSettings: { isEnabled: boolean; excludedTypes: string } } };
+
+      assert.equal(logging.applicationInsights.samplingSettings.excludedTypes, "Request;Exception;Trace");
+      assert.equal(logging.logLevel.Function, "Warning");
+      assert.equal(logging.logLevel["Host.Triggers.DurableTask"], "Warning");
+      for (const name of ["StartImagePipeline", "Resize", "NotifyError", "SweepStuckJobs", "EraseUpload", "ApiUploads"]) assert.equal(logging.logLevel[`Function.${name}.User`], "Information", name);
+      assert.equal(logging.logLevel.default, "Information");
     });
 
     it("makes task hub names of letters and digits that start with a letter", () => {
@@ -79,6 +89,8 @@ describe("Azure function package", () => {
       assert.equal(result.status, 0, result.stderr);
       const registered = [...result.stderr.matchAll(/register function "([^"]+)"/g)].map((m) => m[1]).sort();
       assert.deepEqual(registered, [STARTER_NAME, ORCHESTRATOR_NAME, ...Object.values(ACTIVITY_NAMES), SWEEP_FUNCTION_NAME, ERASE_FUNCTION_NAME, REPROCESS_STARTER_NAME, REPROCESS_STATUS_NAME, REPROCESS_ORCHESTRATOR_NAME, LIST_UPLOADS_ACTIVITY, "ApiUploads", "ApiJobs", "ApiDocument"].sort());
+      // host.json names each one's log category from the same list.
+      assert.deepEqual(registered, [...FUNCTION_NAMES].sort());
     });
   });
 });
