@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { startTestIssuer, type TestIssuer } from "../../helpers/testIssuer";
+import { servedApi } from "../../helpers/servedApi";
 import { loadConfig, type Cloud } from "../../../components/config";
-import { startServer, type RunningServer } from "../../../local/serve/server";
 
 /**
  * Per-caller rate limits against the local server, for both flavours: a caller's request over
@@ -9,35 +8,13 @@ import { startServer, type RunningServer } from "../../../local/serve/server";
  * an issuer whose key set is served on 127.0.0.1) is still served; uploads have their own limit.
  */
 
-const ISSUER = "https://issuer.test/";
-const AUDIENCE = "image-pipeline";
 const SOME_UPLOAD = "0b8e6a52-3c1f-4e55-9a57-5d0b9c7e2a11";
 
 for (const cloud of ["aws", "azure"] as const satisfies readonly Cloud[]) {
   describe(`local/serve: per-caller rate limits (${cloud} flavour)`, function () {
     this.timeout(240_000);
-    let server: RunningServer;
-    let issuer: TestIssuer;
-
-    before(async () => {
-      issuer = await startTestIssuer(ISSUER, AUDIENCE);
-      const jwksUrl = issuer.jwksUrl;
-      server = await startServer({
-        cloud,
-        port: 0,
-        processing: loadConfig({}).processing,
-        api: { auth: { jwt: { issuer: ISSUER, audience: AUDIENCE, jwksUrl } }, rateLimit: { requestsPerMinute: 3, uploadsPerHour: 1 } },
-      });
-    });
-
-    after(async () => {
-      await server?.stop();
-      await issuer?.close();
-    });
-
-    const bearer = (sub: string) => issuer.bearer(sub);
-    const api = async (sub: string, method: string, path: string, body?: unknown) =>
-      fetch(`${server.apiUrl}${path}`, { method, headers: { authorization: await bearer(sub), ...(body === undefined ? {} : { "content-type": "application/json" }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const harness = servedApi({ cloud, processing: loadConfig({}).processing, api: { rateLimit: { requestsPerMinute: 3, uploadsPerHour: 1 } } });
+    const api = harness.call;
 
     it("answers a subject's fourth request in a minute with RATE_LIMITED and Retry-After, and still serves another subject", async () => {
       const served = [];
@@ -62,7 +39,7 @@ for (const cloud of ["aws", "azure"] as const satisfies readonly Cloud[]) {
 
       const first = await api("carol", "POST", "/uploads", image);
       const second = await api("carol", "POST", "/uploads", image);
-      const tickets = (await server.flavour.ports.objects.list("work", "api/")).items;
+      const tickets = (await harness.server.flavour.ports.objects.list("work", "api/")).items;
 
       assert.equal(first.status, 201);
       assert.equal(second.status, 429);

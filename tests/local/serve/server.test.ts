@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
 import { samplePhoto } from "../../../local/sampleImages";
-import { startTestIssuer, type TestIssuer } from "../../helpers/testIssuer";
+import { servedApi } from "../../helpers/servedApi";
 import { loadConfig, type Cloud } from "../../../components/config";
-import { startServer, type RunningServer } from "../../../local/serve/server";
 
 /**
  * The API's contract against the local server, for both flavours: presign, a real upload
@@ -11,9 +10,6 @@ import { startServer, type RunningServer } from "../../../local/serve/server";
  * requests, each with its code and nothing stored. Auth is a JWT issuer whose key set is
  * served on 127.0.0.1, so the deployed code path (jose's remote key set) is the one tested.
  */
-
-const ISSUER = "https://issuer.test/";
-const AUDIENCE = "image-pipeline";
 
 interface Grant {
   uploadId: string;
@@ -45,35 +41,15 @@ async function sendFile(grant: Grant, body: Buffer, contentType: string): Promis
 for (const cloud of ["aws", "azure"] as const satisfies readonly Cloud[]) {
   describe(`local/serve: the API's contract (${cloud} flavour)`, function () {
     this.timeout(240_000);
-    let server: RunningServer;
-    let issuer: TestIssuer;
     let clockShiftMs = 0;
     let photo: Buffer;
+    const harness = servedApi({ cloud, processing: { ...loadConfig({}).processing, markup: true }, now: () => new Date(Date.now() + clockShiftMs), pollMs: 100 });
+    const api = harness.call;
 
     before(async () => {
-      issuer = await startTestIssuer(ISSUER, AUDIENCE);
-      const jwksUrl = issuer.jwksUrl;
-      server = await startServer({
-        cloud,
-        port: 0,
-        processing: { ...loadConfig({}).processing, markup: true },
-        api: { auth: { jwt: { issuer: ISSUER, audience: AUDIENCE, jwksUrl } } },
-        now: () => new Date(Date.now() + clockShiftMs),
-        pollMs: 100,
-      });
       // Photo-like (gradients and grain): a flat colour would rightly come out as lossless PNG instead of JPEG.
       photo = await samplePhoto({ width: 640, height: 480, seed: 5 });
     });
-
-    after(async () => {
-      await server?.stop();
-      await issuer?.close();
-    });
-
-    const bearer = (sub: string) => issuer.bearer(sub);
-
-    const api = async (sub: string, method: string, path: string, body?: unknown) =>
-      fetch(`${server.apiUrl}${path}`, { method, headers: { authorization: await bearer(sub), ...(body === undefined ? {} : { "content-type": "application/json" }) }, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
 
     const presign = async (sub: string, request: { filename: string; contentType: string; bytes: number }) => {
       const response = await api(sub, "POST", "/uploads", request);
@@ -91,8 +67,8 @@ for (const cloud of ["aws", "azure"] as const satisfies readonly Cloud[]) {
       }
     }
 
-    const storedUploads = async () => (await server.flavour.ports.objects.list("uploads", "")).items.map((item) => item.key);
-    const tickets = async () => (await server.flavour.ports.objects.list("work", "api/")).items.map((item) => item.key);
+    const storedUploads = async () => (await harness.server.flavour.ports.objects.list("uploads", "")).items.map((item) => item.key);
+    const tickets = async () => (await harness.server.flavour.ports.objects.list("work", "api/")).items.map((item) => item.key);
 
     it("presign → upload → status (SSE) → renditions → erase → 404", async () => {
       const grant = await presign("alice", { filename: "holiday.jpg", contentType: "image/jpeg", bytes: photo.length });
@@ -132,8 +108,8 @@ for (const cloud of ["aws", "azure"] as const satisfies readonly Cloud[]) {
       assert.equal(((await gone.json()) as { code: string }).code, "NOT_FOUND");
       assert.equal((await fetch(thumbJpeg.url)).status, 404);
       assert.ok(!(await storedUploads()).some((key) => key.includes(grant.uploadId)));
-      const prefix = (job.manifest?.baseUrl ?? "").replace(`${server.url}/renditions/`, "");
-      assert.deepEqual((await server.flavour.ports.objects.list("renditions", decodeURIComponent(prefix))).items, []);
+      const prefix = (job.manifest?.baseUrl ?? "").replace(`${harness.server.url}/renditions/`, "");
+      assert.deepEqual((await harness.server.flavour.ports.objects.list("renditions", decodeURIComponent(prefix))).items, []);
       assert.equal((await api("alice", "DELETE", `/uploads/${grant.uploadId}`)).status, 204);
     });
 
@@ -151,7 +127,7 @@ for (const cloud of ["aws", "azure"] as const satisfies readonly Cloud[]) {
     });
 
     it("refuses a request without a valid token with UNAUTHORIZED", async () => {
-      const response = await fetch(`${server.apiUrl}/uploads`, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer nope" }, body: JSON.stringify({ filename: "a.jpg", contentType: "image/jpeg", bytes: 10 }) });
+      const response = await fetch(`${harness.server.apiUrl}/uploads`, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer nope" }, body: JSON.stringify({ filename: "a.jpg", contentType: "image/jpeg", bytes: 10 }) });
 
       assert.equal(response.status, 401);
       assert.equal(((await response.json()) as { code: string }).code, "UNAUTHORIZED");
@@ -199,7 +175,7 @@ for (const cloud of ["aws", "azure"] as const satisfies readonly Cloud[]) {
         const replay = await sendFile(grant, other, "image/jpeg");
         assert.ok(replay.status === 403 || replay.status === 409, `a replayed create-only SAS is refused (HTTP ${replay.status})`);
         const key = (await storedUploads()).find((stored) => stored.includes(grant.uploadId)) as string;
-        assert.deepEqual(await server.flavour.ports.objects.get("uploads", key), photo);
+        assert.deepEqual(await harness.server.flavour.ports.objects.get("uploads", key), photo);
         await waitForEnd("frank", grant.uploadId);
         assert.equal((await api("frank", "DELETE", `/uploads/${grant.uploadId}`)).status, 204);
       });
