@@ -84,8 +84,11 @@ export const LOG_ALERTS: readonly LogAlert[] = [
     suffix: "poison-queue",
     description: `Upload events the starter failed five times were moved to the ${UPLOAD_EVENTS_QUEUE}-poison queue: those uploads started no job.`,
     scope: "insights",
-    // The queue trigger logs this warning as it moves a message (https://github.com/Azure/azure-webjobs-sdk/blob/dev/src/Microsoft.Azure.WebJobs.Extensions.Storage/Queues/QueueProcessor.cs).
-    query: `traces | where message has "MaxDequeueCount" and message has "${UPLOAD_EVENTS_QUEUE}-poison" | summarize moved = sum(itemCount)`,
+    // The queue trigger logs "Message has reached MaxDequeueCount of 5. Moving message to queue '<queue>-poison'." as it moves a message
+    // (https://github.com/Azure/azure-webjobs-sdk/blob/dev/src/Microsoft.Azure.WebJobs.Extensions.Storage/Queues/QueueProcessor.cs). The queue name is
+    // matched as written, quotes included, with `contains`: `has` is defined on whole terms, runs of letters and digits, which a hyphenated name is not
+    // (https://learn.microsoft.com/en-us/azure/data-explorer/kusto/query/datatypes-string-operators).
+    query: `traces | where message has "MaxDequeueCount" and message contains "'${UPLOAD_EVENTS_QUEUE}-poison'" | summarize moved = sum(itemCount)`,
     aggregation: "Total",
     measure: "moved",
     threshold: 0,
@@ -107,7 +110,7 @@ export const LOG_ALERTS: readonly LogAlert[] = [
     description: `Delete events the ${ERASE_FUNCTION_NAME} function failed five times were moved to the ${DELETE_EVENTS_QUEUE}-poison queue: those uploads' renditions and job records remain.`,
     scope: "insights",
     // The queue trigger's warning as it moves a message, as for uploads (https://github.com/Azure/azure-webjobs-sdk/blob/dev/src/Microsoft.Azure.WebJobs.Extensions.Storage/Queues/QueueProcessor.cs).
-    query: `traces | where message has "MaxDequeueCount" and message has "${DELETE_EVENTS_QUEUE}-poison" | summarize moved = sum(itemCount)`,
+    query: `traces | where message has "MaxDequeueCount" and message contains "'${DELETE_EVENTS_QUEUE}-poison'" | summarize moved = sum(itemCount)`,
     aggregation: "Total",
     measure: "moved",
     threshold: 0,

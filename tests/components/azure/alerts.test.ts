@@ -96,7 +96,7 @@ describe("Azure alerts and workbook", () => {
     it("fire on any upload event moved to the poison queue", () => {
       const c = condition("poison-queue");
 
-      assert.equal(c.query, 'traces | where message has "MaxDequeueCount" and message has "upload-events-poison" | summarize moved = sum(itemCount)');
+      assert.equal(c.query, `traces | where message has "MaxDequeueCount" and message contains "'upload-events-poison'" | summarize moved = sum(itemCount)`);
       assert.equal(c.threshold, 0);
     });
 
@@ -142,7 +142,7 @@ describe("Azure alerts and workbook", () => {
     it("fire on any delete event moved to the delete-events poison queue", () => {
       const c = condition("erase-poison-queue");
 
-      assert.equal(c.query, 'traces | where message has "MaxDequeueCount" and message has "delete-events-poison" | summarize moved = sum(itemCount)');
+      assert.equal(c.query, `traces | where message has "MaxDequeueCount" and message contains "'delete-events-poison'" | summarize moved = sum(itemCount)`);
       assert.deepEqual([c.timeAggregation, c.metricMeasureColumn, c.threshold], ["Total", "moved", 0]);
     });
 
