@@ -31,6 +31,8 @@ export const ALARM_THRESHOLDS = {
   functionErrors: 5,
   functionThrottles: 0,
   deadLetters: 0,
+  /** EventBridge retrying a start means Step Functions refused it (throttled, or failing): uploads are waiting. */
+  startRetries: 0,
   stuckJobs: 0,
   reprocessFailed: 0,
   /** A failed erasure leaves a deleted upload's renditions and job behind: never the user's doing, one is enough. */
@@ -56,6 +58,8 @@ export interface PipelineAlarmsArgs {
   /** The six step functions' names. */
   functionNames: Record<StepHandler, pulumi.Input<string>>;
   deadLetterQueueName: pulumi.Input<string>;
+  /** The upload rule (components/aws/trigger.ts), whose retried starts are watched. */
+  uploadRuleName?: pulumi.Input<string>;
   /** Erasure on delete (components/aws/deleteTrigger.ts): its function and the dead-letter queue of the events it could not erase. */
   erase?: { functionName: pulumi.Input<string>; deadLetterQueueName: pulumi.Input<string> };
   /** The stuck-job sweep's function (components/aws/sweep.ts). */
@@ -78,7 +82,7 @@ export class PipelineAlarms extends pulumi.ComponentResource {
 
   constructor(name: string, args: PipelineAlarmsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:aws:Alarms", name, {}, opts);
-    const { stateMachineArn, reprocessStateMachineArn, functionNames, deadLetterQueueName, erase, sweepFunctionName, api, metricsService, alertEmail, accountId, tags, region } = args;
+    const { stateMachineArn, reprocessStateMachineArn, functionNames, deadLetterQueueName, uploadRuleName, erase, sweepFunctionName, api, metricsService, alertEmail, accountId, tags, region } = args;
     const regional = region ? { region } : {};
 
     const key = new aws.kms.Key(
@@ -155,6 +159,16 @@ export class PipelineAlarms extends pulumi.ComponentResource {
     });
     // A dead-lettered upload event is an upload that started no job.
     this.alarms["dead-letters"] = alarm("dead-letters", "Upload events EventBridge could not deliver are waiting in the dead-letter queue: those uploads started no job (README, Monitoring and alerts).", waiting(deadLetterQueueName, ALARM_THRESHOLDS.deadLetters));
+    if (uploadRuleName !== undefined) {
+      // A start EventBridge retries (throttled or a 5xx) waits up to TRIGGER_RETRY's 24 hours before it is dead-lettered, and whether Express
+      // state machines report ExecutionThrottled is not documented; EventBridge counts its retries per rule, as RetryInvocationAttempts
+      // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html, https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring-events-best-practices.html).
+      this.alarms["start-retries"] = alarm(
+        "start-retries",
+        "EventBridge is retrying the image pipeline's starts (Step Functions throttled or refused them): uploads are waiting, and after 24 hours of retries they go to the dead-letter queue.",
+        sum("AWS/Events", "RetryInvocationAttempts", { RuleName: uploadRuleName }, ALARM_THRESHOLDS.startRetries),
+      );
+    }
     if (erase !== undefined) {
       // Erasure is invoked asynchronously by EventBridge; Lambda's async metric DestinationDeliveryFailures counts failed records it could not send to the on-failure queue (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html).
       const eraser = { FunctionName: erase.functionName };

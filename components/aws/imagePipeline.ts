@@ -334,6 +334,7 @@ export class AwsImagePipeline extends pulumi.ComponentResource implements ImageP
         reprocessStateMachineArn: reprocess.arn,
         functionNames: this.functionNames,
         deadLetterQueueName: trigger.deadLetterQueueName,
+        uploadRuleName: trigger.ruleName,
         erase: { functionName: eraser.functionName, deadLetterQueueName: deleteTrigger.deadLetterQueueName },
         sweepFunctionName: sweeper.functionName,
         ...(api ? { api: { apiId: api.api.id, functionName: api.functionName } } : {}),

@@ -84,6 +84,8 @@ export function s3EventRule(parent: pulumi.Resource, name: string, args: S3Event
 
 export class UploadTrigger extends pulumi.ComponentResource {
   readonly ruleArn: pulumi.Output<string>;
+  /** The rule's name: the RuleName dimension of its EventBridge metrics. */
+  readonly ruleName: pulumi.Output<string>;
   readonly roleArn: pulumi.Output<string>;
   readonly deadLetterQueueUrl: pulumi.Output<string>;
   /** The dead-letter queue's name: the QueueName dimension of its CloudWatch metrics. */
@@ -126,6 +128,7 @@ export class UploadTrigger extends pulumi.ComponentResource {
     );
 
     this.ruleArn = rule.arn;
+    this.ruleName = rule.name;
     this.roleArn = role.arn;
     this.deadLetterQueueUrl = deadLetters.url;
     this.deadLetterQueueName = deadLetters.name;

@@ -51,7 +51,7 @@ describe("AWS alarms, alerts topic and dashboard", () => {
   });
 
   describe("the alarms", () => {
-    it("are these twenty-six, each named after the pipeline", () => {
+    it("are these twenty-seven, each named after the pipeline", () => {
       const names = mocks.ofType(ALARM).map((a) => a.inputs.name).sort();
 
       assert.deepEqual(names, [
@@ -59,6 +59,7 @@ describe("AWS alarms, alerts topic and dashboard", () => {
         "executions-throttled",
         "executions-timed-out",
         "dead-letters",
+        "start-retries",
         "stuck-jobs",
         "failure-rate",
         "reprocess-failed",
@@ -114,6 +115,17 @@ describe("AWS alarms, alerts topic and dashboard", () => {
         ["AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName: queue.state.name }, "Maximum", 0],
       );
       assert.equal(queue.state.name, `${NAME}-trigger-dead-letters`);
+    });
+
+    it("page on any start EventBridge retries, from the upload rule's RetryInvocationAttempts", () => {
+      const { inputs } = alarm("start-retries");
+      const rule = mocks.get("aws:cloudwatch/eventRule:EventRule", `${NAME}-trigger-rule`);
+
+      assert.deepEqual(
+        [inputs.namespace, inputs.metricName, inputs.dimensions, inputs.statistic, inputs.period, inputs.threshold],
+        ["AWS/Events", "RetryInvocationAttempts", { RuleName: rule.state.name }, "Sum", 300, 0],
+      );
+      assert.equal(rule.state.name, `${NAME}-trigger-rule`);
     });
 
     it("page on any error, throttle or undeliverable failure record of the erase function, by its name", () => {
@@ -201,7 +213,7 @@ describe("AWS alarms, alerts topic and dashboard", () => {
       assert.equal(dashboard.inputs.dashboardName, `${NAME}-monitoring`);
       const alarms = body.widgets.find((w) => w.type === "alarm")!.properties.alarms!;
       assert.deepEqual(alarms.sort(), mocks.ofType(ALARM).map((a) => a.state.arn).sort());
-      assert.equal(alarms.length, 26);
+      assert.equal(alarms.length, 27);
       assert.ok(body.widgets.filter((w) => w.type === "metric").every((w) => w.properties.region === REGION));
     });
   });

@@ -107,7 +107,7 @@ describe("AwsImagePipeline, default stack", () => {
         // Notifications, and the alerts topic with its own key (components/aws/alarms.ts).
         [T.topic]: 2,
         // The workflow's, each step's, the reprocess run's, the job metrics', and erasure's and the sweep's (components/aws/alarms.ts).
-        [T.alarm]: 26,
+        [T.alarm]: 27,
         [T.key]: 1,
         [T.dashboard]: 1,
         // Delivery: CloudFront is on by default on AWS (no base fee).
@@ -159,7 +159,7 @@ describe("AwsImagePipeline, default stack", () => {
     it("tags every taggable resource with project, stack, data-classification and the configured tags", () => {
       const taggable = mocks.customResources().filter((r) => isTaggable(r.type));
 
-      assert.equal(taggable.length, 3 + 2 + 2 + 12 + 12 + 9 + 2 + 3 + 2 + 26 + 1 + 2 + 2, "buckets, tables (jobs, the API's rate limits), topics, log groups, roles, functions, state machines (pipeline, reprocess), rules, dead-letter queues, alarms, alerts key, distribution and its function, HTTP API and its stage");
+      assert.equal(taggable.length, 3 + 2 + 2 + 12 + 12 + 9 + 2 + 3 + 2 + 27 + 1 + 2 + 2, "buckets, tables (jobs, the API's rate limits), topics, log groups, roles, functions, state machines (pipeline, reprocess), rules, dead-letter queues, alarms, alerts key, distribution and its function, HTTP API and its stage");
       for (const r of taggable) {
         // The HTTP API alone also carries its auth mode, for the policy pack.
         const extra = r.type === T.httpApi ? { "api-auth": "none" } : {};
