@@ -194,17 +194,35 @@ export interface PipelineAlertsArgs {
   workspaceId: pulumi.Input<string>;
   /** The Event Grid subscription that delivers the uploads' BlobDeleted events (components/azure/trigger.ts): its dead letters get their own alert. */
   deleteEventsSubscriptionName?: pulumi.Input<string>;
+  /** The storage account's Event Grid system topic (components/azure/trigger.ts), whose failed deliveries to the queues are watched. */
+  eventsTopicId?: pulumi.Input<string>;
   alertEmail?: string;
   tags: Record<string, string>;
 }
 
+/**
+ * Event Grid failing to deliver the storage events to their queues: it retries for up to a day before it
+ * dead-letters an event, so without this the uploads wait that long before the dead-letter alert says so, as
+ * EventBridge's retries do on AWS (the alarm `start-retries`). DeliveryAttemptFailCount (per subscription) is
+ * not exported to the logs by diagnostic settings, so this is a metric alert on the system topic
+ * (https://learn.microsoft.com/en-us/azure/event-grid/monitor-push-reference).
+ */
+export const DELIVERY_RETRIES_ALERT = {
+  suffix: "event-delivery-retries",
+  description: "Event Grid failed to deliver storage events (uploads, deletions) to their queues and is retrying them: those uploads wait, and after a day of retries go to the dead-letters container.",
+  metricNamespace: "Microsoft.EventGrid/systemTopics",
+  metricName: "DeliveryAttemptFailCount",
+  threshold: 0,
+} as const;
+
 export class PipelineAlerts extends pulumi.ComponentResource {
   readonly actionGroupId: pulumi.Output<string>;
   readonly rules: Record<string, azure.monitor.ScheduledQueryRule>;
+  readonly deliveryRetries?: azure.monitor.MetricAlert;
 
   constructor(name: string, args: PipelineAlertsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("image-pipeline:azure:Alerts", name, {}, opts);
-    const { resourceGroupName, location, insightsId, workspaceId, deleteEventsSubscriptionName, alertEmail, tags } = args;
+    const { resourceGroupName, location, insightsId, workspaceId, deleteEventsSubscriptionName, eventsTopicId, alertEmail, tags } = args;
 
     // Action groups are global; the short name (at most 12 characters) is shown in the mails (https://learn.microsoft.com/en-us/azure/azure-monitor/alerts/action-groups).
     const actionGroup = new azure.monitor.ActionGroup(
@@ -251,6 +269,32 @@ export class PipelineAlerts extends pulumi.ComponentResource {
           // Resolves by itself when the condition clears, as the AWS alarms send OK.
           autoMitigate: true,
           actions: { actionGroups: [actionGroup.id] },
+          tags,
+        },
+        { parent: this },
+      );
+    }
+
+    if (eventsTopicId !== undefined) {
+      const { suffix, description, metricNamespace, metricName, threshold } = DELIVERY_RETRIES_ALERT;
+      // Microsoft.Insights/metricAlerts on one resource: location global (https://learn.microsoft.com/en-us/azure/azure-monitor/alerts/alerts-metric-create-templates).
+      this.deliveryRetries = new azure.monitor.MetricAlert(
+        `${name}-${suffix}`,
+        {
+          resourceGroupName,
+          location: "global",
+          description,
+          severity: ALERT_SEVERITY,
+          enabled: true,
+          scopes: [eventsTopicId],
+          evaluationFrequency: ALERT_WINDOW,
+          windowSize: ALERT_WINDOW,
+          criteria: {
+            odataType: "Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
+            allOf: [{ criterionType: "StaticThresholdCriterion", name: "failed-deliveries", metricNamespace, metricName, operator: "GreaterThan", threshold, timeAggregation: "Total" }],
+          },
+          autoMitigate: true,
+          actions: [{ actionGroupId: actionGroup.id }],
           tags,
         },
         { parent: this },

@@ -190,7 +190,7 @@ export class AzureImagePipeline extends pulumi.ComponentResource implements Imag
     const monitored = { resourceGroupName, location, insightsId: observability.insights.id, tags };
     const alerts = new PipelineAlerts(
       `${name}-alerts`,
-      { ...monitored, workspaceId: observability.workspace.id, deleteEventsSubscriptionName: trigger.deleteSubscriptionName, alertEmail: config.alertEmail },
+      { ...monitored, workspaceId: observability.workspace.id, deleteEventsSubscriptionName: trigger.deleteSubscriptionName, eventsTopicId: trigger.systemTopic.id, alertEmail: config.alertEmail },
       parent,
     );
     new PipelineWorkbook(`${name}-monitoring`, monitored, parent);

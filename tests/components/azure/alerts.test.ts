@@ -6,6 +6,7 @@ import { setupPulumiMocks, type PulumiMocks, type RecordedResource } from "../..
 const RULE = "azure-native:monitor:ScheduledQueryRule";
 const INSIGHTS = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Insights/components/ip-insights";
 const WORKSPACE = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/ip-logs";
+const EVENTS_TOPIC = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.EventGrid/systemTopics/ip-storage-events";
 const TAGS = { project: "image-pipeline", stack: "prod", "data-classification": "internal" };
 
 describe("Azure alerts and workbook", () => {
@@ -15,7 +16,7 @@ describe("Azure alerts and workbook", () => {
 
   before(async () => {
     mocks = await setupPulumiMocks({ stack: "prod" });
-    new PipelineAlerts("ip-alerts", { resourceGroupName: "rg", location: "westeurope", insightsId: INSIGHTS, workspaceId: WORKSPACE, deleteEventsSubscriptionName: "ip-uploads-deleted-1a2b3c", alertEmail: "oncall@example.com", tags: TAGS });
+    new PipelineAlerts("ip-alerts", { resourceGroupName: "rg", location: "westeurope", insightsId: INSIGHTS, workspaceId: WORKSPACE, deleteEventsSubscriptionName: "ip-uploads-deleted-1a2b3c", eventsTopicId: EVENTS_TOPIC, alertEmail: "oncall@example.com", tags: TAGS });
     new PipelineAlerts("quiet-alerts", { resourceGroupName: "rg", location: "westeurope", insightsId: INSIGHTS, workspaceId: WORKSPACE, tags: TAGS });
     new PipelineWorkbook("ip-monitoring", { resourceGroupName: "rg", location: "westeurope", insightsId: INSIGHTS, tags: TAGS });
     await mocks.settle();
@@ -35,6 +36,27 @@ describe("Azure alerts and workbook", () => {
 
     it("has no receiver without alertEmail (the alerts still fire in the portal)", () => {
       assert.deepEqual(mocks.get("azure-native:monitor:ActionGroup", "quiet-alerts-action-group").inputs.emailReceivers, []);
+    });
+  });
+
+  describe("the Event Grid delivery alert", () => {
+    it("pages on any failed delivery of the system topic's storage events in 5 minutes, as a metric alert to the action group", () => {
+      const alert = mocks.get("azure-native:monitor:MetricAlert", "ip-alerts-event-delivery-retries");
+      const groupId = mocks.get("azure-native:monitor:ActionGroup", "ip-alerts-action-group").state.id;
+
+      assert.deepEqual(alert.inputs.scopes, [EVENTS_TOPIC]);
+      assert.equal(alert.inputs.location, "global");
+      assert.deepEqual([alert.inputs.evaluationFrequency, alert.inputs.windowSize, alert.inputs.severity, alert.inputs.enabled, alert.inputs.autoMitigate], ["PT5M", "PT5M", 1, true, true]);
+      assert.equal(alert.inputs.criteria.odataType, "Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria");
+      assert.deepEqual(alert.inputs.criteria.allOf, [
+        { criterionType: "StaticThresholdCriterion", name: "failed-deliveries", metricNamespace: "Microsoft.EventGrid/systemTopics", metricName: "DeliveryAttemptFailCount", operator: "GreaterThan", threshold: 0, timeAggregation: "Total" },
+      ]);
+      assert.deepEqual(alert.inputs.actions, [{ actionGroupId: groupId }]);
+      assert.deepEqual(alert.inputs.tags, TAGS);
+    });
+
+    it("is left out without the topic", () => {
+      assert.deepEqual(mocks.ofType("azure-native:monitor:MetricAlert").map((r) => r.name), ["ip-alerts-event-delivery-retries"]);
     });
   });
 
