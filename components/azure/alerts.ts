@@ -7,15 +7,17 @@ import { DEAD_LETTERS_CONTAINER } from "./storage";
 /**
  * What pages someone on Azure: Azure Monitor log search alerts (scheduled query rules) on the
  * Function App's Application Insights and the Log Analytics workspace (the workflow, the functions,
- * erasure on delete, the sweep, the queues' poison messages and the dead letters), all to one action group
- * (email from `alertEmail`), the same watches as the AWS alarms (components/aws/alarms.ts).
+ * erasure on delete, the sweep, the queues' poison messages and the dead letters), and one metric alert
+ * on Event Grid's deliveries, all to one action group (email from `alertEmail`), the same watches as the
+ * AWS alarms (components/aws/alarms.ts).
  *
  * Job outcomes come from the steps' own log records (functions/observability.ts), which the
  * Functions host sends to Application Insights as traces: no metrics SDK runs in the app
  * (none is a dependency of the deployed code), and a log alert computes the failure rate from
  * them (https://learn.microsoft.com/en-us/azure/azure-monitor/alerts/alerts-types#log-alerts).
- * Traces may be sampled (host.json samplingSettings), so counts use `itemCount`, the number of
- * items each kept one stands for (https://learn.microsoft.com/en-us/azure/azure-monitor/app/sampling-classic-api).
+ * Traces are not sampled (`hostLogging`, components/azure/functionPackage.ts), so one trace can page;
+ * counts still use `itemCount`, the number of items each kept one stands for, which stays right if
+ * sampling is turned back on (https://learn.microsoft.com/en-us/azure/azure-monitor/app/sampling-classic-api).
  */
 
 /** Severity 1 (error) for everything: each of these means uploads are failing or waiting. */
