@@ -2,6 +2,7 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 import { readFile } from "node:fs/promises";
+import { Presets, SingleBar } from "cli-progress";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { configFromStackValues, type PipelineConfig } from "../../components/config";
 import { processImage } from "../../functions/core";
@@ -155,12 +156,15 @@ function floorPerMillion(settings: CostSettings, prices: PriceTable, outputWrite
  * then one core's time). Generated photos must all succeed; of given images, those that do not are
  * returned apart, and at least one must succeed.
  */
-async function meteredRun(config: PipelineConfig, inputs: InputFile[], given: boolean): Promise<{ usage: Usage; rows: JobRow[]; leftOut: JobRow[] }> {
+async function meteredRun(config: PipelineConfig, inputs: InputFile[], given: boolean, onImage?: () => void): Promise<{ usage: Usage; rows: JobRow[]; leftOut: JobRow[] }> {
   const meter = new Meter();
   const flavour = await startFlavour(config.cloud, { processing: config.processing, notifier: { publish: async () => undefined }, meter });
   const rows: JobRow[] = [];
   try {
-    for (const input of inputs) rows.push(await processInput(flavour, input));
+    for (const input of inputs) {
+      rows.push(await processInput(flavour, input));
+      onImage?.();
+    }
   } finally {
     await flavour.stop();
   }
@@ -189,10 +193,12 @@ export async function costReport(options: {
   overrides?: readonly string[];
   /** Images to run instead of generated photos (`collectInputs`); their keys go under `cost/`. */
   given?: { paths: string[]; inputs: InputFile[] };
+  /** Called as each image's pipeline run ends, then as each of its core-alone runs ends (progress: twice per image). */
+  onImage?: () => void;
 }): Promise<CostReport> {
   const { config, region } = stackSettings(options.projectDir, options.stack, options.overrides);
   const inputs = options.given ? options.given.inputs.map((input) => ({ ...input, key: `cost/${input.key}` })) : await generatedInputs(options.images, options.megapixels);
-  const { usage, rows, leftOut } = await meteredRun(config, inputs, options.given !== undefined);
+  const { usage, rows, leftOut } = await meteredRun(config, inputs, options.given !== undefined, options.onImage);
 
   // The floor's compute: the core alone on the images that succeeded, in this process (the flavour is stopped).
   let coreMs = 0;
@@ -209,6 +215,7 @@ export async function costReport(options: {
     coreCpuMs += (used.user + used.system) / 1000;
     megapixels += (info.width * info.height) / 1_000_000;
     uploadBytes += body.length;
+    options.onImage?.();
   }
   coreMs /= rows.length;
   coreCpuMs /= rows.length;
@@ -283,7 +290,16 @@ export async function main(argv: readonly string[], io: CostIo): Promise<number>
     const prices = await readPrices(options.prices);
     const given = paths.length > 0 ? await givenImages(paths, io, command.getOptionValueSource("images") === "default" ? MAX_IMAGES : options.images) : undefined;
     if (!options.json) line(io.stderr, `running ${given ? `${given.inputs.length} of your image(s)` : `${options.images} generated ${options.megapixels} MP photo(s)`} through the ${options.stack} stack's flavour with the meter on...`);
-    const report = await costReport({ projectDir: io.cwd ?? process.cwd(), stack: options.stack, images: options.images, megapixels: options.megapixels, prices, overrides: options.config, given });
+    // A bar on a terminal only: each image takes seconds, a folder of them minutes. Two runs per image: the pipeline's, then the core alone's.
+    // Redrawn twice a second: its timer runs in the metered process, so it is kept to a negligible share of the CPU counted.
+    const bar = (io.stderr as NodeJS.WriteStream).isTTY ? new SingleBar({ stream: io.stderr as NodeJS.WriteStream, format: "{bar} {value}/{total} runs (each image through the pipeline, then the core alone) | eta {eta_formatted}", hideCursor: true, clearOnComplete: true, fps: 2 }, Presets.shades_classic) : undefined;
+    bar?.start(2 * (given ? given.inputs.length : options.images), 0);
+    let report: CostReport;
+    try {
+      report = await costReport({ projectDir: io.cwd ?? process.cwd(), stack: options.stack, images: options.images, megapixels: options.megapixels, prices, overrides: options.config, given, onImage: () => bar?.increment() });
+    } finally {
+      bar?.stop();
+    }
     for (const row of report.leftOut) line(io.stderr, `left out: ${row.key} ended ${row.status}${row.errorCode ? ` (${row.errorCode})` : ""}`);
     if (options.json) {
       line(io.stdout, JSON.stringify(report, null, 2));

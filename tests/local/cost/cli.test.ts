@@ -8,9 +8,9 @@ import { main } from "../../../local/cost/cli";
 
 const projectDir = path.resolve(__dirname, "../../..");
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function run(args: string[], { terminal = false } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new PassThrough();
-  const stderr = new PassThrough();
+  const stderr = Object.assign(new PassThrough(), terminal ? { isTTY: true, columns: 160 } : {});
   const out: string[] = [];
   const err: string[] = [];
   stdout.on("data", (chunk: Buffer) => out.push(chunk.toString("utf8")));
@@ -62,6 +62,16 @@ describe("npm run cost", function () {
     assert.match(stdout, /^dev: aws STANDARD,/m);
     assert.match(stdout, /Step Functions Standard transitions +7000000 +transitions/);
     assert.doesNotMatch(stdout, /Express requests/);
+  });
+
+  it("draws a progress bar on a terminal, two runs per image (the pipeline, then the core alone), and none elsewhere", async function () {
+    const onTerminal = await run(["--stack", "dev", "--images", "2", "--megapixels", "0.3"], { terminal: true });
+    const piped = await run(["--stack", "dev", "--images", "2", "--megapixels", "0.3"]);
+
+    assert.equal(onTerminal.code, 0, onTerminal.stderr);
+    assert.match(onTerminal.stderr, /0\/4 runs \(each image through the pipeline, then the core alone\)/);
+    assert.match(onTerminal.stderr, /4\/4 runs/);
+    assert.doesNotMatch(piped.stderr, /runs \(each image/);
   });
 
   it("refuses a --config without key=value", async function () {
