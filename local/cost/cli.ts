@@ -255,11 +255,11 @@ export async function costReport(options: {
 }
 
 /** The files under the paths given, the first `limit` of them; what cannot be read is said on stderr and skipped. */
-async function givenImages(paths: string[], io: CostIo, limit: number): Promise<{ paths: string[]; inputs: InputFile[] }> {
+async function givenImages(paths: string[], io: CostIo, limit: number): Promise<{ paths: string[]; inputs: InputFile[]; found: number }> {
   const { inputs, problems } = await collectInputs(paths, io.cwd ?? process.cwd());
   for (const problem of problems) io.stderr.write(`[${problem.code}] ${problem.message}\n`);
   if (inputs.length === 0) throw new CostUsageError(`No readable file under ${paths.map((given) => `"${given}"`).join(", ")}: give image files or folders that hold some.`);
-  return { paths, inputs: inputs.slice(0, limit) };
+  return { paths, inputs: inputs.slice(0, limit), found: inputs.length };
 }
 
 async function readPrices(file: string | undefined): Promise<PriceTable> {
@@ -289,7 +289,7 @@ export async function main(argv: readonly string[], io: CostIo): Promise<number>
   try {
     const prices = await readPrices(options.prices);
     const given = paths.length > 0 ? await givenImages(paths, io, command.getOptionValueSource("images") === "default" ? MAX_IMAGES : options.images) : undefined;
-    if (!options.json) line(io.stderr, `running ${given ? `${given.inputs.length} of your image(s)` : `${options.images} generated ${options.megapixels} MP photo(s)`} through the ${options.stack} stack's flavour with the meter on...`);
+    if (!options.json) line(io.stderr, `running ${given ? `${given.inputs.length} of your image(s)${given.found > given.inputs.length ? ` (the first of ${given.found} found, in name order)` : ""}` : `${options.images} generated ${options.megapixels} MP photo(s)`} through the ${options.stack} stack's flavour with the meter on...`);
     // A bar on a terminal only: each image takes seconds, a folder of them minutes. Two runs per image: the pipeline's, then the core alone's.
     // Redrawn twice a second: its timer runs in the metered process, so it is kept to a negligible share of the CPU counted.
     const bar = (io.stderr as NodeJS.WriteStream).isTTY ? new SingleBar({ stream: io.stderr as NodeJS.WriteStream, format: "{bar} {value}/{total} runs (each image through the pipeline, then the core alone) | eta {eta_formatted}", hideCursor: true, clearOnComplete: true, fps: 2 }, Presets.shades_classic) : undefined;

@@ -131,7 +131,7 @@ describe("npm run cost", function () {
     it("takes the first --images files in name order", async function () {
       const { code, stdout, stderr } = await run(["--stack", "dev-azure", "--images", "1", dir]);
       assert.equal(code, 0, stderr);
-      assert.match(stderr, /running 1 of your image\(s\)/);
+      assert.match(stderr, /running 1 of your image\(s\) \(the first of 3 found, in name order\)/);
       assert.match(stdout, /^dev-azure: azure .*; 1 of your image\(s\), 0\.2 MP on average;/m);
       assert.match(stdout, /^keeping the outputs \(not in the total\): [\d.]+ GB per million images, \$[\d.]+ a month \(GB-months \(hot, LRS/m);
     });
