@@ -50,6 +50,9 @@ export function functionAppSettings(inputs: AppSettingsInputs): Record<string, s
     [`${STORAGE_CONNECTION}__blobServiceUri`]: trimSlash(inputs.endpoints.blob),
     [`${STORAGE_CONNECTION}__queueServiceUri`]: trimSlash(inputs.endpoints.queue),
     [`${STORAGE_CONNECTION}__tableServiceUri`]: trimSlash(inputs.endpoints.table),
+    // The account name too: with the service URIs alone the host can fail to build its blob client on a cold start, a race its
+    // maintainers document with this setting as the workaround; both name the same account (https://github.com/Azure/azure-functions-host/issues/11787).
+    [`${STORAGE_CONNECTION}__accountName`]: inputs.storageAccountName,
     [`${STORAGE_CONNECTION}__credential`]: "managedidentity",
     // A user-assigned identity is named by its client id (https://learn.microsoft.com/en-us/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity).
     [`${STORAGE_CONNECTION}__clientId`]: inputs.identity.clientId,

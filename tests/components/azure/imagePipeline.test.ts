@@ -358,6 +358,7 @@ describe("AzureImagePipeline", function () {
         assert.equal(values.AzureWebJobsStorage__blobServiceUri, `https://${data.state.name}.blob.core.windows.net`);
         assert.equal(values.AzureWebJobsStorage__queueServiceUri, `https://${data.state.name}.queue.core.windows.net`);
         assert.equal(values.AzureWebJobsStorage__tableServiceUri, `https://${data.state.name}.table.core.windows.net`);
+        assert.equal(values.AzureWebJobsStorage__accountName, data.state.name, "the host's workaround for its blob-client race on the service URIs alone");
       }
     });
 
