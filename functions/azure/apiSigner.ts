@@ -13,9 +13,18 @@ import type { AzureContainers } from "./contract";
 
 export type SasKey = { kind: "user-delegation"; blobs: BlobServiceClient; accountName: string } | { kind: "account-key"; credential: StorageSharedKeyCredential };
 
-/** A key's times must lie within 7 days (https://learn.microsoft.com/en-us/javascript/api/@azure/storage-blob/blobgetuserdelegationkeyparameters); one 2-hour key serves an hour of SAS. */
-const DELEGATION_KEY_HOURS = 2;
-const DELEGATION_KEY_REFRESH_MS = 60 * 60 * 1000;
+/**
+ * A SAS fails once its user-delegation key has expired, whatever its own expiry
+ * (https://learn.microsoft.com/en-us/rest/api/storageservices/create-user-delegation-sas), so each key outlives every SAS
+ * signed with it: at least 2 hours, or the SAS's expiry plus an hour (signed URLs may last 12 hours), within the 7 days a key
+ * may span (https://learn.microsoft.com/en-us/javascript/api/@azure/storage-blob/blobgetuserdelegationkeyparameters). A key is
+ * reused for an hour while it outlives the SAS being signed.
+ */
+const DELEGATION_KEY_MIN_MS = 2 * 3600 * 1000;
+const DELEGATION_KEY_MARGIN_MS = 3600 * 1000;
+const DELEGATION_KEY_REFRESH_MS = 3600 * 1000;
+/** 7 days less the 5 minutes the key starts back (for clock skew), and a margin. */
+const DELEGATION_KEY_MAX_MS = 7 * 24 * 3600 * 1000 - 10 * 60 * 1000;
 
 export class BlobSasSigner implements StorageSigner {
   private delegation?: { key: UserDelegationKey; fetchedAt: number };
@@ -44,16 +53,18 @@ export class BlobSasSigner implements StorageSigner {
     const query =
       this.key.kind === "account-key"
         ? generateBlobSASQueryParameters({ ...values, protocol: SASProtocol.HttpsAndHttp }, this.key.credential)
-        : generateBlobSASQueryParameters({ ...values, protocol: SASProtocol.Https }, await this.delegationKey(this.key.blobs), this.key.accountName);
+        : generateBlobSASQueryParameters({ ...values, protocol: SASProtocol.Https }, await this.delegationKey(this.key.blobs, expiresOn), this.key.accountName);
     return `${this.blobs.getContainerClient(containerName).getBlobClient(blobName).url}?${query.toString()}`;
   }
 
   /** Get User Delegation Key, with the app's identity (an RBAC role granting generateUserDelegationKey): https://learn.microsoft.com/en-us/rest/api/storageservices/get-user-delegation-key */
-  private async delegationKey(blobs: BlobServiceClient): Promise<UserDelegationKey> {
-    if (this.delegation && Date.now() - this.delegation.fetchedAt < DELEGATION_KEY_REFRESH_MS) return this.delegation.key;
-    const now = new Date();
-    const key = await blobs.getUserDelegationKey(new Date(now.getTime() - 5 * 60 * 1000), new Date(now.getTime() + DELEGATION_KEY_HOURS * 3600 * 1000));
-    this.delegation = { key, fetchedAt: now.getTime() };
+  private async delegationKey(blobs: BlobServiceClient, sasExpiresOn: Date): Promise<UserDelegationKey> {
+    const now = Date.now();
+    const cached = this.delegation;
+    if (cached && now - cached.fetchedAt < DELEGATION_KEY_REFRESH_MS && cached.key.signedExpiresOn.getTime() >= sasExpiresOn.getTime()) return cached.key;
+    const lifetime = Math.min(DELEGATION_KEY_MAX_MS, Math.max(DELEGATION_KEY_MIN_MS, sasExpiresOn.getTime() + DELEGATION_KEY_MARGIN_MS - now));
+    const key = await blobs.getUserDelegationKey(new Date(now - 5 * 60 * 1000), new Date(now + lifetime));
+    this.delegation = { key, fetchedAt: now };
     return key;
   }
 }
