@@ -59,6 +59,9 @@ export function runTimeoutSeconds(config: RunConfig, definition: WorkflowDefinit
   return Math.max(definition.timeoutSeconds, runWorstCase(config, definition).seconds);
 }
 
+/** A KMS key's ARN: partition, region, account, `key/` and the key id (a UUID, or `mrk-…` for a multi-Region key). */
+export const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(mrk-)?[0-9a-f-]+$/;
+
 /** What the stack config may ask of AWS: each step is one Lambda function, the workflow one state machine. */
 export function checkAwsLimits(config: RunConfig & { kmsKeyArn?: string }, steps: StepLimitsInput[], report: ReportProblem): void {
   const { minMemoryMb, maxMemoryMb, maxTimeoutSeconds } = LAMBDA_LIMITS;
@@ -70,8 +73,13 @@ export function checkAwsLimits(config: RunConfig & { kmsKeyArn?: string }, steps
       report(step.timeoutKey, `a Lambda function runs at most ${maxTimeoutSeconds} s (15 min); got ${step.timeoutSeconds}. Lower it, or raise memory so the step runs faster.`);
     }
   }
-  if (config.kmsKeyArn && !/^arn:aws[a-z-]*:kms:/.test(config.kmsKeyArn)) {
-    report(["kmsKeyArn"], `expected a KMS key ARN (arn:aws:kms:...), got "${config.kmsKeyArn}"`);
+  // The key ARN itself: an IAM statement naming an alias (or its ARN) applies to the alias, not to the key, so every grant
+  // of the key to the functions would be void (https://docs.aws.amazon.com/kms/latest/developerguide/cmks-in-iam-policies.html).
+  if (config.kmsKeyArn && !KMS_KEY_ARN.test(config.kmsKeyArn)) {
+    report(
+      ["kmsKeyArn"],
+      `expected a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>), got "${config.kmsKeyArn}". An alias or alias ARN cannot be granted in IAM policies; find the key ARN with \`aws kms describe-key --key-id <alias> --query KeyMetadata.Arn\`.`,
+    );
   }
   checkRunFits(config, steps, report);
 }

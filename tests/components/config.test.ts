@@ -95,8 +95,15 @@ describe("stack config", () => {
       assertRejected({ retentionDays: 0 }, "image-pipeline:retentionDays", /below 1 day/);
     });
 
-    it("rejects a KMS key that is not a key ARN", () => {
+    it("rejects a KMS key that is not a key ARN: an alias, an alias ARN or a key id, which IAM grants cannot name", () => {
       assertRejected({ kmsKeyArn: "alias/my-key" }, "image-pipeline:kmsKeyArn");
+      assertRejected({ kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:alias/my-key" }, "image-pipeline:kmsKeyArn", /alias or alias ARN cannot be granted/);
+      assertRejected({ kmsKeyArn: "1234abcd-12ab-34cd-56ef-1234567890ab" }, "image-pipeline:kmsKeyArn", /describe-key/);
+    });
+
+    it("accepts a key ARN, single- or multi-Region", () => {
+      assert.equal(loadConfig({ kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }).kmsKeyArn, "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+      assert.equal(loadConfig({ kmsKeyArn: "arn:aws-cn:kms:cn-north-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab" }).kmsKeyArn, "arn:aws-cn:kms:cn-north-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab");
     });
 
     it("names every bad key at once", () => {
