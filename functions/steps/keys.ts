@@ -15,7 +15,11 @@ import type { OutputRef } from "./types";
  * Reversing it drops one trailing `!` from every segment that has one.
  * A prefix that would not leave room for the output names (keys over 960 bytes
  * or 253 segments) keeps its leading segments and ends with `sha256-<hex of the key>!`;
- * the manifest's `sourceKey` names the upload then.
+ * the manifest's `sourceKey` names the upload then. Bytes are counted as JSON writes the
+ * prefix (a quote or backslash takes 2, a control character 6): every output key travels
+ * in the workflow's state, which Step Functions caps at 256 KiB and whose overflow no
+ * catcher can catch (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html),
+ * so a key of control characters must not make each output key six times longer.
  */
 
 /** S3 keys are at most 1,024 UTF-8 bytes: https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html */
@@ -33,6 +37,9 @@ const ESCAPE = "!";
 const RESERVED_FIRST_SEGMENTS: readonly string[] = ["work"];
 const LONG_KEY_SEGMENT = /^sha256-[0-9a-f]{64}!$/;
 
+/** A text's bytes in JSON, quotes left out: its UTF-8 bytes for plain text. */
+const jsonBytes = (text: string): number => Buffer.byteLength(JSON.stringify(text), "utf8") - 2;
+
 /** Azure advises against segments ending with a dot: https://learn.microsoft.com/rest/api/storageservices/Naming-and-Referencing-Containers--Blobs--and-Metadata */
 function isEscaped(segment: string, first: boolean): boolean {
   return segment === "" || segment.endsWith(".") || segment.endsWith(ESCAPE) || (first && RESERVED_FIRST_SEGMENTS.includes(segment));
@@ -47,7 +54,7 @@ function isEscaped(segment: string, first: boolean): boolean {
 export function outputPrefix(sourceKey: string): string {
   const segments = sourceKey.split("/").map((segment, i) => (isEscaped(segment, i === 0) ? `${segment}${ESCAPE}` : segment));
   const prefix = segments.join("/");
-  if (Buffer.byteLength(prefix, "utf8") <= MAX_PREFIX_BYTES && segments.length <= MAX_PREFIX_SEGMENTS) return prefix;
+  if (jsonBytes(prefix) <= MAX_PREFIX_BYTES && segments.length <= MAX_PREFIX_SEGMENTS) return prefix;
   return longKeyPrefix(sourceKey, segments);
 }
 
@@ -57,7 +64,7 @@ function longKeyPrefix(sourceKey: string, segments: string[]): string {
   const head: string[] = [];
   let bytes = last.length;
   for (const segment of segments.slice(0, MAX_PREFIX_SEGMENTS - 1)) {
-    bytes += Buffer.byteLength(segment, "utf8") + 1;
+    bytes += jsonBytes(segment) + 1;
     if (bytes > MAX_PREFIX_BYTES) break;
     head.push(segment);
   }

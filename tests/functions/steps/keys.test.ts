@@ -151,6 +151,18 @@ describe("output prefixes", () => {
       assert.equal(sourceKeyOf(outputPrefix("p".repeat(961))), undefined, "a long key's prefix names no key: its manifest does");
     });
 
+    it("count a prefix's bytes as JSON writes it, so control characters, quotes and backslashes cannot swell the workflow's state", () => {
+      // 300 control characters: 300 bytes of key, 1,800 in JSON (\u0001 each).
+      const controls = "\u0001".repeat(300);
+      assert.equal(outputPrefix(`a/${controls}.jpg`), `a/sha256-${hexOf(`a/${controls}.jpg`)}!`);
+      // 480 quotes: 960 bytes in JSON, still fits; one more character does not.
+      assert.equal(outputPrefix('"'.repeat(480)), '"'.repeat(480));
+      assert.equal(outputPrefix('"'.repeat(480) + "x"), `sha256-${hexOf('"'.repeat(480) + "x")}!`);
+      for (const key of [controls, '\\'.repeat(700), `photos/${"\t".repeat(500)}/cat.jpg`]) {
+        assert.ok(Buffer.byteLength(JSON.stringify(outputPrefix(key))) - 2 <= 960, JSON.stringify(key).slice(0, 40));
+      }
+    });
+
     it("keep the leading folders of a long key readable", () => {
       const prefix = outputPrefix(`photos/2024/${"q".repeat(1000)}.jpg`);
       assert.match(prefix, /^photos\/2024\/sha256-[0-9a-f]{64}!$/);
